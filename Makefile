@@ -1,0 +1,48 @@
+# kinspect: developer entry points. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
+
+.PHONY: venv lint unit test e2e testbed cluster-up cluster-down demo bench clean
+
+$(BIN)/kinspect: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/kinspect
+
+lint: venv
+	$(BIN)/ruff check kinspect tests bench
+	$(BIN)/ruff format --check kinspect tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+# The whole suite: lint, unit tests and the e2e tests against a real API server (the test bed,
+# built and started on demand, or KINSPECT_E2E_CONTEXT).
+test: lint
+	$(BIN)/pytest tests
+
+testbed:
+	testbed/build.sh
+
+cluster-up: testbed
+	testbed/cluster.sh up
+
+cluster-down:
+	testbed/cluster.sh down
+
+demo: venv cluster-up
+	testbed/demo.sh
+
+bench: venv testbed
+	bench/run.sh
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

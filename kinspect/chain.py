@@ -1,0 +1,269 @@
+"""Rebuild, for every service port, the chain frontends → ClusterIP → backends → containers.
+
+Pure: a `Snapshot` in, `ServiceChain`s out. Joins go through the dict indexes of `Index`
+(pod by namespace/name, by IP, by label), never nested scans, so a 100k-pod cluster costs
+one pass per list.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kinspect.model import (
+    ContainerPort,
+    Endpoint,
+    EndpointGroup,
+    Node,
+    Pod,
+    PodRef,
+    Service,
+    ServicePort,
+    Snapshot,
+)
+
+FrontendKind = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalIP"]
+
+
+@dataclass(frozen=True, slots=True)
+class Frontend:
+    """Where a client can send traffic for one service port."""
+
+    kind: FrontendKind
+    address: str
+    port: int
+    node: str | None = None
+    # NodePort only: False on a node that drops the traffic (externalTrafficPolicy: Local with
+    # no local ready endpoint, or no ready endpoint anywhere). None where it does not apply.
+    answers: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Backend:
+    """One endpoint address of a service port, joined to its pod and container."""
+
+    address: str
+    port: int
+    protocol: str
+    ready: bool
+    serving: bool
+    terminating: bool
+    node: str | None = None
+    pod: PodRef | None = None
+    pod_found: bool = False  # False when targetRef names a pod that is not in the cluster
+    container: str | None = None
+    container_port: ContainerPort | None = None
+    host_network: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NotBackend:
+    """A pod the selector matches that gets no traffic on this port, and why."""
+
+    pod: PodRef
+    reason: str
+    node: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PortChain:
+    port: ServicePort
+    frontends: tuple[Frontend, ...] = ()
+    backends: tuple[Backend, ...] = ()
+    not_backends: tuple[NotBackend, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceChain:
+    service: Service
+    ports: tuple[PortChain, ...] = ()
+    selected: tuple[PodRef, ...] = ()  # pods the selector matches (empty when selectorless)
+    endpoint_groups: tuple[str, ...] = ()  # names of the slices (or Endpoints) read
+
+
+@dataclass
+class Index:
+    """Lookups over one snapshot, built in a single pass over each list."""
+
+    snapshot: Snapshot
+    pods: dict[PodRef, Pod] = field(default_factory=dict)
+    pods_by_ip: dict[str, list[Pod]] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    groups: dict[tuple[str, str], list[EndpointGroup]] = field(default_factory=dict)
+    _by_label: dict[tuple[str, str, str], list[Pod]] = field(default_factory=dict)
+    _by_namespace: dict[str, list[Pod]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> Index:
+        idx = cls(snapshot)
+        by_ip: defaultdict[str, list[Pod]] = defaultdict(list)
+        by_label: defaultdict[tuple[str, str, str], list[Pod]] = defaultdict(list)
+        by_ns: defaultdict[str, list[Pod]] = defaultdict(list)
+        for p in snapshot.pods:
+            idx.pods[p.ref] = p
+            by_ns[p.namespace].append(p)
+            for ip in p.pod_ips:
+                by_ip[ip].append(p)
+            for k, v in p.labels.items():
+                by_label[(p.namespace, k, v)].append(p)
+        idx.pods_by_ip, idx._by_label, idx._by_namespace = dict(by_ip), dict(by_label), dict(by_ns)
+        idx.nodes = {n.name: n for n in snapshot.nodes}
+        groups: defaultdict[tuple[str, str], list[EndpointGroup]] = defaultdict(list)
+        for g in snapshot.endpoint_groups:
+            groups[(g.namespace, g.service)].append(g)
+        idx.groups = dict(groups)
+        return idx
+
+    def select(self, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
+        """Pods of `namespace` whose labels contain every pair of `selector`."""
+        if not selector:
+            return []
+        candidates = min(
+            (self._by_label.get((namespace, k, v), []) for k, v in selector.items()), key=len
+        )
+        return [p for p in candidates if all(p.labels.get(k) == v for k, v in selector.items())]
+
+
+def declared_port(pod: Pod, port: int, protocol: str) -> ContainerPort | None:
+    """The container port of `pod` that declares `port`/`protocol`, if any container does."""
+    for cp in pod.ports:
+        if cp.port == port and cp.protocol == protocol:
+            return cp
+    return None
+
+
+def named_port(pod: Pod, name: str, protocol: str) -> ContainerPort | None:
+    """Resolve a named targetPort against this pod's own container ports (and protocol)."""
+    for cp in pod.ports:
+        if cp.name == name and cp.protocol == protocol:
+            return cp
+    return None
+
+
+def _backends(idx: Index, sp: ServicePort, groups: Sequence[EndpointGroup]) -> list[Backend]:
+    out = []
+    for g in groups:
+        for ep_port in g.ports:
+            # EndpointSlice ports carry the service port's name; "" and None are the same.
+            if ep_port.name != sp.name or ep_port.protocol != sp.protocol:
+                continue
+            out.extend(_backend(idx, e, ep_port.port, ep_port.protocol) for e in g.endpoints)
+    out.sort(key=lambda b: (b.pod or PodRef("", ""), b.address, b.port))
+    return out
+
+
+def _backend(idx: Index, e: Endpoint, port: int, protocol: str) -> Backend:
+    pod = idx.pods.get(e.pod) if e.pod else None
+    cp = declared_port(pod, port, protocol) if pod else None
+    return Backend(
+        address=e.address,
+        port=port,
+        protocol=protocol,
+        ready=e.ready,
+        serving=e.serving,
+        terminating=e.terminating,
+        node=e.node or (pod.node_name if pod else None),
+        pod=e.pod,
+        pod_found=pod is not None,
+        container=cp.container if cp else None,
+        container_port=cp,
+        host_network=pod.host_network if pod else False,
+    )
+
+
+def not_backend_reason(pod: Pod, sp: ServicePort, listed: Backend | None) -> str | None:
+    """Why a pod the selector matches gets no traffic on `sp`; None when it does."""
+    if listed is not None:
+        if listed.ready:
+            return None
+        if listed.terminating:
+            return "terminating"
+        return "not ready"
+    if pod.deleting:
+        return "terminating"
+    if pod.phase in ("Succeeded", "Failed"):
+        return f"finished (phase {pod.phase})"
+    if not pod.node_name:
+        return "pending: not scheduled to a node"
+    if pod.phase == "Pending":
+        return "pending: containers not started"
+    if not pod.pod_ips:
+        return "no pod IP yet"
+    if isinstance(sp.target_port, str) and named_port(pod, sp.target_port, sp.protocol) is None:
+        return f"named port {sp.target_port!r}/{sp.protocol} not declared by any container"
+    if not pod.ready:
+        return "not ready"
+    return "not in any EndpointSlice yet"
+
+
+def _frontends(
+    svc: Service, sp: ServicePort, nodes: Iterable[Node], backends: Sequence[Backend]
+) -> list[Frontend]:
+    out = [
+        Frontend("ClusterIP", ip, sp.port)
+        for ip in svc.cluster_ips
+        if ip and ip != "None" and svc.type != "ExternalName"
+    ]
+    if sp.node_port and svc.type in ("NodePort", "LoadBalancer"):
+        # kube-proxy falls back to serving+terminating endpoints when none is ready.
+        usable = [b for b in backends if b.ready] or [
+            b for b in backends if b.serving and b.terminating
+        ]
+        local = svc.external_traffic_policy == "Local"
+        usable_nodes = {b.node for b in usable}
+        for n in nodes:
+            answers = (n.name in usable_nodes) if local else bool(usable)
+            out.extend(
+                Frontend("NodePort", a.address, sp.node_port, node=n.name, answers=answers)
+                for a in n.ips()
+            )
+    if svc.type == "LoadBalancer":
+        out.extend(
+            Frontend("LoadBalancer", i.address, sp.port)
+            for i in svc.load_balancer_ingress
+            if i.address
+        )
+    out.extend(Frontend("ExternalIP", ip, sp.port) for ip in svc.external_ips)
+    return out
+
+
+def service_chain(idx: Index, svc: Service) -> ServiceChain:
+    """The chain of every port of one service."""
+    if svc.type == "ExternalName":
+        # A DNS CNAME: no ClusterIP, no endpoints, no proxying.
+        return ServiceChain(svc, tuple(PortChain(sp) for sp in svc.ports))
+    groups = idx.groups.get((svc.namespace, svc.name), [])
+    selected = idx.select(svc.namespace, svc.selector) if svc.selector else []
+    selected.sort(key=lambda p: p.name)
+    ports = []
+    for sp in svc.ports:
+        backends = _backends(idx, sp, groups)
+        by_pod = {b.pod: b for b in backends if b.pod}
+        not_backends = []
+        for p in selected:
+            reason = not_backend_reason(p, sp, by_pod.get(p.ref))
+            if reason:
+                not_backends.append(NotBackend(p.ref, reason, p.node_name))
+        ports.append(
+            PortChain(
+                port=sp,
+                frontends=tuple(_frontends(svc, sp, idx.snapshot.nodes, backends)),
+                backends=tuple(backends),
+                not_backends=tuple(not_backends),
+            )
+        )
+    return ServiceChain(
+        service=svc,
+        ports=tuple(ports),
+        selected=tuple(p.ref for p in selected),
+        endpoint_groups=tuple(sorted(g.name for g in groups)),
+    )
+
+
+def build(snapshot: Snapshot, idx: Index | None = None) -> list[ServiceChain]:
+    """Chains for every service in the snapshot, sorted by namespace and name."""
+    idx = idx or Index.of(snapshot)
+    services = sorted(snapshot.services, key=lambda s: (s.namespace, s.name))
+    return [service_chain(idx, s) for s in services]

@@ -1,0 +1,333 @@
+"""The only module that imports `kubernetes`: config loading, paged raw LISTs, error mapping.
+
+Lists are fetched with `_preload_content=False` and decoded by msgspec straight into the lean
+structs of `kinspect.raw`: the client's model classes are never built (on 100k pods they cost
+minutes and gigabytes). Only GET requests are ever sent (list; get of /version).
+Every client exception is translated here into a `KinspectError`; an `ApiException` string
+carries HTTP headers and bodies and must never reach a user.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import kubernetes.client as k8s
+import kubernetes.config as k8s_config
+import msgspec
+import urllib3
+import yaml
+from kubernetes.client.rest import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from kinspect import convert, model, raw
+from kinspect.errors import (
+    ConfigError,
+    ForbiddenError,
+    KinspectError,
+    NotFoundError,
+    UnreachableError,
+)
+
+# 500 is kubectl's page size; larger pages cut round trips on big clusters, while keeping
+# each response (and the server's memory for it) bounded.
+PAGE_SIZE = 1000
+
+L = TypeVar("L", raw.NodeList, raw.PodList, raw.ServiceList, raw.EndpointSliceList, raw.EndpointsList)
+
+
+# What a broken kubeconfig can raise while being parsed or loaded.
+_CONFIG_ERRORS = (ConfigException, OSError, ValueError, TypeError, KeyError, yaml.YAMLError)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What to read: one namespace (or all), optionally one service or a label selector."""
+
+    namespace: str | None  # None: all namespaces
+    service: str | None = None
+    selector: str | None = None  # label selector on services
+
+
+@dataclass
+class Connection:
+    context: str
+    server: str
+    api: k8s.ApiClient
+    default_namespace: str
+    timeout: float
+
+
+def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
+    """The contexts of a kubeconfig (name → default namespace) and the current one."""
+    paths = (kubeconfig or os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)).split(":")
+    if not any(os.path.isfile(p) for p in paths if p):
+        raise _config_error(kubeconfig, FileNotFoundError())
+    try:
+        ctxs, current = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
+    except _CONFIG_ERRORS as e:
+        raise _config_error(kubeconfig, e) from None
+    names = {
+        c["name"]: (c.get("context") or {}).get("namespace") or "default" for c in ctxs or ()
+    }
+    return names, (current or {}).get("name")
+
+
+def _config_error(kubeconfig: str | None, e: BaseException) -> ConfigError:
+    where = kubeconfig or "~/.kube/config"
+    if isinstance(e, FileNotFoundError):
+        return ConfigError(
+            f"no kubeconfig found at {where}",
+            "pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod",
+        )
+    # Never echo the exception: parsers quote the offending text, which may hold a token.
+    return ConfigError(
+        f"cannot use kubeconfig {where}: {type(e).__name__}",
+        "check the file with `kubectl config view` or pass another --kubeconfig",
+    )
+
+
+def connect(
+    kubeconfig: str | None, context: str | None, timeout: float, in_cluster: bool = False
+) -> Connection:
+    """Load credentials for `context` (or the current one, or in-cluster config)."""
+    cfg = k8s.Configuration()
+    if in_cluster:
+        try:
+            k8s_config.load_incluster_config(client_configuration=cfg)
+        except ConfigException:
+            raise ConfigError(
+                "no in-cluster service account found",
+                "run inside a pod, or pass --kubeconfig/--context",
+            ) from None
+        name, ns = "in-cluster", _incluster_namespace()
+    else:
+        names, current = contexts(kubeconfig)
+        name = context or current
+        if not name:
+            raise ConfigError(
+                "the kubeconfig has no current context", "pass --context NAME"
+            )
+        if name not in names:
+            shown = ", ".join(list(names)[:8]) or "none"
+            raise ConfigError(
+                f"context {name!r} not found in the kubeconfig",
+                f"use one of: {shown}",
+            )
+        try:
+            k8s_config.load_kube_config(
+                config_file=kubeconfig,
+                context=name,
+                client_configuration=cfg,
+                persist_config=False,
+            )
+        except _CONFIG_ERRORS as e:
+            raise _config_error(kubeconfig, e) from None
+        ns = names[name]
+    # Fail fast on a dead server instead of urllib3's three silent retries.
+    cfg.retries = False
+    return Connection(name, cfg.host, k8s.ApiClient(cfg), ns, timeout)
+
+
+def _incluster_namespace() -> str:
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace") as f:
+            return f.read().strip() or "default"
+    except OSError:
+        return "default"
+
+
+@contextmanager
+def _translate(conn: Connection, verb: str, resource: str, scope: str) -> Iterator[None]:
+    """Map client and transport exceptions to one-line KinspectErrors (no headers, no bodies)."""
+    try:
+        yield
+    except ApiException as e:
+        raise _api_error(conn, e.status, _status_message(e.body), verb, resource, scope) from None
+    except urllib3.exceptions.SSLError:
+        raise UnreachableError(
+            f"TLS handshake with {conn.server} failed (context {conn.context})",
+            "check the cluster's CA in the kubeconfig",
+        ) from None
+    except (urllib3.exceptions.HTTPError, OSError) as e:
+        what = "timed out" if "timed out" in str(e).lower() else "is unreachable"
+        raise UnreachableError(
+            f"the API server {conn.server} of context {conn.context} {what}",
+            "check that the cluster is running and reachable, or raise --request-timeout",
+        ) from None
+
+
+def _status_message(body: Any) -> str:
+    try:
+        return msgspec.json.decode(body or b"{}", type=raw.Status).message
+    except (msgspec.DecodeError, TypeError):
+        return ""
+
+
+def _api_error(
+    conn: Connection, status: int, msg: str, verb: str, resource: str, scope: str
+) -> KinspectError:
+    if status == 401:
+        return ForbiddenError(
+            f"the API server rejected the credentials of context {conn.context} (401)",
+            "refresh the token or client certificate in the kubeconfig",
+        )
+    if status == 403:
+        return ForbiddenError(
+            f"context {conn.context} may not {verb} {resource} {scope} (403 Forbidden)",
+            "ask for get/list on it (see deploy/rbac.yaml), or narrow the scope with -n NAMESPACE",
+        )
+    if status == 404:
+        return NotFoundError(f"{resource} {scope} not found on {conn.server}", msg)
+    return KinspectError(f"{verb} {resource} {scope} failed with HTTP {status}: {msg}"[:300])
+
+
+def _list(
+    conn: Connection,
+    call: Callable[..., Any],
+    kind: type[L],
+    resource: str,
+    scope: str,
+    **kwargs: Any,
+) -> Iterator[L]:
+    """Yield each decoded page of a paged LIST (limit/continue)."""
+    decoder = msgspec.json.Decoder(kind)
+    token: str | None = None
+    while True:
+        with _translate(conn, "list", resource, scope):
+            resp = call(
+                limit=PAGE_SIZE,
+                _continue=token,
+                _preload_content=False,
+                _request_timeout=conn.timeout,
+                **kwargs,
+            )
+            body = resp.data
+        page = decoder.decode(body)
+        yield page
+        token = page.metadata.continue_
+        if not token:
+            return
+
+
+def _scoped(
+    conn: Connection,
+    all_ns: Callable[..., Any],
+    namespaced: Callable[..., Any],
+    namespace: str | None,
+) -> tuple[Callable[..., Any], dict[str, Any], str]:
+    if namespace is None:
+        return all_ns, {}, "in all namespaces"
+    return namespaced, {"namespace": namespace}, f"in namespace {namespace}"
+
+
+def read_nodes(conn: Connection) -> list[model.Node]:
+    core = k8s.CoreV1Api(conn.api)
+    return [
+        convert.node(n)
+        for page in _list(conn, core.list_node, raw.NodeList, "nodes", "(cluster-wide)")
+        for n in page.items or ()
+    ]
+
+
+def read_pods(conn: Connection, namespace: str | None) -> list[model.Pod]:
+    core = k8s.CoreV1Api(conn.api)
+    call, kw, where = _scoped(
+        conn, core.list_pod_for_all_namespaces, core.list_namespaced_pod, namespace
+    )
+    return [
+        convert.pod(p)
+        for page in _list(conn, call, raw.PodList, "pods", where, **kw)
+        for p in page.items or ()
+    ]
+
+
+def read_services(conn: Connection, scope: Scope) -> list[model.Service]:
+    core = k8s.CoreV1Api(conn.api)
+    call, kw, where = _scoped(
+        conn, core.list_service_for_all_namespaces, core.list_namespaced_service, scope.namespace
+    )
+    if scope.service:
+        kw["field_selector"] = f"metadata.name={scope.service}"
+    if scope.selector:
+        kw["label_selector"] = scope.selector
+    return [
+        convert.service(s)
+        for page in _list(conn, call, raw.ServiceList, "services", where, **kw)
+        for s in page.items or ()
+    ]
+
+
+def read_endpoint_slices(conn: Connection, scope: Scope) -> list[model.EndpointGroup]:
+    disc = k8s.DiscoveryV1Api(conn.api)
+    call, kw, where = _scoped(
+        conn,
+        disc.list_endpoint_slice_for_all_namespaces,
+        disc.list_namespaced_endpoint_slice,
+        scope.namespace,
+    )
+    if scope.service:
+        kw["label_selector"] = f"kubernetes.io/service-name={scope.service}"
+    out = []
+    for page in _list(conn, call, raw.EndpointSliceList, "endpointslices", where, **kw):
+        for s in page.items or ():
+            g = convert.endpoint_slice(s)
+            if g is not None:
+                out.append(g)
+    return out
+
+
+def read_endpoints(conn: Connection, scope: Scope) -> list[model.EndpointGroup]:
+    core = k8s.CoreV1Api(conn.api)
+    call, kw, where = _scoped(
+        conn, core.list_endpoints_for_all_namespaces, core.list_namespaced_endpoints, scope.namespace
+    )
+    if scope.service:
+        kw["field_selector"] = f"metadata.name={scope.service}"
+    return [
+        g
+        for page in _list(conn, call, raw.EndpointsList, "endpoints", where, **kw)
+        for e in page.items or ()
+        for g in convert.endpoints(e)
+    ]
+
+
+def snapshot(conn: Connection, scope: Scope) -> model.Snapshot:
+    """Read nodes, services, endpoint slices and pods concurrently into one Snapshot.
+
+    Nodes are optional (namespace-scoped RBAC often forbids them): without them NodePort
+    frontends are unknown and a warning says so. EndpointSlices fall back to legacy Endpoints
+    when discovery.k8s.io/v1 is not served or not readable.
+    """
+    warnings: list[str] = []
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        f_nodes = pool.submit(read_nodes, conn)
+        f_services = pool.submit(read_services, conn, scope)
+        f_slices = pool.submit(read_endpoint_slices, conn, scope)
+        f_pods = pool.submit(read_pods, conn, scope.namespace)
+        services = f_services.result()
+        pods = f_pods.result()
+        source: model.EndpointSource = "EndpointSlice"
+        try:
+            groups = f_slices.result()
+        except (ForbiddenError, NotFoundError) as e:
+            warnings.append(f"{e.message}; read core/v1 Endpoints instead")
+            groups, source = read_endpoints(conn, scope), "Endpoints"
+        try:
+            nodes = f_nodes.result()
+        except ForbiddenError as e:
+            warnings.append(f"{e.message}; NodePort frontends are unknown")
+            nodes = []
+    return model.Snapshot(
+        context=conn.context,
+        nodes=tuple(nodes),
+        services=tuple(services),
+        endpoint_groups=tuple(groups),
+        pods=tuple(pods),
+        endpoint_source=source,
+        warnings=tuple(warnings),
+    )

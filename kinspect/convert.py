@@ -1,0 +1,169 @@
+"""The one place wire structs (`kinspect.raw`) become domain values (`kinspect.model`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from kinspect import model, raw
+
+_SERVICE_NAME_LABEL = "kubernetes.io/service-name"
+
+
+def node(n: raw.Node) -> model.Node:
+    cidrs = n.spec.podCIDRs or ([n.spec.podCIDR] if n.spec.podCIDR else [])
+    ready = any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or ())
+    return model.Node(
+        name=n.metadata.name,
+        addresses=tuple(model.NodeAddress(a.type, a.address) for a in n.status.addresses or ()),
+        pod_cidrs=tuple(cidrs),
+        ready=ready,
+    )
+
+
+def _container_ports(c: raw.Container, sidecar: bool) -> Iterable[model.ContainerPort]:
+    for p in c.ports or ():
+        yield model.ContainerPort(
+            container=c.name,
+            port=p.containerPort,
+            protocol=p.protocol or "TCP",
+            name=p.name,
+            host_port=p.hostPort,
+            sidecar=sidecar,
+        )
+
+
+def pod(p: raw.Pod) -> model.Pod:
+    spec, status, meta = p.spec, p.status, p.metadata
+    # Restartable init containers ("sidecars", restartPolicy: Always) run beside the main
+    # containers for the pod's whole life, so their ports receive service traffic too.
+    sidecars = [c for c in spec.initContainers or () if c.restartPolicy == "Always"]
+    ports = [cp for c in spec.containers for cp in _container_ports(c, False)]
+    ports += [cp for c in sidecars for cp in _container_ports(c, True)]
+    ips = tuple(i.ip for i in status.podIPs or ()) or ((status.podIP,) if status.podIP else ())
+    ready = any(c.type == "Ready" and c.status == "True" for c in status.conditions or ())
+    owner = None
+    if meta.ownerReferences:
+        o = meta.ownerReferences[0]
+        owner = f"{o.kind}/{o.name}"
+    return model.Pod(
+        namespace=meta.namespace,
+        name=meta.name,
+        labels=meta.labels or {},
+        node_name=spec.nodeName,
+        host_network=spec.hostNetwork,
+        phase=status.phase or "Pending",
+        ready=ready,
+        pod_ips=ips,
+        host_ip=status.hostIP,
+        containers=tuple(c.name for c in sidecars) + tuple(c.name for c in spec.containers),
+        ports=tuple(ports),
+        deleting=meta.deletionTimestamp is not None,
+        owner=owner,
+    )
+
+
+def service(s: raw.Service) -> model.Service:
+    spec = s.spec
+    cluster_ips = spec.clusterIPs or ([spec.clusterIP] if spec.clusterIP else [])
+    return model.Service(
+        namespace=s.metadata.namespace,
+        name=s.metadata.name,
+        type=spec.type,
+        cluster_ips=tuple(cluster_ips),
+        external_ips=tuple(spec.externalIPs or ()),
+        load_balancer_ingress=tuple(
+            model.LoadBalancerIngress(ip=i.ip, hostname=i.hostname)
+            for i in s.status.loadBalancer.ingress or ()
+        ),
+        external_name=spec.externalName,
+        external_traffic_policy=spec.externalTrafficPolicy,
+        selector=spec.selector or None,
+        ports=tuple(
+            model.ServicePort(
+                port=p.port,
+                protocol=p.protocol or "TCP",
+                name=p.name or None,
+                target_port=p.targetPort,
+                node_port=p.nodePort,
+            )
+            for p in spec.ports or ()
+        ),
+    )
+
+
+def _pod_ref(ref: raw.ObjectReference | None, namespace: str) -> model.PodRef | None:
+    if ref is None or ref.kind != "Pod" or not ref.name:
+        return None
+    return model.PodRef(ref.namespace or namespace, ref.name)
+
+
+def endpoint_slice(s: raw.EndpointSlice) -> model.EndpointGroup | None:
+    """A slice as an endpoint group; None for slices that belong to no Service."""
+    meta = s.metadata
+    svc = (meta.labels or {}).get(_SERVICE_NAME_LABEL)
+    if not svc:
+        return None
+    endpoints = []
+    for e in s.endpoints or ():
+        c = e.conditions
+        # API semantics: a nil `ready` means ready, a nil `serving` means "same as ready",
+        # a nil `terminating` means not terminating.
+        ready = c.ready is not False
+        serving = ready if c.serving is None else c.serving
+        ref = _pod_ref(e.targetRef, meta.namespace)
+        for addr in e.addresses:
+            endpoints.append(
+                model.Endpoint(
+                    address=addr,
+                    ready=ready,
+                    serving=serving,
+                    terminating=bool(c.terminating),
+                    node=e.nodeName,
+                    pod=ref,
+                )
+            )
+    ports = tuple(
+        model.EndpointPort(port=p.port, protocol=p.protocol or "TCP", name=p.name or None)
+        for p in s.ports or ()
+        if p.port is not None
+    )
+    return model.EndpointGroup(
+        namespace=meta.namespace,
+        service=svc,
+        name=meta.name,
+        address_type=s.addressType,
+        ports=ports,
+        endpoints=tuple(endpoints),
+    )
+
+
+def endpoints(e: raw.Endpoints) -> list[model.EndpointGroup]:
+    """Legacy core/v1 Endpoints: one group per subset (the fallback when slices can't be read)."""
+    meta = e.metadata
+    groups = []
+    for i, sub in enumerate(e.subsets or ()):
+        eps = [
+            model.Endpoint(
+                address=a.ip,
+                ready=ready,
+                serving=ready,
+                node=a.nodeName,
+                pod=_pod_ref(a.targetRef, meta.namespace),
+            )
+            for ready, addrs in ((True, sub.addresses), (False, sub.notReadyAddresses))
+            for a in addrs or ()
+        ]
+        groups.append(
+            model.EndpointGroup(
+                namespace=meta.namespace,
+                service=meta.name,
+                name=f"{meta.name}[{i}]",
+                address_type="IPv6" if eps and ":" in eps[0].address else "IPv4",
+                ports=tuple(
+                    model.EndpointPort(p.port, p.protocol or "TCP", p.name or None)
+                    for p in sub.ports or ()
+                ),
+                endpoints=tuple(eps),
+            )
+        )
+    return groups

@@ -1,0 +1,52 @@
+"""The IP inventory of a cluster: every kind of address, and which component allocates it. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kinspect.model import Node, Pod, Service, Snapshot
+
+# Who hands out each kind of address. Stated carefully: popular write-ups often credit
+# kube-proxy with ClusterIPs, or give containers IPs of their own.
+ALLOCATORS: dict[str, str] = {
+    "nodeIP": "the node itself (kubelet reports its addresses; a cloud controller may add "
+    "ExternalIP); podCIDRs by kube-controller-manager with --allocate-node-cidrs, or by the "
+    "CNI/cloud",
+    "clusterIP": "kube-apiserver, from --service-cluster-ip-range; kube-proxy (or a "
+    "replacement) only programs forwarding rules for it",
+    "loadBalancerIngress": "the load-balancer controller (cloud provider, MetalLB, ...) "
+    "writes status.loadBalancer.ingress",
+    "externalIP": "nobody: spec.externalIPs is set by hand and routed to a node by you",
+    "podIP": "the CNI plugin's IPAM, usually from the node's podCIDR; containers of a pod "
+    "share it (one network namespace); hostNetwork pods use the node IP",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    context: str
+    nodes: tuple[Node, ...]
+    cluster_ip_services: tuple[Service, ...]
+    lb_ingress: tuple[tuple[str, str], ...]  # (namespace/name, address)
+    external_ips: tuple[tuple[str, str], ...]
+    pods: tuple[Pod, ...]
+    allocators: tuple[tuple[str, str], ...]
+
+
+def inventory(snap: Snapshot) -> Inventory:
+    services = sorted(snap.services, key=lambda s: (s.namespace, s.name))
+    return Inventory(
+        context=snap.context,
+        nodes=tuple(sorted(snap.nodes, key=lambda n: n.name)),
+        cluster_ip_services=tuple(
+            s for s in services if s.cluster_ips and s.cluster_ips[0] != "None"
+        ),
+        lb_ingress=tuple(
+            (f"{s.namespace}/{s.name}", i.address) for s in services for i in s.load_balancer_ingress
+        ),
+        external_ips=tuple((f"{s.namespace}/{s.name}", ip) for s in services for ip in s.external_ips),
+        pods=tuple(
+            sorted((p for p in snap.pods if p.pod_ips), key=lambda p: (p.namespace, p.name))
+        ),
+        allocators=tuple(ALLOCATORS.items()),
+    )

@@ -1,0 +1,156 @@
+"""Domain values: what a cluster holds, as far as the IP/port chain is concerned.
+
+Frozen, slotted dataclasses in snake_case, built from the wire structs in `kinspect.convert`
+(or by hand in tests). Nothing here knows about HTTP, JSON or the `kubernetes` package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Protocol = Literal["TCP", "UDP", "SCTP"]
+ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
+EndpointSource = Literal["EndpointSlice", "Endpoints"]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAddress:
+    type: str  # InternalIP, ExternalIP, Hostname, InternalDNS, ExternalDNS
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    addresses: tuple[NodeAddress, ...] = ()
+    pod_cidrs: tuple[str, ...] = ()
+    ready: bool = True
+
+    def ips(self) -> tuple[NodeAddress, ...]:
+        """The node's addresses that are IPs (InternalIP, ExternalIP): where nodePorts open."""
+        return tuple(a for a in self.addresses if a.type in ("InternalIP", "ExternalIP"))
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PodRef:
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPort:
+    container: str
+    port: int
+    protocol: str = "TCP"
+    name: str | None = None
+    host_port: int | None = None
+    sidecar: bool = False  # declared by a restartable init container
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    namespace: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    node_name: str | None = None
+    host_network: bool = False
+    phase: str = "Pending"
+    ready: bool = False
+    pod_ips: tuple[str, ...] = ()
+    host_ip: str | None = None
+    containers: tuple[str, ...] = ()
+    ports: tuple[ContainerPort, ...] = ()
+    deleting: bool = False
+    owner: str | None = None  # "ReplicaSet/web-5d4f..." for display
+
+    @property
+    def ref(self) -> PodRef:
+        return PodRef(self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    port: int
+    protocol: str = "TCP"
+    name: str | None = None
+    target_port: int | str | None = None  # None only on ExternalName services
+    node_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadBalancerIngress:
+    ip: str | None = None
+    hostname: str | None = None
+
+    @property
+    def address(self) -> str:
+        return self.ip or self.hostname or ""
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    namespace: str
+    name: str
+    type: str = "ClusterIP"
+    cluster_ips: tuple[str, ...] = ()  # empty or ("None",) for headless
+    external_ips: tuple[str, ...] = ()
+    load_balancer_ingress: tuple[LoadBalancerIngress, ...] = ()
+    external_name: str | None = None
+    external_traffic_policy: str | None = None
+    selector: Mapping[str, str] | None = None
+    ports: tuple[ServicePort, ...] = ()
+
+    @property
+    def headless(self) -> bool:
+        return self.type != "ExternalName" and (
+            not self.cluster_ips or self.cluster_ips[0] == "None"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One address of an EndpointSlice (or a legacy Endpoints subset)."""
+
+    address: str
+    ready: bool = True
+    serving: bool = True
+    terminating: bool = False
+    node: str | None = None
+    pod: PodRef | None = None  # targetRef when it names a Pod
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointPort:
+    port: int
+    protocol: str = "TCP"
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointGroup:
+    """An EndpointSlice, or one subset of a legacy Endpoints object: endpoints × ports."""
+
+    namespace: str
+    service: str
+    name: str
+    address_type: str = "IPv4"
+    ports: tuple[EndpointPort, ...] = ()
+    endpoints: tuple[Endpoint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything read from one cluster (or one namespace of it) at one time."""
+
+    context: str
+    nodes: tuple[Node, ...] = ()
+    services: tuple[Service, ...] = ()
+    endpoint_groups: tuple[EndpointGroup, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    endpoint_source: EndpointSource = "EndpointSlice"
+    warnings: tuple[str, ...] = ()  # what could not be read (e.g. nodes forbidden)

@@ -1,0 +1,231 @@
+"""Lean typed structs for the wire JSON kinspect reads: only the fields the chain uses.
+
+Field names follow the API's camelCase on purpose: these are wire types, converted to the
+snake_case domain model in one place (`kinspect.convert`). msgspec skips every field not
+declared here without building it, which is what makes a 100k-pod LIST cheap to decode.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+# Fields that the API may send as JSON null (e.g. `"endpoints": null` on an empty slice) are
+# typed `X | None` and normalised in convert.py.
+
+
+class ListMeta(msgspec.Struct):
+    resourceVersion: str | None = None
+    continue_: str | None = msgspec.field(default=None, name="continue")
+
+
+class OwnerReference(msgspec.Struct):
+    kind: str = ""
+    name: str = ""
+
+
+class ObjectMeta(msgspec.Struct):
+    name: str = ""
+    namespace: str = ""
+    labels: dict[str, str] | None = None
+    deletionTimestamp: str | None = None
+    ownerReferences: list[OwnerReference] | None = None
+
+
+class NodeAddress(msgspec.Struct):
+    type: str
+    address: str
+
+
+class Condition(msgspec.Struct):
+    type: str
+    status: str = "Unknown"
+    reason: str | None = None
+
+
+class NodeSpec(msgspec.Struct):
+    podCIDR: str | None = None
+    podCIDRs: list[str] | None = None
+    unschedulable: bool = False
+
+
+class NodeStatus(msgspec.Struct):
+    addresses: list[NodeAddress] | None = None
+    conditions: list[Condition] | None = None
+
+
+class Node(msgspec.Struct):
+    metadata: ObjectMeta
+    spec: NodeSpec = msgspec.field(default_factory=NodeSpec)
+    status: NodeStatus = msgspec.field(default_factory=NodeStatus)
+
+
+class ContainerPort(msgspec.Struct):
+    containerPort: int
+    name: str | None = None
+    protocol: str = "TCP"
+    hostPort: int | None = None
+
+
+class Container(msgspec.Struct):
+    name: str
+    ports: list[ContainerPort] | None = None
+    restartPolicy: str | None = None  # "Always" on an init container makes it a sidecar
+
+
+class PodSpec(msgspec.Struct):
+    containers: list[Container] = msgspec.field(default_factory=list)
+    initContainers: list[Container] | None = None
+    nodeName: str | None = None
+    hostNetwork: bool = False
+
+
+class PodIP(msgspec.Struct):
+    ip: str
+
+
+class PodStatus(msgspec.Struct):
+    phase: str | None = None
+    podIP: str | None = None
+    podIPs: list[PodIP] | None = None
+    hostIP: str | None = None
+    conditions: list[Condition] | None = None
+    reason: str | None = None
+
+
+class Pod(msgspec.Struct):
+    metadata: ObjectMeta
+    spec: PodSpec = msgspec.field(default_factory=PodSpec)
+    status: PodStatus = msgspec.field(default_factory=PodStatus)
+
+
+class ServicePort(msgspec.Struct):
+    port: int
+    name: str | None = None
+    protocol: str = "TCP"
+    targetPort: int | str | None = None
+    nodePort: int | None = None
+
+
+class ServiceSpec(msgspec.Struct):
+    type: str = "ClusterIP"
+    clusterIP: str | None = None
+    clusterIPs: list[str] | None = None
+    externalIPs: list[str] | None = None
+    externalName: str | None = None
+    externalTrafficPolicy: str | None = None
+    internalTrafficPolicy: str | None = None
+    selector: dict[str, str] | None = None
+    ports: list[ServicePort] | None = None
+    publishNotReadyAddresses: bool = False
+
+
+class PortStatus(msgspec.Struct):
+    port: int
+    protocol: str = "TCP"
+
+
+class LoadBalancerIngress(msgspec.Struct):
+    ip: str | None = None
+    hostname: str | None = None
+
+
+class LoadBalancerStatus(msgspec.Struct):
+    ingress: list[LoadBalancerIngress] | None = None
+
+
+class ServiceStatus(msgspec.Struct):
+    loadBalancer: LoadBalancerStatus = msgspec.field(default_factory=LoadBalancerStatus)
+
+
+class Service(msgspec.Struct):
+    metadata: ObjectMeta
+    spec: ServiceSpec = msgspec.field(default_factory=ServiceSpec)
+    status: ServiceStatus = msgspec.field(default_factory=ServiceStatus)
+
+
+class ObjectReference(msgspec.Struct):
+    kind: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+
+
+class EndpointConditions(msgspec.Struct):
+    ready: bool | None = None
+    serving: bool | None = None
+    terminating: bool | None = None
+
+
+class SliceEndpoint(msgspec.Struct):
+    addresses: list[str]
+    conditions: EndpointConditions = msgspec.field(default_factory=EndpointConditions)
+    nodeName: str | None = None
+    targetRef: ObjectReference | None = None
+
+
+class SlicePort(msgspec.Struct):
+    name: str | None = None
+    protocol: str | None = None
+    port: int | None = None
+
+
+class EndpointSlice(msgspec.Struct):
+    metadata: ObjectMeta
+    addressType: str = "IPv4"
+    endpoints: list[SliceEndpoint] | None = None
+    ports: list[SlicePort] | None = None
+
+
+class EndpointAddress(msgspec.Struct):
+    ip: str
+    nodeName: str | None = None
+    targetRef: ObjectReference | None = None
+
+
+class EndpointsPort(msgspec.Struct):
+    port: int
+    name: str | None = None
+    protocol: str = "TCP"
+
+
+class EndpointSubset(msgspec.Struct):
+    addresses: list[EndpointAddress] | None = None
+    notReadyAddresses: list[EndpointAddress] | None = None
+    ports: list[EndpointsPort] | None = None
+
+
+class Endpoints(msgspec.Struct):
+    metadata: ObjectMeta
+    subsets: list[EndpointSubset] | None = None
+
+
+class NodeList(msgspec.Struct):
+    items: list[Node] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class PodList(msgspec.Struct):
+    items: list[Pod] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class ServiceList(msgspec.Struct):
+    items: list[Service] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class EndpointSliceList(msgspec.Struct):
+    items: list[EndpointSlice] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class EndpointsList(msgspec.Struct):
+    items: list[Endpoints] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class Status(msgspec.Struct):
+    """A metav1.Status error body (403, 404 ...)."""
+
+    message: str = ""
+    reason: str = ""
+    code: int = 0

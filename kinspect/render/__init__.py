@@ -1,0 +1,1 @@
+"""Renderers: pure functions from chains/results to a rich renderable or a string."""

@@ -1,0 +1,16 @@
+"""Serialise the machine documents of `kinspect.render.report` as JSON or YAML text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+import yaml
+
+
+def to_json(doc: dict[str, Any]) -> str:
+    return msgspec.json.format(msgspec.json.encode(doc), indent=2).decode() + "\n"
+
+
+def to_yaml(doc: dict[str, Any]) -> str:
+    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)

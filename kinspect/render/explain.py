@@ -1,0 +1,80 @@
+"""`kinspect explain`: the four addresses and four ports, on a real service when there is one."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.markdown import Markdown
+
+from kinspect.chain import PortChain, ServiceChain
+
+_TEXT = """\
+# Four addresses
+
+* **Node IP** — the node's own address (`status.addresses`: InternalIP, ExternalIP), reported
+  by the kubelet or a cloud controller. nodePorts and hostPorts open here.
+* **ClusterIP** — a virtual IP **allocated by kube-apiserver** from the service CIDR
+  (`--service-cluster-ip-range`). kube-proxy (or a replacement such as Cilium) only programs
+  the forwarding rules; no interface owns it. Headless services have none.
+* **Pod IP** — given by the **CNI plugin's IPAM**, usually out of the node's podCIDR. All
+  containers of a pod share one network namespace, so a "container IP" *is* the Pod IP. With
+  `hostNetwork: true` the Pod IP is the Node IP.
+* **External addresses** — `status.loadBalancer.ingress` written by a load-balancer
+  controller, and `spec.externalIPs` set by hand (nobody allocates those).
+
+# Four ports
+
+* **nodePort** — opened on **every** node (30000–32767 by default). Under
+  `externalTrafficPolicy: Local` only nodes with a local ready endpoint answer; the others drop.
+* **port** — the service's port on its ClusterIP (and on LB ingress / externalIPs).
+* **targetPort** — where traffic lands on the pod IP. A *named* targetPort is resolved **per
+  pod** against that pod's container port names and protocol: two pods can land on different
+  numbers, and a pod without the name gets no endpoint at all.
+* **containerPort** — informational. Traffic reaches whatever listens on the targetPort,
+  declared or not.
+
+    client → LB ingress | externalIP | NodeIP:nodePort → ClusterIP:port → PodIP:targetPort
+           → container:containerPort
+"""
+
+
+def _example(pc: PortChain, c: ServiceChain) -> str:
+    s, p = c.service, pc.port
+    lines = [f"# In this cluster: service {s.namespace}/{s.name} ({s.type}), port {p.port}/{p.protocol}", ""]
+    for f in pc.frontends:
+        if f.kind == "NodePort":
+            state = "answers" if f.answers else "drops (no local ready endpoint)"
+            lines.append(f"* nodePort **{f.port}** on node {f.node} address `{f.address}` — {state}")
+        elif f.kind == "ClusterIP":
+            lines.append(f"* ClusterIP `{f.address}` port **{f.port}** (allocated by kube-apiserver)")
+        else:
+            lines.append(f"* {f.kind} `{f.address}` port **{f.port}**")
+    lines.append(f"* targetPort **{p.target_port}** resolves per pod to:")
+    for b in pc.backends:
+        cp = b.container_port
+        where = (f"container `{cp.container}` containerPort {cp.port}" if cp
+                 else "no declared containerPort (still delivered to whatever listens)")
+        lines.append(f"  * Pod IP `{b.address}` port **{b.port}** ({b.pod}) → {where}")
+    for nb in pc.not_backends:
+        lines.append(f"  * pod {nb.pod}: no traffic — {nb.reason}")
+    return "\n".join(lines)
+
+
+def pick_example(chains: list[ServiceChain]) -> tuple[PortChain, ServiceChain] | None:
+    """The most illustrative port: NodePort/LoadBalancer with backends first."""
+    best: tuple[int, PortChain, ServiceChain] | None = None
+    for c in chains:
+        for pc in c.ports:
+            score = (2 if pc.port.node_port else 0) + (1 if pc.backends else 0)
+            if c.service.namespace == "kube-system" or c.service.name == "kubernetes":
+                score -= 3
+            if best is None or score > best[0]:
+                best = (score, pc, c)
+    return (best[1], best[2]) if best else None
+
+
+def explain(chains: list[ServiceChain]) -> RenderableType:
+    parts: list[RenderableType] = [Markdown(_TEXT)]
+    ex = pick_example(chains)
+    if ex:
+        parts.append(Markdown(_example(*ex)))
+    return Group(*parts)

@@ -1,0 +1,186 @@
+"""The machine-readable documents (JSON/YAML): kinspect/v1 ChainReport, TraceReport, IPInventory.
+
+This is a contract (docs/json-schema.md, kinspect/schemas/*.json): within apiVersion
+kinspect/v1 fields are only ever added, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kinspect.chain import Backend, Frontend, NotBackend, PortChain, ServiceChain
+from kinspect.inventory import Inventory
+from kinspect.model import ContainerPort, Node, PodRef, Snapshot
+from kinspect.trace import TraceResult
+
+API_VERSION = "kinspect/v1"
+
+Json = dict[str, Any]
+
+
+def _pod(ref: PodRef | None) -> Json | None:
+    return None if ref is None else {"namespace": ref.namespace, "name": ref.name}
+
+
+def _container_port(cp: ContainerPort | None) -> Json | None:
+    if cp is None:
+        return None
+    return {"name": cp.name, "port": cp.port, "protocol": cp.protocol}
+
+
+def node(n: Node) -> Json:
+    return {
+        "name": n.name,
+        "ready": n.ready,
+        "addresses": [{"type": a.type, "address": a.address} for a in n.addresses],
+        "podCIDRs": list(n.pod_cidrs),
+    }
+
+
+def frontend(f: Frontend) -> Json:
+    return {"kind": f.kind, "address": f.address, "port": f.port, "node": f.node, "answers": f.answers}
+
+
+def backend(b: Backend) -> Json:
+    return {
+        "address": b.address,
+        "port": b.port,
+        "protocol": b.protocol,
+        "ready": b.ready,
+        "serving": b.serving,
+        "terminating": b.terminating,
+        "node": b.node,
+        "pod": _pod(b.pod),
+        "podFound": b.pod_found,
+        "container": b.container,
+        "containerPort": _container_port(b.container_port),
+        "hostNetwork": b.host_network,
+    }
+
+
+def not_backend(nb: NotBackend) -> Json:
+    return {"pod": _pod(nb.pod), "reason": nb.reason, "node": nb.node}
+
+
+def port(pc: PortChain) -> Json:
+    p = pc.port
+    return {
+        "name": p.name,
+        "protocol": p.protocol,
+        "port": p.port,
+        "targetPort": p.target_port,
+        "nodePort": p.node_port,
+        "frontends": [frontend(f) for f in pc.frontends],
+        "backends": [backend(b) for b in pc.backends],
+        "notBackends": [not_backend(nb) for nb in pc.not_backends],
+    }
+
+
+def service(c: ServiceChain) -> Json:
+    s = c.service
+    return {
+        "namespace": s.namespace,
+        "name": s.name,
+        "type": s.type,
+        "clusterIPs": [ip for ip in s.cluster_ips if ip != "None"],
+        "headless": s.headless,
+        "externalIPs": list(s.external_ips),
+        "loadBalancerIngress": [
+            {"ip": i.ip, "hostname": i.hostname} for i in s.load_balancer_ingress
+        ],
+        "externalName": s.external_name,
+        "externalTrafficPolicy": s.external_traffic_policy,
+        "selector": dict(s.selector) if s.selector is not None else None,
+        "selectedPods": [_pod(r) for r in c.selected],
+        "ports": [port(pc) for pc in c.ports],
+    }
+
+
+def chain_report(snapshot: Snapshot, chains: list[ServiceChain]) -> Json:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ChainReport",
+        "context": snapshot.context,
+        "endpointSource": snapshot.endpoint_source,
+        "warnings": list(snapshot.warnings),
+        "nodes": [node(n) for n in snapshot.nodes],
+        "services": [service(c) for c in chains],
+    }
+
+
+def trace_report(context: str, r: TraceResult) -> Json:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "TraceReport",
+        "context": context,
+        "address": r.target.address,
+        "port": r.target.port,
+        "found": r.found,
+        "matches": [
+            {
+                "kind": m.kind,
+                "detail": m.detail,
+                "node": m.node,
+                "service": m.service,
+                "pod": _pod(m.pod),
+            }
+            for m in r.matches
+        ],
+        "routes": [
+            {
+                "service": rt.service,
+                "serviceType": rt.service_type,
+                "port": {
+                    "name": rt.port.name,
+                    "protocol": rt.port.protocol,
+                    "port": rt.port.port,
+                    "targetPort": rt.port.target_port,
+                    "nodePort": rt.port.node_port,
+                },
+                "entry": frontend(rt.entry),
+                "clusterIPs": list(rt.cluster_ips),
+                "backends": [backend(b) for b in rt.backends],
+            }
+            for rt in r.routes
+        ],
+        "direct": [
+            {
+                "via": d.via,
+                "pod": _pod(d.pod),
+                "node": d.node,
+                "port": d.port,
+                "containerPort": _container_port(d.container_port),
+                "container": d.container_port.container if d.container_port else None,
+            }
+            for d in r.direct
+        ],
+    }
+
+
+def inventory_report(inv: Inventory) -> Json:
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "IPInventory",
+        "context": inv.context,
+        "allocators": dict(inv.allocators),
+        "nodes": [node(n) for n in inv.nodes],
+        "clusterIPs": [
+            {"service": f"{s.namespace}/{s.name}", "type": s.type, "clusterIPs": list(s.cluster_ips)}
+            for s in inv.cluster_ip_services
+        ],
+        "loadBalancerIngress": [
+            {"service": svc, "address": addr} for svc, addr in inv.lb_ingress
+        ],
+        "externalIPs": [{"service": svc, "address": addr} for svc, addr in inv.external_ips],
+        "pods": [
+            {
+                "namespace": p.namespace,
+                "name": p.name,
+                "node": p.node_name,
+                "podIPs": list(p.pod_ips),
+                "hostNetwork": p.host_network,
+                "containers": list(p.containers),
+            }
+            for p in inv.pods
+        ],
+    }

@@ -1,0 +1,179 @@
+"""What an address is, and where traffic to ADDRESS:PORT goes, hop by hop. Pure."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kinspect.chain import Backend, Frontend, Index, ServiceChain
+from kinspect.errors import UsageError
+from kinspect.model import ContainerPort, PodRef, ServicePort
+
+MatchKind = Literal[
+    "NodeIP", "ClusterIP", "LoadBalancer", "ExternalIP", "PodIP", "EndpointAddress", "ExternalName"
+]
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    address: str
+    port: int | None = None
+
+
+def parse_target(text: str) -> Target:
+    """Parse ADDRESS[:PORT]: IPv4, IPv6 (bracketed when a port follows) or a DNS name."""
+    text = text.strip()
+    hint = "give an IP or hostname, optionally with :PORT, e.g. 10.96.0.10:443 or [fd00::1]:80"
+    host, port_text = text, None
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise UsageError(f"bad address {text!r}: missing ']'", hint)
+        host, rest = text[1:end], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise UsageError(f"bad address {text!r}", hint)
+            port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    port = None
+    if port_text is not None:
+        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+            raise UsageError(f"bad port {port_text!r} in {text!r}: expected 1-65535", hint)
+        port = int(port_text)
+    try:
+        return Target(str(ipaddress.ip_address(host)), port)
+    except ValueError:
+        pass
+    if _HOSTNAME.match(host) and not host.replace(".", "").isdigit():
+        return Target(host.lower(), port)
+    raise UsageError(f"bad address {text!r}: not an IP address or DNS name", hint)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One thing the address is (an address can be several at once)."""
+
+    kind: MatchKind
+    detail: str
+    node: str | None = None
+    service: str | None = None  # "namespace/name"
+    pod: PodRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Traffic entering a service port through one frontend, and where it is forwarded."""
+
+    service: str
+    service_type: str
+    port: ServicePort
+    entry: Frontend
+    cluster_ips: tuple[str, ...]
+    backends: tuple[Backend, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Direct:
+    """Traffic that reaches a pod without a service: pod IP, hostPort or hostNetwork."""
+
+    via: Literal["PodIP", "HostPort", "HostNetwork"]
+    pod: PodRef
+    node: str | None
+    port: int
+    container_port: ContainerPort | None  # None: no container declares it (may still listen)
+
+
+@dataclass
+class TraceResult:
+    target: Target
+    matches: list[Match] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)
+    direct: list[Direct] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        """The address is known and, when a port was given, something receives it."""
+        if not self.matches:
+            return False
+        return self.target.port is None or bool(self.routes or self.direct)
+
+
+def _svc(chain: ServiceChain) -> str:
+    return f"{chain.service.namespace}/{chain.service.name}"
+
+
+def identify(idx: Index, chains: list[ServiceChain], addr: str) -> list[Match]:
+    """Everything in the snapshot that owns or carries `addr`."""
+    out: list[Match] = []
+    for n in idx.snapshot.nodes:
+        out.extend(
+            Match("NodeIP", f"{a.type} of node {n.name}", node=n.name)
+            for a in n.addresses
+            if a.address == addr
+        )
+    for c in chains:
+        s = c.service
+        if addr in s.cluster_ips:
+            out.append(Match("ClusterIP", f"ClusterIP of service {_svc(c)}", service=_svc(c)))
+        if any(i.address == addr for i in s.load_balancer_ingress):
+            out.append(Match("LoadBalancer", f"load-balancer ingress of {_svc(c)}", service=_svc(c)))
+        if addr in s.external_ips:
+            out.append(Match("ExternalIP", f"externalIP of service {_svc(c)}", service=_svc(c)))
+        if s.external_name and s.external_name.lower() == addr:
+            out.append(Match("ExternalName", f"externalName of service {_svc(c)}", service=_svc(c)))
+    for p in idx.pods_by_ip.get(addr, ()):
+        what = "hostNetwork pod (the node's IP)" if p.host_network else "pod IP"
+        out.append(Match("PodIP", f"{what} of {p.ref} on {p.node_name}", node=p.node_name, pod=p.ref))
+    seen: set[str] = set()
+    for c in chains:
+        for pc in c.ports:
+            for b in pc.backends:
+                if b.address == addr and b.pod is None and _svc(c) not in seen:
+                    seen.add(_svc(c))
+                    out.append(
+                        Match("EndpointAddress", f"endpoint of {_svc(c)} (no pod)", service=_svc(c))
+                    )
+    return out
+
+
+def trace(idx: Index, chains: list[ServiceChain], target: Target) -> TraceResult:
+    """Identify the address and, with a port, follow every route from it."""
+    res = TraceResult(target, identify(idx, chains, target.address))
+    port = target.port
+    if port is None:
+        return res
+    for c in chains:
+        for pc in c.ports:
+            for f in pc.frontends:
+                if f.address == target.address and f.port == port:
+                    res.routes.append(
+                        Route(
+                            _svc(c),
+                            c.service.type,
+                            pc.port,
+                            f,
+                            tuple(ip for ip in c.service.cluster_ips if ip != "None"),
+                            pc.backends,
+                        )
+                    )
+    node_names = {m.node for m in res.matches if m.kind == "NodeIP"}
+    for p in idx.snapshot.pods:
+        if p.node_name in node_names:
+            for cp in p.ports:
+                if cp.host_port == port:
+                    res.direct.append(Direct("HostPort", p.ref, p.node_name, port, cp))
+    for m in res.matches:
+        if m.kind != "PodIP" or m.pod is None:
+            continue
+        pod = idx.pods[m.pod]
+        cp = next((cp for cp in pod.ports if cp.port == port), None)
+        if pod.host_network and cp is None:
+            continue  # a node IP: only the hostNetwork pods that declare the port are shown
+        via: Literal["PodIP", "HostNetwork"] = "HostNetwork" if pod.host_network else "PodIP"
+        res.direct.append(Direct(via, pod.ref, pod.node_name, port, cp))
+    return res

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# The test bed: a real control plane (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler) on loopback, with kwok playing the kubelets of three nodes.
+#
+#   cluster.sh up      idempotent; builds binaries if needed; prints the kubeconfig path LAST
+#   cluster.sh down    stops every component and removes the cluster's state
+#   cluster.sh status  prints where the kubeconfig and each component's log are
+#
+# Environment: KINSPECT_CACHE (default ~/.cache/kinspect) holds binaries and cluster state;
+# KINSPECT_CLUSTER (default kinspect) names the cluster, so two can run side by side.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${KINSPECT_CACHE:-$HOME/.cache/kinspect}
+name=${KINSPECT_CLUSTER:-kinspect}
+export KWOK_WORKDIR="$cache/kwok"
+dir="$KWOK_WORKDIR/clusters/$name"
+kc="$dir/kubeconfig.yaml"
+
+log() { echo "testbed: $*" >&2; }
+
+bin=$("$here/build.sh" | tail -n 1)
+export PATH="$bin:$PATH"
+k() { kubectl --kubeconfig "$kc" "$@"; }
+
+healthy() { [ -f "$kc" ] && k get --raw /readyz >/dev/null 2>&1; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: poll until COMMAND succeeds, or fail at the deadline.
+wait_for() {
+  local what=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "timed out after ${secs}s waiting for $what; component logs: $dir/logs/"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+pod_has_ip() { [ -n "$(k get pod testbed-smoke -n default -o 'jsonpath={.status.podIP}')" ]; }
+
+up() {
+  local t0=$SECONDS
+  if healthy; then
+    log "reusing running cluster $name"
+  else
+    if [ -d "$dir" ]; then
+      log "removing stale cluster state in $dir"
+      kwokctl delete cluster --name "$name" >&2 2>&1 || true
+      rm -rf "$dir"
+    fi
+    log "creating cluster $name (logs: $dir/logs/)"
+    kwokctl -c "$here/kwokctl.yaml" create cluster --name "$name" \
+      --runtime binary --kubeconfig "" \
+      --kube-apiserver-binary "$bin/kube-apiserver" \
+      --kube-controller-manager-binary "$bin/kube-controller-manager" \
+      --kube-scheduler-binary "$bin/kube-scheduler" \
+      --kwok-controller-binary "$bin/kwok" \
+      --etcd-binary "$bin/etcd" \
+      --kube-audit-policy "$here/audit-policy.yaml" \
+      --wait 120s >&2
+  fi
+  k apply -f "$here/nodes.yaml" >&2
+  wait_for "3 Ready nodes" 90 k wait --for=condition=Ready node --all --timeout=2s
+  k apply -f - >&2 <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: testbed-smoke, namespace: default, labels: {app: testbed-smoke}}
+spec:
+  containers: [{name: main, image: registry.invalid/smoke:1}]
+YAML
+  wait_for "the smoke pod to be Running with an IP" 90 pod_has_ip
+  wait_for "the smoke pod to be Ready" 60 k wait --for=condition=Ready pod/testbed-smoke --timeout=2s
+  log "cluster $name up in $((SECONDS - t0))s"
+  echo "$kc"
+}
+
+down() {
+  if [ -d "$dir" ]; then
+    kwokctl delete cluster --name "$name" >&2 || true
+    rm -rf "$dir"
+  fi
+  log "cluster $name removed"
+}
+
+status() {
+  healthy && log "running" || log "not running"
+  echo "kubeconfig: $kc"
+  echo "logs: $dir/logs/ (audit log: $dir/logs/audit.log)"
+}
+
+case ${1:-} in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
