@@ -186,13 +186,13 @@ def not_backend_reason(pod: Pod, sp: ServicePort, listed: Backend | None) -> str
     if pod.phase in ("Succeeded", "Failed"):
         return f"finished (phase {pod.phase})"
     if not pod.node_name:
-        return "pending: not scheduled to a node"
+        return "pending: not scheduled"
     if pod.phase == "Pending":
         return "pending: containers not started"
     if not pod.pod_ips:
         return "no pod IP yet"
     if isinstance(sp.target_port, str) and named_port(pod, sp.target_port, sp.protocol) is None:
-        return f"named port {sp.target_port!r}/{sp.protocol} not declared by any container"
+        return f"no container port named {sp.target_port!r}/{sp.protocol}"
     if not pod.ready:
         return "not ready"
     return "not in any EndpointSlice yet"

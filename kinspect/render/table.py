@@ -8,95 +8,110 @@ from rich.text import Text
 
 from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.inventory import Inventory
+from kinspect.model import PodRef
 
 
 def port_label(pc: PortChain) -> str:
+    """`name port→targetPort`, with the protocol only when it is not TCP."""
     p = pc.port
-    name = f"{p.name}:" if p.name else ""
-    return f"{name}{p.port}/{p.protocol}→{p.target_port}" if p.target_port is not None else (
-        f"{name}{p.port}/{p.protocol}"
-    )
+    name = f"{p.name} " if p.name else ""
+    proto = "" if p.protocol == "TCP" else f"/{p.protocol}"
+    target = f"→{p.target_port}" if p.target_port is not None else ""
+    return f"{name}{p.port}{proto}{target}"
 
 
 def frontends_summary(pc: PortChain, wide: bool) -> str:
-    """ClusterIPs in full; NodePort as one line with how many node addresses answer."""
+    """One short line per frontend; the ClusterIP's port is the service port (PORT column).
+
+    NodePorts collapse to one line saying on how many nodes they answer, unless `wide`.
+    """
     lines = []
     nodeports: list[Frontend] = []
     for f in pc.frontends:
         if f.kind == "NodePort":
             nodeports.append(f)
         elif f.kind == "ClusterIP":
-            lines.append(f"{f.address}:{f.port}")
+            lines.append(f.address)
         else:
-            tag = "lb" if f.kind == "LoadBalancer" else "ext"
-            lines.append(f"{tag} {f.address}:{f.port}")
+            lines.append(f"{'lb' if f.kind == 'LoadBalancer' else 'ext'} {f.address}")
     if nodeports:
         if wide:
             lines.extend(
-                f"node {f.address}:{f.port}" + ("" if f.answers else " (drops)") for f in nodeports
+                f"{f.address}:{f.port}" + ("" if f.answers else " drops") for f in nodeports
             )
         else:
             answering = {f.node for f in nodeports if f.answers}
             nodes = {f.node for f in nodeports}
-            lines.append(f"*:{nodeports[0].port} on {len(answering)}/{len(nodes)} nodes")
+            lines.append(f"node:{nodeports[0].port} {len(answering)}/{len(nodes)}")
     return "\n".join(lines) or "-"
 
 
 def _state(b: Backend) -> Text:
     if b.ready:
-        return Text("ready", style="green")
-    if b.terminating:
-        return Text("terminating" + (" (serving)" if b.serving else ""), style="yellow")
-    return Text("not ready", style="red")
+        t = Text("ready", style="green")
+    elif b.terminating:
+        t = Text("terminating" + (" (serving)" if b.serving else ""), style="yellow")
+    else:
+        t = Text("not ready", style="red")
+    if b.host_network:
+        t.append(", hostNetwork", style="cyan")
+    if b.container_port and b.container_port.sidecar:
+        t.append(", sidecar", style="cyan")
+    return t
 
 
 def _container(b: Backend) -> str:
+    """The container declaring the backend's port (same number, so only its name)."""
     if b.container_port is None:
-        return "(none declares)" if b.pod_found else ("(pod missing)" if b.pod else "-")
-    cp = b.container_port
-    name = f" ({cp.name})" if cp.name else ""
-    side = " sidecar" if cp.sidecar else ""
-    return f"{cp.container}:{cp.port}{name}{side}"
+        return "(undeclared)" if b.pod_found else ("(pod missing)" if b.pod else "-")
+    return b.container_port.container
+
+
+def _pod_name(ref: PodRef | None, namespace: str) -> str:
+    if ref is None:
+        return "-"
+    return ref.name if ref.namespace == namespace else str(ref)
 
 
 def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
-    t = Table(box=None, pad_edge=False, header_style="bold", show_edge=False)
-    t.add_column("SERVICE", overflow="fold")
-    t.add_column("TYPE")
-    t.add_column("PORT", overflow="fold")
-    t.add_column("FRONTENDS", overflow="fold")
-    t.add_column("BACKEND", overflow="fold")
-    t.add_column("POD", overflow="fold")
-    t.add_column("CONTAINER", overflow="fold")
+    """One row per backend (and per pod that gets no endpoint), grouped by service port."""
+    namespaced = len({c.service.namespace for c in chains}) == 1
+    # Addresses and ports never wrap (a folded IP is unreadable); names and reasons do.
+    t = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, padding=(0, 1, 0, 0))
+    t.add_column("SERVICE", overflow="fold", min_width=16)
+    t.add_column("PORT", no_wrap=True)
+    t.add_column("FRONTENDS", no_wrap=True)
+    t.add_column("BACKEND", no_wrap=True)
+    t.add_column("POD", overflow="fold", min_width=8)
+    t.add_column("CONTAINER", no_wrap=True)
     if wide:
-        t.add_column("NODE")
-    t.add_column("STATE", overflow="fold")
+        t.add_column("NODE", no_wrap=True)
+    t.add_column("STATE", min_width=12)
     for c in chains:
         s = c.service
-        svc = f"{s.namespace}/{s.name}"
-        stype = "Headless" if s.headless else s.type
+        svc = s.name if namespaced else f"{s.namespace}/{s.name}"
+        svc += f"\n{'Headless' if s.headless else s.type}"
         if s.type == "ExternalName":
-            t.add_row(svc, stype, ", ".join(port_label(pc) for pc in c.ports) or "-",
+            t.add_row(svc, ", ".join(port_label(pc) for pc in c.ports) or "-",
                       f"CNAME {s.external_name}", "-", "-", "-", *([""] if wide else []),
                       Text("DNS only", style="dim"))
             continue
         for pc in c.ports:
-            first = [svc, stype, port_label(pc), frontends_summary(pc, wide)]
+            first = [svc, port_label(pc), frontends_summary(pc, wide)]
             rows: list[list[str | Text]] = []
             for b in pc.backends:
-                tag = " hostNet" if b.host_network else ""
-                rows.append([f"{b.address}:{b.port}{tag}", str(b.pod) if b.pod else "-",
+                rows.append([f"{b.address}:{b.port}", _pod_name(b.pod, s.namespace),
                              _container(b), *([b.node or "-"] if wide else []), _state(b)])
             for nb in pc.not_backends:
                 if any(b.pod == nb.pod for b in pc.backends):
                     continue  # already shown above with its state
-                rows.append(["-", str(nb.pod), "-", *([nb.node or "-"] if wide else []),
-                             Text(f"no endpoint: {nb.reason}", style="red")])
+                rows.append(["-", _pod_name(nb.pod, s.namespace), "-", *([nb.node or "-"] if wide else []),
+                             Text(f"NO ENDPOINT: {nb.reason}", style="red")])
             if not rows:
                 why = "no selector, no endpoints" if s.selector is None else "selects no pods"
                 rows.append(["-", "-", "-", *(["-"] if wide else []), Text(why, style="red")])
             for i, r in enumerate(rows):
-                t.add_row(*(first if i == 0 else ["", "", "", ""]), *r)
+                t.add_row(*(first if i == 0 else ["", "", ""]), *r)
     return t
 
 

@@ -1,0 +1,140 @@
+"""e2e fixtures: a real API server (the test bed, or KINSPECT_E2E_CONTEXT), a namespace per test.
+
+The test bed is started (and built, on a cold machine) by testbed/cluster.sh; its kubeconfig is
+the last line that script prints. Only the control plane's loopback ports are ever dialed:
+node, pod, cluster and external IPs in the test bed are data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    kubeconfig: str | None  # None: the user's default kubeconfig
+    context: str
+    kubectl: str
+    logs: str  # where component logs are, for failure messages
+
+    def kubectl_args(self) -> list[str]:
+        args = [self.kubectl, "--context", self.context]
+        if self.kubeconfig:
+            args += ["--kubeconfig", self.kubeconfig]
+        return args
+
+    def kinspect_args(self) -> list[str]:
+        args = ["--context", self.context]
+        if self.kubeconfig:
+            args += ["--kubeconfig", self.kubeconfig]
+        return args
+
+
+def _current_context(kubectl: str, kubeconfig: str) -> str:
+    out = subprocess.run(
+        [kubectl, "--kubeconfig", kubeconfig, "config", "current-context"],
+        check=True, capture_output=True, text=True,
+    )
+    return out.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Cluster:
+    ctx = os.environ.get("KINSPECT_E2E_CONTEXT")
+    if ctx:
+        kubectl = shutil.which("kubectl")
+        assert kubectl, "KINSPECT_E2E_CONTEXT is set but kubectl is not on PATH"
+        return Cluster(os.environ.get("KUBECONFIG"), ctx, kubectl, "(the cluster's own logs)")
+    up = subprocess.run(
+        [str(ROOT / "testbed" / "cluster.sh"), "up"], capture_output=True, text=True, check=False
+    )
+    assert up.returncode == 0, f"test bed failed to start:\n{up.stderr[-4000:]}"
+    kubeconfig = up.stdout.strip().splitlines()[-1]
+    cache = os.environ.get("KINSPECT_CACHE", os.path.expanduser("~/.cache/kinspect"))
+    kubectl = os.path.join(cache, "bin", "current", "kubectl")
+    logs = str(Path(kubeconfig).parent / "logs")
+    return Cluster(kubeconfig, _current_context(kubectl, kubeconfig), kubectl, logs)
+
+
+@dataclass
+class Namespace:
+    name: str
+    cluster: Cluster
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        proc = subprocess.run(
+            [*self.cluster.kubectl_args(), "-n", self.name, *args],
+            input=input, capture_output=True, text=True, check=False, timeout=120,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def apply(self, manifest: str) -> None:
+        self.kubectl("apply", "-f", "-", input=manifest)
+
+    def get(self, *args: str) -> Any:
+        return json.loads(self.kubectl("get", *args, "-o", "json"))
+
+    def kinspect(self, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "kinspect"), *args, *self.cluster.kinspect_args()],
+            capture_output=True, text=True, check=False, timeout=120,
+            env={**os.environ, "COLUMNS": "120", "NO_COLOR": "1"},
+        )
+        assert proc.returncode == expect, (
+            f"kinspect {' '.join(args)} exited {proc.returncode}, expected {expect}\n"
+            f"stdout: {proc.stdout[-3000:]}\nstderr: {proc.stderr[-3000:]}"
+        )
+        return proc
+
+    def kinspect_json(self, *args: str, expect: int = 0) -> Any:
+        return json.loads(self.kinspect(*args, "-o", "json", expect=expect).stdout)
+
+    def wait_until(self, what: str, check: Callable[[], bool], seconds: float = 60) -> None:
+        """Poll `check` until true, or fail at the deadline naming what was awaited."""
+        deadline = time.monotonic() + seconds
+        while not check():
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"timed out after {seconds}s waiting for {what} in namespace {self.name}; "
+                    f"component logs: {self.cluster.logs}"
+                )
+            time.sleep(0.3)
+
+
+@contextmanager
+def new_namespace(cluster: Cluster) -> Iterator[Namespace]:
+    """A fresh namespace, deleted afterwards."""
+    name = f"e2e-{uuid.uuid4().hex[:8]}"
+    subprocess.run([*cluster.kubectl_args(), "create", "namespace", name],
+                   check=True, capture_output=True)
+    # The namespace's default ServiceAccount is created by a controller; pods need it.
+    n = Namespace(name, cluster)
+    n.wait_until("the default service account", lambda: bool(
+        n.kubectl("get", "serviceaccount", "default", "--ignore-not-found", check=False)))
+    try:
+        yield n
+    finally:
+        subprocess.run([*cluster.kubectl_args(), "delete", "namespace", name, "--wait=false"],
+                       check=False, capture_output=True)
+
+
+@pytest.fixture
+def ns(cluster: Cluster) -> Iterator[Namespace]:
+    with new_namespace(cluster) as n:
+        yield n

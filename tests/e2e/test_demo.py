@@ -1,0 +1,177 @@
+"""The demo workload (examples/demo.yaml) on a real API server: every chain case, end to end.
+
+Each assertion compares what kinspect prints with what the API server says (kubectl).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .conftest import ROOT, Cluster, Namespace, new_namespace
+
+# Ready endpoints each demo service must have before kinspect is run.
+EXPECTED_READY = {"web": 2, "shop": 1, "undeclared": 1, "db": 1, "lb": 1, "ext-ips": 1,
+                  "node-agent": 1, "legacy-db": 1, "dns": 1}
+LB_INGRESS = "203.0.113.10"
+
+
+def _ready_endpoints(ns: Namespace) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for s in ns.get("endpointslices")["items"]:
+        svc = s["metadata"].get("labels", {}).get("kubernetes.io/service-name")
+        ready = {a for e in s.get("endpoints") or [] if e["conditions"].get("ready", True)
+                 for a in e["addresses"]}
+        counts[svc] = counts.get(svc, 0) + len(ready)
+    return counts
+
+
+@pytest.fixture(scope="module")
+def demo(cluster: Cluster) -> Iterator[Namespace]:
+    with new_namespace(cluster) as ns:
+        # The demo pins nodePort 30080 for kind's port mapping; let the API server pick one
+        # here so the demo can also run in the same test bed.
+        manifest = (ROOT / "examples" / "demo.yaml").read_text().replace(", nodePort: 30080", "")
+        ns.apply(manifest)
+        ns.kubectl("patch", "service", "lb", "--subresource=status", "--type=merge", "-p",
+                   json.dumps({"status": {"loadBalancer": {"ingress": [{"ip": LB_INGRESS}]}}}))
+        ns.wait_until("demo endpoints to be ready",
+                      lambda: all(_ready_endpoints(ns).get(k, 0) >= v
+                                  for k, v in EXPECTED_READY.items()), seconds=120)
+        yield ns
+
+
+@pytest.fixture(scope="module")
+def report(demo: Namespace) -> dict[str, Any]:
+    doc: dict[str, Any] = demo.kinspect_json("map", "-n", demo.name)
+    return doc
+
+
+def _svc(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in report["services"] if s["name"] == name)
+
+
+def _pod_ip(ns: Namespace, pod: str) -> str:
+    ip: str = ns.get("pod", pod)["status"]["podIP"]
+    return ip
+
+
+def test_named_target_port_differs_per_pod_and_missing_name_gets_no_endpoint(
+    demo: Namespace, report: dict[str, Any]
+) -> None:
+    web = _svc(report, "web")
+    api = demo.get("service", "web")
+    assert web["clusterIPs"] == api["spec"]["clusterIPs"]
+    (port,) = web["ports"]
+    got = sorted((b["pod"]["name"], b["address"], b["port"], b["containerPort"]["port"])
+                 for b in port["backends"])
+    assert got == [("web-a", _pod_ip(demo, "web-a"), 8080, 8080),
+                   ("web-b", _pod_ip(demo, "web-b"), 9090, 9090)]
+    reasons = {nb["pod"]["name"]: nb["reason"] for nb in port["notBackends"]}
+    assert reasons == {
+        "web-noname": "no container port named 'http'/TCP",
+        "web-pending": "pending: not scheduled",
+    }
+    node_port = api["spec"]["ports"][0]["nodePort"]
+    nodeports = [f for f in port["frontends"] if f["kind"] == "NodePort"]
+    nodes = demo.get("nodes")["items"]
+    want = sorted((n["metadata"]["name"], a["address"]) for n in nodes
+                  for a in n["status"]["addresses"] if a["type"] in ("InternalIP", "ExternalIP"))
+    assert sorted((f["node"], f["address"]) for f in nodeports) == want
+    assert {f["port"] for f in nodeports} == {node_port}
+    assert all(f["answers"] for f in nodeports)
+
+
+def test_second_port_lives_in_a_sidecar(report: dict[str, Any]) -> None:
+    http, metrics = _svc(report, "shop")["ports"]
+    assert http["backends"][0]["container"] == "app"
+    assert metrics["backends"][0]["container"] == "metrics-proxy"
+    assert metrics["backends"][0]["containerPort"] == {"name": "metrics", "port": 15090,
+                                                       "protocol": "TCP"}
+
+
+def test_numeric_target_port_nobody_declares(report: dict[str, Any]) -> None:
+    (port,) = _svc(report, "undeclared")["ports"]
+    (b,) = port["backends"]
+    assert (b["port"], b["ready"], b["containerPort"], b["container"]) == (9999, True, None, None)
+
+
+def test_headless_and_external_name(report: dict[str, Any]) -> None:
+    db = _svc(report, "db")
+    assert db["headless"] and db["clusterIPs"] == []
+    assert db["ports"][0]["frontends"] == [] and len(db["ports"][0]["backends"]) == 1
+    ext = _svc(report, "ext-db")
+    assert ext["externalName"] == "db.example.com"
+    assert ext["ports"][0]["backends"] == [] and ext["ports"][0]["frontends"] == []
+
+
+def test_load_balancer_local_policy_answers_only_on_the_pods_node(
+    demo: Namespace, report: dict[str, Any]
+) -> None:
+    lb = _svc(report, "lb")
+    (port,) = lb["ports"]
+    assert lb["externalTrafficPolicy"] == "Local"
+    assert {"kind": "LoadBalancer", "address": LB_INGRESS, "port": 443, "node": None,
+            "answers": None} in port["frontends"]
+    answers = {f["node"]: f["answers"] for f in port["frontends"] if f["kind"] == "NodePort"}
+    assert answers == {"kwok-node-0": True, "kwok-node-1": False, "kwok-node-2": False}
+
+
+def test_external_ips(report: dict[str, Any]) -> None:
+    (port,) = _svc(report, "ext-ips")["ports"]
+    assert {"kind": "ExternalIP", "address": "198.51.100.50", "port": 8080, "node": None,
+            "answers": None} in port["frontends"]
+
+
+def test_host_network_backend_is_the_node_ip(demo: Namespace, report: dict[str, Any]) -> None:
+    (port,) = _svc(report, "node-agent")["ports"]
+    (b,) = port["backends"]
+    node = demo.get("node", "kwok-node-1")
+    internal = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+    assert (b["address"], b["hostNetwork"], b["node"]) == (internal, True, "kwok-node-1")
+    assert b["containerPort"] == {"name": "metrics", "port": 9100, "protocol": "TCP"}
+
+
+def test_selectorless_service_with_manual_slice(report: dict[str, Any]) -> None:
+    svc = _svc(report, "legacy-db")
+    assert svc["selector"] is None
+    (b,) = svc["ports"][0]["backends"]
+    assert (b["address"], b["port"], b["pod"]) == ("192.0.2.200", 5432, None)
+
+
+def test_udp_and_tcp_on_one_port_number(report: dict[str, Any]) -> None:
+    ports = _svc(report, "dns")["ports"]
+    assert [(p["protocol"], p["backends"][0]["protocol"], p["backends"][0]["containerPort"]["name"])
+            for p in ports] == [("UDP", "UDP", "dns"), ("TCP", "TCP", "dns-tcp")]
+
+
+def test_table_output_has_a_row_per_backend(demo: Namespace) -> None:
+    out = demo.kinspect("map", "-n", demo.name).stdout
+    assert max(len(line) for line in out.splitlines()) <= 120
+    web_a, web_b = _pod_ip(demo, "web-a"), _pod_ip(demo, "web-b")
+    assert re.search(rf"{re.escape(web_a)}:8080 .*web-a", out)
+    assert re.search(rf"{re.escape(web_b)}:9090 .*web-b", out)
+    noname = next(line for line in out.splitlines() if "web-noname" in line)
+    assert "NO ENDPOINT" in noname
+
+
+def test_trace_cluster_ip_follows_to_containers(demo: Namespace) -> None:
+    ip = demo.get("service", "web")["spec"]["clusterIP"]
+    doc = demo.kinspect_json("trace", f"{ip}:80")
+    assert [m["kind"] for m in doc["matches"]] == ["ClusterIP"]
+    (route,) = doc["routes"]
+    assert sorted(b["port"] for b in route["backends"]) == [8080, 9090]
+
+
+def test_trace_unknown_address_exits_not_found(demo: Namespace) -> None:
+    doc = demo.kinspect_json("trace", "203.0.113.250", expect=6)
+    assert doc["found"] is False and doc["matches"] == []
+
+
+def test_unknown_service_is_a_one_line_error(demo: Namespace) -> None:
+    proc = demo.kinspect("map", "nope", "-n", demo.name, expect=6)
+    assert proc.stderr.count("\n") == 1 and "service 'nope' not found" in proc.stderr

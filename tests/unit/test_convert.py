@@ -1,0 +1,95 @@
+"""Wire JSON (as the API server sends it) → domain values."""
+
+from __future__ import annotations
+
+import msgspec
+
+from kinspect import convert, raw
+from kinspect.model import ContainerPort, Endpoint, EndpointPort, PodRef
+
+POD = b"""{
+ "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"},
+              "ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d4f", "uid": "x"}],
+              "managedFields": [{"manager": "kube-controller-manager"}]},
+ "spec": {"nodeName": "n1",
+          "initContainers": [
+             {"name": "init", "image": "i", "ports": [{"containerPort": 1}]},
+             {"name": "proxy", "image": "p", "restartPolicy": "Always",
+              "ports": [{"name": "metrics", "containerPort": 15090}]}],
+          "containers": [{"name": "app", "image": "a",
+                          "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                                    {"containerPort": 53, "protocol": "UDP", "hostPort": 53}]}]},
+ "status": {"phase": "Running", "podIP": "10.244.1.5",
+            "podIPs": [{"ip": "10.244.1.5"}, {"ip": "fd00::5"}],
+            "conditions": [{"type": "Ready", "status": "True"}]}
+}"""
+
+
+def test_pod_keeps_sidecar_ports_and_drops_plain_init_container_ports() -> None:
+    p = convert.pod(msgspec.json.decode(POD, type=raw.Pod))
+    assert p.pod_ips == ("10.244.1.5", "fd00::5")
+    assert p.ready and p.phase == "Running" and p.node_name == "n1"
+    assert p.owner == "ReplicaSet/web-5d4f"
+    assert p.containers == ("proxy", "app")
+    assert p.ports == (
+        ContainerPort("app", 8080, "TCP", "http"),
+        ContainerPort("app", 53, "UDP", None, 53),
+        ContainerPort("proxy", 15090, "TCP", "metrics", sidecar=True),
+    )
+
+
+def test_endpoint_slice_null_conditions_follow_api_defaults() -> None:
+    body = b"""{"metadata": {"name": "web-abc", "namespace": "shop",
+                "labels": {"kubernetes.io/service-name": "web"}},
+                "addressType": "IPv4",
+                "endpoints": [
+                  {"addresses": ["10.244.1.5"], "conditions": {},
+                   "targetRef": {"kind": "Pod", "name": "web-1", "namespace": "shop"},
+                   "nodeName": "n1"},
+                  {"addresses": ["10.244.1.6"],
+                   "conditions": {"ready": false, "serving": true, "terminating": true}}],
+                "ports": [{"name": "", "port": 8080, "protocol": "TCP"}]}"""
+    g = convert.endpoint_slice(msgspec.json.decode(body, type=raw.EndpointSlice))
+    assert g is not None
+    assert (g.service, g.ports) == ("web", (EndpointPort(8080, "TCP", None),))
+    assert g.endpoints == (
+        Endpoint("10.244.1.5", True, True, False, "n1", PodRef("shop", "web-1")),
+        Endpoint("10.244.1.6", False, True, True, None, None),
+    )
+
+
+def test_empty_slice_and_slice_without_service_label() -> None:
+    empty = b"""{"metadata": {"name": "s", "namespace": "n",
+                 "labels": {"kubernetes.io/service-name": "web"}},
+                 "addressType": "IPv4", "endpoints": null, "ports": null}"""
+    g = convert.endpoint_slice(msgspec.json.decode(empty, type=raw.EndpointSlice))
+    assert g is not None and g.endpoints == () and g.ports == ()
+    orphan = b"""{"metadata": {"name": "s", "namespace": "n"}, "addressType": "IPv4"}"""
+    assert convert.endpoint_slice(msgspec.json.decode(orphan, type=raw.EndpointSlice)) is None
+
+
+def test_legacy_endpoints_ready_and_not_ready_addresses() -> None:
+    body = b"""{"metadata": {"name": "web", "namespace": "shop"},
+      "subsets": [{"addresses": [{"ip": "10.244.1.5", "nodeName": "n1",
+                                   "targetRef": {"kind": "Pod", "name": "web-1"}}],
+                   "notReadyAddresses": [{"ip": "10.244.2.5"}],
+                   "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}"""
+    (g,) = convert.endpoints(msgspec.json.decode(body, type=raw.Endpoints))
+    assert g.service == "web" and g.ports == (EndpointPort(8080, "TCP", "http"),)
+    assert [(e.address, e.ready, e.pod) for e in g.endpoints] == [
+        ("10.244.1.5", True, PodRef("shop", "web-1")),
+        ("10.244.2.5", False, None),
+    ]
+
+
+def test_service_fields() -> None:
+    body = b"""{"metadata": {"name": "web", "namespace": "shop"},
+      "spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.10", "clusterIPs": ["10.96.0.10"],
+               "externalTrafficPolicy": "Local", "selector": {"app": "web"},
+               "ports": [{"name": "http", "port": 80, "targetPort": "http", "nodePort": 30080,
+                          "protocol": "TCP"}]},
+      "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}, {"hostname": "lb.example"}]}}}"""
+    s = convert.service(msgspec.json.decode(body, type=raw.Service))
+    assert s.ports[0].target_port == "http" and s.ports[0].node_port == 30080
+    assert [i.address for i in s.load_balancer_ingress] == ["203.0.113.10", "lb.example"]
+    assert s.selector == {"app": "web"} and not s.headless
