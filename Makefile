@@ -38,8 +38,8 @@ cluster-up: testbed
 cluster-down:
 	testbed/cluster.sh down
 
-demo: venv cluster-up
-	testbed/demo.sh
+demo: venv testbed
+	examples/demo.sh
 
 bench: venv testbed
 	bench/run.sh

@@ -143,7 +143,7 @@ def named_port(pod: Pod, name: str, protocol: str) -> ContainerPort | None:
 
 
 def _backends(idx: Index, sp: ServicePort, groups: Sequence[EndpointGroup]) -> list[Backend]:
-    out = []
+    out: list[Backend] = []
     for g in groups:
         for ep_port in g.ports:
             # EndpointSlice ports carry the service port's name; "" and None are the same.

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, NoReturn, TypeVar, assert_never
 
 import click
@@ -33,7 +33,7 @@ app = typer.Typer(
 )
 
 
-class MapFormat(str, Enum):
+class MapFormat(StrEnum):
     table = "table"
     wide = "wide"
     tree = "tree"
@@ -41,7 +41,7 @@ class MapFormat(str, Enum):
     yaml = "yaml"
 
 
-class DataFormat(str, Enum):
+class DataFormat(StrEnum):
     text = "text"
     json = "json"
     yaml = "yaml"

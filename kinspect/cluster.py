@@ -37,7 +37,9 @@ from kinspect.errors import (
 # each response (and the server's memory for it) bounded.
 PAGE_SIZE = 1000
 
-L = TypeVar("L", raw.NodeList, raw.PodList, raw.ServiceList, raw.EndpointSliceList, raw.EndpointsList)
+L = TypeVar(
+    "L", raw.NodeList, raw.PodList, raw.ServiceList, raw.EndpointSliceList, raw.EndpointsList
+)
 
 
 # What a broken kubeconfig can raise while being parsed or loaded.
@@ -71,9 +73,7 @@ def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
         ctxs, current = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
     except _CONFIG_ERRORS as e:
         raise _config_error(kubeconfig, e) from None
-    names = {
-        c["name"]: (c.get("context") or {}).get("namespace") or "default" for c in ctxs or ()
-    }
+    names = {c["name"]: (c.get("context") or {}).get("namespace") or "default" for c in ctxs or ()}
     return names, (current or {}).get("name")
 
 
@@ -107,11 +107,10 @@ def connect(
         name, ns = "in-cluster", _incluster_namespace()
     else:
         names, current = contexts(kubeconfig)
-        name = context or current
-        if not name:
-            raise ConfigError(
-                "the kubeconfig has no current context", "pass --context NAME"
-            )
+        chosen = context or current
+        if not chosen:
+            raise ConfigError("the kubeconfig has no current context", "pass --context NAME")
+        name = chosen
         if name not in names:
             shown = ", ".join(list(names)[:8]) or "none"
             raise ConfigError(
@@ -229,6 +228,7 @@ def _scoped(
 
 
 def read_nodes(conn: Connection) -> list[model.Node]:
+    """All nodes (cluster-scoped)."""
     core = k8s.CoreV1Api(conn.api)
     return [
         convert.node(n)
@@ -238,6 +238,7 @@ def read_nodes(conn: Connection) -> list[model.Node]:
 
 
 def read_pods(conn: Connection, namespace: str | None) -> list[model.Pod]:
+    """Pods of one namespace, or of all."""
     core = k8s.CoreV1Api(conn.api)
     call, kw, where = _scoped(
         conn, core.list_pod_for_all_namespaces, core.list_namespaced_pod, namespace
@@ -250,6 +251,7 @@ def read_pods(conn: Connection, namespace: str | None) -> list[model.Pod]:
 
 
 def read_services(conn: Connection, scope: Scope) -> list[model.Service]:
+    """Services in scope, optionally one by name or by label selector."""
     core = k8s.CoreV1Api(conn.api)
     call, kw, where = _scoped(
         conn, core.list_service_for_all_namespaces, core.list_namespaced_service, scope.namespace
@@ -266,6 +268,7 @@ def read_services(conn: Connection, scope: Scope) -> list[model.Service]:
 
 
 def read_endpoint_slices(conn: Connection, scope: Scope) -> list[model.EndpointGroup]:
+    """discovery.k8s.io/v1 EndpointSlices in scope, as endpoint groups."""
     disc = k8s.DiscoveryV1Api(conn.api)
     call, kw, where = _scoped(
         conn,
@@ -285,9 +288,13 @@ def read_endpoint_slices(conn: Connection, scope: Scope) -> list[model.EndpointG
 
 
 def read_endpoints(conn: Connection, scope: Scope) -> list[model.EndpointGroup]:
+    """Legacy core/v1 Endpoints in scope, as endpoint groups."""
     core = k8s.CoreV1Api(conn.api)
     call, kw, where = _scoped(
-        conn, core.list_endpoints_for_all_namespaces, core.list_namespaced_endpoints, scope.namespace
+        conn,
+        core.list_endpoints_for_all_namespaces,
+        core.list_namespaced_endpoints,
+        scope.namespace,
     )
     if scope.service:
         kw["field_selector"] = f"metadata.name={scope.service}"

@@ -10,6 +10,7 @@ _SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
 def node(n: raw.Node) -> model.Node:
+    """Convert a wire Node."""
     cidrs = n.spec.podCIDRs or ([n.spec.podCIDR] if n.spec.podCIDR else [])
     ready = any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or ())
     return model.Node(
@@ -33,6 +34,7 @@ def _container_ports(c: raw.Container, sidecar: bool) -> Iterable[model.Containe
 
 
 def pod(p: raw.Pod) -> model.Pod:
+    """Convert a wire Pod (sidecar ports included)."""
     spec, status, meta = p.spec, p.status, p.metadata
     # Restartable init containers ("sidecars", restartPolicy: Always) run beside the main
     # containers for the pod's whole life, so their ports receive service traffic too.
@@ -63,6 +65,7 @@ def pod(p: raw.Pod) -> model.Pod:
 
 
 def service(s: raw.Service) -> model.Service:
+    """Convert a wire Service."""
     spec = s.spec
     cluster_ips = spec.clusterIPs or ([spec.clusterIP] if spec.clusterIP else [])
     return model.Service(

@@ -34,6 +34,7 @@ class Inventory:
 
 
 def inventory(snap: Snapshot) -> Inventory:
+    """Collect every address of the snapshot by kind."""
     services = sorted(snap.services, key=lambda s: (s.namespace, s.name))
     return Inventory(
         context=snap.context,
@@ -42,9 +43,13 @@ def inventory(snap: Snapshot) -> Inventory:
             s for s in services if s.cluster_ips and s.cluster_ips[0] != "None"
         ),
         lb_ingress=tuple(
-            (f"{s.namespace}/{s.name}", i.address) for s in services for i in s.load_balancer_ingress
+            (f"{s.namespace}/{s.name}", i.address)
+            for s in services
+            for i in s.load_balancer_ingress
         ),
-        external_ips=tuple((f"{s.namespace}/{s.name}", ip) for s in services for ip in s.external_ips),
+        external_ips=tuple(
+            (f"{s.namespace}/{s.name}", ip) for s in services for ip in s.external_ips
+        ),
         pods=tuple(
             sorted((p for p in snap.pods if p.pod_ips), key=lambda p: (p.namespace, p.name))
         ),

@@ -133,7 +133,7 @@ class EndpointPort:
 
 @dataclass(frozen=True, slots=True)
 class EndpointGroup:
-    """An EndpointSlice, or one subset of a legacy Endpoints object: endpoints × ports."""
+    """An EndpointSlice, or one subset of a legacy Endpoints object: endpoints by ports."""
 
     namespace: str
     service: str

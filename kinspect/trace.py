@@ -15,7 +15,10 @@ MatchKind = Literal[
     "NodeIP", "ClusterIP", "LoadBalancer", "ExternalIP", "PodIP", "EndpointAddress", "ExternalName"
 ]
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$", re.I)
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$",
+    re.I,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,14 +124,18 @@ def identify(idx: Index, chains: list[ServiceChain], addr: str) -> list[Match]:
         if addr in s.cluster_ips:
             out.append(Match("ClusterIP", f"ClusterIP of service {_svc(c)}", service=_svc(c)))
         if any(i.address == addr for i in s.load_balancer_ingress):
-            out.append(Match("LoadBalancer", f"load-balancer ingress of {_svc(c)}", service=_svc(c)))
+            out.append(
+                Match("LoadBalancer", f"load-balancer ingress of {_svc(c)}", service=_svc(c))
+            )
         if addr in s.external_ips:
             out.append(Match("ExternalIP", f"externalIP of service {_svc(c)}", service=_svc(c)))
         if s.external_name and s.external_name.lower() == addr:
             out.append(Match("ExternalName", f"externalName of service {_svc(c)}", service=_svc(c)))
     for p in idx.pods_by_ip.get(addr, ()):
         what = "hostNetwork pod (the node's IP)" if p.host_network else "pod IP"
-        out.append(Match("PodIP", f"{what} of {p.ref} on {p.node_name}", node=p.node_name, pod=p.ref))
+        out.append(
+            Match("PodIP", f"{what} of {p.ref} on {p.node_name}", node=p.node_name, pod=p.ref)
+        )
     seen: set[str] = set()
     for c in chains:
         for pc in c.ports:
@@ -171,9 +178,9 @@ def trace(idx: Index, chains: list[ServiceChain], target: Target) -> TraceResult
         if m.kind != "PodIP" or m.pod is None:
             continue
         pod = idx.pods[m.pod]
-        cp = next((cp for cp in pod.ports if cp.port == port), None)
-        if pod.host_network and cp is None:
+        declared = next((cp for cp in pod.ports if cp.port == port), None)
+        if pod.host_network and declared is None:
             continue  # a node IP: only the hostNetwork pods that declare the port are shown
         via: Literal["PodIP", "HostNetwork"] = "HostNetwork" if pod.host_network else "PodIP"
-        res.direct.append(Direct(via, pod.ref, pod.node_name, port, cp))
+        res.direct.append(Direct(via, pod.ref, pod.node_name, port, declared))
     return res

@@ -9,8 +9,10 @@ import yaml
 
 
 def to_json(doc: dict[str, Any]) -> str:
+    """Indented JSON text."""
     return msgspec.json.format(msgspec.json.encode(doc), indent=2).decode() + "\n"
 
 
 def to_yaml(doc: dict[str, Any]) -> str:
+    """YAML text, keys in document order."""
     return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)

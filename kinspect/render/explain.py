@@ -39,20 +39,30 @@ _TEXT = """\
 
 def _example(pc: PortChain, c: ServiceChain) -> str:
     s, p = c.service, pc.port
-    lines = [f"# In this cluster: service {s.namespace}/{s.name} ({s.type}), port {p.port}/{p.protocol}", ""]
+    lines = [
+        f"# In this cluster: service {s.namespace}/{s.name} ({s.type}), port {p.port}/{p.protocol}",
+        "",
+    ]
     for f in pc.frontends:
         if f.kind == "NodePort":
             state = "answers" if f.answers else "drops (no local ready endpoint)"
-            lines.append(f"* nodePort **{f.port}** on node {f.node} address `{f.address}` — {state}")
+            lines.append(
+                f"* nodePort **{f.port}** on node {f.node} address `{f.address}` — {state}"
+            )
         elif f.kind == "ClusterIP":
-            lines.append(f"* ClusterIP `{f.address}` port **{f.port}** (allocated by kube-apiserver)")
+            lines.append(
+                f"* ClusterIP `{f.address}` port **{f.port}** (allocated by kube-apiserver)"
+            )
         else:
             lines.append(f"* {f.kind} `{f.address}` port **{f.port}**")
     lines.append(f"* targetPort **{p.target_port}** resolves per pod to:")
     for b in pc.backends:
         cp = b.container_port
-        where = (f"container `{cp.container}` containerPort {cp.port}" if cp
-                 else "no declared containerPort (still delivered to whatever listens)")
+        where = (
+            f"container `{cp.container}` containerPort {cp.port}"
+            if cp
+            else "no declared containerPort (still delivered to whatever listens)"
+        )
         lines.append(f"  * Pod IP `{b.address}` port **{b.port}** ({b.pod}) → {where}")
     for nb in pc.not_backends:
         lines.append(f"  * pod {nb.pod}: no traffic — {nb.reason}")
@@ -73,6 +83,7 @@ def pick_example(chains: list[ServiceChain]) -> tuple[PortChain, ServiceChain] |
 
 
 def explain(chains: list[ServiceChain]) -> RenderableType:
+    """Render the explanation, with an example from `chains` when there is one."""
     parts: list[RenderableType] = [Markdown(_TEXT)]
     ex = pick_example(chains)
     if ex:

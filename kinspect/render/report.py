@@ -29,6 +29,7 @@ def _container_port(cp: ContainerPort | None) -> Json | None:
 
 
 def node(n: Node) -> Json:
+    """Document a node."""
     return {
         "name": n.name,
         "ready": n.ready,
@@ -38,10 +39,18 @@ def node(n: Node) -> Json:
 
 
 def frontend(f: Frontend) -> Json:
-    return {"kind": f.kind, "address": f.address, "port": f.port, "node": f.node, "answers": f.answers}
+    """Document a frontend."""
+    return {
+        "kind": f.kind,
+        "address": f.address,
+        "port": f.port,
+        "node": f.node,
+        "answers": f.answers,
+    }
 
 
 def backend(b: Backend) -> Json:
+    """Document a backend."""
     return {
         "address": b.address,
         "port": b.port,
@@ -59,10 +68,12 @@ def backend(b: Backend) -> Json:
 
 
 def not_backend(nb: NotBackend) -> Json:
+    """Document a pod that gets no traffic."""
     return {"pod": _pod(nb.pod), "reason": nb.reason, "node": nb.node}
 
 
 def port(pc: PortChain) -> Json:
+    """Document one service port's chain."""
     p = pc.port
     return {
         "name": p.name,
@@ -77,6 +88,7 @@ def port(pc: PortChain) -> Json:
 
 
 def service(c: ServiceChain) -> Json:
+    """Document one service's chains."""
     s = c.service
     return {
         "namespace": s.namespace,
@@ -97,6 +109,7 @@ def service(c: ServiceChain) -> Json:
 
 
 def chain_report(snapshot: Snapshot, chains: list[ServiceChain]) -> Json:
+    """Build the kinspect/v1 ChainReport."""
     return {
         "apiVersion": API_VERSION,
         "kind": "ChainReport",
@@ -109,6 +122,7 @@ def chain_report(snapshot: Snapshot, chains: list[ServiceChain]) -> Json:
 
 
 def trace_report(context: str, r: TraceResult) -> Json:
+    """Build the kinspect/v1 TraceReport."""
     return {
         "apiVersion": API_VERSION,
         "kind": "TraceReport",
@@ -158,6 +172,7 @@ def trace_report(context: str, r: TraceResult) -> Json:
 
 
 def inventory_report(inv: Inventory) -> Json:
+    """Build the kinspect/v1 IPInventory."""
     return {
         "apiVersion": API_VERSION,
         "kind": "IPInventory",
@@ -165,12 +180,14 @@ def inventory_report(inv: Inventory) -> Json:
         "allocators": dict(inv.allocators),
         "nodes": [node(n) for n in inv.nodes],
         "clusterIPs": [
-            {"service": f"{s.namespace}/{s.name}", "type": s.type, "clusterIPs": list(s.cluster_ips)}
+            {
+                "service": f"{s.namespace}/{s.name}",
+                "type": s.type,
+                "clusterIPs": list(s.cluster_ips),
+            }
             for s in inv.cluster_ip_services
         ],
-        "loadBalancerIngress": [
-            {"service": svc, "address": addr} for svc, addr in inv.lb_ingress
-        ],
+        "loadBalancerIngress": [{"service": svc, "address": addr} for svc, addr in inv.lb_ingress],
         "externalIPs": [{"service": svc, "address": addr} for svc, addr in inv.external_ips],
         "pods": [
             {

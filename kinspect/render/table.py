@@ -92,21 +92,42 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
         svc = s.name if namespaced else f"{s.namespace}/{s.name}"
         svc += f"\n{'Headless' if s.headless else s.type}"
         if s.type == "ExternalName":
-            t.add_row(svc, ", ".join(port_label(pc) for pc in c.ports) or "-",
-                      f"CNAME {s.external_name}", "-", "-", "-", *([""] if wide else []),
-                      Text("DNS only", style="dim"))
+            t.add_row(
+                svc,
+                ", ".join(port_label(pc) for pc in c.ports) or "-",
+                f"CNAME {s.external_name}",
+                "-",
+                "-",
+                "-",
+                *([""] if wide else []),
+                Text("DNS only", style="dim"),
+            )
             continue
         for pc in c.ports:
             first = [svc, port_label(pc), frontends_summary(pc, wide)]
             rows: list[list[str | Text]] = []
             for b in pc.backends:
-                rows.append([f"{b.address}:{b.port}", _pod_name(b.pod, s.namespace),
-                             _container(b), *([b.node or "-"] if wide else []), _state(b)])
+                rows.append(
+                    [
+                        f"{b.address}:{b.port}",
+                        _pod_name(b.pod, s.namespace),
+                        _container(b),
+                        *([b.node or "-"] if wide else []),
+                        _state(b),
+                    ]
+                )
             for nb in pc.not_backends:
                 if any(b.pod == nb.pod for b in pc.backends):
                     continue  # already shown above with its state
-                rows.append(["-", _pod_name(nb.pod, s.namespace), "-", *([nb.node or "-"] if wide else []),
-                             Text(f"NO ENDPOINT: {nb.reason}", style="red")])
+                rows.append(
+                    [
+                        "-",
+                        _pod_name(nb.pod, s.namespace),
+                        "-",
+                        *([nb.node or "-"] if wide else []),
+                        Text(f"NO ENDPOINT: {nb.reason}", style="red"),
+                    ]
+                )
             if not rows:
                 why = "no selector, no endpoints" if s.selector is None else "selects no pods"
                 rows.append(["-", "-", "-", *(["-"] if wide else []), Text(why, style="red")])
@@ -116,35 +137,52 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
 
 
 def ips_tables(inv: Inventory) -> RenderableType:
+    """Render the IP inventory as tables, one per kind of address."""
     nodes = Table(title="Node IPs", title_justify="left", box=None, header_style="bold")
     for col in ("NODE", "InternalIP", "ExternalIP", "podCIDRs", "READY"):
         nodes.add_column(col)
     for n in inv.nodes:
-        by = {t: ", ".join(a.address for a in n.addresses if a.type == t) or "-"
-              for t in ("InternalIP", "ExternalIP")}
-        nodes.add_row(n.name, by["InternalIP"], by["ExternalIP"], ", ".join(n.pod_cidrs) or "-",
-                      "yes" if n.ready else "no")
+        by = {
+            t: ", ".join(a.address for a in n.addresses if a.type == t) or "-"
+            for t in ("InternalIP", "ExternalIP")
+        }
+        nodes.add_row(
+            n.name,
+            by["InternalIP"],
+            by["ExternalIP"],
+            ", ".join(n.pod_cidrs) or "-",
+            "yes" if n.ready else "no",
+        )
     svcs = Table(title="Cluster IPs", title_justify="left", box=None, header_style="bold")
     for col in ("SERVICE", "TYPE", "CLUSTER-IPs"):
         svcs.add_column(col)
     for s in inv.cluster_ip_services:
         svcs.add_row(f"{s.namespace}/{s.name}", s.type, ", ".join(s.cluster_ips))
-    ext = Table(title="Load-balancer and external IPs", title_justify="left", box=None,
-                header_style="bold")
+    ext = Table(
+        title="Load-balancer and external IPs", title_justify="left", box=None, header_style="bold"
+    )
     for col in ("SERVICE", "KIND", "ADDRESS"):
         ext.add_column(col)
     for svc, addr in inv.lb_ingress:
         ext.add_row(svc, "LoadBalancer ingress", addr)
     for svc, addr in inv.external_ips:
         ext.add_row(svc, "externalIP", addr)
-    pods = Table(title="Pod IPs (one network namespace per pod: its containers share the IP)",
-                 title_justify="left", box=None, header_style="bold")
+    pods = Table(
+        title="Pod IPs (one network namespace per pod: its containers share the IP)",
+        title_justify="left",
+        box=None,
+        header_style="bold",
+    )
     for col in ("POD IP", "POD", "NODE", "CONTAINERS"):
         pods.add_column(col, overflow="fold")
     for p in inv.pods:
         ip = ", ".join(p.pod_ips) + (" (hostNetwork = node IP)" if p.host_network else "")
-        pods.add_row(ip, f"{p.namespace}/{p.name}", p.node_name or "-",
-                     "\n".join(f"└ {c}" for c in p.containers))
+        pods.add_row(
+            ip,
+            f"{p.namespace}/{p.name}",
+            p.node_name or "-",
+            "\n".join(f"└ {c}" for c in p.containers),
+        )
     alloc = Table(title="Who allocates what", title_justify="left", box=None, header_style="bold")
     alloc.add_column("ADDRESS")
     alloc.add_column("ALLOCATED BY", overflow="fold")

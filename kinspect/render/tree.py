@@ -38,6 +38,7 @@ def _container_label(b: Backend) -> Text:
 
 
 def map_tree(chains: list[ServiceChain]) -> RenderableType:
+    """Render chains as trees: service, port, frontends, backends, containers."""
     trees = []
     for c in chains:
         s = c.service
@@ -77,6 +78,7 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
 
 
 def trace_tree(r: TraceResult) -> RenderableType:
+    """Render a trace hop by hop."""
     addr = r.target.address
     target = f"{addr}:{r.target.port}" if r.target.port else addr
     root = Tree(Text(target, style="bold"))
@@ -94,8 +96,13 @@ def trace_tree(r: TraceResult) -> RenderableType:
         head = f"{e.kind} {e.address}:{e.port} → service {rt.service} port {p.port}/{p.protocol}"
         hop = root.add(Text(head, style="bold magenta"))
         if e.answers is False:
-            hop.add(Text(f"node {e.node} drops it: externalTrafficPolicy Local and no local "
-                         "ready endpoint", style="red"))
+            hop.add(
+                Text(
+                    f"node {e.node} drops it: externalTrafficPolicy Local and no local "
+                    "ready endpoint",
+                    style="red",
+                )
+            )
         if e.kind != "ClusterIP" and rt.cluster_ips:
             hop = hop.add(f"ClusterIP {', '.join(rt.cluster_ips)}:{p.port}")
         hop = hop.add(f"targetPort {p.target_port}")
@@ -108,11 +115,18 @@ def trace_tree(r: TraceResult) -> RenderableType:
         node = root.add(Text(f"{label} → pod {d.pod} on {d.node}", style="bold magenta"))
         if d.container_port:
             cp = d.container_port
-            node.add(f"container {cp.container}:{cp.port}/{cp.protocol}"
-                     + (f" (hostPort {cp.host_port})" if cp.host_port else ""))
+            node.add(
+                f"container {cp.container}:{cp.port}/{cp.protocol}"
+                + (f" (hostPort {cp.host_port})" if cp.host_port else "")
+            )
         else:
-            node.add(Text(f"no container declares {d.port}: traffic reaches whatever listens "
-                          "there (containerPort is informational)", style="yellow"))
+            node.add(
+                Text(
+                    f"no container declares {d.port}: traffic reaches whatever listens "
+                    "there (containerPort is informational)",
+                    style="yellow",
+                )
+            )
     if not r.routes and not r.direct:
         root.add(Text(f"nothing receives port {r.target.port} on this address", style="red"))
     return root

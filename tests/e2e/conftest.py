@@ -47,7 +47,9 @@ class Cluster:
 def _current_context(kubectl: str, kubeconfig: str) -> str:
     out = subprocess.run(
         [kubectl, "--kubeconfig", kubeconfig, "config", "current-context"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return out.stdout.strip()
 
@@ -78,7 +80,11 @@ class Namespace:
     def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
         proc = subprocess.run(
             [*self.cluster.kubectl_args(), "-n", self.name, *args],
-            input=input, capture_output=True, text=True, check=False, timeout=120,
+            input=input,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
@@ -93,7 +99,10 @@ class Namespace:
     def kinspect(self, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [str(ROOT / ".venv" / "bin" / "kinspect"), *args, *self.cluster.kinspect_args()],
-            capture_output=True, text=True, check=False, timeout=120,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
             env={**os.environ, "COLUMNS": "120", "NO_COLOR": "1"},
         )
         assert proc.returncode == expect, (
@@ -121,17 +130,25 @@ class Namespace:
 def new_namespace(cluster: Cluster) -> Iterator[Namespace]:
     """A fresh namespace, deleted afterwards."""
     name = f"e2e-{uuid.uuid4().hex[:8]}"
-    subprocess.run([*cluster.kubectl_args(), "create", "namespace", name],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*cluster.kubectl_args(), "create", "namespace", name], check=True, capture_output=True
+    )
     # The namespace's default ServiceAccount is created by a controller; pods need it.
     n = Namespace(name, cluster)
-    n.wait_until("the default service account", lambda: bool(
-        n.kubectl("get", "serviceaccount", "default", "--ignore-not-found", check=False)))
+    n.wait_until(
+        "the default service account",
+        lambda: bool(
+            n.kubectl("get", "serviceaccount", "default", "--ignore-not-found", check=False)
+        ),
+    )
     try:
         yield n
     finally:
-        subprocess.run([*cluster.kubectl_args(), "delete", "namespace", name, "--wait=false"],
-                       check=False, capture_output=True)
+        subprocess.run(
+            [*cluster.kubectl_args(), "delete", "namespace", name, "--wait=false"],
+            check=False,
+            capture_output=True,
+        )
 
 
 @pytest.fixture

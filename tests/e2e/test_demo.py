@@ -5,8 +5,9 @@ Each assertion compares what kinspect prints with what the API server says (kube
 
 from __future__ import annotations
 
-import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,8 +16,17 @@ import pytest
 from .conftest import ROOT, Cluster, Namespace, new_namespace
 
 # Ready endpoints each demo service must have before kinspect is run.
-EXPECTED_READY = {"web": 2, "shop": 1, "undeclared": 1, "db": 1, "lb": 1, "ext-ips": 1,
-                  "node-agent": 1, "legacy-db": 1, "dns": 1}
+EXPECTED_READY = {
+    "web": 2,
+    "shop": 1,
+    "undeclared": 1,
+    "db": 1,
+    "lb": 1,
+    "ext-ips": 1,
+    "node-agent": 1,
+    "legacy-db": 1,
+    "dns": 1,
+}
 LB_INGRESS = "203.0.113.10"
 
 
@@ -24,8 +34,12 @@ def _ready_endpoints(ns: Namespace) -> dict[str, int]:
     counts: dict[str, int] = {}
     for s in ns.get("endpointslices")["items"]:
         svc = s["metadata"].get("labels", {}).get("kubernetes.io/service-name")
-        ready = {a for e in s.get("endpoints") or [] if e["conditions"].get("ready", True)
-                 for a in e["addresses"]}
+        ready = {
+            a
+            for e in s.get("endpoints") or []
+            if e["conditions"].get("ready", True)
+            for a in e["addresses"]
+        }
         counts[svc] = counts.get(svc, 0) + len(ready)
     return counts
 
@@ -33,12 +47,12 @@ def _ready_endpoints(ns: Namespace) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def demo(cluster: Cluster) -> Iterator[Namespace]:
     with new_namespace(cluster) as ns:
-        # The demo pins nodePort 30080 for kind's port mapping; let the API server pick one
-        # here so the demo can also run in the same test bed.
-        manifest = (ROOT / "examples" / "demo.yaml").read_text().replace(", nodePort: 30080", "")
-        ns.apply(manifest)
-        ns.kubectl("patch", "service", "lb", "--subresource=status", "--type=merge", "-p",
-                   json.dumps({"status": {"loadBalancer": {"ingress": [{"ip": LB_INGRESS}]}}}))
+        # --any-nodeport: web's fixed 30080 (kind's port mapping) may be taken by `make demo`.
+        subprocess.run(
+            [str(ROOT / "examples" / "apply.sh"), ns.name, "--any-nodeport"],
+            env={**os.environ, "KUBECTL": " ".join(cluster.kubectl_args())},
+            check=True, capture_output=True, timeout=120,
+        )
         ns.wait_until("demo endpoints to be ready",
                       lambda: all(_ready_endpoints(ns).get(k, 0) >= v
                                   for k, v in EXPECTED_READY.items()), seconds=120)
@@ -67,10 +81,14 @@ def test_named_target_port_differs_per_pod_and_missing_name_gets_no_endpoint(
     api = demo.get("service", "web")
     assert web["clusterIPs"] == api["spec"]["clusterIPs"]
     (port,) = web["ports"]
-    got = sorted((b["pod"]["name"], b["address"], b["port"], b["containerPort"]["port"])
-                 for b in port["backends"])
-    assert got == [("web-a", _pod_ip(demo, "web-a"), 8080, 8080),
-                   ("web-b", _pod_ip(demo, "web-b"), 9090, 9090)]
+    got = sorted(
+        (b["pod"]["name"], b["address"], b["port"], b["containerPort"]["port"])
+        for b in port["backends"]
+    )
+    assert got == [
+        ("web-a", _pod_ip(demo, "web-a"), 8080, 8080),
+        ("web-b", _pod_ip(demo, "web-b"), 9090, 9090),
+    ]
     reasons = {nb["pod"]["name"]: nb["reason"] for nb in port["notBackends"]}
     assert reasons == {
         "web-noname": "no container port named 'http'/TCP",
@@ -79,8 +97,12 @@ def test_named_target_port_differs_per_pod_and_missing_name_gets_no_endpoint(
     node_port = api["spec"]["ports"][0]["nodePort"]
     nodeports = [f for f in port["frontends"] if f["kind"] == "NodePort"]
     nodes = demo.get("nodes")["items"]
-    want = sorted((n["metadata"]["name"], a["address"]) for n in nodes
-                  for a in n["status"]["addresses"] if a["type"] in ("InternalIP", "ExternalIP"))
+    want = sorted(
+        (n["metadata"]["name"], a["address"])
+        for n in nodes
+        for a in n["status"]["addresses"]
+        if a["type"] in ("InternalIP", "ExternalIP")
+    )
     assert sorted((f["node"], f["address"]) for f in nodeports) == want
     assert {f["port"] for f in nodeports} == {node_port}
     assert all(f["answers"] for f in nodeports)
@@ -90,8 +112,11 @@ def test_second_port_lives_in_a_sidecar(report: dict[str, Any]) -> None:
     http, metrics = _svc(report, "shop")["ports"]
     assert http["backends"][0]["container"] == "app"
     assert metrics["backends"][0]["container"] == "metrics-proxy"
-    assert metrics["backends"][0]["containerPort"] == {"name": "metrics", "port": 15090,
-                                                       "protocol": "TCP"}
+    assert metrics["backends"][0]["containerPort"] == {
+        "name": "metrics",
+        "port": 15090,
+        "protocol": "TCP",
+    }
 
 
 def test_numeric_target_port_nobody_declares(report: dict[str, Any]) -> None:
@@ -102,11 +127,14 @@ def test_numeric_target_port_nobody_declares(report: dict[str, Any]) -> None:
 
 def test_headless_and_external_name(report: dict[str, Any]) -> None:
     db = _svc(report, "db")
-    assert db["headless"] and db["clusterIPs"] == []
-    assert db["ports"][0]["frontends"] == [] and len(db["ports"][0]["backends"]) == 1
+    assert db["headless"]
+    assert db["clusterIPs"] == []
+    assert db["ports"][0]["frontends"] == []
+    assert len(db["ports"][0]["backends"]) == 1
     ext = _svc(report, "ext-db")
     assert ext["externalName"] == "db.example.com"
-    assert ext["ports"][0]["backends"] == [] and ext["ports"][0]["frontends"] == []
+    assert ext["ports"][0]["backends"] == []
+    assert ext["ports"][0]["frontends"] == []
 
 
 def test_load_balancer_local_policy_answers_only_on_the_pods_node(
@@ -115,24 +143,38 @@ def test_load_balancer_local_policy_answers_only_on_the_pods_node(
     lb = _svc(report, "lb")
     (port,) = lb["ports"]
     assert lb["externalTrafficPolicy"] == "Local"
-    assert {"kind": "LoadBalancer", "address": LB_INGRESS, "port": 443, "node": None,
-            "answers": None} in port["frontends"]
+    assert {
+        "kind": "LoadBalancer",
+        "address": LB_INGRESS,
+        "port": 443,
+        "node": None,
+        "answers": None,
+    } in port["frontends"]
     answers = {f["node"]: f["answers"] for f in port["frontends"] if f["kind"] == "NodePort"}
-    assert answers == {"kwok-node-0": True, "kwok-node-1": False, "kwok-node-2": False}
+    lb_node = demo.get("pod", "lb-0")["spec"]["nodeName"]
+    nodes = [n["metadata"]["name"] for n in demo.get("nodes")["items"]]
+    assert len(nodes) >= 3
+    assert answers == {n: n == lb_node for n in nodes}
 
 
 def test_external_ips(report: dict[str, Any]) -> None:
     (port,) = _svc(report, "ext-ips")["ports"]
-    assert {"kind": "ExternalIP", "address": "198.51.100.50", "port": 8080, "node": None,
-            "answers": None} in port["frontends"]
+    assert {
+        "kind": "ExternalIP",
+        "address": "198.51.100.50",
+        "port": 8080,
+        "node": None,
+        "answers": None,
+    } in port["frontends"]
 
 
 def test_host_network_backend_is_the_node_ip(demo: Namespace, report: dict[str, Any]) -> None:
     (port,) = _svc(report, "node-agent")["ports"]
     (b,) = port["backends"]
-    node = demo.get("node", "kwok-node-1")
+    node_name = demo.get("pod", "node-agent")["spec"]["nodeName"]
+    node = demo.get("node", node_name)
     internal = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
-    assert (b["address"], b["hostNetwork"], b["node"]) == (internal, True, "kwok-node-1")
+    assert (b["address"], b["hostNetwork"], b["node"]) == (internal, True, node_name)
     assert b["containerPort"] == {"name": "metrics", "port": 9100, "protocol": "TCP"}
 
 
@@ -145,8 +187,10 @@ def test_selectorless_service_with_manual_slice(report: dict[str, Any]) -> None:
 
 def test_udp_and_tcp_on_one_port_number(report: dict[str, Any]) -> None:
     ports = _svc(report, "dns")["ports"]
-    assert [(p["protocol"], p["backends"][0]["protocol"], p["backends"][0]["containerPort"]["name"])
-            for p in ports] == [("UDP", "UDP", "dns"), ("TCP", "TCP", "dns-tcp")]
+    assert [
+        (p["protocol"], p["backends"][0]["protocol"], p["backends"][0]["containerPort"]["name"])
+        for p in ports
+    ] == [("UDP", "UDP", "dns"), ("TCP", "TCP", "dns-tcp")]
 
 
 def test_table_output_has_a_row_per_backend(demo: Namespace) -> None:
@@ -169,9 +213,11 @@ def test_trace_cluster_ip_follows_to_containers(demo: Namespace) -> None:
 
 def test_trace_unknown_address_exits_not_found(demo: Namespace) -> None:
     doc = demo.kinspect_json("trace", "203.0.113.250", expect=6)
-    assert doc["found"] is False and doc["matches"] == []
+    assert doc["found"] is False
+    assert doc["matches"] == []
 
 
 def test_unknown_service_is_a_one_line_error(demo: Namespace) -> None:
     proc = demo.kinspect("map", "nope", "-n", demo.name, expect=6)
-    assert proc.stderr.count("\n") == 1 and "service 'nope' not found" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "service 'nope' not found" in proc.stderr

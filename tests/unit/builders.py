@@ -25,14 +25,28 @@ def node(i: int, external: bool = False) -> Node:
     return Node(f"n{i}", tuple(addrs), (f"10.244.{i}.0/24",))
 
 
-def cport(container: str, port: int, name: str | None = None, protocol: str = "TCP",
-          host_port: int | None = None, sidecar: bool = False) -> ContainerPort:
+def cport(
+    container: str,
+    port: int,
+    name: str | None = None,
+    protocol: str = "TCP",
+    host_port: int | None = None,
+    sidecar: bool = False,
+) -> ContainerPort:
     return ContainerPort(container, port, protocol, name, host_port, sidecar)
 
 
-def pod(name: str, ip: str | None, *ports: ContainerPort, ns: str = "ns", node_name: str | None = "n0",
-        labels: dict[str, str] | None = None, ready: bool = True, phase: str = "Running",
-        host_network: bool = False) -> Pod:
+def pod(
+    name: str,
+    ip: str | None,
+    *ports: ContainerPort,
+    ns: str = "ns",
+    node_name: str | None = "n0",
+    labels: dict[str, str] | None = None,
+    ready: bool = True,
+    phase: str = "Running",
+    host_network: bool = False,
+) -> Pod:
     return Pod(
         namespace=ns,
         name=name,
@@ -47,15 +61,29 @@ def pod(name: str, ip: str | None, *ports: ContainerPort, ns: str = "ns", node_n
     )
 
 
-def sport(port: int, target: int | str | None = None, name: str | None = None,
-          protocol: str = "TCP", node_port: int | None = None) -> ServicePort:
+def sport(
+    port: int,
+    target: int | str | None = None,
+    name: str | None = None,
+    protocol: str = "TCP",
+    node_port: int | None = None,
+) -> ServicePort:
     return ServicePort(port, protocol, name, port if target is None else target, node_port)
 
 
-def svc(name: str, *ports: ServicePort, ns: str = "ns", type: str = "ClusterIP",
-        cluster_ips: tuple[str, ...] = ("10.96.0.10",), selector: dict[str, str] | None = None,
-        etp: str | None = None, lb: tuple[str, ...] = (), external_ips: tuple[str, ...] = (),
-        external_name: str | None = None, selectorless: bool = False) -> Service:
+def svc(
+    name: str,
+    *ports: ServicePort,
+    ns: str = "ns",
+    type: str = "ClusterIP",
+    cluster_ips: tuple[str, ...] = ("10.96.0.10",),
+    selector: dict[str, str] | None = None,
+    etp: str | None = None,
+    lb: tuple[str, ...] = (),
+    external_ips: tuple[str, ...] = (),
+    external_name: str | None = None,
+    selectorless: bool = False,
+) -> Service:
     return Service(
         namespace=ns,
         name=name,
@@ -70,14 +98,31 @@ def svc(name: str, *ports: ServicePort, ns: str = "ns", type: str = "ClusterIP",
     )
 
 
-def ep(address: str, pod_name: str | None = None, node: str | None = "n0", ready: bool = True,
-       terminating: bool = False, ns: str = "ns") -> Endpoint:
-    return Endpoint(address, ready, ready or terminating, terminating, node,
-                    PodRef(ns, pod_name) if pod_name else None)
+def ep(
+    address: str,
+    pod_name: str | None = None,
+    node: str | None = "n0",
+    ready: bool = True,
+    terminating: bool = False,
+    ns: str = "ns",
+) -> Endpoint:
+    return Endpoint(
+        address,
+        ready,
+        ready or terminating,
+        terminating,
+        node,
+        PodRef(ns, pod_name) if pod_name else None,
+    )
 
 
-def group(service: str, ports: list[tuple[str | None, int, str]], *eps: Endpoint, ns: str = "ns",
-          name: str | None = None) -> EndpointGroup:
+def group(
+    service: str,
+    ports: list[tuple[str | None, int, str]],
+    *eps: Endpoint,
+    ns: str = "ns",
+    name: str | None = None,
+) -> EndpointGroup:
     return EndpointGroup(
         namespace=ns,
         service=service,
@@ -87,6 +132,11 @@ def group(service: str, ports: list[tuple[str | None, int, str]], *eps: Endpoint
     )
 
 
-def snap(*, nodes: tuple[Node, ...] = (), services: tuple[Service, ...] = (),
-         groups: tuple[EndpointGroup, ...] = (), pods: tuple[Pod, ...] = ()) -> Snapshot:
+def snap(
+    *,
+    nodes: tuple[Node, ...] = (),
+    services: tuple[Service, ...] = (),
+    groups: tuple[EndpointGroup, ...] = (),
+    pods: tuple[Pod, ...] = (),
+) -> Snapshot:
     return Snapshot("test", nodes, services, groups, pods)

@@ -52,7 +52,12 @@ def test_numeric_target_port_nobody_declares_is_still_a_backend_without_containe
 
 
 def test_second_port_lands_in_a_restartable_init_container() -> None:
-    p = pod("a", "10.244.0.5", cport("app", 8080, "http"), cport("proxy", 15090, "metrics", sidecar=True))
+    p = pod(
+        "a",
+        "10.244.0.5",
+        cport("app", 8080, "http"),
+        cport("proxy", 15090, "metrics", sidecar=True),
+    )
     s = svc("web", sport(80, "http", name="http"), sport(9090, "metrics", name="metrics"))
     g = group("web", [("http", 8080, "TCP"), ("metrics", 15090, "TCP")], ep("10.244.0.5", "a"))
     sc = _only(chain.build(snap(services=(s,), groups=(g,), pods=(p,))))
@@ -67,18 +72,30 @@ def test_udp_and_tcp_on_one_port_number_are_separate_chains() -> None:
     s = svc("dns", sport(53, "dns", "dns", "UDP"), sport(53, "dns-tcp", "dns-tcp", "TCP"))
     g = group("dns", [("dns", 53, "UDP"), ("dns-tcp", 53, "TCP")], ep("10.244.0.5", "a"))
     sc = _only(chain.build(snap(services=(s,), groups=(g,), pods=(p,))))
-    assert [(pc.port.protocol, pc.backends[0].protocol, pc.backends[0].container_port.name)  # type: ignore[union-attr]
-            for pc in sc.ports] == [("UDP", "UDP", "dns"), ("TCP", "TCP", "dns-tcp")]
+    assert [
+        (pc.port.protocol, pc.backends[0].protocol, pc.backends[0].container_port.name)  # type: ignore[union-attr]
+        for pc in sc.ports
+    ] == [("UDP", "UDP", "dns"), ("TCP", "TCP", "dns-tcp")]
 
 
 def test_nodeport_under_local_policy_answers_only_where_a_ready_endpoint_runs() -> None:
     nodes = (node(0, external=True), node(1), node(2))
     p0 = pod("a", "10.244.0.5", cport("app", 8080), node_name="n0")
     p2 = pod("b", "10.244.2.5", cport("app", 8080), node_name="n2", ready=False)
-    s = svc("web", sport(80, 8080, node_port=30080), type="LoadBalancer", etp="Local",
-            lb=("203.0.113.10",), external_ips=("198.51.100.99",))
-    g = group("web", [(None, 8080, "TCP")], ep("10.244.0.5", "a", "n0"),
-              ep("10.244.2.5", "b", "n2", ready=False))
+    s = svc(
+        "web",
+        sport(80, 8080, node_port=30080),
+        type="LoadBalancer",
+        etp="Local",
+        lb=("203.0.113.10",),
+        external_ips=("198.51.100.99",),
+    )
+    g = group(
+        "web",
+        [(None, 8080, "TCP")],
+        ep("10.244.0.5", "a", "n0"),
+        ep("10.244.2.5", "b", "n2", ready=False),
+    )
     (pc,) = _only(chain.build(snap(nodes=nodes, services=(s,), groups=(g,), pods=(p0, p2)))).ports
     assert pc.frontends == (
         Frontend("ClusterIP", "10.96.0.10", 80),
@@ -112,15 +129,26 @@ def test_headless_has_no_cluster_ip_hop_but_keeps_backends() -> None:
 
 
 def test_external_name_has_no_frontends_and_no_backends() -> None:
-    s = svc("ext", sport(443), type="ExternalName", cluster_ips=(), external_name="db.example.com",
-            selectorless=True)
+    s = svc(
+        "ext",
+        sport(443),
+        type="ExternalName",
+        cluster_ips=(),
+        external_name="db.example.com",
+        selectorless=True,
+    )
     (pc,) = _only(chain.build(snap(services=(s,)))).ports
     assert (pc.frontends, pc.backends, pc.not_backends) == ((), (), ())
 
 
 def test_host_network_backend_is_the_node_ip() -> None:
-    p = pod("agent", "192.0.2.11", cport("agent", 9100, "metrics", host_port=9100),
-            node_name="n1", host_network=True)
+    p = pod(
+        "agent",
+        "192.0.2.11",
+        cport("agent", 9100, "metrics", host_port=9100),
+        node_name="n1",
+        host_network=True,
+    )
     s = svc("agent", sport(9100, "metrics", name="metrics"))
     g = group("agent", [("metrics", 9100, "TCP")], ep("192.0.2.11", "agent", node="n1"))
     (pc,) = _only(chain.build(snap(services=(s,), groups=(g,), pods=(p,)))).ports
@@ -143,8 +171,9 @@ def test_pending_and_unscheduled_pods_are_listed_with_reasons() -> None:
     starting = pod("c", None, cport("app", 8080), ready=False, phase="Pending")
     s = svc("web", sport(80, 8080))
     g = group("web", [(None, 8080, "TCP")], ep("10.244.0.5", "a"))
-    (pc,) = _only(chain.build(snap(services=(s,), groups=(g,),
-                                   pods=(running, unscheduled, starting)))).ports
+    (pc,) = _only(
+        chain.build(snap(services=(s,), groups=(g,), pods=(running, unscheduled, starting)))
+    ).ports
     assert [(nb.pod.name, nb.reason) for nb in pc.not_backends] == [
         ("b", "pending: not scheduled"),
         ("c", "pending: containers not started"),

@@ -28,7 +28,9 @@ POD = b"""{
 def test_pod_keeps_sidecar_ports_and_drops_plain_init_container_ports() -> None:
     p = convert.pod(msgspec.json.decode(POD, type=raw.Pod))
     assert p.pod_ips == ("10.244.1.5", "fd00::5")
-    assert p.ready and p.phase == "Running" and p.node_name == "n1"
+    assert p.ready
+    assert p.phase == "Running"
+    assert p.node_name == "n1"
     assert p.owner == "ReplicaSet/web-5d4f"
     assert p.containers == ("proxy", "app")
     assert p.ports == (
@@ -63,7 +65,9 @@ def test_empty_slice_and_slice_without_service_label() -> None:
                  "labels": {"kubernetes.io/service-name": "web"}},
                  "addressType": "IPv4", "endpoints": null, "ports": null}"""
     g = convert.endpoint_slice(msgspec.json.decode(empty, type=raw.EndpointSlice))
-    assert g is not None and g.endpoints == () and g.ports == ()
+    assert g is not None
+    assert g.endpoints == ()
+    assert g.ports == ()
     orphan = b"""{"metadata": {"name": "s", "namespace": "n"}, "addressType": "IPv4"}"""
     assert convert.endpoint_slice(msgspec.json.decode(orphan, type=raw.EndpointSlice)) is None
 
@@ -75,7 +79,8 @@ def test_legacy_endpoints_ready_and_not_ready_addresses() -> None:
                    "notReadyAddresses": [{"ip": "10.244.2.5"}],
                    "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}"""
     (g,) = convert.endpoints(msgspec.json.decode(body, type=raw.Endpoints))
-    assert g.service == "web" and g.ports == (EndpointPort(8080, "TCP", "http"),)
+    assert g.service == "web"
+    assert g.ports == (EndpointPort(8080, "TCP", "http"),)
     assert [(e.address, e.ready, e.pod) for e in g.endpoints] == [
         ("10.244.1.5", True, PodRef("shop", "web-1")),
         ("10.244.2.5", False, None),
@@ -88,8 +93,11 @@ def test_service_fields() -> None:
                "externalTrafficPolicy": "Local", "selector": {"app": "web"},
                "ports": [{"name": "http", "port": 80, "targetPort": "http", "nodePort": 30080,
                           "protocol": "TCP"}]},
-      "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}, {"hostname": "lb.example"}]}}}"""
+      "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"},
+                                              {"hostname": "lb.example"}]}}}"""
     s = convert.service(msgspec.json.decode(body, type=raw.Service))
-    assert s.ports[0].target_port == "http" and s.ports[0].node_port == 30080
+    assert s.ports[0].target_port == "http"
+    assert s.ports[0].node_port == 30080
     assert [i.address for i in s.load_balancer_ingress] == ["203.0.113.10", "lb.example"]
-    assert s.selector == {"app": "web"} and not s.headless
+    assert s.selector == {"app": "web"}
+    assert not s.headless

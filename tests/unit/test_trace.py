@@ -24,7 +24,9 @@ def test_parse_target(text: str, expected: Target) -> None:
     assert trace.parse_target(text) == expected
 
 
-@pytest.mark.parametrize("text", ["10.96.0.10:0", "10.96.0.10:http", "[fd00::1", "999.1.1.1", "a_b:80", ""])
+@pytest.mark.parametrize(
+    "text", ["10.96.0.10:0", "10.96.0.10:http", "[fd00::1", "999.1.1.1", "a_b:80", ""]
+)
 def test_parse_target_rejects(text: str) -> None:
     with pytest.raises(UsageError):
         trace.parse_target(text)
@@ -33,8 +35,14 @@ def test_parse_target_rejects(text: str) -> None:
 def _world() -> tuple[chain.Index, list[chain.ServiceChain]]:
     nodes = (node(0), node(1))
     a = pod("a", "10.244.0.5", cport("app", 8080, "http"))
-    agent = pod("agent", "192.0.2.11", cport("agent", 9100, host_port=9100), node_name="n1",
-                host_network=True, labels={"app": "agent"})
+    agent = pod(
+        "agent",
+        "192.0.2.11",
+        cport("agent", 9100, host_port=9100),
+        node_name="n1",
+        host_network=True,
+        labels={"app": "agent"},
+    )
     s = svc("web", sport(80, "http", node_port=30080), type="NodePort")
     g = group("web", [(None, 8080, "TCP")], ep("10.244.0.5", "a"))
     sn = snap(nodes=nodes, services=(s,), groups=(g,), pods=(a, agent))
@@ -47,8 +55,11 @@ def test_cluster_ip_with_port_follows_to_container() -> None:
     r = trace.trace(idx, chains, Target("10.96.0.10", 80))
     assert [m.kind for m in r.matches] == ["ClusterIP"]
     (route,) = r.routes
-    assert route.service == "ns/web" and route.entry.kind == "ClusterIP"
-    assert [(b.address, b.port, b.container) for b in route.backends] == [("10.244.0.5", 8080, "app")]
+    assert route.service == "ns/web"
+    assert route.entry.kind == "ClusterIP"
+    assert [(b.address, b.port, b.container) for b in route.backends] == [
+        ("10.244.0.5", 8080, "app")
+    ]
     assert r.found
 
 
@@ -80,4 +91,5 @@ def test_unknown_address_and_known_address_wrong_port_are_not_found() -> None:
     idx, chains = _world()
     assert not trace.trace(idx, chains, Target("203.0.113.1")).found
     r = trace.trace(idx, chains, Target("10.96.0.10", 81))
-    assert r.matches and not r.found
+    assert r.matches
+    assert not r.found

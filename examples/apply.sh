@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Apply the demo workload into NAMESPACE of the current kubectl context (or $KUBECONFIG):
+#   examples/apply.sh NAMESPACE [--any-nodeport]
+# Maps the manifest's node names (kwok-node-0..2, the test bed's) onto the cluster's own
+# schedulable nodes when they differ (on kind: its workers), and sets the `lb` service's
+# status.loadBalancer.ingress to 203.0.113.10 (TEST-NET-3: data, never dialed), since no
+# load-balancer controller runs here. --any-nodeport lets the API server pick web's nodePort
+# instead of 30080 (so a second copy can live in the same cluster).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+ns=${1:?usage: apply.sh NAMESPACE [--any-nodeport]}
+# KUBECTL may carry flags, e.g. "kubectl --context kind-kinspect".
+read -r -a kubectl <<<"${KUBECTL:-kubectl}"
+manifest=$(cat "$here/demo.yaml")
+if [ "${2:-}" = "--any-nodeport" ]; then
+  manifest=${manifest//, nodePort: 30080/}
+fi
+mapfile -t nodes < <("${kubectl[@]}" get nodes \
+  -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.spec.taints[*].effect}{"\n"}{end}' \
+  | awk '$0 !~ /NoSchedule/ {print $1}' | sort)
+if [ ${#nodes[@]} -eq 0 ]; then echo "apply.sh: no schedulable nodes" >&2; exit 1; fi
+if ! printf '%s\n' "${nodes[@]}" | grep -qx kwok-node-0; then
+  for i in 0 1 2; do
+    manifest=${manifest//nodeName: kwok-node-$i/nodeName: ${nodes[$((i % ${#nodes[@]}))]}}
+  done
+fi
+"${kubectl[@]}" get namespace "$ns" >/dev/null 2>&1 || "${kubectl[@]}" create namespace "$ns" >/dev/null
+# The namespace's default ServiceAccount comes from a controller; admission wants it first.
+for _ in $(seq 1 100); do
+  "${kubectl[@]}" get serviceaccount default -n "$ns" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+printf '%s\n' "$manifest" | "${kubectl[@]}" apply -n "$ns" -f - >&2
+"${kubectl[@]}" patch service lb -n "$ns" --subresource=status --type=merge \
+  -p '{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.10"}]}}}' >/dev/null

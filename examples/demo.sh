@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make demo`: bring the test bed up, apply the demo workload, and show it with kinspect.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+kc=$("$root/testbed/cluster.sh" up | tail -n 1)
+export KUBECONFIG=$kc PATH="${KINSPECT_CACHE:-$HOME/.cache/kinspect}/bin/current:$PATH"
+"$root/examples/apply.sh" demo 2>/dev/null
+# Wait (with a deadline) until web has its two ready endpoints.
+deadline=$((SECONDS + 60))
+until [ "$(kubectl get endpointslices -n demo -l kubernetes.io/service-name=web \
+  -o 'jsonpath={range .items[*].endpoints[?(@.conditions.ready==true)]}{.addresses[0]}{" "}{end}' | wc -w)" -ge 2 ]; do
+  ((SECONDS < deadline)) || { echo "demo: endpoints not ready after 60s" >&2; exit 1; }
+  sleep 0.5
+done
+ks="$root/.venv/bin/kinspect"
+set -x
+"$ks" map -n demo
+"$ks" map web -n demo -o tree
+"$ks" trace "$(kubectl get svc web -n demo -o 'jsonpath={.spec.clusterIP}')":80
+"$ks" trace 192.0.2.10:30080
+{ set +x; } 2>/dev/null
+echo
+echo "The test bed keeps running. Try: KUBECONFIG=$kc $ks ips"
