@@ -14,9 +14,11 @@ from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, NoReturn, TypeVar, assert_never
 
-import click
 import typer
 from rich.console import Console, RenderableType
+
+# typer vendors its own click; its exception base is not re-exported publicly.
+from typer._click.exceptions import ClickException
 
 from kinspect import __version__, chain, cluster, inventory, trace
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
@@ -245,9 +247,9 @@ def main(argv: list[str] | None = None) -> None:
     cmd = typer.main.get_command(app)
     try:
         rv = cmd.main(args=argv, prog_name="kinspect", standalone_mode=False)
-    except click.exceptions.UsageError as e:
+    except ClickException as e:  # bad flags or arguments
         _fail(e.format_message(), "kinspect --help", ExitCode.USAGE)
-    except click.exceptions.Abort:
+    except typer.Abort:
         _fail("interrupted", "", 130)
     except KinspectError as e:
         if _debug:

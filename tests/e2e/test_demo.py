@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from ..schema import validate
 from .conftest import ROOT, Cluster, Namespace, new_namespace
 
 # Ready endpoints each demo service must have before kinspect is run.
@@ -51,11 +52,15 @@ def demo(cluster: Cluster) -> Iterator[Namespace]:
         subprocess.run(
             [str(ROOT / "examples" / "apply.sh"), ns.name, "--any-nodeport"],
             env={**os.environ, "KUBECTL": " ".join(cluster.kubectl_args())},
-            check=True, capture_output=True, timeout=120,
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
-        ns.wait_until("demo endpoints to be ready",
-                      lambda: all(_ready_endpoints(ns).get(k, 0) >= v
-                                  for k, v in EXPECTED_READY.items()), seconds=120)
+        ns.wait_until(
+            "demo endpoints to be ready",
+            lambda: all(_ready_endpoints(ns).get(k, 0) >= v for k, v in EXPECTED_READY.items()),
+            seconds=120,
+        )
         yield ns
 
 
@@ -221,3 +226,16 @@ def test_unknown_service_is_a_one_line_error(demo: Namespace) -> None:
     proc = demo.kinspect("map", "nope", "-n", demo.name, expect=6)
     assert proc.stderr.count("\n") == 1
     assert "service 'nope' not found" in proc.stderr
+
+
+def test_json_documents_match_the_published_schemas(
+    demo: Namespace, report: dict[str, Any]
+) -> None:
+    validate(report, "chain-report.json")
+    node_ip = demo.get("node", demo.get("pod", "web-a")["spec"]["nodeName"])["status"]["addresses"][
+        0
+    ]
+    port = demo.get("service", "web")["spec"]["ports"][0]["nodePort"]
+    doc = demo.kinspect_json("trace", f"{node_ip['address']}:{port}")
+    validate(doc, "trace-report.json")
+    assert {b["pod"]["name"] for r in doc["routes"] for b in r["backends"]} == {"web-a", "web-b"}

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+import yaml
+from rich.console import Console
+
+from kinspect import chain, trace
+from kinspect.model import Snapshot
+from kinspect.render import data, report, table, tree
+from kinspect.trace import Target
+
+from ..schema import validate
+from .builders import cport, ep, group, node, pod, snap, sport, svc
+
+
+def _demo() -> tuple[Snapshot, list[chain.ServiceChain]]:
+    nodes = (node(0, external=True), node(1))
+    a = pod("a", "10.244.0.5", cport("app", 8080, "http"))
+    c = pod("c", "10.244.1.7", cport("app", 8080, "metrics"), node_name="n1")
+    s = svc(
+        "web",
+        sport(80, "http", name="http", node_port=30080),
+        type="LoadBalancer",
+        etp="Local",
+        lb=("203.0.113.10",),
+    )
+    ext = svc(
+        "ext",
+        sport(443),
+        type="ExternalName",
+        cluster_ips=(),
+        external_name="x.example",
+        selectorless=True,
+    )
+    g = group("web", [("http", 8080, "TCP")], ep("10.244.0.5", "a"))
+    sn = snap(nodes=nodes, services=(s, ext), groups=(g,), pods=(a, c))
+    return sn, chain.build(sn)
+
+
+def _text(renderable: object) -> str:
+    console = Console(width=120, record=True, color_system=None)
+    console.print(renderable)
+    return console.export_text()
+
+
+def test_chain_report_matches_the_schema_and_carries_the_chain() -> None:
+    sn, chains = _demo()
+    doc = report.chain_report(sn, chains)
+    validate(json.loads(data.to_json(doc)), "chain-report.json")
+    (web_port,) = doc["services"][1]["ports"]
+    assert web_port["backends"][0]["containerPort"] == {
+        "name": "http",
+        "port": 8080,
+        "protocol": "TCP",
+    }
+    assert web_port["notBackends"] == [
+        {
+            "pod": {"namespace": "ns", "name": "c"},
+            "reason": "no container port named 'http'/TCP",
+            "node": "n1",
+        }
+    ]
+
+
+def test_schema_rejects_a_renamed_field() -> None:
+    sn, chains = _demo()
+    doc = json.loads(data.to_json(report.chain_report(sn, chains)))
+    doc["services"][0]["clusterIps"] = doc["services"][0].pop("clusterIPs")
+    with pytest.raises(jsonschema.ValidationError):
+        validate(doc, "chain-report.json")
+
+
+def test_trace_report_matches_the_schema() -> None:
+    sn, chains = _demo()
+    idx = chain.Index.of(sn)
+    r = trace.trace(idx, chains, Target("192.0.2.11", 30080))
+    doc = json.loads(data.to_json(report.trace_report("test", r)))
+    validate(doc, "trace-report.json")
+    assert doc["routes"][0]["entry"]["answers"] is False
+
+
+def test_table_shows_rows_and_reasons_within_120_columns() -> None:
+    _, chains = _demo()
+    out = _text(table.map_table(chains))
+    assert max(len(line.rstrip()) for line in out.splitlines()) <= 120
+    assert "10.244.0.5:8080" in out
+    assert "node:30080 1/2" in out
+    assert "CNAME x.example" in out
+    assert "NO ENDPOINT" in out
+
+
+def test_tree_says_which_nodes_drop_traffic() -> None:
+    _, chains = _demo()
+    out = _text(tree.map_tree(chains))
+    assert "NodePort 192.0.2.11:30080 (node n1) — drops traffic" in out
+    assert "container app:8080 (http)/TCP" in out
+
+
+def test_yaml_round_trips() -> None:
+    sn, chains = _demo()
+    doc = report.chain_report(sn, chains)
+    assert yaml.safe_load(data.to_yaml(doc)) == json.loads(data.to_json(doc))
