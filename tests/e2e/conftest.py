@@ -114,6 +114,67 @@ class Namespace:
     def kinspect_json(self, *args: str, expect: int = 0) -> Any:
         return json.loads(self.kinspect(*args, "-o", "json", expect=expect).stdout)
 
+    def restricted_kubeconfig(self, tmp_dir: str, rules: list[dict[str, Any]]) -> str:
+        """A kubeconfig for a new ServiceAccount bound to `rules` in this namespace only."""
+        sa = f"reader-{uuid.uuid4().hex[:6]}"
+        self.apply(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "List",
+                    "items": [
+                        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa}},
+                        {
+                            "apiVersion": "rbac.authorization.k8s.io/v1",
+                            "kind": "Role",
+                            "metadata": {"name": sa},
+                            "rules": rules,
+                        },
+                        {
+                            "apiVersion": "rbac.authorization.k8s.io/v1",
+                            "kind": "RoleBinding",
+                            "metadata": {"name": sa},
+                            "roleRef": {
+                                "apiGroup": "rbac.authorization.k8s.io",
+                                "kind": "Role",
+                                "name": sa,
+                            },
+                            "subjects": [
+                                {"kind": "ServiceAccount", "name": sa, "namespace": self.name}
+                            ],
+                        },
+                    ],
+                }
+            )
+        )
+        token = self.kubectl("create", "token", sa).strip()
+        view = json.loads(
+            subprocess.run(
+                [*self.cluster.kubectl_args(), "config", "view", "--raw", "--minify", "-o", "json"],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+        )
+        cluster = view["clusters"][0]["cluster"]
+        kc = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "restricted",
+            "clusters": [{"name": "c", "cluster": cluster}],
+            "users": [{"name": sa, "user": {"token": token}}],
+            "contexts": [
+                {
+                    "name": "restricted",
+                    "context": {"cluster": "c", "user": sa, "namespace": self.name},
+                }
+            ],
+        }
+        path = os.path.join(tmp_dir, f"{sa}.kubeconfig")
+        with open(path, "w") as f:
+            json.dump(kc, f)
+        return path
+
     def wait_until(self, what: str, check: Callable[[], bool], seconds: float = 60) -> None:
         """Poll `check` until true, or fail at the deadline naming what was awaited."""
         deadline = time.monotonic() + seconds

@@ -239,3 +239,33 @@ def test_json_documents_match_the_published_schemas(
     doc = demo.kinspect_json("trace", f"{node_ip['address']}:{port}")
     validate(doc, "trace-report.json")
     assert {b["pod"]["name"] for r in doc["routes"] for b in r["backends"]} == {"web-a", "web-b"}
+
+
+def test_ips_lists_every_kind_of_address_with_its_allocator(demo: Namespace) -> None:
+    doc = demo.kinspect_json("ips", "-n", demo.name)
+    pods = {p["name"]: p for p in doc["pods"]}
+    assert pods["shop-0"]["podIPs"] == [_pod_ip(demo, "shop-0")]
+    assert sorted(pods["shop-0"]["containers"]) == ["app", "metrics-proxy"]
+    agent = pods["node-agent"]
+    node = demo.get("node", agent["node"])
+    assert agent["hostNetwork"] is True
+    assert agent["podIPs"][0] in {a["address"] for a in node["status"]["addresses"]}
+    assert "web-pending" not in pods  # no IP yet
+    web_ip = demo.get("service", "web")["spec"]["clusterIP"]
+    assert {"service": f"{demo.name}/web", "type": "NodePort", "clusterIPs": [web_ip]} in doc[
+        "clusterIPs"
+    ]
+    assert {"service": f"{demo.name}/lb", "address": LB_INGRESS} in doc["loadBalancerIngress"]
+    assert "kube-apiserver" in doc["allocators"]["clusterIP"]
+    assert "CNI" in doc["allocators"]["podIP"]
+    text = demo.kinspect("ips", "-n", demo.name).stdout
+    assert "Pod IPs" in text
+    assert "(hostNetwork = node IP)" in text
+
+
+def test_explain_uses_a_real_service(demo: Namespace) -> None:
+    out = demo.kinspect("explain", "-n", demo.name).stdout
+    assert "allocated by kube-apiserver" in out
+    assert "CNI plugin's IPAM" in out
+    assert f"service {demo.name}/" in out
+    assert _pod_ip(demo, "lb-0") in out or _pod_ip(demo, "web-a") in out
