@@ -33,6 +33,19 @@ def _container_ports(c: raw.Container, sidecar: bool) -> Iterable[model.Containe
         )
 
 
+def _probes(c: raw.Container) -> Iterable[model.ProbePort]:
+    for kind, probe in (
+        ("liveness", c.livenessProbe),
+        ("readiness", c.readinessProbe),
+        ("startup", c.startupProbe),
+    ):
+        if probe is None:
+            continue
+        for action in (probe.httpGet, probe.tcpSocket, probe.grpc):
+            if action is not None and action.port is not None:
+                yield model.ProbePort(c.name, kind, action.port)
+
+
 def pod(p: raw.Pod) -> model.Pod:
     """Convert a wire Pod (sidecar ports included)."""
     spec, status, meta = p.spec, p.status, p.metadata
@@ -61,6 +74,7 @@ def pod(p: raw.Pod) -> model.Pod:
         ports=tuple(ports),
         deleting=meta.deletionTimestamp is not None,
         owner=owner,
+        probes=tuple(pr for c in spec.containers for pr in _probes(c)),
     )
 
 

@@ -53,6 +53,15 @@ class ContainerPort:
 
 
 @dataclass(frozen=True, slots=True)
+class ProbePort:
+    """The port a liveness/readiness/startup probe checks (number or container port name)."""
+
+    container: str
+    probe: str  # liveness, readiness, startup
+    port: int | str
+
+
+@dataclass(frozen=True, slots=True)
 class Pod:
     namespace: str
     name: str
@@ -67,6 +76,7 @@ class Pod:
     ports: tuple[ContainerPort, ...] = ()
     deleting: bool = False
     owner: str | None = None  # "ReplicaSet/web-5d4f..." for display
+    probes: tuple[ProbePort, ...] = ()
 
     @property
     def ref(self) -> PodRef:
@@ -153,4 +163,6 @@ class Snapshot:
     endpoint_groups: tuple[EndpointGroup, ...] = ()
     pods: tuple[Pod, ...] = ()
     endpoint_source: EndpointSource = "EndpointSlice"
+    # core/v1 Endpoints read beside the slices (audit only), to find the two disagreeing.
+    legacy_endpoint_groups: tuple[EndpointGroup, ...] = ()
     warnings: tuple[str, ...] = ()  # what could not be read (e.g. nodes forbidden)

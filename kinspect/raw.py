@@ -66,10 +66,23 @@ class ContainerPort(msgspec.Struct):
     hostPort: int | None = None
 
 
+class PortAction(msgspec.Struct):
+    port: int | str | None = None
+
+
+class Probe(msgspec.Struct):
+    httpGet: PortAction | None = None
+    tcpSocket: PortAction | None = None
+    grpc: PortAction | None = None
+
+
 class Container(msgspec.Struct):
     name: str
     ports: list[ContainerPort] | None = None
     restartPolicy: str | None = None  # "Always" on an init container makes it a sidecar
+    livenessProbe: Probe | None = None
+    readinessProbe: Probe | None = None
+    startupProbe: Probe | None = None
 
 
 class PodSpec(msgspec.Struct):

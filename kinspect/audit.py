@@ -1,0 +1,561 @@
+"""Audit checks: what breaks (or weakens) the chain, as findings a platform team acts on.
+
+Pure. Each check is a small function yielding `Finding`s, listed in the literal tuple `CHECKS`
+(no registration by import side effects). Check ids are stable kebab-case and never renamed.
+Severities follow Kubernetes semantics: `error` = traffic is or will be dropped, `warning` =
+fragile or likely wrong, `info` = a style or cost note. Popeye's codes are cited where a check
+covers one, without its false positives (it compares against one arbitrary pod, and it calls an
+undeclared numeric port an error although traffic reaches whatever listens there).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from kinspect.chain import Index, PortChain, ServiceChain, declared_port, named_port
+from kinspect.model import EndpointGroup, Pod, PodRef, ProbePort, Snapshot
+
+
+class Severity(IntEnum):
+    INFO = 0
+    WARNING = 1
+    ERROR = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check: str
+    severity: Severity
+    namespace: str
+    service: str  # "" for findings about a node or pod rather than a service
+    message: str
+    port: str | None = None  # "name 80/TCP"
+    pods: tuple[str, ...] = ()  # "namespace/name", each with its reason where there is one
+    context: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str, str]:
+        """Identity across runs (for --baseline): not the message, which may carry counts."""
+        return (self.context, self.check, self.namespace, self.service, self.port or "", "")
+
+
+@dataclass
+class AuditInput:
+    snapshot: Snapshot
+    index: Index
+    chains: list[ServiceChain]
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str  # stable kebab-case: never renamed (ignore files and baselines refer to it)
+    severity: Severity  # the usual severity; a check may lower it for a milder case
+    run: Callable[[AuditInput], Iterable[Finding]] = field(compare=False)
+    popeye: tuple[str, ...] = ()  # Popeye codes this check covers
+
+    @property
+    def doc(self) -> str:
+        """What it catches and why it matters: the check function's docstring."""
+        return (self.run.__doc__ or "").strip()
+
+
+def _port(pc: PortChain) -> str:
+    p = pc.port
+    return f"{p.name + ' ' if p.name else ''}{p.port}/{p.protocol}"
+
+
+def _f(
+    check: str, c: ServiceChain, msg: str, pc: PortChain | None = None, pods: Sequence[str] = ()
+) -> Finding:
+    sev = _SEVERITY[check]
+    return Finding(
+        check, sev, c.service.namespace, c.service.name, msg, _port(pc) if pc else None, tuple(pods)
+    )
+
+
+def _proxied(a: AuditInput) -> Iterator[ServiceChain]:
+    """Services whose traffic goes to endpoints (everything but ExternalName)."""
+    return (c for c in a.chains if c.service.type != "ExternalName")
+
+
+def selector_matches_no_pods(a: AuditInput) -> Iterator[Finding]:
+    """The selector matches no pod: the service has no endpoints at all."""
+    for c in _proxied(a):
+        if c.service.selector and not c.selected:
+            sel = ",".join(f"{k}={v}" for k, v in sorted(c.service.selector.items()))
+            yield _f("selector-matches-no-pods", c, f"selector {sel} matches no pod")
+
+
+def no_ready_endpoints(a: AuditInput) -> Iterator[Finding]:
+    """A port has no ready endpoint: connections are rejected or time out."""
+    for c in _proxied(a):
+        if c.service.selector and not c.selected:
+            continue  # selector-matches-no-pods says it better
+        if c.service.selector is None and not c.endpoint_groups:
+            continue  # selectorless-without-endpoints
+        for pc in c.ports:
+            if not any(b.ready for b in pc.backends):
+                n = len(pc.backends)
+                yield _f(
+                    "no-ready-endpoints",
+                    c,
+                    f"no ready endpoint ({n} not ready): traffic to this port is rejected",
+                    pc,
+                )
+
+
+def single_ready_endpoint(a: AuditInput) -> Iterator[Finding]:
+    """Exactly one ready endpoint: any restart is an outage."""
+    for c in _proxied(a):
+        for pc in c.ports:
+            ready = [b for b in pc.backends if b.ready]
+            if len(ready) == 1:
+                who = str(ready[0].pod) if ready[0].pod else ready[0].address
+                yield _f(
+                    "single-ready-endpoint",
+                    c,
+                    "one ready endpoint: no redundancy during a restart or rollout",
+                    pc,
+                    [who],
+                )
+
+
+def selected_pod_not_endpoint(a: AuditInput) -> Iterator[Finding]:
+    """Pods the selector matches that get no traffic (not ready, pending, terminating)."""
+    for c in _proxied(a):
+        for pc in c.ports:
+            pods = [
+                f"{nb.pod} ({nb.reason})"
+                for nb in pc.not_backends
+                if not nb.reason.startswith("no container port named")
+            ]
+            if pods:
+                yield _f(
+                    "selected-pod-not-endpoint",
+                    c,
+                    f"{len(pods)} selected pod(s) receive no traffic on this port",
+                    pc,
+                    pods,
+                )
+
+
+def named_port_unresolvable(a: AuditInput) -> Iterator[Finding]:
+    """A named targetPort missing in some (warning) or all (error) selected pods."""
+    for c in _proxied(a):
+        for pc in c.ports:
+            tp = pc.port.target_port
+            if not isinstance(tp, str) or not c.selected:
+                continue
+            missing = [
+                str(r)
+                for r in c.selected
+                if named_port(a.index.pods[r], tp, pc.port.protocol) is None
+            ]
+            if not missing:
+                continue
+            mixed = len(missing) < len(c.selected)
+            sev = Severity.WARNING if mixed else Severity.ERROR
+            what = (
+                f"named targetPort {tp!r}/{pc.port.protocol} missing in {len(missing)} of "
+                f"{len(c.selected)} selected pods (a mixed rollout?): they get no endpoint"
+                if mixed
+                else f"no selected pod declares a container port named {tp!r}/{pc.port.protocol}"
+            )
+            f = _f("named-port-unresolvable", c, what, pc, missing)
+            yield Finding(f.check, sev, f.namespace, f.service, f.message, f.port, f.pods)
+
+
+def target_port_undeclared(a: AuditInput) -> Iterator[Finding]:
+    """A numeric targetPort no container declares: may work, often a typo."""
+    for c in _proxied(a):
+        for pc in c.ports:
+            if isinstance(pc.port.target_port, str):
+                continue
+            pods = sorted(
+                {
+                    str(b.pod)
+                    for b in pc.backends
+                    if b.pod_found
+                    and b.container_port is None
+                    and b.pod
+                    and not _declares_other_protocol(a, b.pod, b.port, b.protocol)
+                }
+            )
+            if pods:
+                yield _f(
+                    "target-port-undeclared",
+                    c,
+                    f"targetPort {pc.port.target_port} is declared by no container: traffic "
+                    "still reaches whatever listens there, but check it is the right port",
+                    pc,
+                    pods,
+                )
+
+
+def _declares_other_protocol(a: AuditInput, ref: PodRef, port: int, protocol: str) -> bool:
+    pod = a.index.pods.get(ref)
+    return pod is not None and any(cp.port == port and cp.protocol != protocol for cp in pod.ports)
+
+
+def protocol_mismatch(a: AuditInput) -> Iterator[Finding]:
+    """The service port's protocol differs from the container port it lands on."""
+    for c in _proxied(a):
+        for pc in c.ports:
+            pods = sorted(
+                {
+                    str(b.pod)
+                    for b in pc.backends
+                    if b.pod
+                    and b.container_port is None
+                    and _declares_other_protocol(a, b.pod, b.port, b.protocol)
+                }
+            )
+            if pods:
+                yield _f(
+                    "protocol-mismatch",
+                    c,
+                    f"service port is {pc.port.protocol} but the container declares port "
+                    f"{pc.backends[0].port} only for another protocol",
+                    pc,
+                    pods,
+                )
+
+
+def local_policy_drops_nodes(a: AuditInput) -> Iterator[Finding]:
+    """ExternalTrafficPolicy Local: nodes without a local ready endpoint drop nodePort traffic."""
+    for c in _proxied(a):
+        if c.service.external_traffic_policy != "Local":
+            continue
+        for pc in c.ports:
+            drops = sorted(
+                {
+                    f.node
+                    for f in pc.frontends
+                    if f.kind == "NodePort" and f.answers is False and f.node
+                }
+            )
+            answers = {f.node for f in pc.frontends if f.kind == "NodePort" and f.answers}
+            if drops and answers:
+                yield Finding(
+                    "local-policy-drops-nodes",
+                    Severity.WARNING,
+                    c.service.namespace,
+                    c.service.name,
+                    f"externalTrafficPolicy Local: nodePort {pc.port.node_port} is dropped "
+                    f"on {len(drops)} node(s) without a local ready endpoint: " + ", ".join(drops),
+                    _port(pc),
+                )
+
+
+def node_port_collision(a: AuditInput) -> Iterator[Finding]:
+    """A nodePort also claimed by another service or a hostPort/hostNetwork pod."""
+    owners: defaultdict[tuple[int, str], list[str]] = defaultdict(list)
+    for c in _proxied(a):
+        for pc in c.ports:
+            if pc.port.node_port and c.service.type in ("NodePort", "LoadBalancer"):
+                owners[(pc.port.node_port, pc.port.protocol)].append(
+                    f"{c.service.namespace}/{c.service.name}"
+                )
+    host: defaultdict[tuple[int, str], list[str]] = defaultdict(list)
+    for p in a.snapshot.pods:
+        for cp in p.ports:
+            hp = cp.host_port or (cp.port if p.host_network else None)
+            if hp:
+                host[(hp, cp.protocol)].append(f"{p.namespace}/{p.name}")
+    for (port, proto), svcs in sorted(owners.items()):
+        clash = sorted(set(svcs)) if len(set(svcs)) > 1 else []
+        pods = sorted(set(host.get((port, proto), [])))
+        if clash or pods:
+            ns, _, name = svcs[0].partition("/")
+            yield Finding(
+                "node-port-collision",
+                Severity.ERROR,
+                ns,
+                name,
+                f"nodePort {port}/{proto} is also claimed by " + ", ".join([*clash[1:], *pods]),
+                f"{port}/{proto}",
+                tuple(pods),
+            )
+
+
+def host_port_collision(a: AuditInput) -> Iterator[Finding]:
+    """Two pods on one node claim the same hostPort: only one can bind it."""
+    on_node: defaultdict[tuple[str, int, str], set[str]] = defaultdict(set)
+    for p in a.snapshot.pods:
+        if not p.node_name or p.phase in ("Succeeded", "Failed"):
+            continue
+        for cp in p.ports:
+            hp = cp.host_port or (cp.port if p.host_network else None)
+            if hp:
+                on_node[(p.node_name, hp, cp.protocol)].add(f"{p.namespace}/{p.name}")
+    for (node, port, proto), pods in sorted(on_node.items()):
+        if len(pods) > 1:
+            ns = sorted(pods)[0].partition("/")[0]
+            yield Finding(
+                "host-port-collision",
+                Severity.ERROR,
+                ns,
+                "",
+                f"hostPort {port}/{proto} claimed by {len(pods)} pods on node {node}: "
+                "only one can bind it",
+                f"{port}/{proto}",
+                tuple(sorted(pods)),
+            )
+
+
+def load_balancer_pending(a: AuditInput) -> Iterator[Finding]:
+    """A LoadBalancer service without an ingress address yet."""
+    for c in a.chains:
+        if c.service.type == "LoadBalancer" and not c.service.load_balancer_ingress:
+            yield _f(
+                "load-balancer-pending",
+                c,
+                "LoadBalancer has no ingress address yet: no load-balancer controller, or "
+                "it failed (see the service's events)",
+            )
+
+
+def endpoint_pod_missing(a: AuditInput) -> Iterator[Finding]:
+    """Endpoints naming pods that do not exist: stale endpoints."""
+    for c in _proxied(a):
+        for pc in c.ports:
+            gone = sorted({str(b.pod) for b in pc.backends if b.pod and not b.pod_found})
+            if gone:
+                yield _f(
+                    "endpoint-pod-missing",
+                    c,
+                    "endpoints point at pods that no longer exist (stale endpoints)",
+                    pc,
+                    gone,
+                )
+
+
+def endpoint_pod_terminating(a: AuditInput) -> Iterator[Finding]:
+    """Endpoints of terminating pods: normal in a rollout, a problem if it lasts."""
+    for c in _proxied(a):
+        for pc in c.ports:
+            pods = sorted(
+                {
+                    str(b.pod)
+                    for b in pc.backends
+                    if b.pod
+                    and (b.terminating or (b.pod in a.index.pods and a.index.pods[b.pod].deleting))
+                }
+            )
+            if pods:
+                yield _f(
+                    "endpoint-pod-terminating",
+                    c,
+                    "endpoints point at terminating pods (normal during a rollout; "
+                    "persistent means stuck finalizers or a long grace period)",
+                    pc,
+                    pods,
+                )
+
+
+def _addresses(groups: Iterable[EndpointGroup]) -> dict[tuple[str, str], set[tuple[str, bool]]]:
+    out: defaultdict[tuple[str, str], set[tuple[str, bool]]] = defaultdict(set)
+    for g in groups:
+        for e in g.endpoints:
+            out[(g.namespace, g.service)].add((e.address, e.ready))
+    return out
+
+
+def slices_endpoints_disagree(a: AuditInput) -> Iterator[Finding]:
+    """EndpointSlices and legacy Endpoints list different addresses."""
+    if not a.snapshot.legacy_endpoint_groups or a.snapshot.endpoint_source != "EndpointSlice":
+        return
+    slices = _addresses(a.snapshot.endpoint_groups)
+    legacy = _addresses(a.snapshot.legacy_endpoint_groups)
+    legacy_names = {(g.namespace, g.service) for g in a.snapshot.legacy_endpoint_groups}
+    for c in _proxied(a):
+        key = (c.service.namespace, c.service.name)
+        if key not in legacy_names:
+            continue  # no Endpoints object (or an empty one): nothing to compare
+        s, e = slices.get(key, set()), legacy.get(key, set())
+        if s != e:
+            only_s = sorted(addr for addr, _ in s - e)
+            only_e = sorted(addr for addr, _ in e - s)
+            yield _f(
+                "slices-endpoints-disagree",
+                c,
+                f"EndpointSlices and Endpoints differ (only in slices: {only_s or '-'}; "
+                f"only in Endpoints: {only_e or '-'}): consumers of the two APIs route "
+                "differently",
+            )
+
+
+def selectorless_without_endpoints(a: AuditInput) -> Iterator[Finding]:
+    """No selector and no endpoints: the service routes nowhere."""
+    for c in _proxied(a):
+        if c.service.selector is None and not any(pc.backends for pc in c.ports):
+            yield _f(
+                "selectorless-without-endpoints",
+                c,
+                "no selector and no endpoints: create an EndpointSlice for it, or add a selector",
+            )
+
+
+def numeric_target_port(a: AuditInput) -> Iterator[Finding]:
+    """A numeric targetPort: a named one survives a container port change."""
+    for c in _proxied(a):
+        if c.service.selector is None:
+            continue
+        for pc in c.ports:
+            if isinstance(pc.port.target_port, int) and c.selected:
+                yield _f(
+                    "numeric-target-port",
+                    c,
+                    f"targetPort {pc.port.target_port} is a number: a named port follows the "
+                    "container if its number changes",
+                    pc,
+                )
+
+
+def service_type_cost(a: AuditInput) -> Iterator[Finding]:
+    """LoadBalancer (cost) and NodePort (opened on every node) services."""
+    for c in a.chains:
+        t = c.service.type
+        if t == "LoadBalancer":
+            yield _f(
+                "service-type-cost",
+                c,
+                "type LoadBalancer: each one may bill a cloud "
+                "load balancer; an Ingress or Gateway can share one",
+            )
+        elif t == "NodePort":
+            yield _f("service-type-cost", c, "type NodePort: opens the port on every node")
+
+
+def lb_cluster_traffic_policy(a: AuditInput) -> Iterator[Finding]:
+    """LoadBalancer with externalTrafficPolicy Cluster: extra hop, client IP lost."""
+    for c in a.chains:
+        if c.service.type == "LoadBalancer" and c.service.external_traffic_policy != "Local":
+            yield _f(
+                "lb-cluster-traffic-policy",
+                c,
+                "externalTrafficPolicy Cluster: an extra hop between nodes, and the client's "
+                "source IP is replaced by a node's",
+            )
+
+
+def pod_declares_no_ports(a: AuditInput) -> Iterator[Finding]:
+    """Selected pods declare no container ports."""
+    for c in _proxied(a):
+        pods = [str(r) for r in c.selected if not a.index.pods[r].ports]
+        if pods:
+            yield _f(
+                "pod-declares-no-ports",
+                c,
+                "selected pods declare no container ports (informational: traffic still "
+                "reaches what listens, but named targetPorts cannot resolve)",
+                None,
+                pods,
+            )
+
+
+def unnamed_container_port(a: AuditInput) -> Iterator[Finding]:
+    """A container port that receives service traffic has no name."""
+    for c in _proxied(a):
+        for pc in c.ports:
+            pods = sorted(
+                {
+                    str(b.pod)
+                    for b in pc.backends
+                    if b.container_port is not None and b.container_port.name is None
+                }
+            )
+            if pods:
+                yield _f(
+                    "unnamed-container-port",
+                    c,
+                    f"container port {pc.backends[0].port} has no name: a name lets services "
+                    "and probes refer to it",
+                    pc,
+                    pods,
+                )
+
+
+def _probe_on_named_port(pod: Pod, probe: ProbePort) -> bool:
+    if not isinstance(probe.port, int):
+        return False
+    cp = declared_port(pod, probe.port, "TCP")
+    return cp is not None and cp.name is not None
+
+
+def probe_numeric_port(a: AuditInput) -> Iterator[Finding]:
+    """A probe uses a port number where the port has a name."""
+    for c in _proxied(a):
+        pods = sorted(
+            f"{r} ({pr.container} {pr.probe} probe: {pr.port})"
+            for r in c.selected
+            for pr in a.index.pods[r].probes
+            if _probe_on_named_port(a.index.pods[r], pr)
+        )
+        if pods:
+            yield _f(
+                "probe-numeric-port",
+                c,
+                "probes use a port number where the container names that port",
+                None,
+                pods,
+            )
+
+
+CHECKS: tuple[Check, ...] = (
+    Check("selector-matches-no-pods", Severity.WARNING, selector_matches_no_pods, ("1100",)),
+    Check("no-ready-endpoints", Severity.ERROR, no_ready_endpoints, ("1105", "1110")),
+    Check("single-ready-endpoint", Severity.WARNING, single_ready_endpoint, ("1109",)),
+    Check("selected-pod-not-endpoint", Severity.WARNING, selected_pod_not_endpoint, ("204",)),
+    Check("named-port-unresolvable", Severity.ERROR, named_port_unresolvable, ("1106",)),
+    Check("target-port-undeclared", Severity.WARNING, target_port_undeclared, ("1106",)),
+    Check("protocol-mismatch", Severity.ERROR, protocol_mismatch, ("1106",)),
+    Check("local-policy-drops-nodes", Severity.WARNING, local_policy_drops_nodes, ("1108",)),
+    Check("node-port-collision", Severity.ERROR, node_port_collision),
+    Check("host-port-collision", Severity.ERROR, host_port_collision),
+    Check("load-balancer-pending", Severity.WARNING, load_balancer_pending),
+    Check("endpoint-pod-missing", Severity.ERROR, endpoint_pod_missing),
+    Check("endpoint-pod-terminating", Severity.INFO, endpoint_pod_terminating),
+    Check("slices-endpoints-disagree", Severity.WARNING, slices_endpoints_disagree),
+    Check(
+        "selectorless-without-endpoints",
+        Severity.WARNING,
+        selectorless_without_endpoints,
+        ("1110",),
+    ),
+    Check("numeric-target-port", Severity.INFO, numeric_target_port, ("1102",)),
+    Check("service-type-cost", Severity.INFO, service_type_cost, ("1103", "1104")),
+    Check("lb-cluster-traffic-policy", Severity.INFO, lb_cluster_traffic_policy, ("1107",)),
+    Check("pod-declares-no-ports", Severity.INFO, pod_declares_no_ports, ("1101",)),
+    Check("unnamed-container-port", Severity.INFO, unnamed_container_port, ("108",)),
+    Check("probe-numeric-port", Severity.INFO, probe_numeric_port, ("105",)),
+)
+
+_SEVERITY = {c.id: c.severity for c in CHECKS}
+
+
+def run(
+    snapshot: Snapshot,
+    chains: list[ServiceChain],
+    index: Index,
+    ignore: frozenset[str] = frozenset(),
+) -> list[Finding]:
+    """Run every check not in `ignore`; findings sorted by severity (worst first), then place."""
+    a = AuditInput(snapshot, index, chains)
+    out = [
+        Finding(
+            f.check, f.severity, f.namespace, f.service, f.message, f.port, f.pods, snapshot.context
+        )
+        for check in CHECKS
+        if check.id not in ignore
+        for f in check.run(a)
+    ]
+    out.sort(key=lambda f: (-f.severity, f.context, f.namespace, f.service, f.check, f.port or ""))
+    return out
