@@ -1,0 +1,294 @@
+"""One "fires" and one "stays quiet" case per audit check, on built objects."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from kinspect import audit, chain
+from kinspect.audit import Severity
+from kinspect.model import Pod, ProbePort, Snapshot
+
+from .builders import cport, ep, group, node, pod, snap, sport, svc
+
+NODES = (node(0), node(1))
+
+
+def _run(s: Snapshot) -> list[audit.Finding]:
+    idx = chain.Index.of(s)
+    return audit.run(s, chain.build(s, idx), idx)
+
+
+def _web(
+    *pods: Pod, target: int | str = "http", eps: tuple[str, ...] | None = None, **kw: object
+) -> Snapshot:
+    """Service web (port 80 → target) over `pods`; endpoints for the ready ones unless `eps`."""
+    node_port = 30080 if kw.get("type") in ("NodePort", "LoadBalancer") else None
+    s = svc("web", sport(80, target, name="http", node_port=node_port), **kw)  # type: ignore[arg-type]
+    ready = (
+        [p for p in pods if p.ready and p.pod_ips]
+        if eps is None
+        else [p for p in pods if p.name in eps]
+    )
+    by_port: dict[int, list[Pod]] = {}
+    for p in ready:
+        num = (
+            target
+            if isinstance(target, int)
+            else next((cp.port for cp in p.ports if cp.name == target), 0)
+        )
+        by_port.setdefault(num, []).append(p)
+    groups = tuple(
+        group(
+            "web",
+            [("http", num, "TCP")],
+            *(ep(p.pod_ips[0], p.name, p.node_name, ready=p.ready) for p in ps),
+            name=f"web-{num}",
+        )
+        for num, ps in by_port.items()
+    )
+    return snap(nodes=NODES, services=(s,), groups=groups, pods=pods)
+
+
+def _p(name: str, *ports: object, **kw: object) -> Pod:
+    ip = f"10.244.0.{abs(hash(name)) % 200 + 2}"
+    return pod(name, ip, *(ports or (cport("app", 8080, "http"),)), **kw)  # type: ignore[arg-type]
+
+
+HEALTHY = _web(_p("a"), _p("b", node_name="n1"))
+
+
+def _with(s: Snapshot, **kw: object) -> Snapshot:
+    return Snapshot(**{**{f: getattr(s, f) for f in Snapshot.__dataclass_fields__}, **kw})
+
+
+CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
+    "selector-matches-no-pods": (lambda: _web(_p("a", labels={"app": "other"})), lambda: HEALTHY),
+    "no-ready-endpoints": (
+        lambda: _web(_p("a", ready=False), eps=("a",)),
+        lambda: HEALTHY,
+    ),
+    "single-ready-endpoint": (lambda: _web(_p("a")), lambda: HEALTHY),
+    "selected-pod-not-endpoint": (
+        lambda: _web(
+            _p("a"),
+            _p("b"),
+            pod(
+                "c", None, cport("app", 8080, "http"), node_name=None, phase="Pending", ready=False
+            ),
+        ),
+        lambda: HEALTHY,
+    ),
+    "named-port-unresolvable": (
+        lambda: _web(_p("a"), _p("b"), _p("c", cport("app", 8080, "web"))),
+        lambda: HEALTHY,
+    ),
+    "target-port-undeclared": (
+        lambda: _web(_p("a"), _p("b"), target=9999),
+        lambda: _web(_p("a"), _p("b"), target=8080),
+    ),
+    "protocol-mismatch": (
+        lambda: _web(
+            _p("a", cport("app", 8080, "http", "UDP")),
+            _p("b", cport("app", 8080, "http", "UDP")),
+            target=8080,
+            eps=("a", "b"),
+        ),
+        lambda: _web(_p("a"), _p("b"), target=8080),
+    ),
+    "local-policy-drops-nodes": (
+        lambda: _web(_p("a"), _p("b"), type="NodePort", etp="Local"),
+        lambda: _web(_p("a"), _p("b", node_name="n1"), type="NodePort", etp="Local"),
+    ),
+    "node-port-collision": (
+        lambda: _with(
+            _web(_p("a"), _p("b", node_name="n1")),
+            services=(
+                svc("web", sport(80, "http", name="http", node_port=30080), type="NodePort"),
+            ),
+            pods=(
+                _p("a"),
+                _p("b", node_name="n1"),
+                pod(
+                    "agent",
+                    "192.0.2.10",
+                    cport("agent", 30080),
+                    host_network=True,
+                    labels={"x": "y"},
+                ),
+            ),
+        ),
+        lambda: _with(
+            HEALTHY,
+            services=(
+                svc("web", sport(80, "http", name="http", node_port=30080), type="NodePort"),
+            ),
+        ),
+    ),
+    "host-port-collision": (
+        lambda: _with(
+            HEALTHY,
+            pods=(
+                *HEALTHY.pods,
+                pod("h1", "10.244.0.90", cport("x", 80, host_port=8080), labels={}),
+                pod("h2", "10.244.0.91", cport("y", 80, host_port=8080), labels={}),
+            ),
+        ),
+        lambda: _with(
+            HEALTHY,
+            pods=(
+                *HEALTHY.pods,
+                pod("h1", "10.244.0.90", cport("x", 80, host_port=8080), labels={}),
+                pod("h2", "10.244.1.91", cport("y", 80, host_port=8080), labels={}, node_name="n1"),
+            ),
+        ),
+    ),
+    "load-balancer-pending": (
+        lambda: _web(_p("a"), _p("b"), type="LoadBalancer"),
+        lambda: _web(_p("a"), _p("b"), type="LoadBalancer", lb=("203.0.113.1",)),
+    ),
+    "endpoint-pod-missing": (lambda: _with(HEALTHY, pods=HEALTHY.pods[:1]), lambda: HEALTHY),
+    "endpoint-pod-terminating": (
+        lambda: _with(
+            HEALTHY,
+            endpoint_groups=(
+                group(
+                    "web",
+                    [("http", 8080, "TCP")],
+                    *HEALTHY.endpoint_groups[0].endpoints,
+                    ep("10.244.0.99", "a", ready=False, terminating=True),
+                ),
+            ),
+        ),
+        lambda: HEALTHY,
+    ),
+    "slices-endpoints-disagree": (
+        lambda: _with(
+            HEALTHY,
+            legacy_endpoint_groups=(
+                group("web", [("http", 8080, "TCP")], ep("10.244.0.250", "a")),
+            ),
+        ),
+        lambda: _with(HEALTHY, legacy_endpoint_groups=HEALTHY.endpoint_groups),
+    ),
+    "selectorless-without-endpoints": (
+        lambda: snap(services=(svc("ext", sport(5432), selectorless=True),)),
+        lambda: snap(
+            services=(svc("ext", sport(5432), selectorless=True),),
+            groups=(group("ext", [(None, 5432, "TCP")], ep("192.0.2.200")),),
+        ),
+    ),
+    "numeric-target-port": (lambda: _web(_p("a"), _p("b"), target=8080), lambda: HEALTHY),
+    "service-type-cost": (lambda: _web(_p("a"), _p("b"), type="NodePort"), lambda: HEALTHY),
+    "lb-cluster-traffic-policy": (
+        lambda: _web(_p("a"), _p("b"), type="LoadBalancer", lb=("203.0.113.1",)),
+        lambda: _web(
+            _p("a"), _p("b", node_name="n1"), type="LoadBalancer", lb=("203.0.113.1",), etp="Local"
+        ),
+    ),
+    "pod-declares-no-ports": (
+        lambda: _web(
+            Pod(
+                "ns",
+                "a",
+                {"app": "web"},
+                "n0",
+                pod_ips=("10.244.0.7",),
+                ready=True,
+                phase="Running",
+            )
+        ),
+        lambda: HEALTHY,
+    ),
+    "unnamed-container-port": (
+        lambda: _web(_p("a", cport("app", 8080)), _p("b", cport("app", 8080)), target=8080),
+        lambda: _web(_p("a"), _p("b"), target=8080),
+    ),
+    "probe-numeric-port": (
+        lambda: _web(
+            Pod(
+                "ns",
+                "a",
+                {"app": "web"},
+                "n0",
+                pod_ips=("10.244.0.7",),
+                ready=True,
+                phase="Running",
+                ports=(cport("app", 8080, "http"),),
+                probes=(ProbePort("app", "readiness", 8080),),
+            )
+        ),
+        lambda: _web(
+            Pod(
+                "ns",
+                "a",
+                {"app": "web"},
+                "n0",
+                pod_ips=("10.244.0.7",),
+                ready=True,
+                phase="Running",
+                ports=(cport("app", 8080, "http"),),
+                probes=(ProbePort("app", "readiness", "http"),),
+            )
+        ),
+    ),
+}
+
+
+def test_every_check_has_cases_a_doc_and_a_unique_id() -> None:
+    ids = [c.id for c in audit.CHECKS]
+    assert len(ids) == len(set(ids))
+    assert set(CASES) == set(ids)
+    for c in audit.CHECKS:
+        assert c.doc and "\n" not in c.doc, c.id
+        assert c.id == c.id.lower() and " " not in c.id
+
+
+@pytest.mark.parametrize("check", sorted(CASES))
+def test_check_fires(check: str) -> None:
+    fired = [f for f in _run(CASES[check][0]()) if f.check == check]
+    assert fired, f"{check} did not fire"
+    assert all(f.context == "test" and f.namespace == "ns" for f in fired)
+
+
+@pytest.mark.parametrize("check", sorted(CASES))
+def test_check_stays_quiet(check: str) -> None:
+    assert check not in {f.check for f in _run(CASES[check][1]())}
+
+
+def test_healthy_service_has_nothing_above_info() -> None:
+    assert [f for f in _run(HEALTHY) if f.severity > Severity.INFO] == []
+
+
+def test_mixed_rollout_is_a_warning_listing_only_the_pods_missing_the_name() -> None:
+    (f,) = [
+        f
+        for f in _run(CASES["named-port-unresolvable"][0]())
+        if f.check == "named-port-unresolvable"
+    ]
+    assert f.severity == Severity.WARNING
+    assert f.pods == ("ns/c",)
+    assert f.port == "http 80/TCP"
+
+
+def test_named_port_missing_everywhere_is_an_error() -> None:
+    s = _web(_p("a", cport("app", 8080, "web")), _p("b", cport("app", 8080, "web")))
+    (f,) = [f for f in _run(s) if f.check == "named-port-unresolvable"]
+    assert f.severity == Severity.ERROR
+
+
+def test_local_policy_names_the_dropping_node() -> None:
+    (f,) = [
+        f
+        for f in _run(CASES["local-policy-drops-nodes"][0]())
+        if f.check == "local-policy-drops-nodes"
+    ]
+    assert f.message.endswith(": n1")
+
+
+def test_ignore_drops_a_check() -> None:
+    s = CASES["single-ready-endpoint"][0]()
+    idx = chain.Index.of(s)
+    found = audit.run(s, chain.build(s, idx), idx, ignore=frozenset({"single-ready-endpoint"}))
+    assert "single-ready-endpoint" not in {f.check for f in found}
