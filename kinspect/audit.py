@@ -559,3 +559,95 @@ def run(
     ]
     out.sort(key=lambda f: (-f.severity, f.context, f.namespace, f.service, f.check, f.port or ""))
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoreRule:
+    """An entry of an ignore file: which findings to set aside, and why (required)."""
+
+    check: str
+    reason: str
+    namespace: str | None = None
+    service: str | None = None
+    context: str | None = None
+
+    def matches(self, f: Finding) -> bool:
+        return (
+            self.check in (f.check, "*")
+            and self.namespace in (None, f.namespace)
+            and self.service in (None, f.service)
+            and self.context in (None, f.context)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ContextResult:
+    """One context's audit: its findings, or why it could not be audited."""
+
+    context: str
+    error: str | None = None  # set when the context failed (unreachable, forbidden ...)
+    warnings: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()  # "namespace/name" of every service audited
+    findings: tuple[Finding, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """What changed since a previous report: finding keys new now, and those gone."""
+
+    new: frozenset[tuple[str, ...]]
+    resolved: tuple[dict[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditResult:
+    contexts: tuple[ContextResult, ...]
+    findings: tuple[Finding, ...]  # across contexts, ignored ones removed
+    ignored: tuple[tuple[Finding, str], ...] = ()  # (finding, reason)
+    baseline: Baseline | None = None
+
+    def worst(self) -> Severity | None:
+        return max((f.severity for f in self.findings), default=None)
+
+
+def finding_key(f: Finding) -> tuple[str, ...]:
+    """A finding's identity across runs: context, check, namespace, service, port."""
+    return (f.context, f.check, f.namespace, f.service, f.port or "")
+
+
+def combine(
+    results: Sequence[ContextResult],
+    rules: Sequence[IgnoreRule] = (),
+    baseline: Sequence[dict[str, str]] | None = None,
+) -> AuditResult:
+    """Merge per-context results, set ignored findings aside, and diff against a baseline."""
+    kept: list[Finding] = []
+    ignored: list[tuple[Finding, str]] = []
+    for r in results:
+        for f in r.findings:
+            rule = next((x for x in rules if x.matches(f)), None)
+            if rule:
+                ignored.append((f, rule.reason))
+            else:
+                kept.append(f)
+    base = None
+    if baseline is not None:
+        old = {
+            (b.get("context", ""), b["check"], b["namespace"], b["service"], b.get("port") or "")
+            for b in baseline
+        }
+        now = {finding_key(f) for f in kept}
+        audited = {r.context for r in results if r.ok}
+        resolved = tuple(
+            b
+            for b in baseline
+            if (b.get("context", ""), b["check"], b["namespace"], b["service"], b.get("port") or "")
+            not in now
+            and b.get("context", "") in audited
+        )
+        base = Baseline(frozenset(now - old), resolved)
+    return AuditResult(tuple(results), tuple(kept), tuple(ignored), base)

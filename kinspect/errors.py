@@ -18,6 +18,8 @@ class ExitCode(IntEnum):
     UNREACHABLE = 4  # the API server did not answer in time or refused the connection
     FORBIDDEN = 5  # 401 or 403: credentials rejected, or a get/list refused by RBAC
     NOT_FOUND = 6  # the service, namespace or address asked about does not exist
+    FINDINGS = 7  # audit: a finding at or above --fail-on
+    PARTIAL = 8  # audit: some contexts could not be audited (the others are in the report)
 
 
 class KinspectError(Exception):
