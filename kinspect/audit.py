@@ -360,11 +360,18 @@ def endpoint_pod_terminating(a: AuditInput) -> Iterator[Finding]:
                 )
 
 
-def _addresses(groups: Iterable[EndpointGroup]) -> dict[tuple[str, str], set[tuple[str, bool]]]:
-    out: defaultdict[tuple[str, str], set[tuple[str, bool]]] = defaultdict(set)
+def _addresses(
+    groups: Iterable[EndpointGroup],
+) -> dict[tuple[str, str], set[tuple[str, int, bool]]]:
+    """(address, port, ready) per service. A slice without ports carries no traffic: the
+    EndpointSlice controller writes pods lacking a named targetPort into such a slice, where the
+    Endpoints controller leaves them out, so only address-and-port pairs are compared.
+    """
+    out: defaultdict[tuple[str, str], set[tuple[str, int, bool]]] = defaultdict(set)
     for g in groups:
         for e in g.endpoints:
-            out[(g.namespace, g.service)].add((e.address, e.ready))
+            for p in g.ports:
+                out[(g.namespace, g.service)].add((e.address, p.port, e.ready))
     return out
 
 
@@ -381,8 +388,8 @@ def slices_endpoints_disagree(a: AuditInput) -> Iterator[Finding]:
             continue  # no Endpoints object (or an empty one): nothing to compare
         s, e = slices.get(key, set()), legacy.get(key, set())
         if s != e:
-            only_s = sorted(addr for addr, _ in s - e)
-            only_e = sorted(addr for addr, _ in e - s)
+            only_s = sorted(f"{addr}:{port}" for addr, port, _ in s - e)
+            only_e = sorted(f"{addr}:{port}" for addr, port, _ in e - s)
             yield _f(
                 "slices-endpoints-disagree",
                 c,

@@ -9,6 +9,7 @@ carries HTTP headers and bodies and must never reach a user.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -306,27 +307,54 @@ def read_endpoints(conn: Connection, scope: Scope) -> list[model.EndpointGroup]:
     ]
 
 
-def snapshot(conn: Connection, scope: Scope) -> model.Snapshot:
+def snapshot(
+    conn: Connection,
+    scope: Scope,
+    *,
+    with_legacy_endpoints: bool = False,
+    narrow_when_forbidden: bool = False,
+) -> model.Snapshot:
     """Read nodes, services, endpoint slices and pods concurrently into one Snapshot.
 
     Nodes are optional (namespace-scoped RBAC often forbids them): without them NodePort
     frontends are unknown and a warning says so. EndpointSlices fall back to legacy Endpoints
-    when discovery.k8s.io/v1 is not served or not readable.
+    when discovery.k8s.io/v1 is not served or not readable. `with_legacy_endpoints` also reads
+    Endpoints beside the slices (the audit compares them). `narrow_when_forbidden`: when a
+    cluster-wide read is refused, read the context's own namespace instead and say so.
     """
+    try:
+        return _snapshot(conn, scope, with_legacy_endpoints)
+    except ForbiddenError as e:
+        if not (narrow_when_forbidden and scope.namespace is None and "(403" in e.message):
+            raise
+        narrowed = Scope(conn.default_namespace, scope.service, scope.selector)
+        snap = _snapshot(conn, narrowed, with_legacy_endpoints)
+        note = f"{e.message}; read namespace {conn.default_namespace} only"
+        return dataclasses.replace(snap, warnings=(note, *snap.warnings))
+
+
+def _snapshot(conn: Connection, scope: Scope, with_legacy: bool) -> model.Snapshot:
     warnings: list[str] = []
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=5) as pool:
         f_nodes = pool.submit(read_nodes, conn)
         f_services = pool.submit(read_services, conn, scope)
         f_slices = pool.submit(read_endpoint_slices, conn, scope)
         f_pods = pool.submit(read_pods, conn, scope.namespace)
+        f_legacy = pool.submit(read_endpoints, conn, scope) if with_legacy else None
         services = f_services.result()
         pods = f_pods.result()
         source: model.EndpointSource = "EndpointSlice"
+        legacy: list[model.EndpointGroup] = []
+        if f_legacy is not None:
+            try:
+                legacy = f_legacy.result()
+            except (ForbiddenError, NotFoundError) as e:
+                warnings.append(f"{e.message}; EndpointSlices and Endpoints not compared")
         try:
             groups = f_slices.result()
         except (ForbiddenError, NotFoundError) as e:
             warnings.append(f"{e.message}; read core/v1 Endpoints instead")
-            groups, source = read_endpoints(conn, scope), "Endpoints"
+            groups, source = legacy or read_endpoints(conn, scope), "Endpoints"
         try:
             nodes = f_nodes.result()
         except ForbiddenError as e:
@@ -340,4 +368,5 @@ def snapshot(conn: Connection, scope: Scope) -> model.Snapshot:
         pods=tuple(pods),
         endpoint_source=source,
         warnings=tuple(warnings),
+        legacy_endpoint_groups=tuple(legacy) if source == "EndpointSlice" else (),
     )

@@ -289,6 +289,17 @@ def test_local_policy_names_the_dropping_node() -> None:
     assert f.message.endswith(": n1")
 
 
+def test_portless_slice_of_a_pod_missing_the_named_port_is_not_a_disagreement() -> None:
+    # What the EndpointSlice controller really writes (seen on the test bed): the pod lacking
+    # the named port sits in a slice with no ports; the Endpoints controller leaves it out.
+    s = CASES["named-port-unresolvable"][0]()
+    portless = group("web", [], ep("10.244.0.77", "c"), name="web-noport")
+    s = _with(
+        s, endpoint_groups=(*s.endpoint_groups, portless), legacy_endpoint_groups=s.endpoint_groups
+    )
+    assert "slices-endpoints-disagree" not in {f.check for f in _run(s)}
+
+
 def test_ignore_drops_a_check() -> None:
     s = CASES["single-ready-endpoint"][0]()
     idx = chain.Index.of(s)

@@ -1,0 +1,64 @@
+"""Snapshot files: what was read from a cluster, so map, ips, trace and audit run offline.
+
+Only the domain model is written (nodes, services, endpoint groups, pods): never a secret, a
+token or a kubeconfig. `.gz` files are gzip-compressed; reading detects gzip by content.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+
+import msgspec
+
+from kinspect.errors import UsageError
+from kinspect.model import Snapshot
+
+API_VERSION = "kinspect/v1"
+
+
+class SnapshotFile(msgspec.Struct):
+    apiVersion: str
+    kind: str
+    snapshot: Snapshot
+
+
+def dumps(snap: Snapshot, compress: bool) -> bytes:
+    """Encode a snapshot file's bytes."""
+    data = msgspec.json.encode(SnapshotFile(API_VERSION, "Snapshot", snap))
+    return gzip.compress(data, mtime=0) if compress else data
+
+
+def save(path: str, snap: Snapshot) -> None:
+    """Write atomically: a reader never sees half a file."""
+    data = dumps(snap, path.endswith(".gz"))
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kinspect-")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as e:
+        raise UsageError(f"cannot write snapshot {path}: {e.strerror}", "check the path") from None
+
+
+def load(path: str) -> Snapshot:
+    """Read a snapshot file written by `kinspect snapshot save`."""
+    hint = "create one with: kinspect snapshot save FILE"
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read snapshot {path}: {e.strerror}", hint) from None
+    try:
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        doc = msgspec.json.decode(data, type=SnapshotFile)
+    except (OSError, EOFError, msgspec.DecodeError, msgspec.ValidationError):
+        raise UsageError(f"{path} is not a kinspect snapshot", hint) from None
+    if doc.apiVersion != API_VERSION or doc.kind != "Snapshot":
+        raise UsageError(
+            f"{path} is a {doc.kind} of {doc.apiVersion}, not a {API_VERSION} Snapshot", hint
+        )
+    return doc.snapshot
