@@ -363,9 +363,10 @@ def endpoint_pod_terminating(a: AuditInput) -> Iterator[Finding]:
 def _addresses(
     groups: Iterable[EndpointGroup],
 ) -> dict[tuple[str, str], set[tuple[str, int, bool]]]:
-    """(address, port, ready) per service. A slice without ports carries no traffic: the
-    EndpointSlice controller writes pods lacking a named targetPort into such a slice, where the
-    Endpoints controller leaves them out, so only address-and-port pairs are compared.
+    """(address, port, ready) per service, so that only address-and-port pairs are compared.
+
+    A slice without ports carries no traffic: the EndpointSlice controller writes pods lacking a
+    named targetPort into such a slice, where the Endpoints controller leaves them out.
     """
     out: defaultdict[tuple[str, str], set[tuple[str, int, bool]]] = defaultdict(set)
     for g in groups:
