@@ -94,7 +94,7 @@ def report(faults: Namespace) -> dict[str, Any]:
 def test_every_planted_fault_is_found(report: dict[str, Any]) -> None:
     validate(report, "audit-report.json")
     found = {(f["service"], f["check"]) for f in report["findings"]}
-    assert EXPECTED <= found, f"missing: {sorted(EXPECTED - found)}"
+    assert found >= EXPECTED, f"missing: {sorted(EXPECTED - found)}"
 
 
 def test_findings_name_ports_and_pods(report: dict[str, Any], faults: Namespace) -> None:
@@ -202,7 +202,7 @@ def test_two_contexts_one_report_in_every_format(faults: Namespace, tmp_path: Pa
         c: {(f["service"], f["check"]) for f in doc["findings"] if f["context"] == c}
         for c in ("bed-a", "bed-b")
     }
-    assert EXPECTED <= per_ctx["bed-a"]
+    assert per_ctx["bed-a"] >= EXPECTED
     assert per_ctx["bed-a"] == per_ctx["bed-b"]
     assert "context bed-a:" in outputs["text"]
     assert "context bed-b:" in outputs["text"]
@@ -277,9 +277,9 @@ def test_the_deploy_rbac_is_enough_for_a_cluster_wide_audit(
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert doc["contexts"][0]["warnings"] == []
-    assert EXPECTED <= {
+    assert {
         (f["service"], f["check"]) for f in doc["findings"] if f["namespace"] == faults.name
-    }
+    } >= EXPECTED
 
 
 def test_namespace_rbac_audits_what_it_can_and_says_what_it_could_not(
