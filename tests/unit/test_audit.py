@@ -305,3 +305,11 @@ def test_ignore_drops_a_check() -> None:
     idx = chain.Index.of(s)
     found = audit.run(s, chain.build(s, idx), idx, ignore=frozenset({"single-ready-endpoint"}))
     assert "single-ready-endpoint" not in {f.check for f in found}
+
+
+def test_docs_list_every_check() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text()
+    for c in audit.CHECKS:
+        assert f"| `{c.id}` | {c.severity.label} |" in text, c.id
