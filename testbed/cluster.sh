@@ -7,7 +7,10 @@
 #   cluster.sh status  prints where the kubeconfig and each component's log are
 #
 # Environment: KINSPECT_CACHE (default ~/.cache/kinspect) holds binaries and cluster state;
-# KINSPECT_CLUSTER (default kinspect) names the cluster, so two can run side by side.
+# KINSPECT_CLUSTER (default kinspect) names the cluster, so two can run side by side;
+# KINSPECT_KWOKCTL_ARGS adds kwokctl create flags (the benchmark lifts rate limits with it);
+# KINSPECT_KEEP_STATE=1 restarts a stopped cluster with its data instead of recreating it
+# (the benchmark's saved cluster), and `cluster.sh stop` stops one keeping its state.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KINSPECT_CACHE:-$HOME/.cache/kinspect}
@@ -43,6 +46,8 @@ up() {
   local t0=$SECONDS
   if healthy; then
     log "reusing running cluster $name"
+  elif [ "${KINSPECT_KEEP_STATE:-}" = 1 ] && [ -f "$kc" ] && restart; then
+    log "restarted cluster $name with its saved state"
   else
     if [ -d "$dir" ]; then
       log "removing stale cluster state in $dir"
@@ -58,6 +63,7 @@ up() {
       --kwok-controller-binary "$bin/kwok" \
       --etcd-binary "$bin/etcd" \
       --kube-audit-policy "$here/audit-policy.yaml" \
+      ${KINSPECT_KWOKCTL_ARGS:-} \
       --wait 120s >&2
   fi
   k apply -f "$here/nodes.yaml" >&2
@@ -73,6 +79,17 @@ YAML
   wait_for "the smoke pod to be Ready" 60 k wait --for=condition=Ready pod/testbed-smoke --timeout=2s
   log "cluster $name up in $((SECONDS - t0))s"
   echo "$kc"
+}
+
+restart() {
+  log "restarting cluster $name from $dir"
+  kwokctl start cluster --name "$name" --wait 120s >&2 2>&1 || return 1
+  wait_for "the API server" 120 healthy
+}
+
+stop() {
+  [ -d "$dir" ] && kwokctl stop cluster --name "$name" >&2
+  log "cluster $name stopped; its state stays in $dir"
 }
 
 down() {
@@ -92,6 +109,7 @@ status() {
 case ${1:-} in
   up) up ;;
   down) down ;;
+  stop) stop ;;
   status) status ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|stop|down|status" >&2; exit 2 ;;
 esac

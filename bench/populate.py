@@ -1,0 +1,199 @@
+"""Fill a test bed with N nodes, services and pods for the benchmark (issue 5).
+
+Objects are created through the API with a pool of concurrent POSTs (the API server's and
+controllers' client rate limits are lifted by the bench cluster's kwokctl flags). Pods are pinned
+to nodes by nodeName, so the scheduler is not the bottleneck; kwok gives them IPs from their
+node's podCIDR and marks them Ready; the controller-manager writes the EndpointSlices.
+
+Shape: NAMESPACES namespaces; services mixed by type (ClusterIP, NodePort, LoadBalancer,
+headless) with named and numeric targetPorts, 1 in 20 selecting nothing; each other service
+selects PODS/SERVICES pods. Node i: InternalIP 198.18.(i/256).(i%256) (the never-routed
+benchmarking range), podCIDR 10.(64+i/256).(i%256).0/24.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import kubernetes.client as k8s
+import kubernetes.config as k8s_config
+import urllib3
+
+NAMESPACES = 10
+
+
+def _api(kubeconfig: str) -> k8s.ApiClient:
+    cfg = k8s.Configuration()
+    k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
+    cfg.connection_pool_maxsize = 64
+    return k8s.ApiClient(cfg)
+
+
+def _post(api: k8s.ApiClient, kind: str, ns: str, body: dict[str, Any]) -> None:
+    core = k8s.CoreV1Api(api)
+    create = {
+        "Namespace": lambda: core.create_namespace(body, _preload_content=False),
+        "Node": lambda: core.create_node(body, _preload_content=False),
+        "Service": lambda: core.create_namespaced_service(ns, body, _preload_content=False),
+        "Pod": lambda: core.create_namespaced_pod(ns, body, _preload_content=False),
+    }[kind]
+    for attempt in range(5):
+        try:
+            create()
+            return
+        except k8s.ApiException as e:
+            if e.status == 409:  # already exists: populate is re-runnable
+                return
+            if e.status in (429, 500, 503) and attempt < 4:
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise
+        except urllib3.exceptions.HTTPError:
+            if attempt == 4:
+                raise
+            time.sleep(0.5)
+
+
+def node(i: int) -> dict[str, Any]:
+    cidr = f"10.{64 + i // 256}.{i % 256}.0/24"
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": f"bench-node-{i}",
+            "annotations": {"kwok.x-k8s.io/node": "fake"},
+            "labels": {"type": "kwok", "kubernetes.io/hostname": f"bench-node-{i}"},
+        },
+        "spec": {"podCIDR": cidr, "podCIDRs": [cidr]},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": f"198.18.{i // 256}.{i % 256}"}],
+            "allocatable": {"cpu": "64", "memory": "512Gi", "pods": "110"},
+            "capacity": {"cpu": "64", "memory": "512Gi", "pods": "110"},
+        },
+    }
+
+
+def service(j: int, per_ns: int) -> tuple[str, dict[str, Any]]:
+    ns = f"bench-{j // per_ns}"
+    kind = j % 20
+    spec: dict[str, Any] = {"selector": {"app": f"svc-{j}"}}
+    named = j % 3 != 0
+    port: dict[str, Any] = {"name": "http", "port": 80, "targetPort": "http" if named else 8080}
+    if kind == 0:
+        spec["selector"] = {"app": "selects-nothing"}
+    elif kind in (1, 2, 3):
+        spec["type"] = "NodePort"
+    elif kind == 4:
+        spec["type"] = "LoadBalancer"
+        spec["externalTrafficPolicy"] = "Local"
+    elif kind == 5:
+        spec["clusterIP"] = "None"
+    spec["ports"] = [port, {"name": "metrics", "port": 9090, "targetPort": 9090}]
+    return ns, {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": f"svc-{j}", "namespace": ns},
+        "spec": spec,
+    }
+
+
+def pod(k: int, services: int, nodes: int, per_ns: int) -> tuple[str, dict[str, Any]]:
+    j = k % services
+    ns = f"bench-{j // per_ns}"
+    return ns, {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": f"pod-{k}", "namespace": ns, "labels": {"app": f"svc-{j}"}},
+        "spec": {
+            "nodeName": f"bench-node-{k % nodes}",
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "registry.k8s.io/pause:3.10",
+                    "ports": [
+                        {"name": "http", "containerPort": 8080},
+                        {"name": "metrics", "containerPort": 9090},
+                    ],
+                }
+            ],
+        },
+    }
+
+
+def _count(api: k8s.ApiClient, what: str) -> int:
+    """Pods with an IP, or endpoints across all slices (paged raw LISTs)."""
+    call = (
+        k8s.CoreV1Api(api).list_pod_for_all_namespaces
+        if what == "podIP"
+        else k8s.DiscoveryV1Api(api).list_endpoint_slice_for_all_namespaces
+    )
+    total, token = 0, None
+    while True:
+        resp = call(limit=5000, _continue=token, _preload_content=False)
+        doc = json.loads(resp.data)
+        items = doc.get("items") or []
+        if what == "podIP":
+            total += sum(1 for p in items if p.get("status", {}).get("podIP"))
+        else:
+            total += sum(len(s.get("endpoints") or []) for s in items)
+        token = doc["metadata"].get("continue")
+        if not token:
+            return total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kubeconfig", required=True)
+    ap.add_argument("--nodes", type=int, default=1000)
+    ap.add_argument("--services", type=int, default=10000)
+    ap.add_argument("--pods", type=int, default=100000)
+    ap.add_argument("--workers", type=int, default=32)
+    ap.add_argument("--timeout", type=float, default=3600)
+    a = ap.parse_args()
+    api = _api(a.kubeconfig)
+    per_ns = max(1, -(-a.services // NAMESPACES))
+    t0 = time.monotonic()
+
+    def run(what: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        t = time.monotonic()
+        with ThreadPoolExecutor(a.workers) as pool:
+            list(pool.map(lambda nb: _post(api, nb[1]["kind"], nb[0], nb[1]), items))
+        dt = time.monotonic() - t
+        print(
+            f"populate: {len(items)} {what} in {dt:.0f}s ({len(items) / max(dt, 1e-3):.0f}/s)",
+            file=sys.stderr,
+        )
+
+    run(
+        "namespaces",
+        [
+            ("", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": f"bench-{i}"}})
+            for i in range(NAMESPACES)
+        ],
+    )
+    run("nodes", [("", node(i)) for i in range(a.nodes)])
+    run("services", [service(j, per_ns) for j in range(a.services)])
+    run("pods", [pod(k, a.services, a.nodes, per_ns) for k in range(a.pods)])
+    # Wait (with a deadline) until kwok has given every pod an IP and the endpointslice
+    # controller has written most endpoints (services selecting nothing have none).
+    deadline = time.monotonic() + a.timeout
+    want_eps = a.pods * 19 // 20 * 9 // 10
+    while True:
+        with_ip = _count(api, "podIP")
+        eps = _count(api, "endpoints")
+        print(f"populate: {with_ip}/{a.pods} pods have an IP, {eps} endpoints", file=sys.stderr)
+        if with_ip >= a.pods and eps >= want_eps:
+            break
+        if time.monotonic() > deadline:
+            sys.exit("populate: timed out waiting for pod IPs and endpoints")
+        time.sleep(5)
+    print(f"populate: done in {time.monotonic() - t0:.0f}s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
