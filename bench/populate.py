@@ -146,6 +146,22 @@ def _count(api: k8s.ApiClient, what: str) -> int:
             return total
 
 
+def _existing(api: k8s.ApiClient, kind: str) -> set[str]:
+    """Names of the pods or services already there: a re-run creates only what is missing."""
+    core = k8s.CoreV1Api(api)
+    call = (
+        core.list_pod_for_all_namespaces if kind == "Pod" else core.list_service_for_all_namespaces
+    )
+    names: set[str] = set()
+    token = None
+    while True:
+        doc = json.loads(call(limit=5000, _continue=token, _preload_content=False).data)
+        names.update(i["metadata"]["name"] for i in doc.get("items") or [])
+        token = doc["metadata"].get("continue")
+        if not token:
+            return names
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kubeconfig", required=True)
@@ -177,8 +193,13 @@ def main() -> None:
         ],
     )
     run("nodes", [("", node(i)) for i in range(a.nodes)])
-    run("services", [service(j, per_ns) for j in range(a.services)])
-    run("pods", [pod(k, a.services, a.nodes, per_ns) for k in range(a.pods)])
+    have = _existing(api, "Service")
+    run("services", [service(j, per_ns) for j in range(a.services) if f"svc-{j}" not in have])
+    have = _existing(api, "Pod")
+    run(
+        "pods",
+        [pod(k, a.services, a.nodes, per_ns) for k in range(a.pods) if f"pod-{k}" not in have],
+    )
     # Wait (with a deadline) until kwok has given every pod an IP and the endpointslice
     # controller has written most endpoints (services selecting nothing have none).
     deadline = time.monotonic() + a.timeout

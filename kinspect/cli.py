@@ -202,7 +202,8 @@ def _warn(snap: Snapshot) -> None:
 def _emit(fmt: str, doc: dict[str, object], text: Callable[[], RenderableType]) -> None:
     out = _stdout()
     if fmt == "json":
-        sys.stdout.write(data.to_json(doc))
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data.json_bytes(doc))
     elif fmt == "yaml":
         sys.stdout.write(data.to_yaml(doc))
     else:
