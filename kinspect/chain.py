@@ -22,13 +22,13 @@ from kinspect.model import (
     Service,
     ServicePort,
     Snapshot,
+    Value,
 )
 
 FrontendKind = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalIP"]
 
 
-@dataclass(frozen=True, slots=True)
-class Frontend:
+class Frontend(Value, frozen=True):
     """Where a client can send traffic for one service port."""
 
     kind: FrontendKind
@@ -40,8 +40,7 @@ class Frontend:
     answers: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Backend:
+class Backend(Value, frozen=True):
     """One endpoint address of a service port, joined to its pod and container."""
 
     address: str
@@ -58,8 +57,7 @@ class Backend:
     host_network: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class NotBackend:
+class NotBackend(Value, frozen=True):
     """A pod the selector matches that gets no traffic on this port, and why."""
 
     pod: PodRef
@@ -67,16 +65,14 @@ class NotBackend:
     node: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class PortChain:
+class PortChain(Value, frozen=True):
     port: ServicePort
     frontends: tuple[Frontend, ...] = ()
     backends: tuple[Backend, ...] = ()
     not_backends: tuple[NotBackend, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceChain:
+class ServiceChain(Value, frozen=True):
     service: Service
     ports: tuple[PortChain, ...] = ()
     selected: tuple[PodRef, ...] = ()  # pods the selector matches (empty when selectorless)
@@ -94,6 +90,8 @@ class Index:
     groups: dict[tuple[str, str], list[EndpointGroup]] = field(default_factory=dict)
     _by_label: dict[tuple[str, str, str], list[Pod]] = field(default_factory=dict)
     _by_namespace: dict[str, list[Pod]] = field(default_factory=dict)
+    # (node name, address) of every InternalIP/ExternalIP: where each nodePort opens.
+    node_ips: list[tuple[str, str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> Index:
@@ -110,6 +108,7 @@ class Index:
                 by_label[(p.namespace, k, v)].append(p)
         idx.pods_by_ip, idx._by_label, idx._by_namespace = dict(by_ip), dict(by_label), dict(by_ns)
         idx.nodes = {n.name: n for n in snapshot.nodes}
+        idx.node_ips = [(n.name, a.address) for n in snapshot.nodes for a in n.ips()]
         groups: defaultdict[tuple[str, str], list[EndpointGroup]] = defaultdict(list)
         for g in snapshot.endpoint_groups:
             groups[(g.namespace, g.service)].append(g)
@@ -199,7 +198,7 @@ def not_backend_reason(pod: Pod, sp: ServicePort, listed: Backend | None) -> str
 
 
 def _frontends(
-    svc: Service, sp: ServicePort, nodes: Iterable[Node], backends: Sequence[Backend]
+    svc: Service, sp: ServicePort, node_ips: Iterable[tuple[str, str]], backends: Sequence[Backend]
 ) -> list[Frontend]:
     out = [
         Frontend("ClusterIP", ip, sp.port)
@@ -211,14 +210,13 @@ def _frontends(
         usable = [b for b in backends if b.ready] or [
             b for b in backends if b.serving and b.terminating
         ]
-        local = svc.external_traffic_policy == "Local"
-        usable_nodes = {b.node for b in usable}
-        for n in nodes:
-            answers = (n.name in usable_nodes) if local else bool(usable)
-            out.extend(
-                Frontend("NodePort", a.address, sp.node_port, node=n.name, answers=answers)
-                for a in n.ips()
-            )
+        np = sp.node_port
+        if svc.external_traffic_policy == "Local":
+            usable_nodes = {b.node for b in usable}
+            out += [Frontend("NodePort", a, np, n, n in usable_nodes) for n, a in node_ips]
+        else:
+            answers = bool(usable)
+            out += [Frontend("NodePort", a, np, n, answers) for n, a in node_ips]
     if svc.type == "LoadBalancer":
         out.extend(
             Frontend("LoadBalancer", i.address, sp.port)
@@ -249,7 +247,7 @@ def service_chain(idx: Index, svc: Service) -> ServiceChain:
         ports.append(
             PortChain(
                 port=sp,
-                frontends=tuple(_frontends(svc, sp, idx.snapshot.nodes, backends)),
+                frontends=tuple(_frontends(svc, sp, idx.node_ips, backends)),
                 backends=tuple(backends),
                 not_backends=tuple(not_backends),
             )

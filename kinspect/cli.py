@@ -7,7 +7,6 @@ hint and a documented exit code (docs/exit-codes.md); --debug shows the tracebac
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import functools
 import io
@@ -21,6 +20,7 @@ from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, NoReturn, TypeVar, assert_never
 
+import msgspec
 import typer
 import yaml
 from rich.console import Console, RenderableType
@@ -161,7 +161,7 @@ def _offline(path: str, namespace: str | None, service: str | None = None) -> Sn
             service is None or name is None or name == service
         )
 
-    return dataclasses.replace(
+    return msgspec.structs.replace(
         snap,
         services=tuple(s for s in snap.services if keep(s.namespace, s.name)),
         endpoint_groups=tuple(g for g in snap.endpoint_groups if keep(g.namespace, g.service)),
@@ -203,7 +203,7 @@ def _emit(fmt: str, doc: dict[str, object], text: Callable[[], RenderableType]) 
     out = _stdout()
     if fmt == "json":
         sys.stdout.flush()
-        sys.stdout.buffer.write(data.json_bytes(doc))
+        data.write_json(doc, sys.stdout.buffer, stream="services")
     elif fmt == "yaml":
         sys.stdout.write(data.to_yaml(doc))
     else:
@@ -291,8 +291,7 @@ def trace_(
         snapshot, kubeconfig, context, request_timeout, namespace, all_namespaces, True
     )
     _warn(snap)
-    idx = chain.Index.of(snap)
-    result = trace.trace(idx, chain.build(snap, idx), target)
+    result = trace.trace(chain.Index.of(snap), target)
     _emit(output.value, report.trace_report(snap.context, result), lambda: tree.trace_tree(result))
     if not result.found:
         raise typer.Exit(ExitCode.NOT_FOUND)

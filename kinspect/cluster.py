@@ -9,7 +9,6 @@ carries HTTP headers and bodies and must never reach a user.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -330,7 +329,7 @@ def snapshot(
         narrowed = Scope(conn.default_namespace, scope.service, scope.selector)
         snap = _snapshot(conn, narrowed, with_legacy_endpoints)
         note = f"{e.message}; read namespace {conn.default_namespace} only"
-        return dataclasses.replace(snap, warnings=(note, *snap.warnings))
+        return msgspec.structs.replace(snap, warnings=(note, *snap.warnings))
 
 
 def _snapshot(conn: Connection, scope: Scope, with_legacy: bool) -> model.Snapshot:

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import msgspec
 
+
+class Wire(msgspec.Struct, gc=False):
+    """Base of the wire structs: decoded from JSON, so acyclic; untracked by the cyclic GC."""
+
+
 # Fields that the API may send as JSON null (e.g. `"endpoints": null` on an empty slice) are
 # typed `X | None` and normalised in convert.py.
 
 
-class ListMeta(msgspec.Struct):
+class ListMeta(Wire):
     resourceVersion: str | None = None
     continue_: str | None = msgspec.field(default=None, name="continue")
 
 
-class OwnerReference(msgspec.Struct):
+class OwnerReference(Wire):
     kind: str = ""
     name: str = ""
 
 
-class ObjectMeta(msgspec.Struct):
+class ObjectMeta(Wire):
     name: str = ""
     namespace: str = ""
     labels: dict[str, str] | None = None
@@ -31,52 +36,52 @@ class ObjectMeta(msgspec.Struct):
     ownerReferences: list[OwnerReference] | None = None
 
 
-class NodeAddress(msgspec.Struct):
+class NodeAddress(Wire):
     type: str
     address: str
 
 
-class Condition(msgspec.Struct):
+class Condition(Wire):
     type: str
     status: str = "Unknown"
     reason: str | None = None
 
 
-class NodeSpec(msgspec.Struct):
+class NodeSpec(Wire):
     podCIDR: str | None = None
     podCIDRs: list[str] | None = None
     unschedulable: bool = False
 
 
-class NodeStatus(msgspec.Struct):
+class NodeStatus(Wire):
     addresses: list[NodeAddress] | None = None
     conditions: list[Condition] | None = None
 
 
-class Node(msgspec.Struct):
+class Node(Wire):
     metadata: ObjectMeta
     spec: NodeSpec = msgspec.field(default_factory=NodeSpec)
     status: NodeStatus = msgspec.field(default_factory=NodeStatus)
 
 
-class ContainerPort(msgspec.Struct):
+class ContainerPort(Wire):
     containerPort: int
     name: str | None = None
     protocol: str = "TCP"
     hostPort: int | None = None
 
 
-class PortAction(msgspec.Struct):
+class PortAction(Wire):
     port: int | str | None = None
 
 
-class Probe(msgspec.Struct):
+class Probe(Wire):
     httpGet: PortAction | None = None
     tcpSocket: PortAction | None = None
     grpc: PortAction | None = None
 
 
-class Container(msgspec.Struct):
+class Container(Wire):
     name: str
     ports: list[ContainerPort] | None = None
     restartPolicy: str | None = None  # "Always" on an init container makes it a sidecar
@@ -85,18 +90,18 @@ class Container(msgspec.Struct):
     startupProbe: Probe | None = None
 
 
-class PodSpec(msgspec.Struct):
+class PodSpec(Wire):
     containers: list[Container] = msgspec.field(default_factory=list)
     initContainers: list[Container] | None = None
     nodeName: str | None = None
     hostNetwork: bool = False
 
 
-class PodIP(msgspec.Struct):
+class PodIP(Wire):
     ip: str
 
 
-class PodStatus(msgspec.Struct):
+class PodStatus(Wire):
     phase: str | None = None
     podIP: str | None = None
     podIPs: list[PodIP] | None = None
@@ -105,13 +110,13 @@ class PodStatus(msgspec.Struct):
     reason: str | None = None
 
 
-class Pod(msgspec.Struct):
+class Pod(Wire):
     metadata: ObjectMeta
     spec: PodSpec = msgspec.field(default_factory=PodSpec)
     status: PodStatus = msgspec.field(default_factory=PodStatus)
 
 
-class ServicePort(msgspec.Struct):
+class ServicePort(Wire):
     port: int
     name: str | None = None
     protocol: str = "TCP"
@@ -119,7 +124,7 @@ class ServicePort(msgspec.Struct):
     nodePort: int | None = None
 
 
-class ServiceSpec(msgspec.Struct):
+class ServiceSpec(Wire):
     type: str = "ClusterIP"
     clusterIP: str | None = None
     clusterIPs: list[str] | None = None
@@ -132,111 +137,111 @@ class ServiceSpec(msgspec.Struct):
     publishNotReadyAddresses: bool = False
 
 
-class PortStatus(msgspec.Struct):
+class PortStatus(Wire):
     port: int
     protocol: str = "TCP"
 
 
-class LoadBalancerIngress(msgspec.Struct):
+class LoadBalancerIngress(Wire):
     ip: str | None = None
     hostname: str | None = None
 
 
-class LoadBalancerStatus(msgspec.Struct):
+class LoadBalancerStatus(Wire):
     ingress: list[LoadBalancerIngress] | None = None
 
 
-class ServiceStatus(msgspec.Struct):
+class ServiceStatus(Wire):
     loadBalancer: LoadBalancerStatus = msgspec.field(default_factory=LoadBalancerStatus)
 
 
-class Service(msgspec.Struct):
+class Service(Wire):
     metadata: ObjectMeta
     spec: ServiceSpec = msgspec.field(default_factory=ServiceSpec)
     status: ServiceStatus = msgspec.field(default_factory=ServiceStatus)
 
 
-class ObjectReference(msgspec.Struct):
+class ObjectReference(Wire):
     kind: str | None = None
     namespace: str | None = None
     name: str | None = None
 
 
-class EndpointConditions(msgspec.Struct):
+class EndpointConditions(Wire):
     ready: bool | None = None
     serving: bool | None = None
     terminating: bool | None = None
 
 
-class SliceEndpoint(msgspec.Struct):
+class SliceEndpoint(Wire):
     addresses: list[str]
     conditions: EndpointConditions = msgspec.field(default_factory=EndpointConditions)
     nodeName: str | None = None
     targetRef: ObjectReference | None = None
 
 
-class SlicePort(msgspec.Struct):
+class SlicePort(Wire):
     name: str | None = None
     protocol: str | None = None
     port: int | None = None
 
 
-class EndpointSlice(msgspec.Struct):
+class EndpointSlice(Wire):
     metadata: ObjectMeta
     addressType: str = "IPv4"
     endpoints: list[SliceEndpoint] | None = None
     ports: list[SlicePort] | None = None
 
 
-class EndpointAddress(msgspec.Struct):
+class EndpointAddress(Wire):
     ip: str
     nodeName: str | None = None
     targetRef: ObjectReference | None = None
 
 
-class EndpointsPort(msgspec.Struct):
+class EndpointsPort(Wire):
     port: int
     name: str | None = None
     protocol: str = "TCP"
 
 
-class EndpointSubset(msgspec.Struct):
+class EndpointSubset(Wire):
     addresses: list[EndpointAddress] | None = None
     notReadyAddresses: list[EndpointAddress] | None = None
     ports: list[EndpointsPort] | None = None
 
 
-class Endpoints(msgspec.Struct):
+class Endpoints(Wire):
     metadata: ObjectMeta
     subsets: list[EndpointSubset] | None = None
 
 
-class NodeList(msgspec.Struct):
+class NodeList(Wire):
     items: list[Node] | None = None
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
-class PodList(msgspec.Struct):
+class PodList(Wire):
     items: list[Pod] | None = None
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
-class ServiceList(msgspec.Struct):
+class ServiceList(Wire):
     items: list[Service] | None = None
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
-class EndpointSliceList(msgspec.Struct):
+class EndpointSliceList(Wire):
     items: list[EndpointSlice] | None = None
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
-class EndpointsList(msgspec.Struct):
+class EndpointsList(Wire):
     items: list[Endpoints] | None = None
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
-class Status(msgspec.Struct):
+class Status(Wire):
     """A metav1.Status error body (403, 404 ...)."""
 
     message: str = ""

@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kinspect.chain import Backend, Frontend, Index, ServiceChain
+from kinspect.chain import Backend, Frontend, Index, service_chain
 from kinspect.errors import UsageError
-from kinspect.model import ContainerPort, PodRef, ServicePort
+from kinspect.model import ContainerPort, PodRef, Service, ServicePort
 
 MatchKind = Literal[
     "NodeIP", "ClusterIP", "LoadBalancer", "ExternalIP", "PodIP", "EndpointAddress", "ExternalName"
@@ -106,12 +106,12 @@ class TraceResult:
         return self.target.port is None or bool(self.routes or self.direct)
 
 
-def _svc(chain: ServiceChain) -> str:
-    return f"{chain.service.namespace}/{chain.service.name}"
+def _name(s: Service) -> str:
+    return f"{s.namespace}/{s.name}"
 
 
-def identify(idx: Index, chains: list[ServiceChain], addr: str) -> list[Match]:
-    """Everything in the snapshot that owns or carries `addr`."""
+def identify(idx: Index, addr: str) -> list[Match]:
+    """Everything in the snapshot that owns or carries `addr` (one pass, no chains built)."""
     out: list[Match] = []
     for n in idx.snapshot.nodes:
         out.extend(
@@ -119,52 +119,67 @@ def identify(idx: Index, chains: list[ServiceChain], addr: str) -> list[Match]:
             for a in n.addresses
             if a.address == addr
         )
-    for c in chains:
-        s = c.service
+    for s in idx.snapshot.services:
+        name = _name(s)
         if addr in s.cluster_ips:
-            out.append(Match("ClusterIP", f"ClusterIP of service {_svc(c)}", service=_svc(c)))
+            out.append(Match("ClusterIP", f"ClusterIP of service {name}", service=name))
         if any(i.address == addr for i in s.load_balancer_ingress):
-            out.append(
-                Match("LoadBalancer", f"load-balancer ingress of {_svc(c)}", service=_svc(c))
-            )
+            out.append(Match("LoadBalancer", f"load-balancer ingress of {name}", service=name))
         if addr in s.external_ips:
-            out.append(Match("ExternalIP", f"externalIP of service {_svc(c)}", service=_svc(c)))
+            out.append(Match("ExternalIP", f"externalIP of service {name}", service=name))
         if s.external_name and s.external_name.lower() == addr:
-            out.append(Match("ExternalName", f"externalName of service {_svc(c)}", service=_svc(c)))
+            out.append(Match("ExternalName", f"externalName of service {name}", service=name))
     for p in idx.pods_by_ip.get(addr, ()):
         what = "hostNetwork pod (the node's IP)" if p.host_network else "pod IP"
         out.append(
             Match("PodIP", f"{what} of {p.ref} on {p.node_name}", node=p.node_name, pod=p.ref)
         )
     seen: set[str] = set()
-    for c in chains:
-        for pc in c.ports:
-            for b in pc.backends:
-                if b.address == addr and b.pod is None and _svc(c) not in seen:
-                    seen.add(_svc(c))
-                    out.append(
-                        Match("EndpointAddress", f"endpoint of {_svc(c)} (no pod)", service=_svc(c))
-                    )
+    for g in idx.snapshot.endpoint_groups:
+        name = f"{g.namespace}/{g.service}"
+        if (
+            name not in seen
+            and g.ports
+            and any(e.address == addr and e.pod is None for e in g.endpoints)
+        ):
+            seen.add(name)
+            out.append(Match("EndpointAddress", f"endpoint of {name} (no pod)", service=name))
     return out
 
 
-def trace(idx: Index, chains: list[ServiceChain], target: Target) -> TraceResult:
+def _entry_services(idx: Index, matches: list[Match], port: int) -> list[Service]:
+    """The services that traffic to the address and port can enter.
+
+    Only their chains are built, so a trace on a 100k-pod cluster costs little more than
+    reading it.
+    """
+    named = {m.service for m in matches if m.service}
+    on_node = any(m.kind == "NodeIP" for m in matches)
+    return [
+        s
+        for s in idx.snapshot.services
+        if _name(s) in named or (on_node and any(p.node_port == port for p in s.ports))
+    ]
+
+
+def trace(idx: Index, target: Target) -> TraceResult:
     """Identify the address and, with a port, follow every route from it."""
-    res = TraceResult(target, identify(idx, chains, target.address))
+    res = TraceResult(target, identify(idx, target.address))
     port = target.port
     if port is None:
         return res
-    for c in chains:
+    for svc in _entry_services(idx, res.matches, port):
+        c = service_chain(idx, svc)
         for pc in c.ports:
             for f in pc.frontends:
                 if f.address == target.address and f.port == port:
                     res.routes.append(
                         Route(
-                            _svc(c),
-                            c.service.type,
+                            _name(svc),
+                            svc.type,
                             pc.port,
                             f,
-                            tuple(ip for ip in c.service.cluster_ips if ip != "None"),
+                            tuple(ip for ip in svc.cluster_ips if ip != "None"),
                             pc.backends,
                         )
                     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 import yaml
@@ -13,6 +13,33 @@ def json_bytes(doc: dict[str, Any]) -> bytes:
     return msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n"
 
 
+_encoder = msgspec.json.Encoder()
+
+
+def _indented(value: object, depth: int) -> bytes:
+    text = msgspec.json.format(_encoder.encode(value), indent=2)
+    return text.replace(b"\n", b"\n" + b"  " * depth) if depth else text
+
+
+def write_json(doc: dict[str, Any], out: BinaryIO, stream: str) -> None:
+    """Write `doc` as indented JSON, the list under key `stream` one item at a time.
+
+    Byte for byte what `json_bytes` gives, without ever holding the whole text: the JSON of a
+    100k-pod cluster is hundreds of MB, and building it at once would double peak memory.
+    """
+    out.write(b"{")
+    for i, (key, value) in enumerate(doc.items()):
+        out.write((b"," if i else b"") + b"\n  " + _encoder.encode(key) + b": ")
+        if key == stream and isinstance(value, list | tuple) and value:
+            out.write(b"[")
+            for j, item in enumerate(value):
+                out.write((b"," if j else b"") + b"\n    " + _indented(item, 2))
+            out.write(b"\n  ]")
+        else:
+            out.write(_indented(value, 1))
+    out.write(b"\n}\n" if doc else b"}\n")
+
+
 def to_json(doc: dict[str, Any]) -> str:
     """Indented JSON text."""
     return json_bytes(doc).decode()
@@ -20,4 +47,4 @@ def to_json(doc: dict[str, Any]) -> str:
 
 def to_yaml(doc: dict[str, Any]) -> str:
     """YAML text, keys in document order."""
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+    return yaml.safe_dump(msgspec.to_builtins(doc), sort_keys=False, default_flow_style=False)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kinspect.chain import Backend, Frontend, NotBackend, PortChain, ServiceChain
+from kinspect.chain import PortChain, ServiceChain
 from kinspect.inventory import Inventory
-from kinspect.model import ContainerPort, Node, PodRef, Snapshot
+from kinspect.model import Node, PodRef, Snapshot
 from kinspect.trace import TraceResult
 
 API_VERSION = "kinspect/v1"
@@ -20,12 +20,6 @@ Json = dict[str, Any]
 
 def _pod(ref: PodRef | None) -> Json | None:
     return None if ref is None else {"namespace": ref.namespace, "name": ref.name}
-
-
-def _container_port(cp: ContainerPort | None) -> Json | None:
-    if cp is None:
-        return None
-    return {"name": cp.name, "port": cp.port, "protocol": cp.protocol}
 
 
 def node(n: Node) -> Json:
@@ -38,40 +32,6 @@ def node(n: Node) -> Json:
     }
 
 
-def frontend(f: Frontend) -> Json:
-    """Document a frontend."""
-    return {
-        "kind": f.kind,
-        "address": f.address,
-        "port": f.port,
-        "node": f.node,
-        "answers": f.answers,
-    }
-
-
-def backend(b: Backend) -> Json:
-    """Document a backend."""
-    return {
-        "address": b.address,
-        "port": b.port,
-        "protocol": b.protocol,
-        "ready": b.ready,
-        "serving": b.serving,
-        "terminating": b.terminating,
-        "node": b.node,
-        "pod": _pod(b.pod),
-        "podFound": b.pod_found,
-        "container": b.container,
-        "containerPort": _container_port(b.container_port),
-        "hostNetwork": b.host_network,
-    }
-
-
-def not_backend(nb: NotBackend) -> Json:
-    """Document a pod that gets no traffic."""
-    return {"pod": _pod(nb.pod), "reason": nb.reason, "node": nb.node}
-
-
 def port(pc: PortChain) -> Json:
     """Document one service port's chain."""
     p = pc.port
@@ -81,9 +41,12 @@ def port(pc: PortChain) -> Json:
         "port": p.port,
         "targetPort": p.target_port,
         "nodePort": p.node_port,
-        "frontends": [frontend(f) for f in pc.frontends],
-        "backends": [backend(b) for b in pc.backends],
-        "notBackends": [not_backend(nb) for nb in pc.not_backends],
+        # Frontends, backends and their pods and container ports are msgspec Structs that
+        # encode to the documented camelCase objects themselves: on big clusters this avoids
+        # building millions of dicts (a NodePort lists every node).
+        "frontends": pc.frontends,
+        "backends": pc.backends,
+        "notBackends": pc.not_backends,
     }
 
 
@@ -103,7 +66,7 @@ def service(c: ServiceChain) -> Json:
         "externalName": s.external_name,
         "externalTrafficPolicy": s.external_traffic_policy,
         "selector": dict(s.selector) if s.selector is not None else None,
-        "selectedPods": [_pod(r) for r in c.selected],
+        "selectedPods": c.selected,
         "ports": [port(pc) for pc in c.ports],
     }
 
@@ -151,9 +114,9 @@ def trace_report(context: str, r: TraceResult) -> Json:
                     "targetPort": rt.port.target_port,
                     "nodePort": rt.port.node_port,
                 },
-                "entry": frontend(rt.entry),
+                "entry": rt.entry,
                 "clusterIPs": list(rt.cluster_ips),
-                "backends": [backend(b) for b in rt.backends],
+                "backends": rt.backends,
             }
             for rt in r.routes
         ],
@@ -163,7 +126,7 @@ def trace_report(context: str, r: TraceResult) -> Json:
                 "pod": _pod(d.pod),
                 "node": d.node,
                 "port": d.port,
-                "containerPort": _container_port(d.container_port),
+                "containerPort": d.container_port,
                 "container": d.container_port.container if d.container_port else None,
             }
             for d in r.direct

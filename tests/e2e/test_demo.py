@@ -118,9 +118,12 @@ def test_second_port_lives_in_a_sidecar(report: dict[str, Any]) -> None:
     assert http["backends"][0]["container"] == "app"
     assert metrics["backends"][0]["container"] == "metrics-proxy"
     assert metrics["backends"][0]["containerPort"] == {
-        "name": "metrics",
+        "container": "metrics-proxy",
         "port": 15090,
         "protocol": "TCP",
+        "name": "metrics",
+        "hostPort": None,
+        "sidecar": True,
     }
 
 
@@ -180,7 +183,14 @@ def test_host_network_backend_is_the_node_ip(demo: Namespace, report: dict[str, 
     node = demo.get("node", node_name)
     internal = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
     assert (b["address"], b["hostNetwork"], b["node"]) == (internal, True, node_name)
-    assert b["containerPort"] == {"name": "metrics", "port": 9100, "protocol": "TCP"}
+    assert b["containerPort"] == {
+        "container": "agent",
+        "port": 9100,
+        "protocol": "TCP",
+        "name": "metrics",
+        "hostPort": 9100,
+        "sidecar": False,
+    }
 
 
 def test_selectorless_service_with_manual_slice(report: dict[str, Any]) -> None:

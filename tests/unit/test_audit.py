@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import msgspec
 import pytest
 
 from kinspect import audit, chain
@@ -61,7 +62,7 @@ HEALTHY = _web(_p("a"), _p("b", node_name="n1"))
 
 
 def _with(s: Snapshot, **kw: object) -> Snapshot:
-    return Snapshot(**{**{f: getattr(s, f) for f in Snapshot.__dataclass_fields__}, **kw})
+    return msgspec.structs.replace(s, **kw)
 
 
 CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {

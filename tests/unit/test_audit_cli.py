@@ -5,7 +5,6 @@ Snapshots make the audit run with no cluster, so these exercise the real CLI on 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import subprocess
@@ -13,6 +12,7 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import msgspec
 import pytest
 
 from kinspect import snapshotfile
@@ -127,7 +127,7 @@ def test_baseline_reports_new_and_resolved(tmp_path: Path) -> None:
     base = tmp_path / "base.json"
     base.write_text(_audit("--snapshot", _save(tmp_path, before, "a.json"), "-o", "json").stdout)
     # ghost gets a pod (its finding resolves); a new broken service appears.
-    after = dataclasses.replace(
+    after = msgspec.structs.replace(
         before,
         services=(
             *before.services,
@@ -153,7 +153,7 @@ def test_baseline_reports_new_and_resolved(tmp_path: Path) -> None:
 
 def test_two_snapshots_make_one_report_in_every_format(tmp_path: Path) -> None:
     a = _save(tmp_path, _broken(), "one.json")
-    b = _save(tmp_path, dataclasses.replace(_broken(), context="other"), "two.json.gz")
+    b = _save(tmp_path, msgspec.structs.replace(_broken(), context="other"), "two.json.gz")
     both = ("--snapshot", a, "--snapshot", b)
     doc = json.loads(_audit(*both, "-o", "json").stdout)
     assert [c["name"] for c in doc["contexts"]] == ["test", "other"]

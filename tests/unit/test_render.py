@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 
 import jsonschema
@@ -48,13 +49,16 @@ def _text(renderable: object) -> str:
 
 def test_chain_report_matches_the_schema_and_carries_the_chain() -> None:
     sn, chains = _demo()
-    doc = report.chain_report(sn, chains)
-    validate(json.loads(data.to_json(doc)), "chain-report.json")
+    doc = json.loads(data.to_json(report.chain_report(sn, chains)))
+    validate(doc, "chain-report.json")
     (web_port,) = doc["services"][1]["ports"]
     assert web_port["backends"][0]["containerPort"] == {
-        "name": "http",
+        "container": "app",
         "port": 8080,
         "protocol": "TCP",
+        "name": "http",
+        "hostPort": None,
+        "sidecar": False,
     }
     assert web_port["notBackends"] == [
         {
@@ -74,9 +78,8 @@ def test_schema_rejects_a_renamed_field() -> None:
 
 
 def test_trace_report_matches_the_schema() -> None:
-    sn, chains = _demo()
-    idx = chain.Index.of(sn)
-    r = trace.trace(idx, chains, Target("192.0.2.11", 30080))
+    sn, _ = _demo()
+    r = trace.trace(chain.Index.of(sn), Target("192.0.2.11", 30080))
     doc = json.loads(data.to_json(report.trace_report("test", r)))
     validate(doc, "trace-report.json")
     assert doc["routes"][0]["entry"]["answers"] is False
@@ -103,3 +106,16 @@ def test_yaml_round_trips() -> None:
     sn, chains = _demo()
     doc = report.chain_report(sn, chains)
     assert yaml.safe_load(data.to_yaml(doc)) == json.loads(data.to_json(doc))
+
+
+@pytest.mark.parametrize("stream", ["services", "nodes", "absent"])
+def test_streamed_json_is_byte_for_byte_the_whole_document(stream: str) -> None:
+    sn, chains = _demo()
+    doc = report.chain_report(sn, chains)
+    out = io.BytesIO()
+    data.write_json(doc, out, stream=stream)
+    assert out.getvalue() == data.json_bytes(doc)
+    empty = {**doc, "services": []}
+    out = io.BytesIO()
+    data.write_json(empty, out, stream="services")
+    assert out.getvalue() == data.json_bytes(empty)

@@ -32,7 +32,7 @@ def test_parse_target_rejects(text: str) -> None:
         trace.parse_target(text)
 
 
-def _world() -> tuple[chain.Index, list[chain.ServiceChain]]:
+def _world() -> chain.Index:
     nodes = (node(0), node(1))
     a = pod("a", "10.244.0.5", cport("app", 8080, "http"))
     agent = pod(
@@ -46,13 +46,12 @@ def _world() -> tuple[chain.Index, list[chain.ServiceChain]]:
     s = svc("web", sport(80, "http", node_port=30080), type="NodePort")
     g = group("web", [(None, 8080, "TCP")], ep("10.244.0.5", "a"))
     sn = snap(nodes=nodes, services=(s,), groups=(g,), pods=(a, agent))
-    idx = chain.Index.of(sn)
-    return idx, chain.build(sn, idx)
+    return chain.Index.of(sn)
 
 
 def test_cluster_ip_with_port_follows_to_container() -> None:
-    idx, chains = _world()
-    r = trace.trace(idx, chains, Target("10.96.0.10", 80))
+    idx = _world()
+    r = trace.trace(idx, Target("10.96.0.10", 80))
     assert [m.kind for m in r.matches] == ["ClusterIP"]
     (route,) = r.routes
     assert route.service == "ns/web"
@@ -64,16 +63,16 @@ def test_cluster_ip_with_port_follows_to_container() -> None:
 
 
 def test_node_ip_is_node_and_host_network_pod_and_nodeport_routes() -> None:
-    idx, chains = _world()
-    r = trace.trace(idx, chains, Target("192.0.2.11", 30080))
+    idx = _world()
+    r = trace.trace(idx, Target("192.0.2.11", 30080))
     assert [m.kind for m in r.matches] == ["NodeIP", "PodIP"]
     assert [(rt.entry.kind, rt.entry.node) for rt in r.routes] == [("NodePort", "n1")]
     assert r.direct == []
 
 
 def test_host_port_on_node_ip() -> None:
-    idx, chains = _world()
-    r = trace.trace(idx, chains, Target("192.0.2.11", 9100))
+    idx = _world()
+    r = trace.trace(idx, Target("192.0.2.11", 9100))
     assert [(d.via, d.pod) for d in r.direct] == [
         ("HostPort", PodRef("ns", "agent")),
         ("HostNetwork", PodRef("ns", "agent")),
@@ -81,15 +80,15 @@ def test_host_port_on_node_ip() -> None:
 
 
 def test_pod_ip_undeclared_port_still_reaches_the_pod() -> None:
-    idx, chains = _world()
-    r = trace.trace(idx, chains, Target("10.244.0.5", 9999))
+    idx = _world()
+    r = trace.trace(idx, Target("10.244.0.5", 9999))
     assert [(d.via, d.container_port) for d in r.direct] == [("PodIP", None)]
     assert r.found
 
 
 def test_unknown_address_and_known_address_wrong_port_are_not_found() -> None:
-    idx, chains = _world()
-    assert not trace.trace(idx, chains, Target("203.0.113.1")).found
-    r = trace.trace(idx, chains, Target("10.96.0.10", 81))
+    idx = _world()
+    assert not trace.trace(idx, Target("203.0.113.1")).found
+    r = trace.trace(idx, Target("10.96.0.10", 81))
     assert r.matches
     assert not r.found
