@@ -67,7 +67,8 @@ up() {
       --wait 120s >&2
   fi
   k apply -f "$here/nodes.yaml" >&2
-  wait_for "3 Ready nodes" 90 k wait --for=condition=Ready node --all --timeout=2s
+  wait_for "3 Ready nodes" 90 k wait --for=condition=Ready node/kwok-node-0 node/kwok-node-1 \
+    node/kwok-node-2 --timeout=2s
   k apply -f - >&2 <<'YAML'
 apiVersion: v1
 kind: Pod
