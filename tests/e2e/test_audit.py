@@ -301,3 +301,61 @@ def test_namespace_rbac_audits_what_it_can_and_says_what_it_could_not(
     assert any("may not list nodes" in w for w in warnings), warnings
     found = {(f["service"], f["check"]) for f in doc["findings"]}
     assert ("ghost", "selector-matches-no-pods") in found
+
+
+def test_all_contexts_audits_every_context_of_the_kubeconfig(
+    faults: Namespace, tmp_path: Path
+) -> None:
+    kc = _two_contexts(faults.cluster, tmp_path)
+    proc = _run(kc, "--all-contexts", "-n", faults.name, "-o", "json")
+    assert proc.returncode == 8, proc.stderr  # `down` fails, the others complete
+    doc = json.loads(proc.stdout)
+    assert {c["name"]: c["status"] for c in doc["contexts"]} == {
+        "bed-a": "ok",
+        "bed-b": "ok",
+        "down": "failed",
+    }
+
+
+def test_snapshot_of_the_test_bed_gives_the_same_report_offline(
+    faults: Namespace, tmp_path: Path
+) -> None:
+    snap = tmp_path / "bed.json.gz"
+    faults.kinspect("snapshot", "save", str(snap), "-n", faults.name)
+    live = faults.kinspect_json("audit", "-n", faults.name)
+    offline = json.loads(
+        subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "kinspect"),
+                "audit",
+                "--snapshot",
+                str(snap),
+                "-o",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    key = lambda d: sorted((f["service"], f["check"], f["port"] or "") for f in d["findings"])  # noqa: E731
+    assert key(offline) == key(live)
+    live_map = faults.kinspect_json("map", "-n", faults.name)
+    offline_map = json.loads(
+        subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "kinspect"),
+                "map",
+                "-n",
+                faults.name,
+                "--snapshot",
+                str(snap),
+                "-o",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert offline_map["services"] == live_map["services"]
