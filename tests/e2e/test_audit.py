@@ -317,6 +317,10 @@ def test_all_contexts_audits_every_context_of_the_kubeconfig(
     }
 
 
+def _finding_keys(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return sorted((f["service"], f["check"], f["port"] or "") for f in doc["findings"])
+
+
 def test_snapshot_of_the_test_bed_gives_the_same_report_offline(
     faults: Namespace, tmp_path: Path
 ) -> None:
@@ -338,8 +342,7 @@ def test_snapshot_of_the_test_bed_gives_the_same_report_offline(
             check=True,
         ).stdout
     )
-    key = lambda d: sorted((f["service"], f["check"], f["port"] or "") for f in d["findings"])  # noqa: E731
-    assert key(offline) == key(live)
+    assert _finding_keys(offline) == _finding_keys(live)
     live_map = faults.kinspect_json("map", "-n", faults.name)
     offline_map = json.loads(
         subprocess.run(
