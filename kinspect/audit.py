@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from kinspect.chain import Index, PortChain, ServiceChain, declared_port, named_port
-from kinspect.model import EndpointGroup, Pod, PodRef, ProbePort, Snapshot
+from kinspect.chain import Backend, Index, PortChain, ServiceChain, declared_port, named_port
+from kinspect.model import EndpointGroup, Pod, ProbePort, Snapshot
 
 
 class Severity(IntEnum):
@@ -178,15 +178,11 @@ def target_port_undeclared(a: AuditInput) -> Iterator[Finding]:
         for pc in c.ports:
             if isinstance(pc.port.target_port, str):
                 continue
-            pods = sorted(
-                {
-                    str(b.pod)
-                    for b in pc.backends
-                    if b.pod_found
-                    and b.container_port is None
-                    and b.pod
-                    and not _declares_other_protocol(a, b.pod, b.port, b.protocol)
-                }
+            pods = _backend_pods(
+                pc,
+                lambda b: (
+                    b.pod_found and b.container_port is None and not _declares_other_protocol(a, b)
+                ),
             )
             if pods:
                 yield _f(
@@ -199,23 +195,26 @@ def target_port_undeclared(a: AuditInput) -> Iterator[Finding]:
                 )
 
 
-def _declares_other_protocol(a: AuditInput, ref: PodRef, port: int, protocol: str) -> bool:
-    pod = a.index.pods.get(ref)
-    return pod is not None and any(cp.port == port and cp.protocol != protocol for cp in pod.ports)
+def _backend_pods(pc: PortChain, keep: Callable[[Backend], bool]) -> list[str]:
+    """The pods ("namespace/name") behind the backends of `pc` that `keep` selects."""
+    return sorted({str(b.pod) for b in pc.backends if b.pod and keep(b)})
+
+
+def _declares_other_protocol(a: AuditInput, b: Backend) -> bool:
+    """The backend's pod declares its port number only for another protocol."""
+    pod = a.index.pods.get(b.pod) if b.pod else None
+    return pod is not None and any(
+        cp.port == b.port and cp.protocol != b.protocol for cp in pod.ports
+    )
 
 
 def protocol_mismatch(a: AuditInput) -> Iterator[Finding]:
     """The service port's protocol differs from the container port it lands on."""
     for c in _proxied(a):
         for pc in c.ports:
-            pods = sorted(
-                {
-                    str(b.pod)
-                    for b in pc.backends
-                    if b.pod
-                    and b.container_port is None
-                    and _declares_other_protocol(a, b.pod, b.port, b.protocol)
-                }
+            pods = _backend_pods(
+                pc,
+                lambda b: b.container_port is None and _declares_other_protocol(a, b),
             )
             if pods:
                 yield _f(
@@ -326,7 +325,7 @@ def endpoint_pod_missing(a: AuditInput) -> Iterator[Finding]:
     """Endpoints naming pods that do not exist: stale endpoints."""
     for c in _proxied(a):
         for pc in c.ports:
-            gone = sorted({str(b.pod) for b in pc.backends if b.pod and not b.pod_found})
+            gone = _backend_pods(pc, lambda b: not b.pod_found)
             if gone:
                 yield _f(
                     "endpoint-pod-missing",
@@ -341,13 +340,9 @@ def endpoint_pod_terminating(a: AuditInput) -> Iterator[Finding]:
     """Endpoints of terminating pods: normal in a rollout, a problem if it lasts."""
     for c in _proxied(a):
         for pc in c.ports:
-            pods = sorted(
-                {
-                    str(b.pod)
-                    for b in pc.backends
-                    if b.pod
-                    and (b.terminating or (b.pod in a.index.pods and a.index.pods[b.pod].deleting))
-                }
+            pods = _backend_pods(
+                pc,
+                lambda b: b.terminating or (b.pod in a.index.pods and a.index.pods[b.pod].deleting),
             )
             if pods:
                 yield _f(
@@ -473,12 +468,8 @@ def unnamed_container_port(a: AuditInput) -> Iterator[Finding]:
     """A container port that receives service traffic has no name."""
     for c in _proxied(a):
         for pc in c.ports:
-            pods = sorted(
-                {
-                    str(b.pod)
-                    for b in pc.backends
-                    if b.container_port is not None and b.container_port.name is None
-                }
+            pods = _backend_pods(
+                pc, lambda b: b.container_port is not None and b.container_port.name is None
             )
             if pods:
                 yield _f(

@@ -13,7 +13,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -28,7 +27,7 @@ from rich.console import Console, RenderableType
 # typer vendors its own click; its exception base is not re-exported publicly.
 from typer._click.exceptions import ClickException
 
-from kinspect import __version__, audit, chain, cluster, inventory, snapshotfile, trace
+from kinspect import __version__, audit, chain, cluster, files, inventory, snapshotfile, trace
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
 from kinspect.model import Snapshot
 from kinspect.render import audit as render_audit
@@ -507,7 +506,7 @@ def audit_(
             _stdout().print(renderable)
     if text is not None:
         if output_file:
-            _write_atomic(output_file, text)
+            files.write_atomic(output_file, text.encode())
         else:
             sys.stdout.write(text)
     worst = result.worst()
@@ -529,17 +528,6 @@ def _read_for_audit(
     return cluster.snapshot(
         conn, cluster.Scope(ns), with_legacy_endpoints=True, narrow_when_forbidden=True
     )
-
-
-def _write_atomic(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kinspect-")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror}", "check the path") from None
 
 
 def _ignore_rules(path: str) -> list[audit.IgnoreRule]:

@@ -7,11 +7,10 @@ token or a kubeconfig. `.gz` files are gzip-compressed; reading detects gzip by 
 from __future__ import annotations
 
 import gzip
-import os
-import tempfile
 
 import msgspec
 
+from kinspect import files
 from kinspect.errors import UsageError
 from kinspect.model import Snapshot
 
@@ -31,16 +30,8 @@ def dumps(snap: Snapshot, compress: bool) -> bytes:
 
 
 def save(path: str, snap: Snapshot) -> None:
-    """Write atomically: a reader never sees half a file."""
-    data = dumps(snap, path.endswith(".gz"))
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".kinspect-")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise UsageError(f"cannot write snapshot {path}: {e.strerror}", "check the path") from None
+    """Write a snapshot file atomically."""
+    files.write_atomic(path, dumps(snap, path.endswith(".gz")))
 
 
 def load(path: str) -> Snapshot:
