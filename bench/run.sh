@@ -42,5 +42,6 @@ for scale in $SCALES; do
   .venv/bin/python bench/measure.py --kubeconfig "$kc" --kubectl "$cache/bin/current/kubectl" \
     --runs "$RUNS" --label "$scale pods" --json "$results/$name-$scale.json" >> "$summary"
 done
+.venv/bin/python bench/curve.py "$results/$name"-*.json >> "$summary"
 testbed/cluster.sh stop
 cat "$summary"
