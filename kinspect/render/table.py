@@ -90,7 +90,10 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
     for c in chains:
         s = c.service
         svc = s.name if namespaced else f"{s.namespace}/{s.name}"
-        svc += f"\n{'Headless' if s.headless else s.type}"
+        # The common type goes unsaid; the others are worth a line of their own.
+        kind = "Headless" if s.headless else s.type
+        if kind != "ClusterIP":
+            svc += f"\n{kind}"
         if s.type == "ExternalName":
             t.add_row(
                 svc,
@@ -103,8 +106,9 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
                 Text("DNS only", style="dim"),
             )
             continue
-        for pc in c.ports:
-            first = [svc, port_label(pc), frontends_summary(pc, wide)]
+        for n, pc in enumerate(c.ports):
+            # The service is named once, on its first port's row.
+            first = [svc if n == 0 else "", port_label(pc), frontends_summary(pc, wide)]
             rows: list[list[str | Text]] = []
             for b in pc.backends:
                 rows.append(
