@@ -7,7 +7,7 @@ node's podCIDR and marks them Ready; the controller-manager writes the EndpointS
 
 Shape: NAMESPACES namespaces; services mixed by type (ClusterIP, NodePort, LoadBalancer,
 headless) with named and numeric targetPorts, 1 in 20 selecting nothing; each other service
-selects PODS/SERVICES pods. Node i: InternalIP 198.18.(i/256).(i%256) (the never-routed
+selects about PODS/SERVICES pods (pod k carries the label of service k % SERVICES). Node i: InternalIP 198.18.(i/256).(i%256) (the never-routed
 benchmarking range), podCIDR 10.(64+i/256).(i%256).0/24.
 """
 
@@ -78,8 +78,9 @@ def node(i: int) -> dict[str, Any]:
     }
 
 
-def service(j: int, per_ns: int) -> tuple[str, dict[str, Any]]:
-    ns = f"bench-{j // per_ns}"
+def service(j: int) -> tuple[str, dict[str, Any]]:
+    # Namespace by j % NAMESPACES: stable when a later, larger scale adds objects.
+    ns = f"bench-{j % NAMESPACES}"
     kind = j % 20
     spec: dict[str, Any] = {"selector": {"app": f"svc-{j}"}}
     named = j % 3 != 0
@@ -102,9 +103,9 @@ def service(j: int, per_ns: int) -> tuple[str, dict[str, Any]]:
     }
 
 
-def pod(k: int, services: int, nodes: int, per_ns: int) -> tuple[str, dict[str, Any]]:
+def pod(k: int, services: int, nodes: int) -> tuple[str, dict[str, Any]]:
     j = k % services
-    ns = f"bench-{j // per_ns}"
+    ns = f"bench-{j % NAMESPACES}"
     return ns, {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -172,7 +173,6 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=3600)
     a = ap.parse_args()
     api = _api(a.kubeconfig)
-    per_ns = max(1, -(-a.services // NAMESPACES))
     t0 = time.monotonic()
 
     def run(what: str, items: list[tuple[str, dict[str, Any]]]) -> None:
@@ -194,16 +194,17 @@ def main() -> None:
     )
     run("nodes", [("", node(i)) for i in range(a.nodes)])
     have = _existing(api, "Service")
-    run("services", [service(j, per_ns) for j in range(a.services) if f"svc-{j}" not in have])
+    run("services", [service(j) for j in range(a.services) if f"svc-{j}" not in have])
     have = _existing(api, "Pod")
     run(
         "pods",
-        [pod(k, a.services, a.nodes, per_ns) for k in range(a.pods) if f"pod-{k}" not in have],
+        [pod(k, a.services, a.nodes) for k in range(a.pods) if f"pod-{k}" not in have],
     )
     # Wait (with a deadline) until kwok has given every pod an IP and the endpointslice
     # controller has written most endpoints (services selecting nothing have none).
     deadline = time.monotonic() + a.timeout
-    want_eps = a.pods * 19 // 20 * 9 // 10
+    # Services with j % 20 == 0 select nothing: about 95% of pods become endpoints.
+    want_eps = a.pods * 19 // 20 * 98 // 100
     while True:
         with_ip = _count(api, "podIP")
         eps = _count(api, "endpoints")
