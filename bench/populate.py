@@ -6,8 +6,8 @@ to nodes by nodeName, so the scheduler is not the bottleneck; kwok gives them IP
 node's podCIDR and marks them Ready; the controller-manager writes the EndpointSlices.
 
 Shape: NAMESPACES namespaces; services mixed by type (ClusterIP, NodePort, LoadBalancer,
-headless) with named and numeric targetPorts, 1 in 20 selecting nothing; each other service
-selects about PODS/SERVICES pods (pod k carries the label of service k % SERVICES). Node i: InternalIP 198.18.(i/256).(i%256) (the never-routed
+headless) with named and numeric targetPorts, 1 in 20 selecting nothing; pod k carries the
+label of service k % SERVICES. Node i: InternalIP 198.18.(i/256).(i%256) (the never-routed
 benchmarking range), podCIDR 10.(64+i/256).(i%256).0/24.
 """
 
