@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -196,10 +196,14 @@ def _list(
     scope: str,
     **kwargs: Any,
 ) -> Iterator[L]:
-    """Yield each decoded page of a paged LIST (limit/continue)."""
-    decoder = msgspec.json.Decoder(kind)
-    token: str | None = None
-    while True:
+    """Yield each decoded page of a paged LIST (limit/continue).
+
+    The next page is requested before this one is decoded: the API server's work on page N+1
+    overlaps our decoding of page N. The continue token is read from the head of the body (the
+    API server writes `metadata` before `items`), and from the decoded page when it is not there.
+    """
+
+    def fetch(token: str | None) -> bytes:
         with _translate(conn, "list", resource, scope):
             resp = call(
                 limit=PAGE_SIZE,
@@ -208,12 +212,35 @@ def _list(
                 _request_timeout=conn.timeout,
                 **kwargs,
             )
-            body = resp.data
-        page = decoder.decode(body)
-        yield page
-        token = page.metadata.continue_
-        if not token:
-            return
+            data: bytes = resp.data
+            return data
+
+    decoder = msgspec.json.Decoder(kind)
+    with ThreadPoolExecutor(max_workers=1) as ahead:
+        pending: Future[bytes] | None = ahead.submit(fetch, None)
+        while pending is not None:
+            body = pending.result()
+            token = _head_continue(body)
+            pending = ahead.submit(fetch, token) if token else None
+            page = decoder.decode(body)
+            del body
+            if pending is None and page.metadata.continue_:
+                pending = ahead.submit(fetch, page.metadata.continue_)
+            yield page
+
+
+_CONTINUE = b'"continue":"'
+
+
+def _head_continue(body: bytes) -> str | None:
+    """The continue token when it is in the list's leading metadata, else None."""
+    head = body[:4096]
+    items = head.find(b'"items"')
+    i = head.find(_CONTINUE, 0, items if items >= 0 else len(head))
+    if i < 0:
+        return None
+    end = head.find(b'"', i + len(_CONTINUE))
+    return head[i + len(_CONTINUE) : end].decode() if end > 0 else None
 
 
 def _scoped(
