@@ -30,8 +30,7 @@ from typer._click.exceptions import ClickException
 from kinspect import __version__, audit, chain, cluster, files, inventory, snapshotfile, trace
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
 from kinspect.model import Snapshot
-from kinspect.render import audit as render_audit
-from kinspect.render import data, explain, report, table, tree
+from kinspect.render import data, report, table, tree
 
 app = typer.Typer(
     name="kinspect",
@@ -79,16 +78,22 @@ SnapshotOpt = Annotated[
 ]
 
 
+def _version(value: bool) -> None:
+    if value:
+        print(f"kinspect {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version.", callback=_version, is_eager=True),
+    ] = False,
 ) -> None:
     global _debug
     _debug = debug or bool(os.environ.get("KINSPECT_DEBUG"))
-    if version:
-        print(f"kinspect {__version__}")
-        raise typer.Exit(0)
 
 
 def _stdout() -> Console:
@@ -310,6 +315,8 @@ def explain_(
         snapshot, kubeconfig, context, request_timeout, namespace, all_namespaces, True
     )
     _warn(snap)
+    from kinspect.render import explain  # rich.markdown costs 50 ms of every start otherwise
+
     _stdout().print(explain.explain(chain.build(snap)))
 
 
@@ -478,6 +485,8 @@ def audit_(
         if not r.ok:
             _stderr.print(f"[red]failed:[/] {r.context}: {r.error}")
     result = audit.combine(results, rules, base)
+    from kinspect.render import audit as render_audit  # only the audit needs it
+
     now = datetime.datetime.now(datetime.UTC)
     stamp = now.isoformat(timespec="seconds")
     threshold = None if fail_on is Level.never else audit.Severity[fail_on.name.upper()]

@@ -95,3 +95,9 @@ def test_debug_shows_the_traceback() -> None:
     proc = _run("--debug", "map")
     assert proc.returncode != 0
     assert "Traceback" in proc.stderr
+
+
+def test_version() -> None:
+    proc = _run("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("kinspect ")
