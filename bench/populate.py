@@ -88,10 +88,11 @@ def service(j: int) -> tuple[str, dict[str, Any]]:
     if kind == 0:
         spec["selector"] = {"app": "selects-nothing"}
     elif kind == 1:
-        # 1 NodePort + 1 LoadBalancer in 20, each with two nodePorts: 10k services need 2,000
-        # of the default range's 2,768.
+        # nodePorts are scarce (2,768 in the default range): 1 NodePort service in 20 (two
+        # nodePorts each) and 1 LoadBalancer in 40 (two plus a healthCheckNodePort, being
+        # externalTrafficPolicy Local) use 1,750 for 10k services.
         spec["type"] = "NodePort"
-    elif kind == 4:
+    elif kind == 4 and j % 40 == 4:
         spec["type"] = "LoadBalancer"
         spec["externalTrafficPolicy"] = "Local"
     elif kind == 5:
