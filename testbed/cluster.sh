@@ -69,6 +69,9 @@ up() {
   k apply -f "$here/nodes.yaml" >&2
   wait_for "3 Ready nodes" 90 k wait --for=condition=Ready node/kwok-node-0 node/kwok-node-1 \
     node/kwok-node-2 --timeout=2s
+  # The ServiceAccount admission plugin refuses pods until the controller-manager has made the
+  # namespace's default ServiceAccount: on a fresh cluster that takes a moment.
+  wait_for "the default service account" 60 k get serviceaccount default -n default
   k apply -f - >&2 <<'YAML'
 apiVersion: v1
 kind: Pod
