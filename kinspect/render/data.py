@@ -21,12 +21,26 @@ def _indented(value: object, depth: int) -> bytes:
     return text.replace(b"\n", b"\n" + b"  " * depth) if depth else text
 
 
-def write_json(doc: dict[str, Any], out: BinaryIO, stream: str) -> None:
-    """Write `doc` as indented JSON, the list under key `stream` one item at a time.
+def write_json(doc: dict[str, Any], out: BinaryIO, stream: str, pretty: bool = True) -> None:
+    """Write `doc` as JSON, the list under key `stream` one item at a time.
 
-    Byte for byte what `json_bytes` gives, without ever holding the whole text: the JSON of a
-    100k-pod cluster is hundreds of MB, and building it at once would double peak memory.
+    Byte for byte what `json_bytes` (pretty) or `msgspec.json.encode` plus a newline gives,
+    without ever holding the whole text: the JSON of a 100k-pod cluster is hundreds of MB, and
+    building it at once would double peak memory.
     """
+    if not pretty:
+        out.write(b"{")
+        for i, (key, value) in enumerate(doc.items()):
+            out.write((b"," if i else b"") + _encoder.encode(key) + b":")
+            if key == stream and isinstance(value, list | tuple):
+                out.write(b"[")
+                for j, item in enumerate(value):
+                    out.write((b"," if j else b"") + _encoder.encode(item))
+                out.write(b"]")
+            else:
+                out.write(_encoder.encode(value))
+        out.write(b"}\n")
+        return
     out.write(b"{")
     for i, (key, value) in enumerate(doc.items()):
         out.write((b"," if i else b"") + b"\n  " + _encoder.encode(key) + b": ")

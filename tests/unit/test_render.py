@@ -4,6 +4,7 @@ import io
 import json
 
 import jsonschema
+import msgspec
 import pytest
 import yaml
 from rich.console import Console
@@ -119,3 +120,7 @@ def test_streamed_json_is_byte_for_byte_the_whole_document(stream: str) -> None:
     out = io.BytesIO()
     data.write_json(empty, out, stream="services")
     assert out.getvalue() == data.json_bytes(empty)
+    for d in (doc, empty):
+        out = io.BytesIO()
+        data.write_json(d, out, stream=stream, pretty=False)
+        assert out.getvalue() == msgspec.json.encode(d) + b"\n"
