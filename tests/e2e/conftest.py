@@ -37,6 +37,17 @@ class Cluster:
             args += ["--kubeconfig", self.kubeconfig]
         return args
 
+    def kubeconfig_view(self) -> dict[str, Any]:
+        """This context's cluster, user and context, credentials included (for new kubeconfigs)."""
+        out = subprocess.run(
+            [*self.kubectl_args(), "config", "view", "--raw", "--minify", "-o", "json"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        view: dict[str, Any] = json.loads(out)
+        return view
+
     def kinspect_args(self) -> list[str]:
         args = ["--context", self.context]
         if self.kubeconfig:
@@ -148,14 +159,7 @@ class Namespace:
             )
         )
         token = self.kubectl("create", "token", sa).strip()
-        view = json.loads(
-            subprocess.run(
-                [*self.cluster.kubectl_args(), "config", "view", "--raw", "--minify", "-o", "json"],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-        )
+        view = self.cluster.kubeconfig_view()
         cluster = view["clusters"][0]["cluster"]
         kc = {
             "apiVersion": "v1",

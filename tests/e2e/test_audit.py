@@ -132,14 +132,7 @@ def _closed_port() -> int:
 
 def _two_contexts(cluster: Cluster, tmp: Path) -> str:
     """The test bed twice under different names, plus a context whose server is down."""
-    view = json.loads(
-        subprocess.run(
-            [*cluster.kubectl_args(), "config", "view", "--raw", "--minify", "-o", "json"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    view = cluster.kubeconfig_view()
     c, u = view["clusters"][0], view["users"][0]
     dead = {
         "name": "dead",
@@ -234,14 +227,7 @@ def _token_kubeconfig(cluster: Cluster, tmp: Path, namespace: str, sa: str) -> s
         capture_output=True,
         text=True,
     ).stdout.strip()
-    view = json.loads(
-        subprocess.run(
-            [*cluster.kubectl_args(), "config", "view", "--raw", "--minify", "-o", "json"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    view = cluster.kubeconfig_view()
     kc = {
         "apiVersion": "v1",
         "kind": "Config",
