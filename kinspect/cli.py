@@ -155,6 +155,25 @@ def _read(
         return cluster.snapshot(conn, cluster.Scope(ns, service=service, selector=selector))
 
 
+def _read_for_trace(conn: cluster.Connection, ns: str | None, target: trace.Target) -> Snapshot:
+    """Nodes, services and endpoints in full, but only the pods the trace touches.
+
+    Rounds of server-side-selected pod reads until `trace.pods_needed` has what it asks for
+    (usually two: the address's pods, then the entered services' pods); every pod when it
+    cannot tell.
+    """
+    done = trace.first_pod_queries(target, ns)
+    snap = cluster.snapshot(conn, cluster.Scope(ns), pod_queries=done)
+    while (need := trace.pods_needed(snap, target, ns, done)) != []:
+        if need is None:
+            return msgspec.structs.replace(snap, pods=tuple(cluster.read_pods(conn, ns)))
+        done = [*done, *need]
+        known = {p.ref for p in snap.pods}
+        more = [p for p in cluster.read_pod_queries(conn, need) if p.ref not in known]
+        snap = msgspec.structs.replace(snap, pods=(*snap.pods, *more))
+    return snap
+
+
 def _offline(path: str, namespace: str | None, service: str | None = None) -> Snapshot:
     """A saved snapshot, narrowed to a namespace (and service) when asked."""
     snap = snapshotfile.load(path)
@@ -294,9 +313,15 @@ def trace_(
 ) -> None:
     """What an address is and, with a port, where its traffic goes hop by hop."""
     target = trace.parse_target(address)
-    snap, _ = _snapshot_or_cluster(
-        snapshot, kubeconfig, context, request_timeout, namespace, all_namespaces, True
-    )
+    if snapshot:
+        snap, _ = _snapshot_or_cluster(
+            snapshot, kubeconfig, context, request_timeout, namespace, all_namespaces, True
+        )
+    else:
+        conn = _connect(kubeconfig, context, request_timeout)
+        ns = _namespace(namespace, all_namespaces, True, conn.default_namespace)
+        with _spinner(f"reading {conn.context} ({conn.server})…"):
+            snap = _read_for_trace(conn, ns, target)
     _warn(snap)
     result = trace.trace(chain.Index.of(snap), target)
     _emit(output.value, report.trace_report(snap.context, result), lambda: tree.trace_tree(result))

@@ -10,7 +10,7 @@ carries HTTP headers and bodies and must never reach a user.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -266,15 +266,32 @@ def read_nodes(conn: Connection) -> list[model.Node]:
 
 def read_pods(conn: Connection, namespace: str | None) -> list[model.Pod]:
     """Pods of one namespace, or of all."""
+    return read_pod_query(conn, model.PodQuery(namespace))
+
+
+def read_pod_query(conn: Connection, query: model.PodQuery) -> list[model.Pod]:
+    """The pods one query selects (selectors are applied by the API server)."""
     core = k8s.CoreV1Api(conn.api)
     call, kw, where = _scoped(
-        conn, core.list_pod_for_all_namespaces, core.list_namespaced_pod, namespace
+        conn, core.list_pod_for_all_namespaces, core.list_namespaced_pod, query.namespace
     )
+    if query.field_selector:
+        kw["field_selector"] = query.field_selector
+    if query.label_selector:
+        kw["label_selector"] = query.label_selector
     return [
         convert.pod(p)
         for page in _list(conn, call, raw.PodList, "pods", where, **kw)
         for p in page.items or ()
     ]
+
+
+def read_pod_queries(conn: Connection, queries: Sequence[model.PodQuery]) -> list[model.Pod]:
+    """The pods of several queries, read concurrently, each pod once."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda q: read_pod_query(conn, q), queries))
+    unique = {p.ref: p for pods in found for p in pods}
+    return list(unique.values())
 
 
 def read_services(conn: Connection, scope: Scope) -> list[model.Service]:
@@ -339,6 +356,7 @@ def snapshot(
     *,
     with_legacy_endpoints: bool = False,
     narrow_when_forbidden: bool = False,
+    pod_queries: Sequence[model.PodQuery] | None = None,
 ) -> model.Snapshot:
     """Read nodes, services, endpoint slices and pods concurrently into one Snapshot.
 
@@ -347,25 +365,35 @@ def snapshot(
     when discovery.k8s.io/v1 is not served or not readable. `with_legacy_endpoints` also reads
     Endpoints beside the slices (the audit compares them). `narrow_when_forbidden`: when a
     cluster-wide read is refused, read the context's own namespace instead and say so.
+    `pod_queries`: read only the pods these select instead of every pod in scope.
     """
     try:
-        return _snapshot(conn, scope, with_legacy_endpoints)
+        return _snapshot(conn, scope, with_legacy_endpoints, pod_queries)
     except ForbiddenError as e:
         if not (narrow_when_forbidden and scope.namespace is None and "(403" in e.message):
             raise
         narrowed = Scope(conn.default_namespace, scope.service, scope.selector)
-        snap = _snapshot(conn, narrowed, with_legacy_endpoints)
+        snap = _snapshot(conn, narrowed, with_legacy_endpoints, pod_queries)
         note = f"{e.message}; read namespace {conn.default_namespace} only"
         return msgspec.structs.replace(snap, warnings=(note, *snap.warnings))
 
 
-def _snapshot(conn: Connection, scope: Scope, with_legacy: bool) -> model.Snapshot:
+def _snapshot(
+    conn: Connection,
+    scope: Scope,
+    with_legacy: bool,
+    pod_queries: Sequence[model.PodQuery] | None,
+) -> model.Snapshot:
     warnings: list[str] = []
     with ThreadPoolExecutor(max_workers=5) as pool:
         f_nodes = pool.submit(read_nodes, conn)
         f_services = pool.submit(read_services, conn, scope)
         f_slices = pool.submit(read_endpoint_slices, conn, scope)
-        f_pods = pool.submit(read_pods, conn, scope.namespace)
+        f_pods = (
+            pool.submit(read_pods, conn, scope.namespace)
+            if pod_queries is None
+            else pool.submit(read_pod_queries, conn, pod_queries)
+        )
         f_legacy = pool.submit(read_endpoints, conn, scope) if with_legacy else None
         services = f_services.result()
         pods = f_pods.result()

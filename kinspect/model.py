@@ -153,6 +153,14 @@ class EndpointGroup(Value, frozen=True):
     endpoints: tuple[Endpoint, ...] = ()
 
 
+class PodQuery(Value, frozen=True):
+    """One LIST of pods: a namespace (None: all) and server-side field/label selectors."""
+
+    namespace: str | None = None
+    field_selector: str | None = None
+    label_selector: str | None = None
+
+
 class Snapshot(Value, frozen=True):
     """Everything read from one cluster (or one namespace of it) at one time."""
 

@@ -279,3 +279,41 @@ def test_explain_uses_a_real_service(demo: Namespace) -> None:
     assert "CNI plugin's IPAM" in out
     assert f"service {demo.name}/" in out
     assert _pod_ip(demo, "lb-0") in out or _pod_ip(demo, "web-a") in out
+
+
+def test_trace_reads_only_the_pods_it_needs_and_answers_as_if_it_read_all(
+    demo: Namespace, tmp_path: Any
+) -> None:
+    """On a live cluster trace reads pods by server-side selectors (status.podIP, spec.nodeName,
+    the entered services' selectors, targetRef names); from a snapshot it has every pod. Both
+    must give the same report for every kind of address the demo has."""
+    snap = tmp_path / "demo.json"
+    demo.kinspect("snapshot", "save", str(snap), "-n", demo.name)
+    web = demo.get("service", "web")
+    agent = demo.get("pod", "node-agent")
+    node_ip = agent["status"]["podIP"]  # hostNetwork: the node's IP
+    targets = {
+        "pod IP with port": f"{_pod_ip(demo, 'web-a')}:8080",
+        "pod IP alone": _pod_ip(demo, "shop-0"),
+        "ClusterIP with port": f"{web['spec']['clusterIP']}:80",
+        "node IP and nodePort": f"{node_ip}:{web['spec']['ports'][0]['nodePort']}",
+        "node IP, hostPort and hostNetwork": f"{node_ip}:9100",
+        "node IP alone": node_ip,
+        "endpoint without a pod": "192.0.2.200",
+        "externalIP": "198.51.100.50:8080",
+        "load-balancer ingress": f"{LB_INGRESS}:443",
+        "ExternalName": "db.example.com",
+        "unknown IP": "203.0.113.251:80",
+    }
+    for what, target in targets.items():
+        expect = 6 if what == "unknown IP" else 0
+        live = demo.kinspect_json("trace", target, "-n", demo.name, expect=expect)
+        offline = demo.kinspect_json(
+            "trace", target, "-n", demo.name, "--snapshot", str(snap), expect=expect
+        )
+        assert live == offline, what
+        assert live["found"] is (expect == 0), what
+    hostnet = demo.kinspect_json("trace", f"{node_ip}:9100", "-n", demo.name)
+    assert {(d["via"], d["pod"]["name"]) for d in hostnet["direct"]} >= {
+        ("HostNetwork", "node-agent")
+    }

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from kinspect import chain, trace
 from kinspect.errors import UsageError
-from kinspect.model import PodRef
+from kinspect.model import PodQuery, PodRef, Snapshot
 from kinspect.trace import Target
 
 from .builders import cport, ep, group, node, pod, snap, sport, svc
@@ -92,3 +93,82 @@ def test_unknown_address_and_known_address_wrong_port_are_not_found() -> None:
     r = trace.trace(idx, Target("10.96.0.10", 81))
     assert r.matches
     assert not r.found
+
+
+# --- which pods a trace reads (kinspect trace on a live cluster) ---------------------------
+
+
+def _without_pods(idx: chain.Index) -> tuple[Snapshot, Snapshot]:
+    full = idx.snapshot
+    return full, msgspec.structs.replace(full, pods=())
+
+
+def _with(full: Snapshot, *names: str) -> Snapshot:
+    return msgspec.structs.replace(full, pods=tuple(p for p in full.pods if p.name in names))
+
+
+def test_first_read_is_the_pods_whose_ip_is_the_address() -> None:
+    assert trace.first_pod_queries(Target("10.244.0.5", 80), None) == [
+        PodQuery(None, field_selector="status.podIP=10.244.0.5")
+    ]
+    assert trace.first_pod_queries(Target("fd00::5"), "ns") == [
+        PodQuery("ns", field_selector="status.podIP=fd00::5")
+    ]
+    assert trace.first_pod_queries(Target("db.example.com", 5432), None) == []
+
+
+def test_pod_ip_with_port_needs_no_more_pods() -> None:
+    full, _ = _without_pods(_world())
+    t = Target("10.244.0.5", 8080)
+    done = trace.first_pod_queries(t, None)
+    assert trace.pods_needed(_with(full, "a"), t, None, done) == []
+
+
+def test_cluster_ip_with_port_reads_the_selector_then_missing_targetrefs() -> None:
+    full, empty = _without_pods(_world())
+    t = Target("10.96.0.10", 80)
+    done = trace.first_pod_queries(t, None)
+    by_selector = PodQuery("ns", label_selector="app=web")
+    assert trace.pods_needed(empty, t, None, done) == [by_selector]
+    # The selector found nothing: the slice's targetRef pod is then read by name.
+    assert trace.pods_needed(empty, t, None, [*done, by_selector]) == [
+        PodQuery("ns", field_selector="metadata.name=a")
+    ]
+    assert trace.pods_needed(_with(full, "a"), t, None, [*done, by_selector]) == []
+
+
+def test_cluster_ip_without_port_needs_no_pods() -> None:
+    _, empty = _without_pods(_world())
+    t = Target("10.96.0.10")
+    assert trace.pods_needed(empty, t, None, trace.first_pod_queries(t, None)) == []
+
+
+def test_node_ip_reads_the_nodes_pods_and_the_nodeport_service() -> None:
+    _, empty = _without_pods(_world())
+    t = Target("192.0.2.11", 30080)
+    done = trace.first_pod_queries(t, "ns")
+    assert trace.pods_needed(empty, t, "ns", done) == [
+        PodQuery("ns", field_selector="spec.nodeName=n1"),
+        PodQuery("ns", label_selector="app=web"),
+    ]
+
+
+def test_unknown_ip_needs_every_pod_but_unknown_name_needs_none() -> None:
+    _, empty = _without_pods(_world())
+    ip, name = Target("203.0.113.9"), Target("nothing.example.com")
+    assert trace.pods_needed(empty, ip, None, trace.first_pod_queries(ip, None)) is None
+    assert trace.pods_needed(empty, name, None, trace.first_pod_queries(name, None)) == []
+
+
+def test_endpoint_address_names_its_pod_when_the_ip_query_missed_it() -> None:
+    # A secondary (dual-stack) pod IP: status.podIP does not match it, the slice does.
+    full, empty = _without_pods(_world())
+    g = group("web6", [(None, 8080, "TCP")], ep("fd00::5", "a"))
+    s = msgspec.structs.replace(empty, endpoint_groups=(*empty.endpoint_groups, g))
+    t = Target("fd00::5")
+    done = trace.first_pod_queries(t, None)
+    by_name = PodQuery("ns", field_selector="metadata.name=a")
+    assert trace.pods_needed(s, t, None, done) == [by_name]
+    # Read, and it does not carry the address after all (or is gone): only every pod can tell.
+    s2 = msgspec.structs.replace(s, pods=full.pods)
+    assert trace.pods_needed(s2, t, None, [*done, by_name]) is None
