@@ -63,6 +63,28 @@ def pod_ip(kubeconfig: str, kubectl: str) -> str:
     return out.strip()
 
 
+def node_port(kubeconfig: str, kubectl: str) -> str:
+    """bench-node-1's InternalIP and svc-1's nodePort (populate makes svc-1 a NodePort)."""
+    out = subprocess.run(
+        [
+            kubectl,
+            "--kubeconfig",
+            kubeconfig,
+            "get",
+            "service",
+            "-n",
+            "bench-1",
+            "svc-1",
+            "-o",
+            "jsonpath={.spec.ports[0].nodePort}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return f"198.18.0.1:{out.strip()}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kubeconfig", required=True)
@@ -76,6 +98,7 @@ def main() -> None:
     kinspect = str(Path(py).parent / "kinspect")
     kc = a.kubeconfig
     ip = pod_ip(kc, a.kubectl)
+    np = node_port(kc, a.kubectl)
     commands: dict[str, list[str]] = {
         "a floor (raw paged fetch)": [py, str(ROOT / "bench" / "floor.py"), "--kubeconfig", kc],
         "b kinspect map -A -o json": [kinspect, "map", "-A", "-o", "json", "--kubeconfig", kc],
@@ -92,6 +115,7 @@ def main() -> None:
         "d official client (models)": [py, str(ROOT / "bench" / "official.py"), "--kubeconfig", kc],
         "e1 kinspect trace <pod IP>": [kinspect, "trace", ip, "--kubeconfig", kc],
         "e2 kinspect audit -A -o json": [kinspect, "audit", "-A", "-o", "json", "--kubeconfig", kc],
+        "e3 kinspect trace <NodeIP:nodePort>": [kinspect, "trace", np, "--kubeconfig", kc],
     }
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}
     commands = {k: v for k, v in commands.items() if k.split()[0] not in skip}
@@ -105,7 +129,7 @@ def main() -> None:
                 sys.exit(f"measure: {name} exited {rc}")
             tag = "warm-up" if rnd == 0 else f"run {rnd}"
             print(
-                f"measure {a.label}: {tag:8} {name:30} {secs:7.2f} s {rss / 2**20:8.0f} MiB",
+                f"measure {a.label}: {tag:8} {name:36} {secs:7.2f} s {rss / 2**20:8.0f} MiB",
                 file=sys.stderr,
                 flush=True,
             )

@@ -18,7 +18,9 @@ if [ "${BENCH_SMALL:-}" = 1 ]; then
 else
   SCALES=${SCALES:-"10000 30000 100000"} RUNS=${RUNS:-3}
 fi
+# A 100k-pod API server fills its watch cache for minutes before it answers.
 export KINSPECT_KEEP_STATE=1 KINSPECT_KWOKCTL_ARGS="--disable-qps-limits"
+export KINSPECT_START_TIMEOUT=${KINSPECT_START_TIMEOUT:-1200}
 cache=${KINSPECT_CACHE:-$HOME/.cache/kinspect}
 results=bench/results
 mkdir -p "$results"

@@ -10,7 +10,8 @@
 # KINSPECT_CLUSTER (default kinspect) names the cluster, so two can run side by side;
 # KINSPECT_KWOKCTL_ARGS adds kwokctl create flags (the benchmark lifts rate limits with it);
 # KINSPECT_KEEP_STATE=1 restarts a stopped cluster with its data instead of recreating it
-# (the benchmark's saved cluster), and `cluster.sh stop` stops one keeping its state.
+# (the benchmark's saved cluster) within KINSPECT_START_TIMEOUT seconds (default 120; a failed
+# restart keeps the data and fails), and `cluster.sh stop` stops one keeping its state.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${KINSPECT_CACHE:-$HOME/.cache/kinspect}
@@ -46,7 +47,15 @@ up() {
   local t0=$SECONDS
   if healthy; then
     log "reusing running cluster $name"
-  elif [ "${KINSPECT_KEEP_STATE:-}" = 1 ] && [ -f "$kc" ] && restart; then
+  elif [ "${KINSPECT_KEEP_STATE:-}" = 1 ] && [ -f "$kc" ]; then
+    # Saved state is worth more than a fresh cluster (the benchmark's 100k pods take half an
+    # hour to make): a failed restart stops here and keeps it, never deletes it.
+    if ! restart; then
+      kwokctl stop cluster --name "$name" >&2 2>&1 || true
+      log "cannot restart $name with its saved state (logs: $dir/logs/); state kept in $dir;" \
+        "retry with a longer KINSPECT_START_TIMEOUT, or discard it: KINSPECT_CLUSTER=$name $0 down"
+      exit 1
+    fi
     log "restarted cluster $name with its saved state"
   else
     if [ -d "$dir" ]; then
@@ -87,8 +96,9 @@ YAML
 
 restart() {
   log "restarting cluster $name from $dir"
-  kwokctl start cluster --name "$name" --wait 120s >&2 2>&1 || return 1
-  wait_for "the API server" 120 healthy
+  local secs=${KINSPECT_START_TIMEOUT:-120}
+  kwokctl start cluster --name "$name" --wait "${secs}s" >&2 2>&1 || return 1
+  wait_for "the API server" "$secs" healthy
 }
 
 stop() {
