@@ -171,7 +171,9 @@ def _read_for_trace(conn: cluster.Connection, ns: str | None, target: trace.Targ
         known = {p.ref for p in snap.pods}
         more = [p for p in cluster.read_pod_queries(conn, need) if p.ref not in known]
         snap = msgspec.structs.replace(snap, pods=(*snap.pods, *more))
-    return snap
+    # In the API server's (etcd key) order, as a full LIST returns them.
+    pods = sorted(snap.pods, key=lambda p: f"{p.namespace}/{p.name}")
+    return msgspec.structs.replace(snap, pods=tuple(pods))
 
 
 def _offline(path: str, namespace: str | None, service: str | None = None) -> Snapshot:
