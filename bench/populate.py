@@ -129,22 +129,21 @@ def pod(k: int, services: int, nodes: int) -> tuple[str, dict[str, Any]]:
     }
 
 
-def _count(api: k8s.ApiClient, what: str) -> int:
-    """Pods with an IP, or endpoints across all slices (paged raw LISTs)."""
-    call = (
-        k8s.CoreV1Api(api).list_pod_for_all_namespaces
-        if what == "podIP"
-        else k8s.DiscoveryV1Api(api).list_endpoint_slice_for_all_namespaces
+def _without_ip(api: k8s.ApiClient) -> int:
+    """How many pods have no IP yet (at most 1000: one page, selected by the API server)."""
+    resp = k8s.CoreV1Api(api).list_pod_for_all_namespaces(
+        field_selector="status.podIP=", limit=1000, _preload_content=False
     )
+    return len(json.loads(resp.data).get("items") or [])
+
+
+def _endpoints(api: k8s.ApiClient) -> int:
+    """Endpoints across all slices (paged raw LISTs)."""
+    call = k8s.DiscoveryV1Api(api).list_endpoint_slice_for_all_namespaces
     total, token = 0, None
     while True:
-        resp = call(limit=5000, _continue=token, _preload_content=False)
-        doc = json.loads(resp.data)
-        items = doc.get("items") or []
-        if what == "podIP":
-            total += sum(1 for p in items if p.get("status", {}).get("podIP"))
-        else:
-            total += sum(len(s.get("endpoints") or []) for s in items)
+        doc = json.loads(call(limit=5000, _continue=token, _preload_content=False).data)
+        total += sum(len(s.get("endpoints") or []) for s in doc.get("items") or [])
         token = doc["metadata"].get("continue")
         if not token:
             return total
@@ -208,15 +207,18 @@ def main() -> None:
     deadline = time.monotonic() + a.timeout
     # Services with j % 20 == 0 select nothing: about 95% of pods become endpoints.
     want_eps = a.pods * 19 // 20 * 98 // 100
-    while True:
-        with_ip = _count(api, "podIP")
-        eps = _count(api, "endpoints")
-        print(f"populate: {with_ip}/{a.pods} pods have an IP, {eps} endpoints", file=sys.stderr)
-        if with_ip >= a.pods and eps >= want_eps:
-            break
+    # Polls stay cheap for the control plane that is still settling: pods without an IP are
+    # selected by the API server (one page); the slices are counted once the pods are done.
+    while (left := _without_ip(api)) > 0:
+        print(f"populate: {left}{'+' if left >= 1000 else ''} pods without an IP", file=sys.stderr)
         if time.monotonic() > deadline:
-            sys.exit("populate: timed out waiting for pod IPs and endpoints")
-        time.sleep(5)
+            sys.exit("populate: timed out waiting for pod IPs")
+        time.sleep(10)
+    while (eps := _endpoints(api)) < want_eps:
+        print(f"populate: {eps}/{want_eps} endpoints", file=sys.stderr)
+        if time.monotonic() > deadline:
+            sys.exit("populate: timed out waiting for endpoints")
+        time.sleep(10)
     print(f"populate: done in {time.monotonic() - t0:.0f}s", file=sys.stderr)
 
 
