@@ -33,6 +33,22 @@ summary="$results/summary-$tag.md"
        "Python $(.venv/bin/python -c 'import platform; print(platform.python_version())');"\
        "Kubernetes $(grep K8S_VERSION testbed/versions.env | cut -d= -f2)."
 } > "$summary"
+# quiet NAME: wait (at most 10 min) until the cluster's control plane uses under 0.3 cores over
+# 10 s. A restarted cluster is busy for minutes (kwok re-syncs every pod and node), and
+# measuring then measures its settling, not the commands.
+quiet() {
+  local pids=("$cache/kwok/clusters/$1/pids/"*.pid) deadline=$((SECONDS + 600)) a b
+  ticks() { local t=0 f; for f in "${pids[@]}"; do
+    t=$((t + $(awk '{print $14 + $15}' "/proc/$(cat "$f")/stat" 2>/dev/null || echo 0))); done
+    echo "$t"; }
+  while ((SECONDS < deadline)); do
+    a=$(ticks); sleep 10; b=$(ticks)
+    # clock ticks are 1/100 s: under 0.3 cores for 10 s is under 300 ticks
+    if ((b - a < 300)); then echo "bench: $1 is quiet ($((b - a)) ticks in 10 s)" >&2; return; fi
+    echo "bench: waiting for $1 to settle ($((b - a)) ticks in 10 s)" >&2
+  done
+  echo "bench: $1 did not settle in 10 min; measuring anyway" >&2
+}
 curve=()
 for scale in $SCALES; do
   name=kinspect-bench-$scale
@@ -41,6 +57,7 @@ for scale in $SCALES; do
   .venv/bin/python bench/populate.py --kubeconfig "$kc" --pods "$scale" \
     --services $((scale / 10)) --nodes $((scale / 100))
   if [ "${BENCH_POPULATE_ONLY:-}" != 1 ]; then
+    quiet "$name"
     {
       echo
       echo "Control plane with $scale pods (RSS):"
