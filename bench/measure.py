@@ -42,47 +42,39 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, int]:
     return secs, int(rss.group(1)) * 1024, proc.returncode
 
 
+def kubectl_get(kubectl: str, kubeconfig: str, *args: str) -> str:
+    """`kubectl get ARGS -o jsonpath=…`'s output, stripped."""
+    cmd = [kubectl, "--kubeconfig", kubeconfig, "get", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def pod_ip(kubeconfig: str, kubectl: str) -> str:
-    out = subprocess.run(
-        [
-            kubectl,
-            "--kubeconfig",
-            kubeconfig,
-            "get",
-            "pods",
-            "-A",
-            "-l",
-            "app=svc-1",
-            "-o",
-            "jsonpath={.items[0].status.podIP}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return out.strip()
+    """The IP of a pod of svc-1."""
+    return kubectl_get(
+        kubectl,
+        kubeconfig,
+        "pods",
+        "-A",
+        "-l",
+        "app=svc-1",
+        "-o",
+        "jsonpath={.items[0].status.podIP}",
+    )
 
 
 def node_port(kubeconfig: str, kubectl: str) -> str:
     """bench-node-1's InternalIP and svc-1's nodePort (populate makes svc-1 a NodePort)."""
-    out = subprocess.run(
-        [
-            kubectl,
-            "--kubeconfig",
-            kubeconfig,
-            "get",
-            "service",
-            "-n",
-            "bench-1",
-            "svc-1",
-            "-o",
-            "jsonpath={.spec.ports[0].nodePort}",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return f"198.18.0.1:{out.strip()}"
+    port = kubectl_get(
+        kubectl,
+        kubeconfig,
+        "service",
+        "-n",
+        "bench-1",
+        "svc-1",
+        "-o",
+        "jsonpath={.spec.ports[0].nodePort}",
+    )
+    return f"198.18.0.1:{port}"
 
 
 def main() -> None:
