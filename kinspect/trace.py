@@ -163,6 +163,10 @@ def _entry_services(idx: Index, matches: list[Match], port: int) -> list[Service
     ]
 
 
+def _by_name(ref: PodRef) -> PodQuery:
+    return PodQuery(ref.namespace, field_selector=f"metadata.name={ref.name}")
+
+
 def first_pod_queries(target: Target, namespace: str | None) -> list[PodQuery]:
     """The pods a trace reads before it knows anything: those whose pod IP is the address."""
     try:
@@ -189,7 +193,7 @@ def pods_needed(
     # Endpoints that carry the address and name their pod: that pod holds it, maybe as a
     # secondary (dual-stack) IP, which the status.podIP query of first_pod_queries misses.
     want = [
-        PodQuery(e.pod.namespace, field_selector=f"metadata.name={e.pod.name}")
+        _by_name(e.pod)
         for g in snap.endpoint_groups
         for e in g.endpoints
         if e.address == addr and e.pod is not None and e.pod not in idx.pods
@@ -216,7 +220,7 @@ def pods_needed(
                 # Once the selector's pods are read, fetch by name only the endpoints' pods
                 # still missing (selectorless services, hand-written slices).
                 want += [
-                    PodQuery(e.pod.namespace, field_selector=f"metadata.name={e.pod.name}")
+                    _by_name(e.pod)
                     for g in idx.groups.get((svc.namespace, svc.name), ())
                     for e in g.endpoints
                     if e.pod is not None and e.pod not in idx.pods

@@ -28,30 +28,25 @@ def write_json(doc: dict[str, Any], out: BinaryIO, stream: str, pretty: bool = T
     without ever holding the whole text: the JSON of a 100k-pod cluster is hundreds of MB, and
     building it at once would double peak memory.
     """
-    if not pretty:
-        out.write(b"{")
-        for i, (key, value) in enumerate(doc.items()):
-            out.write((b"," if i else b"") + _encoder.encode(key) + b":")
-            if key == stream and isinstance(value, list | tuple):
-                out.write(b"[")
-                for j, item in enumerate(value):
-                    out.write((b"," if j else b"") + _encoder.encode(item))
-                out.write(b"]")
-            else:
-                out.write(_encoder.encode(value))
-        out.write(b"}\n")
-        return
+    colon = b": " if pretty else b":"
+
+    def newline(depth: int) -> bytes:
+        return b"\n" + b"  " * depth if pretty else b""
+
+    def encode(value: object, depth: int) -> bytes:
+        return _indented(value, depth) if pretty else _encoder.encode(value)
+
     out.write(b"{")
     for i, (key, value) in enumerate(doc.items()):
-        out.write((b"," if i else b"") + b"\n  " + _encoder.encode(key) + b": ")
+        out.write((b"," if i else b"") + newline(1) + _encoder.encode(key) + colon)
         if key == stream and isinstance(value, list | tuple) and value:
             out.write(b"[")
             for j, item in enumerate(value):
-                out.write((b"," if j else b"") + b"\n    " + _indented(item, 2))
-            out.write(b"\n  ]")
+                out.write((b"," if j else b"") + newline(2) + encode(item, 2))
+            out.write(newline(1) + b"]")
         else:
-            out.write(_indented(value, 1))
-    out.write(b"\n}\n" if doc else b"}\n")
+            out.write(encode(value, 1))
+    out.write((newline(0) if doc else b"") + b"}\n")
 
 
 def to_json(doc: dict[str, Any]) -> str:
