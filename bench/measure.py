@@ -93,6 +93,13 @@ def main() -> None:
     np = node_port(kc, a.kubectl)
     commands: dict[str, list[str]] = {
         "a floor (raw paged fetch)": [py, str(ROOT / "bench" / "floor.py"), "--kubeconfig", kc],
+        "a2 floor, pods per namespace": [
+            py,
+            str(ROOT / "bench" / "floor.py"),
+            "--kubeconfig",
+            kc,
+            "--per-namespace",
+        ],
         "b kinspect map -A -o json": [kinspect, "map", "-A", "-o", "json", "--kubeconfig", kc],
         "c kubectl get … -A -o json": [
             a.kubectl,

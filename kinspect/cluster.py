@@ -10,11 +10,12 @@ carries HTTP headers and bodies and must never reach a user.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import kubernetes.client as k8s
 import kubernetes.config as k8s_config
@@ -36,9 +37,25 @@ from kinspect.errors import (
 # 500 is kubectl's page size; larger pages cut round trips on big clusters, while keeping
 # each response (and the server's memory for it) bounded.
 PAGE_SIZE = 1000
+# Pods of all namespaces are read namespace by namespace, several at once, when the namespaces
+# still to read average at least this many pages of pods each. One paged LIST is one stream
+# that the API server encodes on one core, and on a cluster whose pods have not changed since
+# etcd's last compaction every page after the first is served from etcd instead of the watch
+# cache (no cache snapshot is old enough: kubernetes/kubernetes#132132, KEP-4988), at about
+# twice the server's CPU. Each namespace's first page comes from the cache, and parallel
+# streams use every core. With fewer pods per namespace, the per-namespace requests
+# (a few ms each) would cost more than they save. docs/performance.md has the measurements.
+SPLIT_PAGES_PER_NAMESPACE = 2
+SPLIT_WORKERS = 4
 
 L = TypeVar(
-    "L", raw.NodeList, raw.PodList, raw.ServiceList, raw.EndpointSliceList, raw.EndpointsList
+    "L",
+    raw.NodeList,
+    raw.PodList,
+    raw.ServiceList,
+    raw.EndpointSliceList,
+    raw.EndpointsList,
+    raw.NamespaceList,
 )
 
 
@@ -62,6 +79,7 @@ class Connection:
     api: k8s.ApiClient
     default_namespace: str
     timeout: float
+    page_size: int = PAGE_SIZE  # 0: no paging (one response per LIST)
 
 
 def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
@@ -92,7 +110,11 @@ def _config_error(kubeconfig: str | None, e: BaseException) -> ConfigError:
 
 
 def connect(
-    kubeconfig: str | None, context: str | None, timeout: float, in_cluster: bool = False
+    kubeconfig: str | None,
+    context: str | None,
+    timeout: float,
+    in_cluster: bool = False,
+    page_size: int = PAGE_SIZE,
 ) -> Connection:
     """Load credentials for `context` (or the current one, or in-cluster config)."""
     cfg = k8s.Configuration()
@@ -129,10 +151,13 @@ def connect(
         ns = names[name]
     # Fail fast on a dead server instead of urllib3's three silent retries.
     cfg.retries = False
+    # Up to 5 LISTs and 4 namespaces' pods at once, each with its next page in flight: the
+    # default pool (5 per core) would drop and reopen connections, with a logged warning.
+    cfg.connection_pool_maxsize = 32
     api = k8s.ApiClient(cfg)
     # Named in the API server's audit log, which the e2e suite reads to prove we only read.
     api.user_agent = f"kinspect/{__version__}"
-    return Connection(name, cfg.host, api, ns, timeout)
+    return Connection(name, cfg.host, api, ns, timeout, page_size)
 
 
 def _incluster_namespace() -> str:
@@ -188,15 +213,45 @@ def _api_error(
     return KinspectError(f"{verb} {resource} {scope} failed with HTTP {status}: {msg}"[:300])
 
 
+def fetch_page(
+    conn: Connection, path: str, resource: str, scope: str, token: str | None, **query: str
+) -> bytes:
+    """One page of a LIST at `path`, raw.
+
+    A plain GET through the client's transport and authentication (bearer tokens, exec
+    plugins, client certificates) rather than the generated API classes: importing
+    `CoreV1Api` alone takes 0.6 s, and each of its calls validates its arguments first.
+    """
+    params = [(k, v) for k, v in query.items() if v]
+    if conn.page_size:
+        params.append(("limit", str(conn.page_size)))
+    if token:
+        params.append(("continue", token))
+    with _translate(conn, "list", resource, scope):
+        method, url, headers, _, _ = conn.api.param_serialize(
+            "GET",
+            path,
+            query_params=params,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        resp = conn.api.call_api(method, url, header_params=headers, _request_timeout=conn.timeout)
+        data: bytes = resp.read()
+    if not 200 <= resp.status <= 299:
+        raise _api_error(conn, resp.status, _status_message(data), "list", resource, scope)
+    return data
+
+
 def _list(
     conn: Connection,
-    call: Callable[..., Any],
+    path: str,
     kind: type[L],
     resource: str,
     scope: str,
-    **kwargs: Any,
+    start: str | None = None,
+    **query: str,
 ) -> Iterator[L]:
-    """Yield each decoded page of a paged LIST (limit/continue).
+    """Yield each decoded page of a paged LIST (limit/continue), from the `start` token if given.
 
     The next page is requested before this one is decoded: the API server's work on page N+1
     overlaps our decoding of page N. The continue token is read from the head of the body (the
@@ -204,20 +259,11 @@ def _list(
     """
 
     def fetch(token: str | None) -> bytes:
-        with _translate(conn, "list", resource, scope):
-            resp = call(
-                limit=PAGE_SIZE,
-                _continue=token,
-                _preload_content=False,
-                _request_timeout=conn.timeout,
-                **kwargs,
-            )
-            data: bytes = resp.data
-            return data
+        return fetch_page(conn, path, resource, scope, token, **query)
 
     decoder = msgspec.json.Decoder(kind)
     with ThreadPoolExecutor(max_workers=1) as ahead:
-        pending: Future[bytes] | None = ahead.submit(fetch, None)
+        pending: Future[bytes] | None = ahead.submit(fetch, start)
         while pending is not None:
             body = pending.result()
             token = _head_continue(body)
@@ -243,47 +289,76 @@ def _head_continue(body: bytes) -> str | None:
     return head[i + len(_CONTINUE) : end].decode() if end > 0 else None
 
 
-def _scoped(
-    conn: Connection,
-    all_ns: Callable[..., Any],
-    namespaced: Callable[..., Any],
-    namespace: str | None,
-) -> tuple[Callable[..., Any], dict[str, Any], str]:
+CORE, DISCOVERY = "/api/v1", "/apis/discovery.k8s.io/v1"
+
+
+def _scoped(group: str, plural: str, namespace: str | None) -> tuple[str, str]:
+    """The LIST path of `plural` in one namespace or all, and how messages name that scope."""
     if namespace is None:
-        return all_ns, {}, "in all namespaces"
-    return namespaced, {"namespace": namespace}, f"in namespace {namespace}"
+        return f"{group}/{plural}", "in all namespaces"
+    return f"{group}/namespaces/{quote(namespace, safe='')}/{plural}", f"in namespace {namespace}"
 
 
 def read_nodes(conn: Connection) -> list[model.Node]:
     """All nodes (cluster-scoped)."""
-    core = k8s.CoreV1Api(conn.api)
-    return [
-        convert.node(n)
-        for page in _list(conn, core.list_node, raw.NodeList, "nodes", "(cluster-wide)")
-        for n in page.items or ()
-    ]
+    pages = _list(conn, f"{CORE}/nodes", raw.NodeList, "nodes", "(cluster-wide)")
+    return [convert.node(n) for page in pages for n in page.items or ()]
 
 
 def read_pods(conn: Connection, namespace: str | None) -> list[model.Pod]:
-    """Pods of one namespace, or of all."""
-    return read_pod_query(conn, model.PodQuery(namespace))
+    """Pods of one namespace, or of all, in the API server's key order (namespace/name)."""
+    if namespace is not None:
+        return read_pod_query(conn, model.PodQuery(namespace))
+    path, where = _scoped(CORE, "pods", None)
+    first = msgspec.json.decode(fetch_page(conn, path, "pods", where, None), type=raw.PodList)
+    pods = [convert.pod(p) for p in first.items or ()]
+    token = first.metadata.continue_
+    if not token:
+        return pods
+    remaining = first.metadata.remainingItemCount
+    split = _split_namespaces(conn, pods[-1].namespace, remaining) if pods else None
+    if split is None:
+        pages = _list(conn, path, raw.PodList, "pods", where, start=token)
+        return pods + [convert.pod(p) for page in pages for p in page.items or ()]
+    # The first page holds every pod of the namespaces before the last one it reached; that
+    # one and all after it are read whole, each on its own.
+    pods = [p for p in pods if p.namespace != pods[-1].namespace]
+    with ThreadPoolExecutor(max_workers=SPLIT_WORKERS) as pool:
+        parts = pool.map(lambda ns: read_pod_query(conn, model.PodQuery(ns)), split)
+        return pods + [p for part in parts for p in part]
+
+
+def _split_namespaces(conn: Connection, last: str, remaining: int | None) -> list[str] | None:
+    """The namespaces from `last` on, in key order, when reading each on its own pays.
+
+    None: keep to the one paged LIST (namespaces not readable, or too few pods in each).
+    """
+    try:
+        pages = _list(conn, f"{CORE}/namespaces", raw.NamespaceList, "namespaces", "(cluster-wide)")
+        names = [ns.metadata.name for page in pages for ns in page.items or ()]
+    except KinspectError:
+        return None
+    # etcd keys are /pods/<namespace>/<name>: "a-b/" sorts before "a/".
+    after = sorted((n for n in names if n + "/" >= last + "/"), key=lambda n: n + "/")
+    per_namespace = SPLIT_PAGES_PER_NAMESPACE * conn.page_size * len(after)
+    if remaining is None or remaining < per_namespace:
+        return None
+    return after
 
 
 def read_pod_query(conn: Connection, query: model.PodQuery) -> list[model.Pod]:
     """The pods one query selects (selectors are applied by the API server)."""
-    core = k8s.CoreV1Api(conn.api)
-    call, kw, where = _scoped(
-        conn, core.list_pod_for_all_namespaces, core.list_namespaced_pod, query.namespace
+    path, where = _scoped(CORE, "pods", query.namespace)
+    pages = _list(
+        conn,
+        path,
+        raw.PodList,
+        "pods",
+        where,
+        fieldSelector=query.field_selector or "",
+        labelSelector=query.label_selector or "",
     )
-    if query.field_selector:
-        kw["field_selector"] = query.field_selector
-    if query.label_selector:
-        kw["label_selector"] = query.label_selector
-    return [
-        convert.pod(p)
-        for page in _list(conn, call, raw.PodList, "pods", where, **kw)
-        for p in page.items or ()
-    ]
+    return [convert.pod(p) for page in pages for p in page.items or ()]
 
 
 def read_pod_queries(conn: Connection, queries: Sequence[model.PodQuery]) -> list[model.Pod]:
@@ -296,34 +371,27 @@ def read_pod_queries(conn: Connection, queries: Sequence[model.PodQuery]) -> lis
 
 def read_services(conn: Connection, scope: Scope) -> list[model.Service]:
     """Services in scope, optionally one by name or by label selector."""
-    core = k8s.CoreV1Api(conn.api)
-    call, kw, where = _scoped(
-        conn, core.list_service_for_all_namespaces, core.list_namespaced_service, scope.namespace
+    path, where = _scoped(CORE, "services", scope.namespace)
+    pages = _list(
+        conn,
+        path,
+        raw.ServiceList,
+        "services",
+        where,
+        fieldSelector=f"metadata.name={scope.service}" if scope.service else "",
+        labelSelector=scope.selector or "",
     )
-    if scope.service:
-        kw["field_selector"] = f"metadata.name={scope.service}"
-    if scope.selector:
-        kw["label_selector"] = scope.selector
-    return [
-        convert.service(s)
-        for page in _list(conn, call, raw.ServiceList, "services", where, **kw)
-        for s in page.items or ()
-    ]
+    return [convert.service(s) for page in pages for s in page.items or ()]
 
 
 def read_endpoint_slices(conn: Connection, scope: Scope) -> list[model.EndpointGroup]:
     """discovery.k8s.io/v1 EndpointSlices in scope, as endpoint groups."""
-    disc = k8s.DiscoveryV1Api(conn.api)
-    call, kw, where = _scoped(
-        conn,
-        disc.list_endpoint_slice_for_all_namespaces,
-        disc.list_namespaced_endpoint_slice,
-        scope.namespace,
-    )
-    if scope.service:
-        kw["label_selector"] = f"kubernetes.io/service-name={scope.service}"
+    path, where = _scoped(DISCOVERY, "endpointslices", scope.namespace)
+    selector = f"kubernetes.io/service-name={scope.service}" if scope.service else ""
+    kind, resource = raw.EndpointSliceList, "endpointslices"
+    pages = _list(conn, path, kind, resource, where, labelSelector=selector)
     out = []
-    for page in _list(conn, call, raw.EndpointSliceList, "endpointslices", where, **kw):
+    for page in pages:
         for s in page.items or ():
             g = convert.endpoint_slice(s)
             if g is not None:
@@ -333,21 +401,10 @@ def read_endpoint_slices(conn: Connection, scope: Scope) -> list[model.EndpointG
 
 def read_endpoints(conn: Connection, scope: Scope) -> list[model.EndpointGroup]:
     """Legacy core/v1 Endpoints in scope, as endpoint groups."""
-    core = k8s.CoreV1Api(conn.api)
-    call, kw, where = _scoped(
-        conn,
-        core.list_endpoints_for_all_namespaces,
-        core.list_namespaced_endpoints,
-        scope.namespace,
-    )
-    if scope.service:
-        kw["field_selector"] = f"metadata.name={scope.service}"
-    return [
-        g
-        for page in _list(conn, call, raw.EndpointsList, "endpoints", where, **kw)
-        for e in page.items or ()
-        for g in convert.endpoints(e)
-    ]
+    path, where = _scoped(CORE, "endpoints", scope.namespace)
+    selector = f"metadata.name={scope.service}" if scope.service else ""
+    pages = _list(conn, path, raw.EndpointsList, "endpoints", where, fieldSelector=selector)
+    return [g for page in pages for e in page.items or () for g in convert.endpoints(e)]
 
 
 def snapshot(

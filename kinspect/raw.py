@@ -21,6 +21,7 @@ class Wire(msgspec.Struct, gc=False):
 class ListMeta(Wire):
     resourceVersion: str | None = None
     continue_: str | None = msgspec.field(default=None, name="continue")
+    remainingItemCount: int | None = None
 
 
 class OwnerReference(Wire):
@@ -233,6 +234,19 @@ class ServiceList(Wire):
 
 class EndpointSliceList(Wire):
     items: list[EndpointSlice] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class NamespaceMeta(Wire):
+    name: str = ""
+
+
+class Namespace(Wire):
+    metadata: NamespaceMeta = msgspec.field(default_factory=NamespaceMeta)
+
+
+class NamespaceList(Wire):
+    items: list[Namespace] | None = None
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 

@@ -1,28 +1,174 @@
-"""Paged LISTs against the real API server: every page is read, none twice."""
+"""Paged LISTs against the real API server: every page read, none twice, whatever the size.
+
+`KINSPECT_CHUNK_SIZE=1` pages every LIST one item at a time; with many pods per namespace
+next to the namespace count, kinspect then reads the pods of all namespaces namespace by
+namespace (cluster.SPLIT_PAGES_PER_NAMESPACE). `0` reads each kind in one response.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
 
-import pytest
+from kinspect import cluster as kcluster
 
-from kinspect import cluster
+from .conftest import ROOT, Cluster, Namespace
 
-from .conftest import Namespace
+PODS = 40  # enough that the namespaces after the first page average over 2 pods each
 
 
-def test_small_pages_read_every_pod_once(ns: Namespace, monkeypatch: pytest.MonkeyPatch) -> None:
-    pods = [
-        {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": f"p{i}", "labels": {"app": "p"}},
-            "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10"}]},
-        }
-        for i in range(7)
+def _pods(n: int) -> str:
+    return "\n---\n".join(
+        "apiVersion: v1\nkind: Pod\n"
+        f"metadata: {{name: p-{i:02}, labels: {{app: paged}}}}\n"
+        "spec: {containers: [{name: app, image: registry.k8s.io/pause:3.10}]}"
+        for i in range(n)
+    )
+
+
+def test_small_pages_read_every_pod_once(ns: Namespace) -> None:
+    ns.apply(_pods(7))
+    # 7 pods: 4 pages, 3 continue tokens
+    conn = kcluster.connect(ns.cluster.kubeconfig, ns.cluster.context, 30, page_size=2)
+    got = [p.name for p in kcluster.read_pods(conn, ns.name)]
+    assert got == [f"p-{i:02}" for i in range(7)]
+
+
+def _snapshot(
+    cluster: Cluster, tmp_path: Path, chunk: int, kubeconfig: str | None = None
+) -> dict[str, Any]:
+    out = tmp_path / f"snap-{chunk}-{uuid.uuid4().hex[:6]}.json"
+    args = ["--kubeconfig", kubeconfig] if kubeconfig else cluster.kinspect_args()
+    proc = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "kinspect"), "snapshot", "save", str(out), "-A", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "KINSPECT_CHUNK_SIZE": str(chunk), "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    snap: dict[str, Any] = json.loads(out.read_text())["snapshot"]
+    snap.pop("context")
+    return snap
+
+
+def _same_pods(paged: dict[str, Any], whole: dict[str, Any], ns: str) -> None:
+    """Same pods of `ns`, each once, all in the API server's key order (namespace/name).
+
+    Only `ns` is compared in full: other tests' namespaces may be deleted in between.
+    """
+    keys = [f"{p['namespace']}/{p['name']}" for p in paged["pods"]]
+    assert keys == sorted(keys), "pods out of the API server's key order"
+    assert len(keys) == len(set(keys)), "a pod read twice"
+    mine = [p for p in whole["pods"] if p["namespace"] == ns]
+    assert [p["name"] for p in mine] == [f"p-{i:02}" for i in range(PODS)]
+    assert [p for p in paged["pods"] if p["namespace"] == ns] == mine
+
+
+def _namespaced_pod_lists(cluster: Cluster, ns: str) -> int:
+    """How many LISTs of pods in `ns` kinspect sent, by the API server's audit log."""
+    with open(os.path.join(cluster.logs, "audit.log")) as f:
+        events = [json.loads(line) for line in f]
+    return sum(
+        1
+        for e in events
+        if str(e.get("userAgent", "")).startswith("kinspect/")
+        and e.get("verb") == "list"
+        and e.get("requestURI", "").startswith(f"/api/v1/namespaces/{ns}/pods?")
+    )
+
+
+def test_page_sizes_and_per_namespace_reads_give_the_same_snapshot(
+    cluster: Cluster, ns: Namespace, tmp_path: Path
+) -> None:
+    ns.apply(_pods(PODS))
+    ns.wait_until(
+        f"{PODS} pods",
+        lambda: len(ns.get("pods", "-l", "app=paged")["items"]) == PODS,
+    )
+    whole = _snapshot(cluster, tmp_path, 0)
+    before = _namespaced_pod_lists(cluster, ns.name)
+    paged = _snapshot(cluster, tmp_path, 1)
+    # The one-item pages made kinspect read this namespace's pods on their own...
+    assert _namespaced_pod_lists(cluster, ns.name) > before
+    # ...and the result is the one LIST's, pod for pod and in the same order.
+    _same_pods(paged, whole, ns.name)
+
+
+def test_without_namespace_list_rights_pods_are_read_in_one_paged_list(
+    cluster: Cluster, ns: Namespace, tmp_path: Path
+) -> None:
+    ns.apply(_pods(PODS))
+    ns.wait_until(
+        f"{PODS} pods",
+        lambda: len(ns.get("pods", "-l", "app=paged")["items"]) == PODS,
+    )
+    # A reader of every namespace's objects that may not list namespaces themselves.
+    name = f"no-ns-{uuid.uuid4().hex[:6]}"
+    rules = [
+        {"apiGroups": [""], "resources": ["pods", "services", "endpoints", "nodes"]},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"]},
     ]
-    ns.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": pods}))
-    monkeypatch.setattr(cluster, "PAGE_SIZE", 2)  # 7 pods: 4 pages, 3 continue tokens
-    conn = cluster.connect(ns.cluster.kubeconfig, ns.cluster.context, 30)
-    got = [p.name for p in cluster.read_pods(conn, ns.name)]
-    assert sorted(got) == [f"p{i}" for i in range(7)]
+    for rule in rules:
+        rule["verbs"] = ["list"]
+    ns.apply(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": [
+                    {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}},
+                    {
+                        "apiVersion": "rbac.authorization.k8s.io/v1",
+                        "kind": "ClusterRole",
+                        "metadata": {"name": name},
+                        "rules": rules,
+                    },
+                    {
+                        "apiVersion": "rbac.authorization.k8s.io/v1",
+                        "kind": "ClusterRoleBinding",
+                        "metadata": {"name": name},
+                        "roleRef": {
+                            "apiGroup": "rbac.authorization.k8s.io",
+                            "kind": "ClusterRole",
+                            "name": name,
+                        },
+                        "subjects": [
+                            {"kind": "ServiceAccount", "name": name, "namespace": ns.name}
+                        ],
+                    },
+                ],
+            }
+        )
+    )
+    try:
+        kubeconfig = _token_kubeconfig(cluster, ns, name, tmp_path)
+        whole = _snapshot(cluster, tmp_path, 0)
+        before = _namespaced_pod_lists(cluster, ns.name)
+        paged = _snapshot(cluster, tmp_path, 1, kubeconfig)
+        assert _namespaced_pod_lists(cluster, ns.name) == before
+        _same_pods(paged, whole, ns.name)
+    finally:
+        cluster_scoped = [f"clusterrole/{name}", f"clusterrolebinding/{name}"]
+        ns.kubectl("delete", *cluster_scoped, "--wait=false", check=False)
+
+
+def _token_kubeconfig(cluster: Cluster, ns: Namespace, sa: str, tmp_path: Path) -> str:
+    token = ns.kubectl("create", "token", sa).strip()
+    view = cluster.kubeconfig_view()
+    kc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "no-ns",
+        "clusters": [{"name": "c", "cluster": view["clusters"][0]["cluster"]}],
+        "users": [{"name": sa, "user": {"token": token}}],
+        "contexts": [{"name": "no-ns", "context": {"cluster": "c", "user": sa}}],
+    }
+    path = tmp_path / f"{sa}.kubeconfig"
+    path.write_text(json.dumps(kc))
+    return str(path)
