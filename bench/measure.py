@@ -77,6 +77,27 @@ def node_port(kubeconfig: str, kubectl: str) -> str:
     return f"198.18.0.1:{port}"
 
 
+_FROM_ETCD = re.compile(
+    r'^apiserver_storage_list_fetched_objects_total\{group="",index="",resource="pods",'
+    r'storage="etcd"\} (\S+)$',
+    re.M,
+)
+
+
+def pods_from_etcd(kubectl: str, kubeconfig: str) -> int:
+    """How many pods the API server has read from etcd (not its watch cache) for LISTs so far.
+
+    A paged LIST's later pages come from etcd when the watch cache holds no snapshot old enough
+    (docs/performance.md, "Reading pods namespace by namespace"): the same command then costs
+    the server about twice as much, so every run says how many pods it made the server read
+    from etcd.
+    """
+    cmd = [kubectl, "--kubeconfig", kubeconfig, "get", "--raw", "/metrics"]
+    text = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    m = _FROM_ETCD.search(text)
+    return int(float(m.group(1))) if m else 0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kubeconfig", required=True)
@@ -120,36 +141,49 @@ def main() -> None:
     commands = {k: v for k, v in commands.items() if k.split()[0] not in skip}
     env = {**os.environ, "NO_COLOR": "1"}
     results: dict[str, list[tuple[float, int]]] = {k: [] for k in commands}
+    etcd: dict[str, list[int]] = {k: [] for k in commands}
     for rnd in range(a.runs + 1):
         for name, cmd in commands.items():
+            before = pods_from_etcd(a.kubectl, kc)
             secs, rss, rc = timed(cmd, env)
+            from_etcd = pods_from_etcd(a.kubectl, kc) - before
             ok = rc == 0 or (name.startswith("e1") and rc == 6)
             if not ok:
                 sys.exit(f"measure: {name} exited {rc}")
             tag = "warm-up" if rnd == 0 else f"run {rnd}"
             print(
-                f"measure {a.label}: {tag:8} {name:36} {secs:7.2f} s {rss / 2**20:8.0f} MiB",
+                f"measure {a.label}: {tag:8} {name:36} {secs:7.2f} s {rss / 2**20:8.0f} MiB"
+                f" {from_etcd:8} pods from etcd",
                 file=sys.stderr,
                 flush=True,
             )
             if rnd:
                 results[name].append((secs, rss))
+                etcd[name].append(from_etcd)
     floor_t = statistics.median(t for t, _ in results[next(iter(results))])
     floor_m = statistics.median(m for _, m in results[next(iter(results))])
     rows = []
     print(f"\n### {a.label}\n")
-    print("| command | wall (median) | runs | peak RSS (median) | time ÷ floor | RSS ÷ floor |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| command | wall (median) | runs | peak RSS (median) | time ÷ floor | RSS ÷ floor"
+        " | pods read from etcd, per run |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for name, rs in results.items():
         t = statistics.median(x for x, _ in rs)
         m = statistics.median(x for _, x in rs)
         runs = ", ".join(f"{x:.2f}" for x, _ in rs)
         print(
             f"| {name} | {t:.2f} s | {runs} | {m / 2**20:.0f} MiB | {t / floor_t:.2f}× | "
-            f"{m / floor_m:.2f}× |"
+            f"{m / floor_m:.2f}× | {', '.join(f'{x:,}' for x in etcd[name])} |"
         )
         rows.append(
-            {"command": name, "wall_s": [x for x, _ in rs], "rss_bytes": [x for _, x in rs]}
+            {
+                "command": name,
+                "wall_s": [x for x, _ in rs],
+                "rss_bytes": [x for _, x in rs],
+                "pods_from_etcd": etcd[name],
+            }
         )
     if a.json:
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
