@@ -1,10 +1,11 @@
 """The only module that imports `kubernetes`: config loading, paged raw LISTs, error mapping.
 
-Lists are fetched with `_preload_content=False` and decoded by msgspec straight into the lean
-structs of `kinspect.raw`: the client's model classes are never built (on 100k pods they cost
-minutes and gigabytes). Only GET requests are ever sent (list; get of /version).
-Every client exception is translated here into a `KinspectError`; an `ApiException` string
-carries HTTP headers and bodies and must never reach a user.
+Lists are plain GETs through the client's `ApiClient` (kubeconfig, TLS, tokens, exec plugins),
+read as raw bytes and decoded by msgspec straight into the lean structs of `kinspect.raw`: the
+client's generated API classes and model classes are never used (on 100k pods the models cost
+minutes and gigabytes; importing `CoreV1Api` alone costs 0.6 s). Only LISTs (HTTP GET) are ever
+sent. Every client exception is translated here into a `KinspectError`; an `ApiException`
+string carries HTTP headers and bodies and must never reach a user.
 """
 
 from __future__ import annotations
