@@ -125,9 +125,18 @@ class Namespace:
     def kinspect_json(self, *args: str, expect: int = 0) -> Any:
         return json.loads(self.kinspect(*args, "-o", "json", expect=expect).stdout)
 
-    def restricted_kubeconfig(self, tmp_dir: str, rules: list[dict[str, Any]]) -> str:
-        """A kubeconfig for a new ServiceAccount bound to `rules` in this namespace only."""
-        sa = f"reader-{uuid.uuid4().hex[:6]}"
+    def restricted_kubeconfig(
+        self, tmp_dir: str, rules: list[dict[str, Any]], cluster_wide: str = ""
+    ) -> str:
+        """A kubeconfig for a new ServiceAccount bound to `rules` in this namespace only.
+
+        `cluster_wide`: the name of a ClusterRole and ClusterRoleBinding to grant `rules` in
+        every namespace instead; the caller deletes them (they outlive the namespace).
+        """
+        sa = cluster_wide or f"reader-{uuid.uuid4().hex[:6]}"
+        role, binding = (
+            ("ClusterRole", "ClusterRoleBinding") if cluster_wide else ("Role", "RoleBinding")
+        )
         self.apply(
             json.dumps(
                 {
@@ -137,17 +146,17 @@ class Namespace:
                         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": sa}},
                         {
                             "apiVersion": "rbac.authorization.k8s.io/v1",
-                            "kind": "Role",
+                            "kind": role,
                             "metadata": {"name": sa},
                             "rules": rules,
                         },
                         {
                             "apiVersion": "rbac.authorization.k8s.io/v1",
-                            "kind": "RoleBinding",
+                            "kind": binding,
                             "metadata": {"name": sa},
                             "roleRef": {
                                 "apiGroup": "rbac.authorization.k8s.io",
-                                "kind": "Role",
+                                "kind": role,
                                 "name": sa,
                             },
                             "subjects": [

@@ -83,14 +83,18 @@ def _namespaced_pod_lists(cluster: Cluster, ns: str) -> int:
     )
 
 
-def test_page_sizes_and_per_namespace_reads_give_the_same_snapshot(
-    cluster: Cluster, ns: Namespace, tmp_path: Path
-) -> None:
+def _with_pods(ns: Namespace) -> None:
     ns.apply(_pods(PODS))
     ns.wait_until(
         f"{PODS} pods",
         lambda: len(ns.get("pods", "-l", "app=paged")["items"]) == PODS,
     )
+
+
+def test_page_sizes_and_per_namespace_reads_give_the_same_snapshot(
+    cluster: Cluster, ns: Namespace, tmp_path: Path
+) -> None:
+    _with_pods(ns)
     whole = _snapshot(cluster, tmp_path, 0)
     before = _namespaced_pod_lists(cluster, ns.name)
     paged = _snapshot(cluster, tmp_path, 1)
@@ -103,11 +107,7 @@ def test_page_sizes_and_per_namespace_reads_give_the_same_snapshot(
 def test_without_namespace_list_rights_pods_are_read_in_one_paged_list(
     cluster: Cluster, ns: Namespace, tmp_path: Path
 ) -> None:
-    ns.apply(_pods(PODS))
-    ns.wait_until(
-        f"{PODS} pods",
-        lambda: len(ns.get("pods", "-l", "app=paged")["items"]) == PODS,
-    )
+    _with_pods(ns)
     # A reader of every namespace's objects that may not list namespaces themselves.
     name = f"no-ns-{uuid.uuid4().hex[:6]}"
     rules = [
@@ -116,38 +116,8 @@ def test_without_namespace_list_rights_pods_are_read_in_one_paged_list(
     ]
     for rule in rules:
         rule["verbs"] = ["list"]
-    ns.apply(
-        json.dumps(
-            {
-                "apiVersion": "v1",
-                "kind": "List",
-                "items": [
-                    {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}},
-                    {
-                        "apiVersion": "rbac.authorization.k8s.io/v1",
-                        "kind": "ClusterRole",
-                        "metadata": {"name": name},
-                        "rules": rules,
-                    },
-                    {
-                        "apiVersion": "rbac.authorization.k8s.io/v1",
-                        "kind": "ClusterRoleBinding",
-                        "metadata": {"name": name},
-                        "roleRef": {
-                            "apiGroup": "rbac.authorization.k8s.io",
-                            "kind": "ClusterRole",
-                            "name": name,
-                        },
-                        "subjects": [
-                            {"kind": "ServiceAccount", "name": name, "namespace": ns.name}
-                        ],
-                    },
-                ],
-            }
-        )
-    )
     try:
-        kubeconfig = _token_kubeconfig(cluster, ns, name, tmp_path)
+        kubeconfig = ns.restricted_kubeconfig(str(tmp_path), rules, cluster_wide=name)
         whole = _snapshot(cluster, tmp_path, 0)
         before = _namespaced_pod_lists(cluster, ns.name)
         paged = _snapshot(cluster, tmp_path, 1, kubeconfig)
@@ -156,19 +126,3 @@ def test_without_namespace_list_rights_pods_are_read_in_one_paged_list(
     finally:
         cluster_scoped = [f"clusterrole/{name}", f"clusterrolebinding/{name}"]
         ns.kubectl("delete", *cluster_scoped, "--wait=false", check=False)
-
-
-def _token_kubeconfig(cluster: Cluster, ns: Namespace, sa: str, tmp_path: Path) -> str:
-    token = ns.kubectl("create", "token", sa).strip()
-    view = cluster.kubeconfig_view()
-    kc = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "current-context": "no-ns",
-        "clusters": [{"name": "c", "cluster": view["clusters"][0]["cluster"]}],
-        "users": [{"name": sa, "user": {"token": token}}],
-        "contexts": [{"name": "no-ns", "context": {"cluster": "c", "user": sa}}],
-    }
-    path = tmp_path / f"{sa}.kubeconfig"
-    path.write_text(json.dumps(kc))
-    return str(path)

@@ -101,3 +101,8 @@ def test_version() -> None:
     proc = _run("--version")
     assert proc.returncode == 0
     assert proc.stdout.startswith("kinspect ")
+
+
+def test_bad_chunk_size_is_one_line_naming_the_variable() -> None:
+    proc = _run("map", env={"KINSPECT_CHUNK_SIZE": "-5"})
+    _one_line_error(proc, ExitCode.USAGE, "KINSPECT_CHUNK_SIZE", "'-5'", "0 for no paging")
