@@ -175,18 +175,25 @@ def _translate(conn: Connection, verb: str, resource: str, scope: str) -> Iterat
     try:
         yield
     except ApiException as e:
+        # Status 0: no HTTP response. The client's REST layer wraps urllib3's SSLError so.
+        if not e.status and str(e.reason).startswith("SSLError"):
+            raise _tls_error(conn) from None
         raise _api_error(conn, e.status, _status_message(e.body), verb, resource, scope) from None
     except urllib3.exceptions.SSLError:
-        raise UnreachableError(
-            f"TLS handshake with {conn.server} failed (context {conn.context})",
-            "check the cluster's CA in the kubeconfig",
-        ) from None
+        raise _tls_error(conn) from None
     except (urllib3.exceptions.HTTPError, OSError) as e:
         what = "timed out" if "timed out" in str(e).lower() else "is unreachable"
         raise UnreachableError(
             f"the API server {conn.server} of context {conn.context} {what}",
             "check that the cluster is running and reachable, or raise --request-timeout",
         ) from None
+
+
+def _tls_error(conn: Connection) -> UnreachableError:
+    return UnreachableError(
+        f"TLS handshake with {conn.server} failed (context {conn.context})",
+        "check the cluster's CA in the kubeconfig",
+    )
 
 
 def _status_message(body: Any) -> str:

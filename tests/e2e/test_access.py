@@ -97,3 +97,25 @@ def test_bad_token_is_401(ns: Namespace, tmp_path: Path) -> None:
     assert proc.returncode == 5, proc.stderr
     assert "rejected the credentials" in proc.stderr
     assert "not-a-valid-token" not in proc.stderr
+
+
+def test_untrusted_server_certificate_is_one_line_unreachable(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    kc = ns.restricted_kubeconfig(str(tmp_path), [])
+    doc = json.loads(Path(kc).read_text())
+    cluster = doc["clusters"][0]["cluster"]
+    cluster.pop("insecure-skip-tls-verify", None)
+    cluster.pop("certificate-authority-data", None)
+    # A CA that did not sign the API server's certificate: the test bed's client certificate.
+    view = ns.cluster.kubeconfig_view()
+    user = view["users"][0]["user"]
+    if "client-certificate" in user:
+        cluster["certificate-authority"] = user["client-certificate"]
+    else:
+        cluster["certificate-authority-data"] = user["client-certificate-data"]
+    Path(kc).write_text(json.dumps(doc))
+    proc = _kinspect(kc, "map")
+    assert proc.returncode == 4, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "TLS handshake" in proc.stderr and "CA" in proc.stderr
