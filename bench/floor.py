@@ -24,11 +24,9 @@ def fetch(conn: cluster.Connection, path: str) -> int:
     while True:
         body = cluster.fetch_page(conn, path, path, "", token)
         total += len(body)
-        # Only the continue token is needed: read it from the head of the body without
-        # decoding the page (the API server writes metadata before items).
-        head = body[:512]
-        i = head.find(b'"continue":"')
-        token = head[i + 12 : head.index(b'"', i + 12)].decode() if i >= 0 else None
+        # Only the continue token is needed: kinspect's own reader takes it from the head of
+        # the body without decoding the page.
+        token = cluster.head_continue(body)
         if not token:
             return total
 

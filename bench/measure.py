@@ -142,11 +142,13 @@ def main() -> None:
     env = {**os.environ, "NO_COLOR": "1"}
     results: dict[str, list[tuple[float, int]]] = {k: [] for k in commands}
     etcd: dict[str, list[int]] = {k: [] for k in commands}
+    # Read once per command: the count after one command is the count before the next.
+    count = pods_from_etcd(a.kubectl, kc)
     for rnd in range(a.runs + 1):
         for name, cmd in commands.items():
-            before = pods_from_etcd(a.kubectl, kc)
             secs, rss, rc = timed(cmd, env)
-            from_etcd = pods_from_etcd(a.kubectl, kc) - before
+            before, count = count, pods_from_etcd(a.kubectl, kc)
+            from_etcd = count - before
             ok = rc == 0 or (name.startswith("e1") and rc == 6)
             if not ok:
                 sys.exit(f"measure: {name} exited {rc}")

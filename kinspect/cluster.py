@@ -274,7 +274,7 @@ def _list(
         pending: Future[bytes] | None = ahead.submit(fetch, start)
         while pending is not None:
             body = pending.result()
-            token = _head_continue(body)
+            token = head_continue(body)
             pending = ahead.submit(fetch, token) if token else None
             page = decoder.decode(body)
             del body
@@ -286,7 +286,7 @@ def _list(
 _CONTINUE = b'"continue":"'
 
 
-def _head_continue(body: bytes) -> str | None:
+def head_continue(body: bytes) -> str | None:
     """The continue token when it is in the list's leading metadata, else None."""
     head = body[:4096]
     items = head.find(b'"items"')

@@ -10,6 +10,6 @@ def test_head_continue_reads_the_token_before_items() -> None:
         b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9",'
         b'"continue":"eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ","remainingItemCount":5},"items":[]}'
     )
-    assert cluster._head_continue(body) == "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"
+    assert cluster.head_continue(body) == "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"
     last = b'{"kind":"PodList","metadata":{"resourceVersion":"9"},"items":[{"continue":"x"}]}'
-    assert cluster._head_continue(last) is None
+    assert cluster.head_continue(last) is None
