@@ -19,6 +19,7 @@ from kinspect.model import (
     Node,
     Pod,
     PodRef,
+    Protocol,
     Service,
     ServicePort,
     Snapshot,
@@ -45,7 +46,7 @@ class Backend(Value, frozen=True):
 
     address: str
     port: int
-    protocol: str
+    protocol: Protocol
     ready: bool
     serving: bool
     terminating: bool
@@ -125,7 +126,7 @@ class Index:
         return [p for p in candidates if all(p.labels.get(k) == v for k, v in selector.items())]
 
 
-def declared_port(pod: Pod, port: int, protocol: str) -> ContainerPort | None:
+def declared_port(pod: Pod, port: int, protocol: Protocol) -> ContainerPort | None:
     """The container port of `pod` that declares `port`/`protocol`, if any container does."""
     for cp in pod.ports:
         if cp.port == port and cp.protocol == protocol:
@@ -133,7 +134,7 @@ def declared_port(pod: Pod, port: int, protocol: str) -> ContainerPort | None:
     return None
 
 
-def named_port(pod: Pod, name: str, protocol: str) -> ContainerPort | None:
+def named_port(pod: Pod, name: str, protocol: Protocol) -> ContainerPort | None:
     """Resolve a named targetPort against this pod's own container ports (and protocol)."""
     for cp in pod.ports:
         if cp.name == name and cp.protocol == protocol:
@@ -153,7 +154,7 @@ def _backends(idx: Index, sp: ServicePort, groups: Sequence[EndpointGroup]) -> l
     return out
 
 
-def _backend(idx: Index, e: Endpoint, port: int, protocol: str) -> Backend:
+def _backend(idx: Index, e: Endpoint, port: int, protocol: Protocol) -> Backend:
     pod = idx.pods.get(e.pod) if e.pod else None
     cp = declared_port(pod, port, protocol) if pod else None
     return Backend(
@@ -200,11 +201,7 @@ def not_backend_reason(pod: Pod, sp: ServicePort, listed: Backend | None) -> str
 def _frontends(
     svc: Service, sp: ServicePort, node_ips: Iterable[tuple[str, str]], backends: Sequence[Backend]
 ) -> list[Frontend]:
-    out = [
-        Frontend("ClusterIP", ip, sp.port)
-        for ip in svc.cluster_ips
-        if ip and ip != "None" and svc.type != "ExternalName"
-    ]
+    out = [Frontend("ClusterIP", ip, sp.port) for ip in svc.cluster_ips]
     if sp.node_port and svc.type in ("NodePort", "LoadBalancer"):
         # kube-proxy falls back to serving+terminating endpoints when none is ready.
         usable = [b for b in backends if b.ready] or [

@@ -34,6 +34,7 @@ from kinspect.errors import (
     NotFoundError,
     UnreachableError,
 )
+from kinspect.plan import PodQuery
 
 # 500 is kubectl's page size; larger pages cut round trips on big clusters, while keeping
 # each response (and the server's memory for it) bounded.
@@ -316,7 +317,7 @@ def read_nodes(conn: Connection) -> list[model.Node]:
 def read_pods(conn: Connection, namespace: str | None) -> list[model.Pod]:
     """Pods of one namespace, or of all, in the API server's key order (namespace/name)."""
     if namespace is not None:
-        return read_pod_query(conn, model.PodQuery(namespace))
+        return read_pod_query(conn, PodQuery(namespace))
     path, where = _scoped(CORE, "pods", None)
     first = msgspec.json.decode(fetch_page(conn, path, "pods", where, None), type=raw.PodList)
     pods = [convert.pod(p) for p in first.items or ()]
@@ -332,7 +333,7 @@ def read_pods(conn: Connection, namespace: str | None) -> list[model.Pod]:
     # one and all after it are read whole, each on its own.
     pods = [p for p in pods if p.namespace != pods[-1].namespace]
     with ThreadPoolExecutor(max_workers=SPLIT_WORKERS) as pool:
-        parts = pool.map(lambda ns: read_pod_query(conn, model.PodQuery(ns)), split)
+        parts = pool.map(lambda ns: read_pod_query(conn, PodQuery(ns)), split)
         return pods + [p for part in parts for p in part]
 
 
@@ -354,7 +355,7 @@ def _split_namespaces(conn: Connection, last: str, remaining: int | None) -> lis
     return after
 
 
-def read_pod_query(conn: Connection, query: model.PodQuery) -> list[model.Pod]:
+def read_pod_query(conn: Connection, query: PodQuery) -> list[model.Pod]:
     """The pods one query selects (selectors are applied by the API server)."""
     path, where = _scoped(CORE, "pods", query.namespace)
     pages = _list(
@@ -369,7 +370,7 @@ def read_pod_query(conn: Connection, query: model.PodQuery) -> list[model.Pod]:
     return [convert.pod(p) for page in pages for p in page.items or ()]
 
 
-def read_pod_queries(conn: Connection, queries: Sequence[model.PodQuery]) -> list[model.Pod]:
+def read_pod_queries(conn: Connection, queries: Sequence[PodQuery]) -> list[model.Pod]:
     """The pods of several queries, read concurrently, each pod once."""
     with ThreadPoolExecutor(max_workers=8) as pool:
         found = list(pool.map(lambda q: read_pod_query(conn, q), queries))
@@ -421,7 +422,7 @@ def snapshot(
     *,
     with_legacy_endpoints: bool = False,
     narrow_when_forbidden: bool = False,
-    pod_queries: Sequence[model.PodQuery] | None = None,
+    pod_queries: Sequence[PodQuery] | None = None,
 ) -> model.Snapshot:
     """Read nodes, services, endpoint slices and pods concurrently into one Snapshot.
 
@@ -447,7 +448,7 @@ def _snapshot(
     conn: Connection,
     scope: Scope,
     with_legacy: bool,
-    pod_queries: Sequence[model.PodQuery] | None,
+    pod_queries: Sequence[PodQuery] | None,
 ) -> model.Snapshot:
     warnings: list[str] = []
     with ThreadPoolExecutor(max_workers=5) as pool:

@@ -8,6 +8,26 @@ from kinspect import model, raw
 
 _SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
+# The API server defaults an absent protocol to TCP and admits only these values (and these
+# service types), so the closed sets of the model hold for everything it serves.
+_PROTOCOLS: dict[str | None, model.Protocol] = {
+    None: "TCP",
+    "": "TCP",
+    "TCP": "TCP",
+    "UDP": "UDP",
+    "SCTP": "SCTP",
+}
+_SERVICE_TYPES: dict[str | None, model.ServiceType] = {
+    None: "ClusterIP",
+    "": "ClusterIP",
+    "ClusterIP": "ClusterIP",
+    "NodePort": "NodePort",
+    "LoadBalancer": "LoadBalancer",
+    "ExternalName": "ExternalName",
+}
+# spec.clusterIP(s) of a headless service: a marker, not an address.
+_HEADLESS = "None"
+
 
 def node(n: raw.Node) -> model.Node:
     """Convert a wire Node."""
@@ -26,7 +46,7 @@ def _container_ports(c: raw.Container, sidecar: bool) -> Iterable[model.Containe
         yield model.ContainerPort(
             container=c.name,
             port=p.containerPort,
-            protocol=p.protocol or "TCP",
+            protocol=_PROTOCOLS[p.protocol],
             name=p.name,
             host_port=p.hostPort,
             sidecar=sidecar,
@@ -82,10 +102,12 @@ def service(s: raw.Service) -> model.Service:
     """Convert a wire Service."""
     spec = s.spec
     cluster_ips = spec.clusterIPs or ([spec.clusterIP] if spec.clusterIP else [])
+    if _HEADLESS in cluster_ips:
+        cluster_ips = []
     return model.Service(
         namespace=s.metadata.namespace,
         name=s.metadata.name,
-        type=spec.type,
+        type=_SERVICE_TYPES[spec.type],
         cluster_ips=tuple(cluster_ips),
         external_ips=tuple(spec.externalIPs or ()),
         load_balancer_ingress=tuple(
@@ -98,7 +120,7 @@ def service(s: raw.Service) -> model.Service:
         ports=tuple(
             model.ServicePort(
                 port=p.port,
-                protocol=p.protocol or "TCP",
+                protocol=_PROTOCOLS[p.protocol],
                 name=p.name or None,
                 target_port=p.targetPort,
                 node_port=p.nodePort,
@@ -140,7 +162,7 @@ def endpoint_slice(s: raw.EndpointSlice) -> model.EndpointGroup | None:
                 )
             )
     ports = tuple(
-        model.EndpointPort(port=p.port, protocol=p.protocol or "TCP", name=p.name or None)
+        model.EndpointPort(port=p.port, protocol=_PROTOCOLS[p.protocol], name=p.name or None)
         for p in s.ports or ()
         if p.port is not None
     )
@@ -177,7 +199,7 @@ def endpoints(e: raw.Endpoints) -> list[model.EndpointGroup]:
                 name=f"{meta.name}[{i}]",
                 address_type="IPv6" if eps and ":" in eps[0].address else "IPv4",
                 ports=tuple(
-                    model.EndpointPort(p.port, p.protocol or "TCP", p.name or None)
+                    model.EndpointPort(p.port, _PROTOCOLS[p.protocol], p.name or None)
                     for p in sub.ports or ()
                 ),
                 endpoints=tuple(eps),

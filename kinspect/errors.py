@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     NOT_FOUND = 6  # the service, namespace or address asked about does not exist
     FINDINGS = 7  # audit: a finding at or above --fail-on
     PARTIAL = 8  # audit: some contexts could not be audited (the others are in the report)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 class KinspectError(Exception):

@@ -39,9 +39,7 @@ def inventory(snap: Snapshot) -> Inventory:
     return Inventory(
         context=snap.context,
         nodes=tuple(sorted(snap.nodes, key=lambda n: n.name)),
-        cluster_ip_services=tuple(
-            s for s in services if s.cluster_ips and s.cluster_ips[0] != "None"
-        ),
+        cluster_ip_services=tuple(s for s in services if s.cluster_ips),
         lb_ingress=tuple(
             (f"{s.namespace}/{s.name}", i.address)
             for s in services

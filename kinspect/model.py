@@ -54,7 +54,7 @@ class PodRef(Value, frozen=True, order=True):
 class ContainerPort(Value, frozen=True):
     container: str
     port: int
-    protocol: str = "TCP"
+    protocol: Protocol = "TCP"
     name: str | None = None
     host_port: int | None = None
     sidecar: bool = False  # declared by a restartable init container
@@ -91,7 +91,7 @@ class Pod(Value, frozen=True):
 
 class ServicePort(Value, frozen=True):
     port: int
-    protocol: str = "TCP"
+    protocol: Protocol = "TCP"
     name: str | None = None
     target_port: int | str | None = None  # None only on ExternalName services
     node_port: int | None = None
@@ -109,8 +109,9 @@ class LoadBalancerIngress(Value, frozen=True):
 class Service(Value, frozen=True):
     namespace: str
     name: str
-    type: str = "ClusterIP"
-    cluster_ips: tuple[str, ...] = ()  # empty or ("None",) for headless
+    type: ServiceType = "ClusterIP"
+    # Empty for headless and ExternalName services: convert drops the API's "None" marker.
+    cluster_ips: tuple[str, ...] = ()
     external_ips: tuple[str, ...] = ()
     load_balancer_ingress: tuple[LoadBalancerIngress, ...] = ()
     external_name: str | None = None
@@ -120,9 +121,7 @@ class Service(Value, frozen=True):
 
     @property
     def headless(self) -> bool:
-        return self.type != "ExternalName" and (
-            not self.cluster_ips or self.cluster_ips[0] == "None"
-        )
+        return self.type != "ExternalName" and not self.cluster_ips
 
 
 class Endpoint(Value, frozen=True):
@@ -138,7 +137,7 @@ class Endpoint(Value, frozen=True):
 
 class EndpointPort(Value, frozen=True):
     port: int
-    protocol: str = "TCP"
+    protocol: Protocol = "TCP"
     name: str | None = None
 
 
@@ -153,14 +152,6 @@ class EndpointGroup(Value, frozen=True):
     endpoints: tuple[Endpoint, ...] = ()
 
 
-class PodQuery(Value, frozen=True):
-    """One LIST of pods: a namespace (None: all) and server-side field/label selectors."""
-
-    namespace: str | None = None
-    field_selector: str | None = None
-    label_selector: str | None = None
-
-
 class Snapshot(Value, frozen=True):
     """Everything read from one cluster (or one namespace of it) at one time."""
 
@@ -173,3 +164,26 @@ class Snapshot(Value, frozen=True):
     # core/v1 Endpoints read beside the slices (audit only), to find the two disagreeing.
     legacy_endpoint_groups: tuple[EndpointGroup, ...] = ()
     warnings: tuple[str, ...] = ()  # what could not be read (e.g. nodes forbidden)
+
+    def narrow(self, namespace: str | None, service: str | None = None) -> Snapshot:
+        """The snapshot as if read with -n NAMESPACE (None: all) and a service name (None: all).
+
+        Nodes are cluster-scoped and kept; a service's endpoint groups follow it.
+        """
+        if namespace is None and service is None:
+            return self
+
+        def keep(ns: str, name: str | None = None) -> bool:
+            return (namespace is None or ns == namespace) and (
+                service is None or name is None or name == service
+            )
+
+        return msgspec.structs.replace(
+            self,
+            services=tuple(s for s in self.services if keep(s.namespace, s.name)),
+            endpoint_groups=tuple(g for g in self.endpoint_groups if keep(g.namespace, g.service)),
+            legacy_endpoint_groups=tuple(
+                g for g in self.legacy_endpoint_groups if keep(g.namespace, g.service)
+            ),
+            pods=tuple(p for p in self.pods if keep(p.namespace)),
+        )

@@ -52,4 +52,15 @@ def load(path: str) -> Snapshot:
         raise UsageError(
             f"{path} is a {doc.kind} of {doc.apiVersion}, not a {API_VERSION} Snapshot", hint
         )
-    return doc.snapshot
+    return _headless_without_marker(doc.snapshot)
+
+
+def _headless_without_marker(snap: Snapshot) -> Snapshot:
+    """Files written before 0.2 kept the API's clusterIP "None" marker of headless services."""
+    if not any("None" in s.cluster_ips for s in snap.services):
+        return snap
+    services = tuple(
+        msgspec.structs.replace(s, cluster_ips=()) if "None" in s.cluster_ips else s
+        for s in snap.services
+    )
+    return msgspec.structs.replace(snap, services=services)

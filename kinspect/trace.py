@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Literal
 
 from kinspect.chain import Backend, Frontend, Index, service_chain
 from kinspect.errors import UsageError
-from kinspect.model import ContainerPort, PodQuery, PodRef, Service, ServicePort, Snapshot
+from kinspect.model import ContainerPort, PodRef, Service, ServicePort, ServiceType
 
 MatchKind = Literal[
     "NodeIP", "ClusterIP", "LoadBalancer", "ExternalIP", "PodIP", "EndpointAddress", "ExternalName"
@@ -74,7 +73,7 @@ class Route:
     """Traffic entering a service port through one frontend, and where it is forwarded."""
 
     service: str
-    service_type: str
+    service_type: ServiceType
     port: ServicePort
     entry: Frontend
     cluster_ips: tuple[str, ...]
@@ -148,7 +147,7 @@ def identify(idx: Index, addr: str) -> list[Match]:
     return out
 
 
-def _entry_services(idx: Index, matches: list[Match], port: int) -> list[Service]:
+def entry_services(idx: Index, matches: list[Match], port: int) -> list[Service]:
     """The services that traffic to the address and port can enter.
 
     Only their chains are built, so a trace on a 100k-pod cluster costs little more than
@@ -163,78 +162,13 @@ def _entry_services(idx: Index, matches: list[Match], port: int) -> list[Service
     ]
 
 
-def _by_name(ref: PodRef) -> PodQuery:
-    return PodQuery(ref.namespace, field_selector=f"metadata.name={ref.name}")
-
-
-def first_pod_queries(target: Target, namespace: str | None) -> list[PodQuery]:
-    """The pods a trace reads before it knows anything: those whose pod IP is the address."""
-    try:
-        ipaddress.ip_address(target.address)
-    except ValueError:
-        return []  # a DNS name is no pod's IP
-    return [PodQuery(namespace, field_selector=f"status.podIP={target.address}")]
-
-
-def pods_needed(
-    snap: Snapshot, target: Target, namespace: str | None, done: Collection[PodQuery]
-) -> list[PodQuery] | None:
-    """The pod reads, beyond `done`, that `trace` needs for the same answer as on every pod.
-
-    A trace touches few pods: those carrying the address, the pods of the nodes it names
-    (hostNetwork pods share the node's IP; hostPorts open on it), and the pods of the services
-    it enters (their selectors, then any endpoint targetRef still missing). Reading those with
-    server-side selectors costs a fraction of listing every pod on a big cluster. Returns []
-    when nothing is missing, and None when only every pod in `namespace` can answer: an IP
-    that matches nothing may still be a pod's secondary IP, which no field selector reaches.
-    """
-    idx = Index.of(snap)
-    addr = target.address
-    # Endpoints that carry the address and name their pod: that pod holds it, maybe as a
-    # secondary (dual-stack) IP, which the status.podIP query of first_pod_queries misses.
-    want = [
-        _by_name(e.pod)
-        for g in snap.endpoint_groups
-        for e in g.endpoints
-        if e.address == addr and e.pod is not None and e.pod not in idx.pods
-    ]
-    matches = identify(idx, addr)
-    if not matches:
-        if not first_pod_queries(target, namespace):
-            return []  # a DNS name that nothing carries: pods cannot carry it either
-        fresh = [q for q in dict.fromkeys(want) if q not in done]
-        return fresh or None
-    want += [
-        PodQuery(namespace, field_selector=f"spec.nodeName={m.node}")
-        for m in matches
-        if m.kind == "NodeIP" and m.node
-    ]
-    if target.port is not None:
-        for svc in _entry_services(idx, matches, target.port):
-            by_selector = None
-            if svc.selector:
-                labels = ",".join(f"{k}={v}" for k, v in sorted(svc.selector.items()))
-                by_selector = PodQuery(svc.namespace, label_selector=labels)
-                want.append(by_selector)
-            if by_selector is None or by_selector in done:
-                # Once the selector's pods are read, fetch by name only the endpoints' pods
-                # still missing (selectorless services, hand-written slices).
-                want += [
-                    _by_name(e.pod)
-                    for g in idx.groups.get((svc.namespace, svc.name), ())
-                    for e in g.endpoints
-                    if e.pod is not None and e.pod not in idx.pods
-                ]
-    return list(dict.fromkeys(q for q in want if q not in done))
-
-
 def trace(idx: Index, target: Target) -> TraceResult:
     """Identify the address and, with a port, follow every route from it."""
     res = TraceResult(target, identify(idx, target.address))
     port = target.port
     if port is None:
         return res
-    for svc in _entry_services(idx, res.matches, port):
+    for svc in entry_services(idx, res.matches, port):
         c = service_chain(idx, svc)
         for pc in c.ports:
             for f in pc.frontends:
@@ -245,7 +179,7 @@ def trace(idx: Index, target: Target) -> TraceResult:
                             svc.type,
                             pc.port,
                             f,
-                            tuple(ip for ip in svc.cluster_ips if ip != "None"),
+                            svc.cluster_ips,
                             pc.backends,
                         )
                     )

@@ -57,7 +57,7 @@ def service(c: ServiceChain) -> Json:
         "namespace": s.namespace,
         "name": s.name,
         "type": s.type,
-        "clusterIPs": [ip for ip in s.cluster_ips if ip != "None"],
+        "clusterIPs": list(s.cluster_ips),
         "headless": s.headless,
         "externalIPs": list(s.external_ips),
         "loadBalancerIngress": [

@@ -12,8 +12,10 @@ from kinspect.model import (
     NodeAddress,
     Pod,
     PodRef,
+    Protocol,
     Service,
     ServicePort,
+    ServiceType,
     Snapshot,
 )
 
@@ -29,7 +31,7 @@ def cport(
     container: str,
     port: int,
     name: str | None = None,
-    protocol: str = "TCP",
+    protocol: Protocol = "TCP",
     host_port: int | None = None,
     sidecar: bool = False,
 ) -> ContainerPort:
@@ -65,7 +67,7 @@ def sport(
     port: int,
     target: int | str | None = None,
     name: str | None = None,
-    protocol: str = "TCP",
+    protocol: Protocol = "TCP",
     node_port: int | None = None,
 ) -> ServicePort:
     return ServicePort(port, protocol, name, port if target is None else target, node_port)
@@ -75,7 +77,7 @@ def svc(
     name: str,
     *ports: ServicePort,
     ns: str = "ns",
-    type: str = "ClusterIP",
+    type: ServiceType = "ClusterIP",
     cluster_ips: tuple[str, ...] = ("10.96.0.10",),
     selector: dict[str, str] | None = None,
     etp: str | None = None,
@@ -118,7 +120,7 @@ def ep(
 
 def group(
     service: str,
-    ports: list[tuple[str | None, int, str]],
+    ports: list[tuple[str | None, int, Protocol]],
     *eps: Endpoint,
     ns: str = "ns",
     name: str | None = None,

@@ -120,7 +120,7 @@ def test_nodeport_under_cluster_policy_answers_on_every_node() -> None:
 
 def test_headless_has_no_cluster_ip_hop_but_keeps_backends() -> None:
     p = pod("a", "10.244.0.5", cport("app", 8080))
-    s = svc("db", sport(5432, 8080), cluster_ips=("None",))
+    s = svc("db", sport(5432, 8080), cluster_ips=())
     g = group("db", [(None, 8080, "TCP")], ep("10.244.0.5", "a"))
     sc = _only(chain.build(snap(services=(s,), groups=(g,), pods=(p,))))
     assert sc.service.headless

@@ -3,9 +3,10 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from kinspect import chain, trace
+from kinspect import chain, plan, trace
 from kinspect.errors import UsageError
-from kinspect.model import PodQuery, PodRef, Snapshot
+from kinspect.model import PodRef, Snapshot
+from kinspect.plan import PodQuery
 from kinspect.trace import Target
 
 from .builders import cport, ep, group, node, pod, snap, sport, svc
@@ -108,46 +109,46 @@ def _with(full: Snapshot, *names: str) -> Snapshot:
 
 
 def test_first_read_is_the_pods_whose_ip_is_the_address() -> None:
-    assert trace.first_pod_queries(Target("10.244.0.5", 80), None) == [
+    assert plan.first_pod_queries(Target("10.244.0.5", 80), None) == [
         PodQuery(None, field_selector="status.podIP=10.244.0.5")
     ]
-    assert trace.first_pod_queries(Target("fd00::5"), "ns") == [
+    assert plan.first_pod_queries(Target("fd00::5"), "ns") == [
         PodQuery("ns", field_selector="status.podIP=fd00::5")
     ]
-    assert trace.first_pod_queries(Target("db.example.com", 5432), None) == []
+    assert plan.first_pod_queries(Target("db.example.com", 5432), None) == []
 
 
 def test_pod_ip_with_port_needs_no_more_pods() -> None:
     full, _ = _without_pods(_world())
     t = Target("10.244.0.5", 8080)
-    done = trace.first_pod_queries(t, None)
-    assert trace.pods_needed(_with(full, "a"), t, None, done) == []
+    done = plan.first_pod_queries(t, None)
+    assert plan.pods_needed(_with(full, "a"), t, None, done) == []
 
 
 def test_cluster_ip_with_port_reads_the_selector_then_missing_targetrefs() -> None:
     full, empty = _without_pods(_world())
     t = Target("10.96.0.10", 80)
-    done = trace.first_pod_queries(t, None)
+    done = plan.first_pod_queries(t, None)
     by_selector = PodQuery("ns", label_selector="app=web")
-    assert trace.pods_needed(empty, t, None, done) == [by_selector]
+    assert plan.pods_needed(empty, t, None, done) == [by_selector]
     # The selector found nothing: the slice's targetRef pod is then read by name.
-    assert trace.pods_needed(empty, t, None, [*done, by_selector]) == [
+    assert plan.pods_needed(empty, t, None, [*done, by_selector]) == [
         PodQuery("ns", field_selector="metadata.name=a")
     ]
-    assert trace.pods_needed(_with(full, "a"), t, None, [*done, by_selector]) == []
+    assert plan.pods_needed(_with(full, "a"), t, None, [*done, by_selector]) == []
 
 
 def test_cluster_ip_without_port_needs_no_pods() -> None:
     _, empty = _without_pods(_world())
     t = Target("10.96.0.10")
-    assert trace.pods_needed(empty, t, None, trace.first_pod_queries(t, None)) == []
+    assert plan.pods_needed(empty, t, None, plan.first_pod_queries(t, None)) == []
 
 
 def test_node_ip_reads_the_nodes_pods_and_the_nodeport_service() -> None:
     _, empty = _without_pods(_world())
     t = Target("192.0.2.11", 30080)
-    done = trace.first_pod_queries(t, "ns")
-    assert trace.pods_needed(empty, t, "ns", done) == [
+    done = plan.first_pod_queries(t, "ns")
+    assert plan.pods_needed(empty, t, "ns", done) == [
         PodQuery("ns", field_selector="spec.nodeName=n1"),
         PodQuery("ns", label_selector="app=web"),
     ]
@@ -156,8 +157,8 @@ def test_node_ip_reads_the_nodes_pods_and_the_nodeport_service() -> None:
 def test_unknown_ip_needs_every_pod_but_unknown_name_needs_none() -> None:
     _, empty = _without_pods(_world())
     ip, name = Target("203.0.113.9"), Target("nothing.example.com")
-    assert trace.pods_needed(empty, ip, None, trace.first_pod_queries(ip, None)) is None
-    assert trace.pods_needed(empty, name, None, trace.first_pod_queries(name, None)) == []
+    assert plan.pods_needed(empty, ip, None, plan.first_pod_queries(ip, None)) is None
+    assert plan.pods_needed(empty, name, None, plan.first_pod_queries(name, None)) == []
 
 
 def test_endpoint_address_names_its_pod_when_the_ip_query_missed_it() -> None:
@@ -166,9 +167,9 @@ def test_endpoint_address_names_its_pod_when_the_ip_query_missed_it() -> None:
     g = group("web6", [(None, 8080, "TCP")], ep("fd00::5", "a"))
     s = msgspec.structs.replace(empty, endpoint_groups=(*empty.endpoint_groups, g))
     t = Target("fd00::5")
-    done = trace.first_pod_queries(t, None)
+    done = plan.first_pod_queries(t, None)
     by_name = PodQuery("ns", field_selector="metadata.name=a")
-    assert trace.pods_needed(s, t, None, done) == [by_name]
+    assert plan.pods_needed(s, t, None, done) == [by_name]
     # Read, and it does not carry the address after all (or is gone): only every pod can tell.
     s2 = msgspec.structs.replace(s, pods=full.pods)
-    assert trace.pods_needed(s2, t, None, [*done, by_name]) is None
+    assert plan.pods_needed(s2, t, None, [*done, by_name]) is None

@@ -1,0 +1,459 @@
+"""What each command does, between the typer surface (`kinspect.cli`) and the pipeline.
+
+A command reads a snapshot (the cluster through `kinspect.cluster`, or a file), runs the pure
+core (chain, trace, inventory, audit), hands the result to a renderer and writes what it
+returns to the session's streams. Everything a command needs from outside (streams, terminal,
+environment, --debug) arrives in a `Session`, so the tests run every command in-process.
+Errors are raised as `KinspectError`s; `cli.run` turns them into one line and an exit code.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import io
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TextIO
+
+import msgspec
+import yaml
+from rich.console import Console, RenderableType
+from rich.text import Text
+
+from kinspect import audit, chain, cluster, files, inventory, plan, snapshotfile, trace
+from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
+from kinspect.model import Snapshot
+from kinspect.render import data, report
+
+
+@dataclass
+class Session:
+    """The outside world of one run: streams, environment, and the root flags."""
+
+    stdout: TextIO
+    stderr: TextIO
+    environ: Mapping[str, str]
+    debug: bool = False
+    # Tests pass their own; a real run asks the streams.
+    stdout_tty: bool | None = None
+    stderr_tty: bool | None = None
+    _err: Console | None = field(default=None, repr=False)
+
+    @property
+    def out_is_terminal(self) -> bool:
+        return self.stdout.isatty() if self.stdout_tty is None else self.stdout_tty
+
+    def console(self) -> Console:
+        """A console on stdout.
+
+        Off a terminal rich would wrap at 80 columns; keep lines whole unless COLUMNS says so.
+        """
+        width = None if self.out_is_terminal or self.environ.get("COLUMNS") else 200
+        return Console(
+            file=self.stdout,
+            width=width,
+            highlight=False,
+            soft_wrap=False,
+            force_terminal=self.stdout_tty,
+        )
+
+    @property
+    def err(self) -> Console:
+        if self._err is None:
+            self._err = Console(file=self.stderr, highlight=False, force_terminal=self.stderr_tty)
+        return self._err
+
+    def warn(self, text: str, label: str = "warning:", style: str = "yellow") -> None:
+        """One warning line on stderr (cluster text printed as text, never as markup)."""
+        self.err.print(Text.assemble((label, style), " ", text))
+
+    @contextmanager
+    def spinner(self, text: str) -> Iterator[None]:
+        """A spinner on stderr while reading, when stderr is a terminal."""
+        if self.err.is_terminal:
+            with self.err.status(text):
+                yield
+        else:
+            yield
+
+
+@dataclass(frozen=True)
+class Target:
+    """kubectl's connection flags."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    request_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class Where:
+    """Which namespaces a command reads: -n / -A, or a snapshot file instead of a cluster."""
+
+    namespace: str | None = None
+    all_namespaces: bool = False
+    snapshot: str | None = None
+
+
+def connect(s: Session, t: Target) -> cluster.Connection:
+    """Credentials for the context: kubeconfig (flag, $KUBECONFIG, ~/.kube/config) or in-cluster."""
+    kubeconfig = t.kubeconfig or s.environ.get("KUBECONFIG") or None
+    default = os.path.expanduser("~/.kube/config")
+    in_cluster = (
+        kubeconfig is None
+        and t.context is None
+        and not os.path.exists(default)
+        and "KUBERNETES_SERVICE_HOST" in s.environ
+    )
+    if t.request_timeout <= 0:
+        raise UsageError(f"--request-timeout must be positive, got {t.request_timeout}", "e.g. 30")
+    # Like kubectl's --chunk-size: items per LIST page, 0 for no paging.
+    chunk = s.environ.get("KINSPECT_CHUNK_SIZE", "")
+    if chunk and not (chunk.isdigit() and chunk.isascii()):
+        raise UsageError(
+            f"KINSPECT_CHUNK_SIZE must be a whole number, got {chunk!r}",
+            f"e.g. {cluster.PAGE_SIZE}, or 0 for no paging",
+        )
+    page_size = int(chunk) if chunk else cluster.PAGE_SIZE
+    return cluster.connect(
+        kubeconfig, t.context, t.request_timeout, in_cluster=in_cluster, page_size=page_size
+    )
+
+
+def namespace_of(w: Where, default_all: bool, default: str) -> str | None:
+    """The namespace to read (None: all), from -n/-A and the command's default."""
+    if w.namespace and w.all_namespaces:
+        raise UsageError("-n and -A both given", "use one of them")
+    if w.all_namespaces or (default_all and not w.namespace):
+        return None
+    return w.namespace or default
+
+
+def read(
+    s: Session,
+    t: Target,
+    w: Where,
+    default_all: bool = False,
+    service: str | None = None,
+    selector: str | None = None,
+) -> tuple[Snapshot, str]:
+    """Read the snapshot file or the cluster; also return the namespace a bare -n means."""
+    if w.snapshot:
+        if selector:
+            raise UsageError("-l cannot filter a snapshot", "drop -l, or read the cluster")
+        ns = namespace_of(w, default_all, "default")
+        return snapshotfile.load(w.snapshot).narrow(ns, service), ns or "default"
+    conn = connect(s, t)
+    ns = namespace_of(w, default_all, conn.default_namespace)
+    with s.spinner(f"reading {conn.context} ({conn.server})…"):
+        snap = cluster.snapshot(conn, cluster.Scope(ns, service=service, selector=selector))
+    return snap, w.namespace or conn.default_namespace
+
+
+def read_for_trace(conn: cluster.Connection, ns: str | None, target: trace.Target) -> Snapshot:
+    """Nodes, services and endpoints in full, but only the pods the trace touches.
+
+    Rounds of server-side-selected pod reads until `plan.pods_needed` has what it asks for
+    (usually two: the address's pods, then the entered services' pods); every pod when it
+    cannot tell.
+    """
+    done = plan.first_pod_queries(target, ns)
+    snap = cluster.snapshot(conn, cluster.Scope(ns), pod_queries=done)
+    while (need := plan.pods_needed(snap, target, ns, done)) != []:
+        if need is None:
+            return msgspec.structs.replace(snap, pods=tuple(cluster.read_pods(conn, ns)))
+        done = [*done, *need]
+        known = {p.ref for p in snap.pods}
+        more = [p for p in cluster.read_pod_queries(conn, need) if p.ref not in known]
+        snap = msgspec.structs.replace(snap, pods=(*snap.pods, *more))
+    # In the API server's (etcd key) order, as a full LIST returns them.
+    pods = sorted(snap.pods, key=lambda p: f"{p.namespace}/{p.name}")
+    return msgspec.structs.replace(snap, pods=tuple(pods))
+
+
+def _warnings(s: Session, snap: Snapshot) -> None:
+    for w in snap.warnings:
+        s.warn(w)
+
+
+def _emit(s: Session, fmt: str, doc: dict[str, object], text: Callable[[], RenderableType]) -> None:
+    if fmt == "json":
+        s.stdout.flush()
+        # Indented for a person at a terminal; compact for programs, which need no whitespace
+        # (on 100k pods it is hundreds of MB and a second pass over them).
+        data.write_json(doc, s.stdout.buffer, stream="services", pretty=s.out_is_terminal)
+    elif fmt == "yaml":
+        s.stdout.write(data.to_yaml(doc))
+    else:
+        s.console().print(text())
+
+
+def map_(
+    s: Session, t: Target, w: Where, fmt: str, service: str | None, selector: str | None
+) -> ExitCode:
+    """The chain of every service port, one row per backend."""
+    snap, where = read(s, t, w, service=service, selector=selector)
+    _warnings(s, snap)
+    if service and not snap.services:
+        raise NotFoundError(
+            f"service {service!r} not found in namespace {where}",
+            f"list services with: kinspect map -n {where}",
+        )
+    chains = chain.build(snap)
+    doc = report.chain_report(snap, chains)
+    if fmt in ("json", "yaml"):
+        _emit(s, fmt, doc, lambda: "")
+    elif fmt == "tree":
+        from kinspect.render import tree
+
+        _emit(s, "text", doc, lambda: tree.map_tree(chains))
+    else:
+        from kinspect.render import table
+
+        _emit(s, "text", doc, lambda: table.map_table(chains, wide=fmt == "wide"))
+    return ExitCode.OK
+
+
+def ips(s: Session, t: Target, w: Where, fmt: str) -> ExitCode:
+    """The IP inventory: node, cluster, external and pod IPs, and who allocates each."""
+    snap, _ = read(s, t, w, default_all=True)
+    _warnings(s, snap)
+    inv = inventory.inventory(snap)
+    from kinspect.render import table
+
+    _emit(s, fmt, report.inventory_report(inv), lambda: table.ips_tables(inv))
+    return ExitCode.OK
+
+
+def trace_(s: Session, t: Target, w: Where, fmt: str, address: str) -> ExitCode:
+    """What an address is and, with a port, where its traffic goes hop by hop."""
+    target = trace.parse_target(address)
+    if w.snapshot:
+        snap, _ = read(s, t, w, default_all=True)
+    else:
+        conn = connect(s, t)
+        ns = namespace_of(w, True, conn.default_namespace)
+        with s.spinner(f"reading {conn.context} ({conn.server})…"):
+            snap = read_for_trace(conn, ns, target)
+    _warnings(s, snap)
+    result = trace.trace(chain.Index.of(snap), target)
+    from kinspect.render import tree
+
+    _emit(s, fmt, report.trace_report(snap.context, result), lambda: tree.trace_tree(result))
+    return ExitCode.OK if result.found else ExitCode.NOT_FOUND
+
+
+def explain(s: Session, t: Target, w: Where) -> ExitCode:
+    """The four IPs and four ports, illustrated with a real service of this cluster."""
+    snap, _ = read(s, t, w, default_all=True)
+    _warnings(s, snap)
+    from kinspect.render import explain  # rich.markdown costs 50 ms of every start otherwise
+
+    s.console().print(explain.explain(chain.build(snap)))
+    return ExitCode.OK
+
+
+def snapshot_save(s: Session, t: Target, w: Where, path: str) -> ExitCode:
+    """Write nodes, services, endpoint slices, endpoints and pods (never secrets) to PATH."""
+    conn = connect(s, t)
+    ns = namespace_of(w, True, conn.default_namespace)
+    with s.spinner(f"reading {conn.context} ({conn.server})…"):
+        snap = cluster.snapshot(conn, cluster.Scope(ns), with_legacy_endpoints=True)
+    _warnings(s, snap)
+    snapshotfile.save(path, snap)
+    s.err.print(
+        f"saved {len(snap.services)} services, {len(snap.pods)} pods, {len(snap.nodes)} nodes "
+        f"of {snap.context} to {path}",
+        markup=False,
+    )
+    return ExitCode.OK
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+EXTENSIONS = {
+    ".json": "json",
+    ".md": "markdown",
+    ".html": "html",
+    ".xml": "junit",
+    ".prom": "prometheus",
+}
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    fmt: str | None = None  # None: text, or from the output file's extension
+    output_file: str | None = None
+    fail_on: audit.Severity | None = None
+    ignore: frozenset[str] = frozenset()
+    ignore_file: str | None = None
+    baseline: str | None = None
+    contexts: tuple[str, ...] = ()
+    all_contexts: bool = False
+    snapshots: tuple[str, ...] = ()
+
+
+def _audit_one(
+    load: Callable[[], Snapshot], name: str, ignore: frozenset[str]
+) -> audit.ContextResult:
+    try:
+        snap = load()
+    except KinspectError as e:
+        return audit.ContextResult(name, error=e.message)
+    idx = chain.Index.of(snap)
+    findings = audit.run(snap, chain.build(snap, idx), idx, ignore)
+    return audit.ContextResult(
+        snap.context,
+        None,
+        snap.warnings,
+        tuple(f"{x.namespace}/{x.name}" for x in snap.services),
+        tuple(findings),
+    )
+
+
+def _load_narrowed(path: str, namespace: str | None) -> Snapshot:
+    return snapshotfile.load(path).narrow(namespace)
+
+
+def _read_for_audit(s: Session, t: Target, w: Where) -> Snapshot:
+    conn = connect(s, t)
+    ns = namespace_of(w, True, conn.default_namespace)
+    return cluster.snapshot(
+        conn, cluster.Scope(ns), with_legacy_endpoints=True, narrow_when_forbidden=True
+    )
+
+
+def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
+    """Find what breaks the chain: findings by severity, for people and for schedulers."""
+    ext = os.path.splitext(o.output_file or "")[1]
+    fmt = o.fmt or EXTENSIONS.get(ext, "text")
+    unknown = o.ignore - {c.id for c in audit.CHECKS}
+    if unknown:
+        raise UsageError(
+            f"unknown check id(s) in --ignore: {', '.join(sorted(unknown))}",
+            "see the ids in docs/audit.md",
+        )
+    rules = _ignore_rules(o.ignore_file) if o.ignore_file else []
+    base = _baseline(o.baseline) if o.baseline else None
+    loaders: list[tuple[str, Callable[[], Snapshot]]] = []
+    for path in o.snapshots:
+        ns = namespace_of(w, True, "default")
+        loaders.append((path, functools.partial(_load_narrowed, path, ns)))
+    if not o.snapshots or o.contexts or o.all_contexts:
+        kc = t.kubeconfig or s.environ.get("KUBECONFIG") or None
+        names = list(o.contexts)
+        if o.all_contexts:
+            names = list(cluster.contexts(kc)[0])
+        targets: list[str | None] = [*names] or [None]
+        for name in targets:
+            one = Target(t.kubeconfig, name, t.request_timeout)
+            read_one = functools.partial(_read_for_audit, s, one, w)
+            loaders.append((name or "(current context)", read_one))
+    if len(loaders) == 1:
+        # One target: its failure is the command's failure, with its own exit code.
+        label, load = loaders[0]
+        with s.spinner(f"auditing {label}…"):
+            snap = load()
+        results = [_audit_one(lambda: snap, label, o.ignore)]
+    else:
+        with (
+            s.spinner(f"auditing {len(loaders)} targets…"),
+            ThreadPoolExecutor(max_workers=min(4, len(loaders))) as pool,
+        ):
+            results = list(pool.map(lambda nl: _audit_one(nl[1], nl[0], o.ignore), loaders))
+    for r in results:
+        for warning in r.warnings:
+            s.warn(f"{r.context}: {warning}")
+        if not r.ok:
+            s.warn(f"{r.context}: {r.error}", "failed:", "red")
+    result = audit.combine(results, rules, base)
+    from kinspect.render import audit as render_audit  # only the audit needs it
+
+    now = datetime.datetime.now(datetime.UTC)
+    stamp = now.isoformat(timespec="seconds")
+    threshold = o.fail_on
+    text: str | None = None
+    renderable: RenderableType = ""
+    match fmt:
+        case "text":
+            renderable = render_audit.text(result)
+        case "json":
+            text = data.to_json(render_audit.document(result, stamp))
+        case "markdown":
+            text = render_audit.markdown(result, stamp)
+        case "html":
+            text = render_audit.html_report(result, stamp)
+        case "junit":
+            text = render_audit.junit(result, threshold or audit.Severity.WARNING)
+        case "prometheus":
+            text = render_audit.prometheus(result, now.timestamp())
+    if text is None:
+        if o.output_file:
+            console = Console(record=True, width=120, file=io.StringIO())
+            console.print(renderable)
+            text = console.export_text()
+        else:
+            s.console().print(renderable)
+    if text is not None:
+        if o.output_file:
+            files.write_atomic(o.output_file, text.encode())
+        else:
+            s.stdout.write(text)
+    worst = result.worst()
+    if threshold is not None and worst is not None and worst >= threshold:
+        return ExitCode.FINDINGS
+    if any(not r.ok for r in results):
+        return ExitCode.PARTIAL
+    return ExitCode.OK
+
+
+def _ignore_rules(path: str) -> list[audit.IgnoreRule]:
+    hint = "each entry: {check: ID, reason: WHY, namespace?: NS, service?: NAME, context?: CTX}"
+    try:
+        with open(path) as f:
+            entries = yaml.safe_load(f) or []
+    except (OSError, yaml.YAMLError) as e:
+        raise UsageError(f"cannot read ignore file {path}: {type(e).__name__}", hint) from None
+    if not isinstance(entries, list):
+        raise UsageError(f"ignore file {path} is not a list", hint)
+    ids = {c.id for c in audit.CHECKS} | {"*"}
+    rules = []
+    for i, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or not entry.get("check"):
+            raise UsageError(f"ignore file {path}, entry {i}: needs a check and a reason", hint)
+        if not str(entry.get("reason", "")).strip():
+            raise UsageError(f"ignore file {path}, entry {i}: needs a reason", hint)
+        if entry["check"] not in ids:
+            raise UsageError(
+                f"ignore file {path}, entry {i}: unknown check {entry['check']!r}", hint
+            )
+        rules.append(
+            audit.IgnoreRule(
+                str(entry["check"]),
+                str(entry["reason"]),
+                entry.get("namespace"),
+                entry.get("service"),
+                entry.get("context"),
+            )
+        )
+    return rules
+
+
+def _baseline(path: str) -> list[dict[str, str]]:
+    hint = "pass a report written by: kinspect audit -o json"
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+        findings = doc["findings"]
+        assert doc.get("kind") == "AuditReport"
+        return [
+            {k: str(v) if v is not None else "" for k, v in x.items() if k != "pods"}
+            for x in findings
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AssertionError):
+        raise UsageError(f"{path} is not a kinspect audit report", hint) from None
