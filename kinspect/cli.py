@@ -90,9 +90,9 @@ def _session(ctx: typer.Context) -> Session:
     return session
 
 
-def _version(value: bool) -> None:
+def _version(ctx: typer.Context, value: bool) -> None:
     if value:
-        print(f"kinspect {__version__}")
+        _session(ctx).stdout.write(f"kinspect {__version__}\n")
         raise typer.Exit(0)
 
 
@@ -289,7 +289,7 @@ def run(
     try:
         rv = cmd.main(args=argv, prog_name="kinspect", standalone_mode=False, obj=session)
     except ClickException as e:  # bad flags or arguments
-        _fail(session, e.format_message(), "kinspect --help")
+        _fail(session, e.format_message() or "no command given", "kinspect --help")
         return ExitCode.USAGE
     except (typer.Abort, KeyboardInterrupt):
         _fail(session, "interrupted", "")
@@ -306,8 +306,12 @@ def run(
             traceback.print_exc(file=session.stderr)
         _fail(session, f"unexpected {type(e).__name__}", "rerun with --debug and report it")
         return ExitCode.ERROR
-    # A command returns its ExitCode; typer.Exit (--version, --help) returns its code as an int.
-    return ExitCode(rv) if isinstance(rv, int) else ExitCode.OK
+    # A command returns its ExitCode; typer.Exit (--version, --help) returns its code as an int,
+    # and typer turns Ctrl-C inside a command into Exit(130).
+    code = ExitCode(rv) if isinstance(rv, int) else ExitCode.OK
+    if code is ExitCode.INTERRUPTED:
+        _fail(session, "interrupted", "")
+    return code
 
 
 def main() -> None:

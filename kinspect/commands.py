@@ -99,6 +99,11 @@ class Where:
     all_namespaces: bool = False
     snapshot: str | None = None
 
+    def __post_init__(self) -> None:
+        # Before anything is read: a usage error never waits for a cluster.
+        if self.namespace and self.all_namespaces:
+            raise UsageError("-n and -A both given", "use one of them")
+
 
 def connect(s: Session, t: Target) -> cluster.Connection:
     """Credentials for the context: kubeconfig (flag, $KUBECONFIG, ~/.kube/config) or in-cluster."""
@@ -127,8 +132,6 @@ def connect(s: Session, t: Target) -> cluster.Connection:
 
 def namespace_of(w: Where, default_all: bool, default: str) -> str | None:
     """The namespace to read (None: all), from -n/-A and the command's default."""
-    if w.namespace and w.all_namespaces:
-        raise UsageError("-n and -A both given", "use one of them")
     if w.all_namespaces or (default_all and not w.namespace):
         return None
     return w.namespace or default

@@ -1,0 +1,154 @@
+"""Every command in-process on snapshot files: the output each format gives, and exit codes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import yaml
+
+from kinspect import snapshotfile
+from kinspect.errors import ExitCode
+from kinspect.model import Snapshot
+
+from ..schema import validate
+from .builders import cport, ep, group, node, pod, snap, sport, svc
+from .runner import invoke, one_line_error
+
+
+def _demo() -> Snapshot:
+    """web (NodePort, two ready pods on two nodes), db (headless), ext (ExternalName)."""
+    a = pod("a", "10.244.0.5", cport("app", 8080, "http"))
+    b = pod("b", "10.244.1.5", cport("app", 8080, "http"), node_name="n1")
+    d = pod("db-0", "10.244.0.7", cport("pg", 5432, "pg"), labels={"app": "db"})
+    return snap(
+        nodes=(node(0), node(1)),
+        services=(
+            svc("web", sport(80, "http", name="http", node_port=30080), type="NodePort"),
+            svc("db", sport(5432, "pg", name="pg"), cluster_ips=(), selector={"app": "db"}),
+            svc("ext", sport(443), type="ExternalName", cluster_ips=(), external_name="x.io"),
+        ),
+        groups=(
+            group(
+                "web", [("http", 8080, "TCP")], ep("10.244.0.5", "a"), ep("10.244.1.5", "b", "n1")
+            ),
+            group("db", [("pg", 5432, "TCP")], ep("10.244.0.7", "db-0")),
+        ),
+        pods=(a, b, d),
+    )
+
+
+def _save(tmp_path: Path, s: Snapshot | None = None) -> str:
+    path = str(tmp_path / "snap.json.gz")
+    snapshotfile.save(path, s or _demo())
+    return path
+
+
+def test_map_table_wide_and_tree(tmp_path: Path) -> None:
+    path = _save(tmp_path)
+    table = invoke("map", "-n", "ns", "--snapshot", path)
+    assert table.code == ExitCode.OK
+    assert table.stdout.splitlines()[0].split() == [
+        "SERVICE",
+        "PORT",
+        "FRONTENDS",
+        "BACKEND",
+        "POD",
+        "CONTAINER",
+        "STATE",
+    ]
+    assert "node:30080 2/2" in table.stdout
+    wide = invoke("map", "-n", "ns", "--snapshot", path, "-o", "wide")
+    assert "192.0.2.11:30080" in wide.stdout
+    tree = invoke("map", "-n", "ns", "--snapshot", path, "-o", "tree")
+    assert tree.code == ExitCode.OK
+    assert "10.244.1.5:8080" in tree.stdout
+
+
+def test_map_json_and_yaml_are_the_same_document(tmp_path: Path) -> None:
+    path = _save(tmp_path)
+    as_json = json.loads(invoke("map", "-A", "--snapshot", path, "-o", "json").stdout)
+    as_yaml = yaml.safe_load(invoke("map", "-A", "--snapshot", path, "-o", "yaml").stdout)
+    assert as_json == as_yaml
+    validate(as_json, "chain-report.json")
+    assert [s["name"] for s in as_json["services"]] == ["db", "ext", "web"]
+    db = as_json["services"][0]
+    assert db["clusterIPs"] == []
+    assert db["headless"] is True
+
+
+def test_map_one_service_and_a_missing_one(tmp_path: Path) -> None:
+    path = _save(tmp_path)
+    doc = json.loads(invoke("map", "web", "--snapshot", path, "-n", "ns", "-o", "json").stdout)
+    assert [s["name"] for s in doc["services"]] == ["web"]
+    one_line_error(
+        invoke("map", "nope", "--snapshot", path, "-n", "ns"),
+        ExitCode.NOT_FOUND,
+        "service 'nope' not found in namespace ns",
+    )
+
+
+def test_ips_in_every_format(tmp_path: Path) -> None:
+    path = _save(tmp_path)
+    text = invoke("ips", "--snapshot", path)
+    assert text.code == ExitCode.OK
+    assert "10.244.1.5" in text.stdout
+    doc = json.loads(invoke("ips", "--snapshot", path, "-o", "json").stdout)
+    assert doc["kind"] == "IPInventory"
+    assert [c["service"] for c in doc["clusterIPs"]] == ["ns/web"]
+    assert yaml.safe_load(invoke("ips", "--snapshot", path, "-o", "yaml").stdout) == doc
+
+
+def test_trace_found_and_not_found(tmp_path: Path) -> None:
+    path = _save(tmp_path)
+    found = invoke("trace", "192.0.2.11:30080", "--snapshot", path)
+    assert found.code == ExitCode.OK
+    assert "10.244.0.5:8080" in found.stdout
+    doc = json.loads(invoke("trace", "10.244.0.5:8080", "--snapshot", path, "-o", "json").stdout)
+    validate(doc, "trace-report.json")
+    assert doc["found"] is True
+    nothing = invoke("trace", "203.0.113.9:80", "--snapshot", path, "-o", "json")
+    assert nothing.code == ExitCode.NOT_FOUND
+    assert json.loads(nothing.stdout)["found"] is False
+
+
+def test_explain(tmp_path: Path) -> None:
+    r = invoke("explain", "--snapshot", _save(tmp_path))
+    assert r.code == ExitCode.OK
+    assert "targetPort" in r.stdout
+
+
+def test_audit_on_a_snapshot(tmp_path: Path) -> None:
+    r = invoke("audit", "--snapshot", _save(tmp_path), "-o", "json")
+    assert r.code == ExitCode.OK
+    assert json.loads(r.stdout)["kind"] == "AuditReport"
+    out = tmp_path / "report.md"
+    r = invoke("audit", "--snapshot", _save(tmp_path), "--output-file", str(out))
+    assert r.code == ExitCode.OK
+    assert out.read_text().startswith("# kinspect audit")
+
+
+def test_old_snapshot_files_keep_headless_services_headless(tmp_path: Path) -> None:
+    # Files written before clusterIP "None" was dropped in convert still carry the marker.
+    doc = json.loads(snapshotfile.dumps(_demo(), compress=False))
+    for s in doc["snapshot"]["services"]:
+        if s["name"] == "db":
+            s["clusterIps"] = ["None"]
+    path = tmp_path / "old.json.gz"
+    path.write_bytes(gzip.compress(json.dumps(doc).encode()))
+    loaded = snapshotfile.load(str(path))
+    db = next(s for s in loaded.services if s.name == "db")
+    assert db.cluster_ips == ()
+    assert db.headless
+    out = json.loads(invoke("map", "db", "-n", "ns", "--snapshot", str(path), "-o", "json").stdout)
+    assert out["services"][0]["clusterIPs"] == []
+
+
+def test_a_missing_snapshot_file(tmp_path: Path) -> None:
+    one_line_error(
+        invoke("map", "--snapshot", str(tmp_path / "none.json")),
+        ExitCode.USAGE,
+        "cannot read snapshot",
+        "No such file",
+    )
