@@ -21,14 +21,19 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The quick loop: every test that needs no cluster (seconds, no Go build), with the CLI's
+# in-process coverage, which must stay at 80% or more.
 unit: venv
-	$(BIN)/pytest tests/unit
+	$(BIN)/pytest -m "not e2e" --cov=kinspect.cli --cov=kinspect.commands --cov-report=term \
+	  --cov-fail-under=80
+
+e2e: venv
+	$(BIN)/pytest -m e2e
 
 # The whole suite: lint, the benchmark at small scale (proves its scripts work; asserts no
 # time), then unit tests and the e2e tests against a real API server (the test bed, built and
-# started on demand, or KINSPECT_E2E_CONTEXT). pytest runs last so its summary closes the log.
-test: lint bench-small
-	$(BIN)/pytest tests
+# started on demand, or KINSPECT_E2E_CONTEXT). The e2e run is last so its summary closes the log.
+test: lint bench-small unit e2e
 
 testbed:
 	testbed/build.sh

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,19 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# The kinspect of the interpreter running the tests (its venv, or wherever it is installed).
+KINSPECT = [sys.executable, "-m", "kinspect"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/e2e as e2e, so that a new file is marked without a word.
+
+    `pytest -m "not e2e"` (`make unit`) is then the quick loop that never starts a cluster.
+    """
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
 
 
 @dataclass(frozen=True)
@@ -66,12 +80,18 @@ def _current_context(kubectl: str, kubeconfig: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Cluster:
+def cluster(pytestconfig: pytest.Config) -> Cluster:
     ctx = os.environ.get("KINSPECT_E2E_CONTEXT")
     if ctx:
         kubectl = shutil.which("kubectl")
         assert kubectl, "KINSPECT_E2E_CONTEXT is set but kubectl is not on PATH"
         return Cluster(os.environ.get("KUBECONFIG"), ctx, kubectl, "(the cluster's own logs)")
+    reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(
+            "\ne2e: starting the test bed (testbed/cluster.sh up; on a cold machine it first "
+            "builds the Go binaries, about 10 min). The quick loop without it: make unit"
+        )
     up = subprocess.run(
         [str(ROOT / "testbed" / "cluster.sh"), "up"], capture_output=True, text=True, check=False
     )
@@ -109,7 +129,7 @@ class Namespace:
 
     def kinspect(self, *args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "kinspect"), *args, *self.cluster.kinspect_args()],
+            [*KINSPECT, *args, *self.cluster.kinspect_args()],
             capture_output=True,
             text=True,
             check=False,

@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from .conftest import ROOT, Namespace
+from .conftest import KINSPECT, Namespace
 
 READ = ["get", "list", "watch"]
 SERVICE = (
@@ -21,7 +21,7 @@ SERVICE = (
 
 def _kinspect(kubeconfig: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "kinspect"), *args, "--kubeconfig", kubeconfig],
+        [*KINSPECT, *args, "--kubeconfig", kubeconfig],
         capture_output=True,
         text=True,
         check=False,

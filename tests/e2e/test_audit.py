@@ -16,7 +16,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from ..schema import validate
-from .conftest import ROOT, Cluster, Namespace, new_namespace
+from .conftest import KINSPECT, ROOT, Cluster, Namespace, new_namespace
 
 # (service, check) pairs the planted faults must produce (examples/faults.yaml).
 EXPECTED = {
@@ -157,7 +157,7 @@ def _two_contexts(cluster: Cluster, tmp: Path) -> str:
 def _run(kubeconfig: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
-            str(ROOT / ".venv" / "bin" / "kinspect"),
+            *KINSPECT,
             "audit",
             *args,
             "--kubeconfig",
@@ -316,7 +316,7 @@ def test_snapshot_of_the_test_bed_gives_the_same_report_offline(
     offline = json.loads(
         subprocess.run(
             [
-                str(ROOT / ".venv" / "bin" / "kinspect"),
+                *KINSPECT,
                 "audit",
                 "--snapshot",
                 str(snap),
@@ -333,7 +333,7 @@ def test_snapshot_of_the_test_bed_gives_the_same_report_offline(
     offline_map = json.loads(
         subprocess.run(
             [
-                str(ROOT / ".venv" / "bin" / "kinspect"),
+                *KINSPECT,
                 "map",
                 "-n",
                 faults.name,

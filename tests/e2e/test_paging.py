@@ -16,7 +16,7 @@ from typing import Any
 
 from kinspect import cluster as kcluster
 
-from .conftest import ROOT, Cluster, Namespace
+from .conftest import KINSPECT, Cluster, Namespace
 
 PODS = 40  # enough that the namespaces after the first page average over 2 pods each
 
@@ -44,7 +44,7 @@ def _snapshot(
     out = tmp_path / f"snap-{chunk}-{uuid.uuid4().hex[:6]}.json"
     args = ["--kubeconfig", kubeconfig] if kubeconfig else cluster.kinspect_args()
     proc = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "kinspect"), "snapshot", "save", str(out), "-A", *args],
+        [*KINSPECT, "snapshot", "save", str(out), "-A", *args],
         capture_output=True,
         text=True,
         check=False,
