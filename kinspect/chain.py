@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kinspect.labels import SelectorIndex, from_map
 from kinspect.model import (
     ContainerPort,
     Endpoint,
@@ -89,8 +90,7 @@ class Index:
     pods_by_ip: dict[str, list[Pod]] = field(default_factory=dict)
     nodes: dict[str, Node] = field(default_factory=dict)
     groups: dict[tuple[str, str], list[EndpointGroup]] = field(default_factory=dict)
-    _by_label: dict[tuple[str, str, str], list[Pod]] = field(default_factory=dict)
-    _by_namespace: dict[str, list[Pod]] = field(default_factory=dict)
+    _by_labels: SelectorIndex[Pod] = field(default_factory=SelectorIndex)
     # (node name, address) of every InternalIP/ExternalIP: where each nodePort opens.
     node_ips: list[tuple[str, str]] = field(default_factory=list)
 
@@ -98,16 +98,12 @@ class Index:
     def of(cls, snapshot: Snapshot) -> Index:
         idx = cls(snapshot)
         by_ip: defaultdict[str, list[Pod]] = defaultdict(list)
-        by_label: defaultdict[tuple[str, str, str], list[Pod]] = defaultdict(list)
-        by_ns: defaultdict[str, list[Pod]] = defaultdict(list)
         for p in snapshot.pods:
             idx.pods[p.ref] = p
-            by_ns[p.namespace].append(p)
             for ip in p.pod_ips:
                 by_ip[ip].append(p)
-            for k, v in p.labels.items():
-                by_label[(p.namespace, k, v)].append(p)
-        idx.pods_by_ip, idx._by_label, idx._by_namespace = dict(by_ip), dict(by_label), dict(by_ns)
+        idx.pods_by_ip = dict(by_ip)
+        idx._by_labels = SelectorIndex(snapshot.pods)
         idx.nodes = {n.name: n for n in snapshot.nodes}
         idx.node_ips = [(n.name, a.address) for n in snapshot.nodes for a in n.ips()]
         groups: defaultdict[tuple[str, str], list[EndpointGroup]] = defaultdict(list)
@@ -117,13 +113,14 @@ class Index:
         return idx
 
     def select(self, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
-        """Pods of `namespace` whose labels contain every pair of `selector`."""
+        """Pods of `namespace` whose labels contain every pair of `selector`, in snapshot order."""
+        # Service semantics: an empty selector selects no pod (the endpoints are managed by
+        # hand), where an empty LabelSelector would select every pod of the namespace.
         if not selector:
             return []
-        candidates = min(
-            (self._by_label.get((namespace, k, v), []) for k, v in selector.items()), key=len
-        )
-        return [p for p in candidates if all(p.labels.get(k) == v for k, v in selector.items())]
+        # prevalidated: the API server validated the selector on write, and the endpointslice
+        # controller matches it as written (labels.Set(...).AsSelectorPreValidated()).
+        return self._by_labels.select(namespace, from_map(selector), prevalidated=True)
 
 
 def declared_port(pod: Pod, port: int, protocol: Protocol) -> ContainerPort | None:
