@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import assert_never
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -28,12 +30,18 @@ def frontends_summary(pc: PortChain, wide: bool) -> str:
     lines = []
     nodeports: list[Frontend] = []
     for f in pc.frontends:
-        if f.kind == "NodePort":
-            nodeports.append(f)
-        elif f.kind == "ClusterIP":
-            lines.append(f.address)
-        else:
-            lines.append(f"{'lb' if f.kind == 'LoadBalancer' else 'ext'} {f.address}")
+        match f.kind:
+            case "NodePort":
+                nodeports.append(f)
+            case "ClusterIP":
+                lines.append(f.address)
+            case "LoadBalancer":
+                lines.append(f"lb {f.address}")
+            case "ExternalIP":
+                lines.append(f"ext {f.address}")
+            case _:
+                # A new frontend kind is a type error here until it has a label.
+                assert_never(f.kind)
     if nodeports:
         if wide:
             lines.extend(
