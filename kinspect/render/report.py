@@ -1,6 +1,6 @@
 """The machine-readable documents (JSON/YAML): kinspect/v1 ChainReport, TraceReport, IPInventory.
 
-This is a contract (docs/json-schema.md, kinspect/schemas/*.json): within apiVersion
+This is a contract (docs/json.md, kinspect/schemas/*.json): within apiVersion
 kinspect/v1 fields are only ever added, never renamed or removed.
 """
 

@@ -95,7 +95,7 @@ def test_ips_in_every_format(tmp_path: Path) -> None:
     assert text.code == ExitCode.OK
     assert "10.244.1.5" in text.stdout
     doc = json.loads(invoke("ips", "--snapshot", path, "-o", "json").stdout)
-    assert doc["kind"] == "IPInventory"
+    validate(doc, "ip-inventory.json")
     assert [c["service"] for c in doc["clusterIPs"]] == ["ns/web"]
     assert yaml.safe_load(invoke("ips", "--snapshot", path, "-o", "yaml").stdout) == doc
 
