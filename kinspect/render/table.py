@@ -11,15 +11,7 @@ from rich.text import Text
 from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.inventory import Inventory
 from kinspect.model import PodRef
-
-
-def port_label(pc: PortChain) -> str:
-    """`name port→targetPort`, with the protocol only when it is not TCP."""
-    p = pc.port
-    name = f"{p.name} " if p.name else ""
-    proto = "" if p.protocol == "TCP" else f"/{p.protocol}"
-    target = f"→{p.target_port}" if p.target_port is not None else ""
-    return f"{name}{p.port}{proto}{target}"
+from kinspect.render.words import port_label
 
 
 def frontends_summary(pc: PortChain, wide: bool) -> str:

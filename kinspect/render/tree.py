@@ -7,7 +7,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from kinspect.chain import Backend, ServiceChain
-from kinspect.render.table import port_label
+from kinspect.render.words import port_label
 from kinspect.trace import TraceResult
 
 

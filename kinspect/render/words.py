@@ -1,0 +1,14 @@
+"""Wording shared by the text formats (table, tree, explain): one phrase, one place."""
+
+from __future__ import annotations
+
+from kinspect.chain import PortChain
+
+
+def port_label(pc: PortChain) -> str:
+    """`name port→targetPort`, with the protocol only when it is not TCP."""
+    p = pc.port
+    name = f"{p.name} " if p.name else ""
+    proto = "" if p.protocol == "TCP" else f"/{p.protocol}"
+    target = f"→{p.target_port}" if p.target_port is not None else ""
+    return f"{name}{p.port}{proto}{target}"

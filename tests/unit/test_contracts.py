@@ -1,0 +1,81 @@
+"""The import contracts can fail: break a copy of the package on purpose and lint-imports says so.
+
+Each case copies `kinspect/` and pyproject.toml to a temporary folder, adds one import that a
+contract forbids, and runs lint-imports there; the untouched copy must pass.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def _copy(tmp_path: Path) -> Path:
+    shutil.copytree(
+        ROOT / "kinspect", tmp_path / "kinspect", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def _lint(where: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=where,
+        env={**os.environ, "PYTHONPATH": str(where)},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def _add_import(where: Path, module: str, line: str) -> None:
+    path = where / (module.replace(".", "/") + ".py")
+    if not path.exists() and path.with_suffix("").is_dir():
+        path = path.with_suffix("") / "__init__.py"
+    text = path.read_text() if path.exists() else '"""A module nobody listed."""\n'
+    path.write_text(text + f"\n{line}  # added by test_contracts\n")
+
+
+def test_the_real_package_keeps_every_contract(tmp_path: Path) -> None:
+    proc = _lint(_copy(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert " broken" in proc.stdout
+    assert "0 broken" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        # kubernetes anywhere but kinspect.cluster, including modules that no list names.
+        ("kinspect.audit", "import kubernetes.client", "Only kinspect.cluster imports"),
+        ("kinspect.snapshotfile", "import kubernetes", "Only kinspect.cluster imports"),
+        ("kinspect.files", "from kubernetes import config", "Only kinspect.cluster imports"),
+        ("kinspect.render.table", "import kubernetes", "Only kinspect.cluster imports"),
+        ("kinspect.newcomer", "import kubernetes", "Only kinspect.cluster imports"),
+        # A module nobody placed in the layers breaks the exhaustive pipeline contract.
+        ("kinspect.newcomer", "import json", "pipeline"),
+        # The pipeline's direction, and the pure core's distance from the wire.
+        ("kinspect.model", "import kinspect.chain", "pipeline"),
+        ("kinspect.chain", "import kinspect.cluster", "pure core"),
+        ("kinspect.render.tree", "import kinspect.render.table", "formats"),
+    ],
+)
+def test_a_forbidden_import_breaks_a_contract(
+    tmp_path: Path, module: str, line: str, contract: str
+) -> None:
+    where = _copy(tmp_path)
+    _add_import(where, module, line)
+    proc = _lint(where)
+    assert proc.returncode != 0, proc.stdout
+    broken = [ln for ln in proc.stdout.splitlines() if " BROKEN" in ln]
+    assert any(contract in ln for ln in broken), proc.stdout
