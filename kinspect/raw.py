@@ -51,7 +51,6 @@ class Condition(Wire):
 class NodeSpec(Wire):
     podCIDR: str | None = None
     podCIDRs: list[str] | None = None
-    unschedulable: bool = False
 
 
 class NodeStatus(Wire):
@@ -132,15 +131,8 @@ class ServiceSpec(Wire):
     externalIPs: list[str] | None = None
     externalName: str | None = None
     externalTrafficPolicy: str | None = None
-    internalTrafficPolicy: str | None = None
     selector: dict[str, str] | None = None
     ports: list[ServicePort] | None = None
-    publishNotReadyAddresses: bool = False
-
-
-class PortStatus(Wire):
-    port: int
-    protocol: str = "TCP"
 
 
 class LoadBalancerIngress(Wire):
