@@ -12,10 +12,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
-from kinspect.chain import Backend, Index, PortChain, ServiceChain, declared_port, named_port
+from kinspect.chain import (
+    Backend,
+    Index,
+    NotBackend,
+    PortChain,
+    ServiceChain,
+    declared_port,
+    named_port,
+)
 from kinspect.model import EndpointGroup, Pod, ProbePort, Snapshot
 
 
@@ -39,6 +47,8 @@ class Finding:
     port: str | None = None  # "name 80/TCP"
     pods: tuple[str, ...] = ()  # "namespace/name", each with its reason where there is one
     context: str = ""
+    # Selected pods that get no traffic, listed after `pods`; render words their reasons.
+    not_backends: tuple[NotBackend, ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str, str, str, str]:
@@ -72,11 +82,23 @@ def _port(pc: PortChain) -> str:
 
 
 def _f(
-    check: str, c: ServiceChain, msg: str, pc: PortChain | None = None, pods: Sequence[str] = ()
+    check: str,
+    c: ServiceChain,
+    msg: str,
+    pc: PortChain | None = None,
+    pods: Sequence[str] = (),
+    not_backends: Sequence[NotBackend] = (),
 ) -> Finding:
     sev = _SEVERITY[check]
     return Finding(
-        check, sev, c.service.namespace, c.service.name, msg, _port(pc) if pc else None, tuple(pods)
+        check,
+        sev,
+        c.service.namespace,
+        c.service.name,
+        msg,
+        _port(pc) if pc else None,
+        tuple(pods),
+        not_backends=tuple(not_backends),
     )
 
 
@@ -131,18 +153,15 @@ def selected_pod_not_endpoint(a: AuditInput) -> Iterator[Finding]:
     """Pods the selector matches that get no traffic (not ready, pending, terminating)."""
     for c in _proxied(a):
         for pc in c.ports:
-            pods = [
-                f"{nb.pod} ({nb.reason})"
-                for nb in pc.not_backends
-                if not nb.reason.startswith("no container port named")
-            ]
-            if pods:
+            # A pod without the named port: named-port-unresolvable says it.
+            idle = [nb for nb in pc.not_backends if nb.reason != "no named port"]
+            if idle:
                 yield _f(
                     "selected-pod-not-endpoint",
                     c,
-                    f"{len(pods)} selected pod(s) receive no traffic on this port",
+                    f"{len(idle)} selected pod(s) receive no traffic on this port",
                     pc,
-                    pods,
+                    not_backends=idle,
                 )
 
 
@@ -168,8 +187,7 @@ def named_port_unresolvable(a: AuditInput) -> Iterator[Finding]:
                 if mixed
                 else f"no selected pod declares a container port named {tp!r}/{pc.port.protocol}"
             )
-            f = _f("named-port-unresolvable", c, what, pc, missing)
-            yield Finding(f.check, sev, f.namespace, f.service, f.message, f.port, f.pods)
+            yield replace(_f("named-port-unresolvable", c, what, pc, missing), severity=sev)
 
 
 def target_port_undeclared(a: AuditInput) -> Iterator[Finding]:
@@ -549,9 +567,7 @@ def run(
     """Run every check not in `ignore`; findings sorted by severity (worst first), then place."""
     a = AuditInput(snapshot, index, chains)
     out = [
-        Finding(
-            f.check, f.severity, f.namespace, f.service, f.message, f.port, f.pods, snapshot.context
-        )
+        replace(f, context=snapshot.context)
         for check in CHECKS
         if check.id not in ignore
         for f in check.run(a)

@@ -14,6 +14,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from kinspect.audit import CHECKS, AuditResult, Finding, Severity, finding_key
+from kinspect.render import reasons
 from kinspect.render.report import API_VERSION
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -28,7 +29,7 @@ def _finding(f: Finding, new: bool | None) -> dict[str, Any]:
         "service": f.service,
         "port": f.port,
         "message": f.message,
-        "pods": list(f.pods),
+        "pods": _pods(f),
     }
     if new is not None:
         doc["new"] = new
@@ -64,6 +65,11 @@ def document(r: AuditResult, generated_at: str) -> dict[str, Any]:
         "ignored": [{**_finding(f, None), "reason": why} for f, why in r.ignored],
         "resolved": list(r.baseline.resolved) if r.baseline else None,
     }
+
+
+def _pods(f: Finding) -> list[str]:
+    """The pods a finding names, each with its reason where there is one."""
+    return [*f.pods, *(f"{nb.pod} ({reasons.not_backend(nb)})" for nb in f.not_backends)]
 
 
 def _grouped(r: AuditResult) -> dict[Severity, dict[str, list[Finding]]]:
@@ -102,8 +108,8 @@ def text(r: AuditResult) -> RenderableType:
                 t.append(f"[{f.check}] ", style=_STYLE[sev])
                 t.append(f"{_where(f)}: {f.message}")
                 parts.append(t)
-                if f.pods:
-                    parts.append(Text("      pods: " + ", ".join(f.pods), style="dim"))
+                if pods := _pods(f):
+                    parts.append(Text("      pods: " + ", ".join(pods), style="dim"))
     if r.baseline:
         parts.append(Text(f"\n{len(r.baseline.resolved)} finding(s) resolved since the baseline"))
     if r.ignored:
@@ -138,7 +144,7 @@ def markdown(r: AuditResult, generated_at: str) -> str:
                 mark = " 🆕" if new is not None and finding_key(f) in new else ""
                 lines.append(
                     f"| {_md_cell(place)} | {_md_cell(_where(f))} | `{f.check}`{mark} | "
-                    f"{_md_cell(f.message)} | {_md_cell(', '.join(f.pods))} |"
+                    f"{_md_cell(f.message)} | {_md_cell(', '.join(_pods(f)))} |"
                 )
     if not r.findings:
         lines += ["", "No findings."]
@@ -205,10 +211,11 @@ def html_report(r: AuditResult, generated_at: str) -> str:
                     if new is not None and finding_key(f) in new
                     else ""
                 )
-                pods = f"<div class=pods>{e(', '.join(f.pods))}</div>" if f.pods else ""
+                pods = _pods(f)
+                pods_html = f"<div class=pods>{e(', '.join(pods))}</div>" if pods else ""
                 out.append(
                     f"<tr><td>{e(place)}</td><td>{e(_where(f))}</td>"
-                    f"<td><code>{e(f.check)}</code>{badge}</td><td>{e(f.message)}{pods}</td></tr>"
+                    f"<td><code>{e(f.check)}</code>{badge}</td><td>{e(f.message)}{pods_html}</td></tr>"
                 )
         out.append("</table>")
     if not r.findings:
@@ -256,7 +263,7 @@ def junit(r: AuditResult, fail_on: Severity) -> str:
                 failures += 1
                 body = "\n".join(
                     f"[{f.severity.label}] {f.check} {f.port or ''}: {f.message}"
-                    + (f" (pods: {', '.join(f.pods)})" if f.pods else "")
+                    + (f" (pods: {', '.join(pods)})" if (pods := _pods(f)) else "")
                     for f in bad
                 )
                 fail = ET.SubElement(case, "failure", message=bad[0].message, type=bad[0].check)
