@@ -26,7 +26,7 @@ from kinspect.chain import (
     declared_port,
     named_port,
 )
-from kinspect.model import EndpointGroup, Pod, ProbePort, Snapshot
+from kinspect.model import EndpointGroup, Pod, ProbePort, ServicePort, Snapshot
 
 
 class Severity(IntEnum):
@@ -40,22 +40,45 @@ class Severity(IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class PortKey:
+    """The port a finding is about: a service port's name (if any), number and protocol."""
+
+    name: str | None
+    port: int
+    protocol: str
+
+    @classmethod
+    def of(cls, sp: ServicePort) -> PortKey:
+        return cls(sp.name or None, sp.port, sp.protocol)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A finding's identity across runs (baselines): not its message, which may carry counts."""
+
+    context: str
+    check: str
+    namespace: str
+    service: str
+    port: PortKey | None
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     check: str
     severity: Severity
     namespace: str
     service: str  # "" for findings about a node or pod rather than a service
     message: str
-    port: str | None = None  # "name 80/TCP"
+    port: PortKey | None = None
     pods: tuple[str, ...] = ()  # "namespace/name", each with its reason where there is one
     context: str = ""
     # Selected pods that get no traffic, listed after `pods`; render words their reasons.
     not_backends: tuple[NotBackend, ...] = ()
 
     @property
-    def key(self) -> tuple[str, str, str, str, str, str]:
-        """Identity across runs (for --baseline): not the message, which may carry counts."""
-        return (self.context, self.check, self.namespace, self.service, self.port or "", "")
+    def identity(self) -> Identity:
+        return Identity(self.context, self.check, self.namespace, self.service, self.port)
 
 
 @dataclass
@@ -93,7 +116,7 @@ class Check:
             chain.service.namespace,
             chain.service.name,
             message,
-            _port(port_chain) if port_chain else None,
+            PortKey.of(port_chain.port) if port_chain else None,
             tuple(pods),
             not_backends=tuple(not_backends),
         )
@@ -103,16 +126,11 @@ class Check:
         namespace: str,
         service: str,
         message: str,
-        port: str | None = None,
+        port: PortKey | None = None,
         pods: Sequence[str] = (),
     ) -> Finding:
         """A finding of this check on a place named by hand (a node's pods, a port's owner)."""
         return Finding(self.id, self.severity, namespace, service, message, port, tuple(pods))
-
-
-def _port(pc: PortChain) -> str:
-    p = pc.port
-    return f"{p.name + ' ' if p.name else ''}{p.port}/{p.protocol}"
 
 
 def _proxied(a: AuditInput) -> Iterator[ServiceChain]:
@@ -300,7 +318,7 @@ def node_port_collision(check: Check, a: AuditInput) -> Iterator[Finding]:
                 ns,
                 name,
                 f"nodePort {port}/{proto} is also claimed by " + ", ".join([*clash[1:], *pods]),
-                f"{port}/{proto}",
+                PortKey(None, port, proto),
                 pods,
             )
 
@@ -323,7 +341,7 @@ def host_port_collision(check: Check, a: AuditInput) -> Iterator[Finding]:
                 "",
                 f"hostPort {port}/{proto} claimed by {len(pods)} pods on node {node}: "
                 "only one can bind it",
-                f"{port}/{proto}",
+                PortKey(None, port, proto),
                 sorted(pods),
             )
 
@@ -560,97 +578,14 @@ def run(
         if check.id not in ignore
         for f in check.run(check, a)
     ]
-    out.sort(key=lambda f: (-f.severity, f.context, f.namespace, f.service, f.check, f.port or ""))
+    out.sort(key=lambda f: (-f.severity, f.context, f.namespace, f.service, f.check, _text(f.port)))
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class IgnoreRule:
-    """An entry of an ignore file: which findings to set aside, and why (required)."""
+def _text(p: PortKey | None) -> str:
+    """The port as reports print it ("http 80/TCP", "80/TCP"), only to order findings.
 
-    check: str
-    reason: str
-    namespace: str | None = None
-    service: str | None = None
-    context: str | None = None
-
-    def matches(self, f: Finding) -> bool:
-        return (
-            self.check in (f.check, "*")
-            and self.namespace in (None, f.namespace)
-            and self.service in (None, f.service)
-            and self.context in (None, f.context)
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ContextResult:
-    """One context's audit: its findings, or why it could not be audited."""
-
-    context: str
-    error: str | None = None  # set when the context failed (unreachable, forbidden ...)
-    warnings: tuple[str, ...] = ()
-    services: tuple[str, ...] = ()  # "namespace/name" of every service audited
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    """What changed since a previous report: finding keys new now, and those gone."""
-
-    new: frozenset[tuple[str, ...]]
-    resolved: tuple[dict[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AuditResult:
-    contexts: tuple[ContextResult, ...]
-    findings: tuple[Finding, ...]  # across contexts, ignored ones removed
-    ignored: tuple[tuple[Finding, str], ...] = ()  # (finding, reason)
-    baseline: Baseline | None = None
-
-    def worst(self) -> Severity | None:
-        return max((f.severity for f in self.findings), default=None)
-
-
-def finding_key(f: Finding) -> tuple[str, ...]:
-    """A finding's identity across runs: context, check, namespace, service, port."""
-    return (f.context, f.check, f.namespace, f.service, f.port or "")
-
-
-def combine(
-    results: Sequence[ContextResult],
-    rules: Sequence[IgnoreRule] = (),
-    baseline: Sequence[dict[str, str]] | None = None,
-) -> AuditResult:
-    """Merge per-context results, set ignored findings aside, and diff against a baseline."""
-    kept: list[Finding] = []
-    ignored: list[tuple[Finding, str]] = []
-    for r in results:
-        for f in r.findings:
-            rule = next((x for x in rules if x.matches(f)), None)
-            if rule:
-                ignored.append((f, rule.reason))
-            else:
-                kept.append(f)
-    base = None
-    if baseline is not None:
-        old = {
-            (b.get("context", ""), b["check"], b["namespace"], b["service"], b.get("port") or "")
-            for b in baseline
-        }
-        now = {finding_key(f) for f in kept}
-        audited = {r.context for r in results if r.ok}
-        resolved = tuple(
-            b
-            for b in baseline
-            if (b.get("context", ""), b["check"], b["namespace"], b["service"], b.get("port") or "")
-            not in now
-            and b.get("context", "") in audited
-        )
-        base = Baseline(frozenset(now - old), resolved)
-    return AuditResult(tuple(results), tuple(kept), tuple(ignored), base)
+    Reports have always listed a place's findings in the order of this text, so an unnamed
+    port sorts as a string (443 before 80); numbers would reorder existing reports.
+    """
+    return "" if p is None else f"{p.name + ' ' if p.name else ''}{p.port}/{p.protocol}"

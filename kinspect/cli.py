@@ -11,7 +11,6 @@ import datetime
 import functools
 import gc
 import io
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -22,13 +21,23 @@ from typing import Annotated, NoReturn, TypeVar, assert_never
 
 import msgspec
 import typer
-import yaml
 from rich.console import Console, RenderableType
 
 # typer vendors its own click; its exception base is not re-exported publicly.
 from typer._click.exceptions import ClickException
 
-from kinspect import __version__, audit, chain, cluster, files, inventory, snapshotfile, trace
+from kinspect import (
+    __version__,
+    audit,
+    auditfiles,
+    auditreport,
+    chain,
+    cluster,
+    files,
+    inventory,
+    snapshotfile,
+    trace,
+)
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
 from kinspect.model import Snapshot
 from kinspect.render import data, report, table, tree
@@ -411,14 +420,14 @@ _EXTENSIONS = {
 
 def _audit_one(
     load: Callable[[], Snapshot], name: str, ignore: frozenset[str]
-) -> audit.ContextResult:
+) -> auditreport.ContextResult:
     try:
         snap = load()
     except KinspectError as e:
-        return audit.ContextResult(name, error=e.message)
+        return auditreport.ContextResult(name, error=e.message)
     idx = chain.Index.of(snap)
     findings = audit.run(snap, chain.build(snap, idx), idx, ignore)
-    return audit.ContextResult(
+    return auditreport.ContextResult(
         snap.context,
         None,
         snap.warnings,
@@ -488,8 +497,8 @@ def audit_(
             f"unknown check id(s) in --ignore: {', '.join(sorted(unknown))}",
             "see the ids in docs/audit.md",
         )
-    rules = _ignore_rules(ignore_file) if ignore_file else []
-    base = _baseline(baseline) if baseline else None
+    rules = auditfiles.read_ignore_file(ignore_file) if ignore_file else []
+    base = auditfiles.read_baseline(baseline) if baseline else None
     loaders: list[tuple[str, Callable[[], Snapshot]]] = []
     for path in snapshots or ():
         ns = _namespace(namespace, all_namespaces, True, "default")
@@ -522,7 +531,7 @@ def audit_(
             _stderr.print(f"[yellow]warning:[/] {r.context}: {w}")
         if not r.ok:
             _stderr.print(f"[red]failed:[/] {r.context}: {r.error}")
-    result = audit.combine(results, rules, base)
+    result = auditreport.combine(results, rules, base)
     from kinspect.render import audit as render_audit  # only the audit needs it
 
     now = datetime.datetime.now(datetime.UTC)
@@ -575,53 +584,6 @@ def _read_for_audit(
     return cluster.snapshot(
         conn, cluster.Scope(ns), with_legacy_endpoints=True, narrow_when_forbidden=True
     )
-
-
-def _ignore_rules(path: str) -> list[audit.IgnoreRule]:
-    hint = "each entry: {check: ID, reason: WHY, namespace?: NS, service?: NAME, context?: CTX}"
-    try:
-        with open(path) as f:
-            entries = yaml.safe_load(f) or []
-    except (OSError, yaml.YAMLError) as e:
-        raise UsageError(f"cannot read ignore file {path}: {type(e).__name__}", hint) from None
-    if not isinstance(entries, list):
-        raise UsageError(f"ignore file {path} is not a list", hint)
-    ids = {c.id for c in audit.CHECKS} | {"*"}
-    rules = []
-    for i, entry in enumerate(entries, 1):
-        if not isinstance(entry, dict) or not entry.get("check"):
-            raise UsageError(f"ignore file {path}, entry {i}: needs a check and a reason", hint)
-        if not str(entry.get("reason", "")).strip():
-            raise UsageError(f"ignore file {path}, entry {i}: needs a reason", hint)
-        if entry["check"] not in ids:
-            raise UsageError(
-                f"ignore file {path}, entry {i}: unknown check {entry['check']!r}", hint
-            )
-        rules.append(
-            audit.IgnoreRule(
-                str(entry["check"]),
-                str(entry["reason"]),
-                entry.get("namespace"),
-                entry.get("service"),
-                entry.get("context"),
-            )
-        )
-    return rules
-
-
-def _baseline(path: str) -> list[dict[str, str]]:
-    hint = "pass a report written by: kinspect audit -o json"
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-        findings = doc["findings"]
-        assert doc.get("kind") == "AuditReport"
-        return [
-            {k: str(v) if v is not None else "" for k, v in x.items() if k != "pods"}
-            for x in findings
-        ]
-    except (OSError, ValueError, KeyError, TypeError, AssertionError):
-        raise UsageError(f"{path} is not a kinspect audit report", hint) from None
 
 
 def _fail(message: str, hint: str, code: int) -> NoReturn:

@@ -13,7 +13,8 @@ from xml.etree import ElementTree as ET
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from kinspect.audit import CHECKS, AuditResult, Finding, Severity, finding_key
+from kinspect.audit import CHECKS, Finding, PortKey, Severity
+from kinspect.auditreport import AuditResult, BaselineFinding
 from kinspect.render import reasons
 from kinspect.render.report import API_VERSION
 
@@ -27,7 +28,7 @@ def _finding(f: Finding, new: bool | None) -> dict[str, Any]:
         "severity": f.severity.label,
         "namespace": f.namespace,
         "service": f.service,
-        "port": f.port,
+        "port": _port(f.port),
         "message": f.message,
         "pods": _pods(f),
     }
@@ -36,9 +37,30 @@ def _finding(f: Finding, new: bool | None) -> dict[str, Any]:
     return doc
 
 
+def _port(p: PortKey | None) -> str | None:
+    """A finding's port as reports print it: "http 80/TCP", or "80/TCP" when it has no name."""
+    return None if p is None else f"{p.name + ' ' if p.name else ''}{p.port}/{p.protocol}"
+
+
+def _resolved(b: BaselineFinding) -> dict[str, str]:
+    """A finding of the baseline, echoed as 0.1.0 did: its fields as strings, "" for null."""
+    i = b.identity
+    doc = {
+        "context": i.context,
+        "check": i.check,
+        "severity": b.severity.label,
+        "namespace": i.namespace,
+        "service": i.service,
+        "port": _port(i.port) or "",
+        "message": b.message,
+    }
+    if b.new is not None:
+        doc["new"] = str(b.new)
+    return doc
+
+
 def document(r: AuditResult, generated_at: str) -> dict[str, Any]:
     """Build the kinspect/v1 AuditReport (docs/json.md)."""
-    new = r.baseline.new if r.baseline else None
     counts = Counter(f.severity.label for f in r.findings)
     return {
         "apiVersion": API_VERSION,
@@ -59,11 +81,9 @@ def document(r: AuditResult, generated_at: str) -> dict[str, Any]:
             {"id": c.id, "severity": c.severity.label, "doc": c.doc, "popeye": list(c.popeye)}
             for c in CHECKS
         ],
-        "findings": [
-            _finding(f, None if new is None else finding_key(f) in new) for f in r.findings
-        ],
+        "findings": [_finding(f, r.is_new(f)) for f in r.findings],
         "ignored": [{**_finding(f, None), "reason": why} for f, why in r.ignored],
-        "resolved": list(r.baseline.resolved) if r.baseline else None,
+        "resolved": [_resolved(b) for b in r.baseline.resolved] if r.baseline else None,
     }
 
 
@@ -81,7 +101,7 @@ def _grouped(r: AuditResult) -> dict[Severity, dict[str, list[Finding]]]:
 
 
 def _where(f: Finding) -> str:
-    return " ".join(x for x in (f.service or "(no service)", f.port or "") if x)
+    return " ".join(x for x in (f.service or "(no service)", _port(f.port) or "") if x)
 
 
 def text(r: AuditResult) -> RenderableType:
@@ -95,7 +115,6 @@ def text(r: AuditResult) -> RenderableType:
             line.append(f"FAILED: {c.error}", style="bold red")
         parts.append(line)
         parts.extend(Text(f"  warning: {w}", style="yellow") for w in c.warnings)
-    new = r.baseline.new if r.baseline else None
     for sev, places in sorted(_grouped(r).items(), reverse=True):
         n = sum(len(v) for v in places.values())
         parts.append(Text(f"\n{sev.label.upper()} ({n})", style=_STYLE[sev]))
@@ -103,7 +122,7 @@ def text(r: AuditResult) -> RenderableType:
             parts.append(Text(f"  {place}", style="bold"))
             for f in findings:
                 t = Text("    ")
-                if new is not None and finding_key(f) in new:
+                if r.is_new(f):
                     t.append("NEW ", style="bold magenta")
                 t.append(f"[{f.check}] ", style=_STYLE[sev])
                 t.append(f"{_where(f)}: {f.message}")
@@ -134,14 +153,13 @@ def markdown(r: AuditResult, generated_at: str) -> str:
     for c in r.contexts:
         status = "ok" if c.ok else f"**failed**: {_md_cell(c.error or '')}"
         lines.append(f"| {c.context} | {status} | {len(c.services)} |")
-    new = r.baseline.new if r.baseline else None
     for sev, places in sorted(_grouped(r).items(), reverse=True):
         n = sum(len(v) for v in places.values())
         lines += ["", f"## {sev.label.capitalize()} ({n})", ""]
         lines += ["| where | service | check | finding | pods |", "|---|---|---|---|---|"]
         for place, findings in sorted(places.items()):
             for f in findings:
-                mark = " 🆕" if new is not None and finding_key(f) in new else ""
+                mark = " 🆕" if r.is_new(f) else ""
                 lines.append(
                     f"| {_md_cell(place)} | {_md_cell(_where(f))} | `{f.check}`{mark} | "
                     f"{_md_cell(f.message)} | {_md_cell(', '.join(_pods(f)))} |"
@@ -199,18 +217,13 @@ def html_report(r: AuditResult, generated_at: str) -> str:
             f"<td>{notes}</td></tr>"
         )
     out.append("</table>")
-    new = r.baseline.new if r.baseline else None
     for sev, places in sorted(_grouped(r).items(), reverse=True):
         n = sum(len(v) for v in places.values())
         out.append(f"<h2 class={sev.label}>{sev.label.capitalize()} ({n})</h2>")
         out.append("<table><tr><th>where</th><th>service</th><th>check</th><th>finding</th></tr>")
         for place, findings in sorted(places.items()):
             for f in findings:
-                badge = (
-                    "<span class=new>new</span>"
-                    if new is not None and finding_key(f) in new
-                    else ""
-                )
+                badge = "<span class=new>new</span>" if r.is_new(f) else ""
                 pods = _pods(f)
                 pods_html = f"<div class=pods>{e(', '.join(pods))}</div>" if pods else ""
                 out.append(
@@ -262,7 +275,7 @@ def junit(r: AuditResult, fail_on: Severity) -> str:
             if bad:
                 failures += 1
                 body = "\n".join(
-                    f"[{f.severity.label}] {f.check} {f.port or ''}: {f.message}"
+                    f"[{f.severity.label}] {f.check} {_port(f.port) or ''}: {f.message}"
                     + (f" (pods: {', '.join(pods)})" if (pods := _pods(f)) else "")
                     for f in bad
                 )

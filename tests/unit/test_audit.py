@@ -273,7 +273,7 @@ def test_mixed_rollout_is_a_warning_listing_only_the_pods_missing_the_name() -> 
     ]
     assert f.severity == Severity.WARNING
     assert f.pods == ("ns/c",)
-    assert f.port == "http 80/TCP"
+    assert f.port == audit.PortKey("http", 80, "TCP")
 
 
 def test_named_port_missing_everywhere_is_an_error() -> None:

@@ -20,7 +20,8 @@ import msgspec
 import pytest
 from rich.console import Console
 
-from kinspect import audit, chain, cli
+from kinspect import audit, auditfiles, chain
+from kinspect.auditreport import AuditResult, ContextResult, combine
 from kinspect.model import Endpoint, EndpointGroup, Pod, ProbePort, Snapshot
 from kinspect.render import audit as render_audit
 from kinspect.render import data
@@ -267,18 +268,9 @@ IGNORE_FILE = f"""\
 """
 
 
-def _baseline_and_rules(tmp: Path) -> tuple[object, object]:
-    ignore = tmp / "ignore.yaml"
-    ignore.write_text(IGNORE_FILE)
-    return (
-        cli._baseline(str(GOLDEN / "baseline-0.1.0.json")),
-        cli._ignore_rules(str(ignore)),
-    )
-
-
-def _context(s: Snapshot) -> audit.ContextResult:
+def _context(s: Snapshot) -> ContextResult:
     idx = chain.Index.of(s)
-    return audit.ContextResult(
+    return ContextResult(
         s.context,
         None,
         s.warnings,
@@ -287,15 +279,16 @@ def _context(s: Snapshot) -> audit.ContextResult:
     )
 
 
-def _rich(tmp: Path) -> audit.AuditResult:
-    base, rules = _baseline_and_rules(tmp)
-    failed = audit.ContextResult(
-        "broken", error="cannot reach https://10.0.0.1:6443 <timeout> & | retry"
-    )
-    return audit.combine([_context(_prod()), _context(_staging()), failed], rules, base)  # type: ignore[arg-type]
+def _rich(tmp: Path) -> AuditResult:
+    ignore = tmp / "ignore.yaml"
+    ignore.write_text(IGNORE_FILE)
+    rules = auditfiles.read_ignore_file(str(ignore))
+    base = auditfiles.read_baseline(str(GOLDEN / "baseline-0.1.0.json"))
+    failed = ContextResult("broken", error="cannot reach https://10.0.0.1:6443 <timeout> & | retry")
+    return combine([_context(_prod()), _context(_staging()), failed], rules, base)
 
 
-def _empty() -> audit.AuditResult:
+def _empty() -> AuditResult:
     s = _staging()
     s = msgspec.structs.replace(s, context="quiet", services=s.services[:1], warnings=())
     s = msgspec.structs.replace(
@@ -313,16 +306,16 @@ def _empty() -> audit.AuditResult:
             ),
         ),
     )
-    return audit.combine([_context(s)], (), None)
+    return combine([_context(s)], (), None)
 
 
-def _text(r: audit.AuditResult) -> str:
+def _text(r: AuditResult) -> str:
     console = Console(record=True, width=120, file=io.StringIO())
     console.print(render_audit.text(r))
     return console.export_text()
 
 
-def _render(r: audit.AuditResult) -> dict[str, str]:
+def _render(r: AuditResult) -> dict[str, str]:
     stamp = NOW.isoformat(timespec="seconds")
     return {
         "txt": _text(r),
