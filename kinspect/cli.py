@@ -41,6 +41,8 @@ from kinspect import (
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
 from kinspect.model import Snapshot
 from kinspect.render import data, report, table, tree
+from kinspect.render.audit import AuditFormat, RenderContext
+from kinspect.render.audit import render as render_audit
 
 app = typer.Typer(
     name="kinspect",
@@ -393,15 +395,6 @@ def snapshot_save(
     )
 
 
-class AuditFormat(StrEnum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-    html = "html"
-    junit = "junit"
-    prometheus = "prometheus"
-
-
 class Level(StrEnum):
     info = "info"
     warning = "warning"
@@ -532,34 +525,19 @@ def audit_(
         if not r.ok:
             _stderr.print(f"[red]failed:[/] {r.context}: {r.error}")
     result = auditreport.combine(results, rules, base)
-    from kinspect.render import audit as render_audit  # only the audit needs it
-
-    now = datetime.datetime.now(datetime.UTC)
-    stamp = now.isoformat(timespec="seconds")
     threshold = None if fail_on is Level.never else audit.Severity[fail_on.name.upper()]
+    # Without --fail-on, JUnit still marks findings at warning and above as failures.
+    ctx = RenderContext(datetime.datetime.now(datetime.UTC), threshold or audit.Severity.WARNING)
+    out = render_audit(fmt, result, ctx)
     text: str | None = None
-    match fmt:
-        case AuditFormat.text:
-            renderable = render_audit.text(result)
-        case AuditFormat.json:
-            text = data.to_json(render_audit.document(result, stamp))
-        case AuditFormat.markdown:
-            text = render_audit.markdown(result, stamp)
-        case AuditFormat.html:
-            text = render_audit.html_report(result, stamp)
-        case AuditFormat.junit:
-            text = render_audit.junit(result, threshold or audit.Severity.WARNING)
-        case AuditFormat.prometheus:
-            text = render_audit.prometheus(result, now.timestamp())
-        case _:
-            assert_never(fmt)
-    if text is None:
-        if output_file:
-            console = Console(record=True, width=120, file=io.StringIO())
-            console.print(renderable)
-            text = console.export_text()
-        else:
-            _stdout().print(renderable)
+    if isinstance(out, str):
+        text = out
+    elif output_file:
+        console = Console(record=True, width=120, file=io.StringIO())
+        console.print(out)
+        text = console.export_text()
+    else:
+        _stdout().print(out)
     if text is not None:
         if output_file:
             files.write_atomic(output_file, text.encode())

@@ -21,10 +21,10 @@ import pytest
 from rich.console import Console
 
 from kinspect import audit, auditfiles, chain
+from kinspect.audit import Severity
 from kinspect.auditreport import AuditResult, ContextResult, combine
 from kinspect.model import Endpoint, EndpointGroup, Pod, ProbePort, Snapshot
-from kinspect.render import audit as render_audit
-from kinspect.render import data
+from kinspect.render.audit import AuditFormat, RenderContext, render
 
 from .builders import cport, ep, group, node, pod, snap, sport, svc
 
@@ -309,22 +309,24 @@ def _empty() -> AuditResult:
     return combine([_context(s)], (), None)
 
 
-def _text(r: AuditResult) -> str:
+EXTENSIONS = {
+    AuditFormat.text: "txt",
+    AuditFormat.json: "json",
+    AuditFormat.markdown: "md",
+    AuditFormat.html: "html",
+    AuditFormat.junit: "xml",
+    AuditFormat.prometheus: "prom",
+}
+
+
+def _render(fmt: AuditFormat, r: AuditResult) -> str:
+    """The whole report; text as `--output-file` writes it (120 columns, no styles)."""
+    out = render(fmt, r, RenderContext(NOW, Severity.WARNING))
+    if isinstance(out, str):
+        return out
     console = Console(record=True, width=120, file=io.StringIO())
-    console.print(render_audit.text(r))
+    console.print(out)
     return console.export_text()
-
-
-def _render(r: AuditResult) -> dict[str, str]:
-    stamp = NOW.isoformat(timespec="seconds")
-    return {
-        "txt": _text(r),
-        "json": data.to_json(render_audit.document(r, stamp)),
-        "md": render_audit.markdown(r, stamp),
-        "html": render_audit.html_report(r, stamp),
-        "xml": render_audit.junit(r, audit.Severity.WARNING),
-        "prom": render_audit.prometheus(r, NOW.timestamp()),
-    }
 
 
 def _compare(name: str, ext: str, out: str) -> None:
@@ -334,11 +336,11 @@ def _compare(name: str, ext: str, out: str) -> None:
     assert out.encode() == path.read_bytes(), f"{path.name} differs (see the module docstring)"
 
 
-@pytest.mark.parametrize("ext", ["txt", "json", "md", "html", "xml", "prom"])
-def test_rich_report(tmp_path: Path, ext: str) -> None:
-    _compare("audit", ext, _render(_rich(tmp_path))[ext])
+@pytest.mark.parametrize("fmt", list(AuditFormat))
+def test_rich_report(tmp_path: Path, fmt: AuditFormat) -> None:
+    _compare("audit", EXTENSIONS[fmt], _render(fmt, _rich(tmp_path)))
 
 
-@pytest.mark.parametrize("ext", ["txt", "json", "md", "html", "xml", "prom"])
-def test_report_without_findings(ext: str) -> None:
-    _compare("audit.empty", ext, _render(_empty())[ext])
+@pytest.mark.parametrize("fmt", list(AuditFormat))
+def test_report_without_findings(fmt: AuditFormat) -> None:
+    _compare("audit.empty", EXTENSIONS[fmt], _render(fmt, _empty()))
