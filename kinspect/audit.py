@@ -1,22 +1,32 @@
 """Audit checks: what breaks (or weakens) the chain, as findings a platform team acts on.
 
-Pure. Each check is a small function yielding `Finding`s, listed in the literal tuple `CHECKS`
-(no registration by import side effects). Check ids are stable kebab-case and never renamed.
-Severities follow Kubernetes semantics: `error` = traffic is or will be dropped, `warning` =
-fragile or likely wrong, `info` = a style or cost note. Popeye's codes are cited where a check
-covers one, without its false positives (it compares against one arbitrary pod, and it calls an
-undeclared numeric port an error although traffic reaches whatever listens there).
+Pure. Each check is a small function `(check, input)` yielding `Finding`s built by
+`check.finding`, listed in the literal tuple `CHECKS` (no registration by import side effects),
+where its id and usual severity are written once. Check ids are stable kebab-case and never
+renamed. Severities follow Kubernetes semantics: `error` = traffic is or will be dropped,
+`warning` = fragile or likely wrong, `info` = a style or cost note. Popeye's codes are cited
+where a check covers one, without its false positives (it compares against one arbitrary pod,
+and it calls an undeclared numeric port an error although traffic reaches whatever listens
+there).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 
-from kinspect.chain import Backend, Index, PortChain, ServiceChain, declared_port, named_port
-from kinspect.model import EndpointGroup, Pod, ProbePort, Snapshot
+from kinspect.chain import (
+    Backend,
+    Index,
+    NotBackend,
+    PortChain,
+    ServiceChain,
+    declared_port,
+    named_port,
+)
+from kinspect.model import EndpointGroup, Pod, ProbePort, ServicePort, Snapshot
 
 
 class Severity(IntEnum):
@@ -30,20 +40,45 @@ class Severity(IntEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class PortKey:
+    """The port a finding is about: a service port's name (if any), number and protocol."""
+
+    name: str | None
+    port: int
+    protocol: str
+
+    @classmethod
+    def of(cls, sp: ServicePort) -> PortKey:
+        return cls(sp.name or None, sp.port, sp.protocol)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A finding's identity across runs (baselines): not its message, which may carry counts."""
+
+    context: str
+    check: str
+    namespace: str
+    service: str
+    port: PortKey | None
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     check: str
     severity: Severity
     namespace: str
     service: str  # "" for findings about a node or pod rather than a service
     message: str
-    port: str | None = None  # "name 80/TCP"
+    port: PortKey | None = None
     pods: tuple[str, ...] = ()  # "namespace/name", each with its reason where there is one
     context: str = ""
+    # Selected pods that get no traffic, listed after `pods`; render words their reasons.
+    not_backends: tuple[NotBackend, ...] = ()
 
     @property
-    def key(self) -> tuple[str, str, str, str, str, str]:
-        """Identity across runs (for --baseline): not the message, which may carry counts."""
-        return (self.context, self.check, self.namespace, self.service, self.port or "", "")
+    def identity(self) -> Identity:
+        return Identity(self.context, self.check, self.namespace, self.service, self.port)
 
 
 @dataclass
@@ -57,7 +92,7 @@ class AuditInput:
 class Check:
     id: str  # stable kebab-case: never renamed (ignore files and baselines refer to it)
     severity: Severity  # the usual severity; a check may lower it for a milder case
-    run: Callable[[AuditInput], Iterable[Finding]] = field(compare=False)
+    run: Callable[[Check, AuditInput], Iterable[Finding]] = field(compare=False)
     popeye: tuple[str, ...] = ()  # Popeye codes this check covers
 
     @property
@@ -65,19 +100,37 @@ class Check:
         """What it catches and why it matters: the check function's docstring."""
         return (self.run.__doc__ or "").strip()
 
+    def finding(
+        self,
+        chain: ServiceChain,
+        message: str,
+        port_chain: PortChain | None = None,
+        pods: Sequence[str] = (),
+        severity: Severity | None = None,
+        not_backends: Sequence[NotBackend] = (),
+    ) -> Finding:
+        """A finding of this check on a service (and one of its ports)."""
+        return Finding(
+            self.id,
+            self.severity if severity is None else severity,
+            chain.service.namespace,
+            chain.service.name,
+            message,
+            PortKey.of(port_chain.port) if port_chain else None,
+            tuple(pods),
+            not_backends=tuple(not_backends),
+        )
 
-def _port(pc: PortChain) -> str:
-    p = pc.port
-    return f"{p.name + ' ' if p.name else ''}{p.port}/{p.protocol}"
-
-
-def _f(
-    check: str, c: ServiceChain, msg: str, pc: PortChain | None = None, pods: Sequence[str] = ()
-) -> Finding:
-    sev = _SEVERITY[check]
-    return Finding(
-        check, sev, c.service.namespace, c.service.name, msg, _port(pc) if pc else None, tuple(pods)
-    )
+    def finding_at(
+        self,
+        namespace: str,
+        service: str,
+        message: str,
+        port: PortKey | None = None,
+        pods: Sequence[str] = (),
+    ) -> Finding:
+        """A finding of this check on a place named by hand (a node's pods, a port's owner)."""
+        return Finding(self.id, self.severity, namespace, service, message, port, tuple(pods))
 
 
 def _proxied(a: AuditInput) -> Iterator[ServiceChain]:
@@ -85,15 +138,15 @@ def _proxied(a: AuditInput) -> Iterator[ServiceChain]:
     return (c for c in a.chains if c.service.type != "ExternalName")
 
 
-def selector_matches_no_pods(a: AuditInput) -> Iterator[Finding]:
+def selector_matches_no_pods(check: Check, a: AuditInput) -> Iterator[Finding]:
     """The selector matches no pod: the service has no endpoints at all."""
     for c in _proxied(a):
         if c.service.selector and not c.selected:
             sel = ",".join(f"{k}={v}" for k, v in sorted(c.service.selector.items()))
-            yield _f("selector-matches-no-pods", c, f"selector {sel} matches no pod")
+            yield check.finding(c, f"selector {sel} matches no pod")
 
 
-def no_ready_endpoints(a: AuditInput) -> Iterator[Finding]:
+def no_ready_endpoints(check: Check, a: AuditInput) -> Iterator[Finding]:
     """A port has no ready endpoint: connections are rejected or time out."""
     for c in _proxied(a):
         if c.service.selector and not c.selected:
@@ -103,23 +156,21 @@ def no_ready_endpoints(a: AuditInput) -> Iterator[Finding]:
         for pc in c.ports:
             if not any(b.ready for b in pc.backends):
                 n = len(pc.backends)
-                yield _f(
-                    "no-ready-endpoints",
+                yield check.finding(
                     c,
                     f"no ready endpoint ({n} not ready): traffic to this port is rejected",
                     pc,
                 )
 
 
-def single_ready_endpoint(a: AuditInput) -> Iterator[Finding]:
+def single_ready_endpoint(check: Check, a: AuditInput) -> Iterator[Finding]:
     """Exactly one ready endpoint: any restart is an outage."""
     for c in _proxied(a):
         for pc in c.ports:
             ready = [b for b in pc.backends if b.ready]
             if len(ready) == 1:
                 who = str(ready[0].pod) if ready[0].pod else ready[0].address
-                yield _f(
-                    "single-ready-endpoint",
+                yield check.finding(
                     c,
                     "one ready endpoint: no redundancy during a restart or rollout",
                     pc,
@@ -127,26 +178,22 @@ def single_ready_endpoint(a: AuditInput) -> Iterator[Finding]:
                 )
 
 
-def selected_pod_not_endpoint(a: AuditInput) -> Iterator[Finding]:
+def selected_pod_not_endpoint(check: Check, a: AuditInput) -> Iterator[Finding]:
     """Pods the selector matches that get no traffic (not ready, pending, terminating)."""
     for c in _proxied(a):
         for pc in c.ports:
-            pods = [
-                f"{nb.pod} ({nb.reason})"
-                for nb in pc.not_backends
-                if not nb.reason.startswith("no container port named")
-            ]
-            if pods:
-                yield _f(
-                    "selected-pod-not-endpoint",
+            # A pod without the named port: named-port-unresolvable says it.
+            idle = [nb for nb in pc.not_backends if nb.reason != "no named port"]
+            if idle:
+                yield check.finding(
                     c,
-                    f"{len(pods)} selected pod(s) receive no traffic on this port",
+                    f"{len(idle)} selected pod(s) receive no traffic on this port",
                     pc,
-                    pods,
+                    not_backends=idle,
                 )
 
 
-def named_port_unresolvable(a: AuditInput) -> Iterator[Finding]:
+def named_port_unresolvable(check: Check, a: AuditInput) -> Iterator[Finding]:
     """A named targetPort missing in some (warning) or all (error) selected pods."""
     for c in _proxied(a):
         for pc in c.ports:
@@ -161,18 +208,17 @@ def named_port_unresolvable(a: AuditInput) -> Iterator[Finding]:
             if not missing:
                 continue
             mixed = len(missing) < len(c.selected)
-            sev = Severity.WARNING if mixed else Severity.ERROR
             what = (
                 f"named targetPort {tp!r}/{pc.port.protocol} missing in {len(missing)} of "
                 f"{len(c.selected)} selected pods (a mixed rollout?): they get no endpoint"
                 if mixed
                 else f"no selected pod declares a container port named {tp!r}/{pc.port.protocol}"
             )
-            f = _f("named-port-unresolvable", c, what, pc, missing)
-            yield Finding(f.check, sev, f.namespace, f.service, f.message, f.port, f.pods)
+            # A mixed rollout is milder: some pods still serve.
+            yield check.finding(c, what, pc, missing, Severity.WARNING if mixed else None)
 
 
-def target_port_undeclared(a: AuditInput) -> Iterator[Finding]:
+def target_port_undeclared(check: Check, a: AuditInput) -> Iterator[Finding]:
     """A numeric targetPort no container declares: may work, often a typo."""
     for c in _proxied(a):
         for pc in c.ports:
@@ -185,8 +231,7 @@ def target_port_undeclared(a: AuditInput) -> Iterator[Finding]:
                 ),
             )
             if pods:
-                yield _f(
-                    "target-port-undeclared",
+                yield check.finding(
                     c,
                     f"targetPort {pc.port.target_port} is declared by no container: traffic "
                     "still reaches whatever listens there, but check it is the right port",
@@ -208,7 +253,7 @@ def _declares_other_protocol(a: AuditInput, b: Backend) -> bool:
     )
 
 
-def protocol_mismatch(a: AuditInput) -> Iterator[Finding]:
+def protocol_mismatch(check: Check, a: AuditInput) -> Iterator[Finding]:
     """The service port's protocol differs from the container port it lands on."""
     for c in _proxied(a):
         for pc in c.ports:
@@ -217,8 +262,7 @@ def protocol_mismatch(a: AuditInput) -> Iterator[Finding]:
                 lambda b: b.container_port is None and _declares_other_protocol(a, b),
             )
             if pods:
-                yield _f(
-                    "protocol-mismatch",
+                yield check.finding(
                     c,
                     f"service port is {pc.port.protocol} but the container declares port "
                     f"{pc.backends[0].port} only for another protocol",
@@ -227,7 +271,7 @@ def protocol_mismatch(a: AuditInput) -> Iterator[Finding]:
                 )
 
 
-def local_policy_drops_nodes(a: AuditInput) -> Iterator[Finding]:
+def local_policy_drops_nodes(check: Check, a: AuditInput) -> Iterator[Finding]:
     """ExternalTrafficPolicy Local: nodes without a local ready endpoint drop nodePort traffic."""
     for c in _proxied(a):
         if c.service.external_traffic_policy != "Local":
@@ -242,18 +286,15 @@ def local_policy_drops_nodes(a: AuditInput) -> Iterator[Finding]:
             )
             answers = {f.node for f in pc.frontends if f.kind == "NodePort" and f.answers}
             if drops and answers:
-                yield Finding(
-                    "local-policy-drops-nodes",
-                    Severity.WARNING,
-                    c.service.namespace,
-                    c.service.name,
+                yield check.finding(
+                    c,
                     f"externalTrafficPolicy Local: nodePort {pc.port.node_port} is dropped "
                     f"on {len(drops)} node(s) without a local ready endpoint: " + ", ".join(drops),
-                    _port(pc),
+                    pc,
                 )
 
 
-def node_port_collision(a: AuditInput) -> Iterator[Finding]:
+def node_port_collision(check: Check, a: AuditInput) -> Iterator[Finding]:
     """A nodePort also claimed by another service or a hostPort/hostNetwork pod."""
     owners: defaultdict[tuple[int, str], list[str]] = defaultdict(list)
     for c in _proxied(a):
@@ -273,18 +314,16 @@ def node_port_collision(a: AuditInput) -> Iterator[Finding]:
         pods = sorted(set(host.get((port, proto), [])))
         if clash or pods:
             ns, _, name = svcs[0].partition("/")
-            yield Finding(
-                "node-port-collision",
-                Severity.ERROR,
+            yield check.finding_at(
                 ns,
                 name,
                 f"nodePort {port}/{proto} is also claimed by " + ", ".join([*clash[1:], *pods]),
-                f"{port}/{proto}",
-                tuple(pods),
+                PortKey(None, port, proto),
+                pods,
             )
 
 
-def host_port_collision(a: AuditInput) -> Iterator[Finding]:
+def host_port_collision(check: Check, a: AuditInput) -> Iterator[Finding]:
     """Two pods on one node claim the same hostPort: only one can bind it."""
     on_node: defaultdict[tuple[str, int, str], set[str]] = defaultdict(set)
     for p in a.snapshot.pods:
@@ -297,38 +336,34 @@ def host_port_collision(a: AuditInput) -> Iterator[Finding]:
     for (node, port, proto), pods in sorted(on_node.items()):
         if len(pods) > 1:
             ns = sorted(pods)[0].partition("/")[0]
-            yield Finding(
-                "host-port-collision",
-                Severity.ERROR,
+            yield check.finding_at(
                 ns,
                 "",
                 f"hostPort {port}/{proto} claimed by {len(pods)} pods on node {node}: "
                 "only one can bind it",
-                f"{port}/{proto}",
-                tuple(sorted(pods)),
+                PortKey(None, port, proto),
+                sorted(pods),
             )
 
 
-def load_balancer_pending(a: AuditInput) -> Iterator[Finding]:
+def load_balancer_pending(check: Check, a: AuditInput) -> Iterator[Finding]:
     """A LoadBalancer service without an ingress address yet."""
     for c in a.chains:
         if c.service.type == "LoadBalancer" and not c.service.load_balancer_ingress:
-            yield _f(
-                "load-balancer-pending",
+            yield check.finding(
                 c,
                 "LoadBalancer has no ingress address yet: no load-balancer controller, or "
                 "it failed (see the service's events)",
             )
 
 
-def endpoint_pod_missing(a: AuditInput) -> Iterator[Finding]:
+def endpoint_pod_missing(check: Check, a: AuditInput) -> Iterator[Finding]:
     """Endpoints naming pods that do not exist: stale endpoints."""
     for c in _proxied(a):
         for pc in c.ports:
             gone = _backend_pods(pc, lambda b: not b.pod_found)
             if gone:
-                yield _f(
-                    "endpoint-pod-missing",
+                yield check.finding(
                     c,
                     "endpoints point at pods that no longer exist (stale endpoints)",
                     pc,
@@ -336,7 +371,7 @@ def endpoint_pod_missing(a: AuditInput) -> Iterator[Finding]:
                 )
 
 
-def endpoint_pod_terminating(a: AuditInput) -> Iterator[Finding]:
+def endpoint_pod_terminating(check: Check, a: AuditInput) -> Iterator[Finding]:
     """Endpoints of terminating pods: normal in a rollout, a problem if it lasts."""
     for c in _proxied(a):
         for pc in c.ports:
@@ -345,8 +380,7 @@ def endpoint_pod_terminating(a: AuditInput) -> Iterator[Finding]:
                 lambda b: b.terminating or (b.pod in a.index.pods and a.index.pods[b.pod].deleting),
             )
             if pods:
-                yield _f(
-                    "endpoint-pod-terminating",
+                yield check.finding(
                     c,
                     "endpoints point at terminating pods (normal during a rollout; "
                     "persistent means stuck finalizers or a long grace period)",
@@ -371,7 +405,7 @@ def _addresses(
     return out
 
 
-def slices_endpoints_disagree(a: AuditInput) -> Iterator[Finding]:
+def slices_endpoints_disagree(check: Check, a: AuditInput) -> Iterator[Finding]:
     """EndpointSlices and legacy Endpoints list different addresses."""
     if not a.snapshot.legacy_endpoint_groups or a.snapshot.endpoint_source != "EndpointSlice":
         return
@@ -386,8 +420,7 @@ def slices_endpoints_disagree(a: AuditInput) -> Iterator[Finding]:
         if s != e:
             only_s = sorted(f"{addr}:{port}" for addr, port, _ in s - e)
             only_e = sorted(f"{addr}:{port}" for addr, port, _ in e - s)
-            yield _f(
-                "slices-endpoints-disagree",
+            yield check.finding(
                 c,
                 f"EndpointSlices and Endpoints differ (only in slices: {only_s or '-'}; "
                 f"only in Endpoints: {only_e or '-'}): consumers of the two APIs route "
@@ -395,26 +428,24 @@ def slices_endpoints_disagree(a: AuditInput) -> Iterator[Finding]:
             )
 
 
-def selectorless_without_endpoints(a: AuditInput) -> Iterator[Finding]:
+def selectorless_without_endpoints(check: Check, a: AuditInput) -> Iterator[Finding]:
     """No selector and no endpoints: the service routes nowhere."""
     for c in _proxied(a):
         if c.service.selector is None and not any(pc.backends for pc in c.ports):
-            yield _f(
-                "selectorless-without-endpoints",
+            yield check.finding(
                 c,
                 "no selector and no endpoints: create an EndpointSlice for it, or add a selector",
             )
 
 
-def numeric_target_port(a: AuditInput) -> Iterator[Finding]:
+def numeric_target_port(check: Check, a: AuditInput) -> Iterator[Finding]:
     """A numeric targetPort: a named one survives a container port change."""
     for c in _proxied(a):
         if c.service.selector is None:
             continue
         for pc in c.ports:
             if isinstance(pc.port.target_port, int) and c.selected:
-                yield _f(
-                    "numeric-target-port",
+                yield check.finding(
                     c,
                     f"targetPort {pc.port.target_port} is a number: a named port follows the "
                     "container if its number changes",
@@ -422,40 +453,37 @@ def numeric_target_port(a: AuditInput) -> Iterator[Finding]:
                 )
 
 
-def service_type_cost(a: AuditInput) -> Iterator[Finding]:
+def service_type_cost(check: Check, a: AuditInput) -> Iterator[Finding]:
     """LoadBalancer (cost) and NodePort (opened on every node) services."""
     for c in a.chains:
         t = c.service.type
         if t == "LoadBalancer":
-            yield _f(
-                "service-type-cost",
+            yield check.finding(
                 c,
                 "type LoadBalancer: each one may bill a cloud "
                 "load balancer; an Ingress or Gateway can share one",
             )
         elif t == "NodePort":
-            yield _f("service-type-cost", c, "type NodePort: opens the port on every node")
+            yield check.finding(c, "type NodePort: opens the port on every node")
 
 
-def lb_cluster_traffic_policy(a: AuditInput) -> Iterator[Finding]:
+def lb_cluster_traffic_policy(check: Check, a: AuditInput) -> Iterator[Finding]:
     """LoadBalancer with externalTrafficPolicy Cluster: extra hop, client IP lost."""
     for c in a.chains:
         if c.service.type == "LoadBalancer" and c.service.external_traffic_policy != "Local":
-            yield _f(
-                "lb-cluster-traffic-policy",
+            yield check.finding(
                 c,
                 "externalTrafficPolicy Cluster: an extra hop between nodes, and the client's "
                 "source IP is replaced by a node's",
             )
 
 
-def pod_declares_no_ports(a: AuditInput) -> Iterator[Finding]:
+def pod_declares_no_ports(check: Check, a: AuditInput) -> Iterator[Finding]:
     """Selected pods declare no container ports."""
     for c in _proxied(a):
         pods = [str(r) for r in c.selected if not a.index.pods[r].ports]
         if pods:
-            yield _f(
-                "pod-declares-no-ports",
+            yield check.finding(
                 c,
                 "selected pods declare no container ports (informational: traffic still "
                 "reaches what listens, but named targetPorts cannot resolve)",
@@ -464,7 +492,7 @@ def pod_declares_no_ports(a: AuditInput) -> Iterator[Finding]:
             )
 
 
-def unnamed_container_port(a: AuditInput) -> Iterator[Finding]:
+def unnamed_container_port(check: Check, a: AuditInput) -> Iterator[Finding]:
     """A container port that receives service traffic has no name."""
     for c in _proxied(a):
         for pc in c.ports:
@@ -472,8 +500,7 @@ def unnamed_container_port(a: AuditInput) -> Iterator[Finding]:
                 pc, lambda b: b.container_port is not None and b.container_port.name is None
             )
             if pods:
-                yield _f(
-                    "unnamed-container-port",
+                yield check.finding(
                     c,
                     f"container port {pc.backends[0].port} has no name: a name lets services "
                     "and probes refer to it",
@@ -489,7 +516,7 @@ def _probe_on_named_port(pod: Pod, probe: ProbePort) -> bool:
     return cp is not None and cp.name is not None
 
 
-def probe_numeric_port(a: AuditInput) -> Iterator[Finding]:
+def probe_numeric_port(check: Check, a: AuditInput) -> Iterator[Finding]:
     """A probe uses a port number where the port has a name."""
     for c in _proxied(a):
         pods = sorted(
@@ -499,8 +526,7 @@ def probe_numeric_port(a: AuditInput) -> Iterator[Finding]:
             if _probe_on_named_port(a.index.pods[r], pr)
         )
         if pods:
-            yield _f(
-                "probe-numeric-port",
+            yield check.finding(
                 c,
                 "probes use a port number where the container names that port",
                 None,
@@ -537,8 +563,6 @@ CHECKS: tuple[Check, ...] = (
     Check("probe-numeric-port", Severity.INFO, probe_numeric_port, ("105",)),
 )
 
-_SEVERITY = {c.id: c.severity for c in CHECKS}
-
 
 def run(
     snapshot: Snapshot,
@@ -549,104 +573,19 @@ def run(
     """Run every check not in `ignore`; findings sorted by severity (worst first), then place."""
     a = AuditInput(snapshot, index, chains)
     out = [
-        Finding(
-            f.check, f.severity, f.namespace, f.service, f.message, f.port, f.pods, snapshot.context
-        )
+        replace(f, context=snapshot.context)
         for check in CHECKS
         if check.id not in ignore
-        for f in check.run(a)
+        for f in check.run(check, a)
     ]
-    out.sort(key=lambda f: (-f.severity, f.context, f.namespace, f.service, f.check, f.port or ""))
+    out.sort(key=lambda f: (-f.severity, f.context, f.namespace, f.service, f.check, _text(f.port)))
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class IgnoreRule:
-    """An entry of an ignore file: which findings to set aside, and why (required)."""
+def _text(p: PortKey | None) -> str:
+    """The port as reports print it ("http 80/TCP", "80/TCP"), only to order findings.
 
-    check: str
-    reason: str
-    namespace: str | None = None
-    service: str | None = None
-    context: str | None = None
-
-    def matches(self, f: Finding) -> bool:
-        return (
-            self.check in (f.check, "*")
-            and self.namespace in (None, f.namespace)
-            and self.service in (None, f.service)
-            and self.context in (None, f.context)
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ContextResult:
-    """One context's audit: its findings, or why it could not be audited."""
-
-    context: str
-    error: str | None = None  # set when the context failed (unreachable, forbidden ...)
-    warnings: tuple[str, ...] = ()
-    services: tuple[str, ...] = ()  # "namespace/name" of every service audited
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    """What changed since a previous report: finding keys new now, and those gone."""
-
-    new: frozenset[tuple[str, ...]]
-    resolved: tuple[dict[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AuditResult:
-    contexts: tuple[ContextResult, ...]
-    findings: tuple[Finding, ...]  # across contexts, ignored ones removed
-    ignored: tuple[tuple[Finding, str], ...] = ()  # (finding, reason)
-    baseline: Baseline | None = None
-
-    def worst(self) -> Severity | None:
-        return max((f.severity for f in self.findings), default=None)
-
-
-def finding_key(f: Finding) -> tuple[str, ...]:
-    """A finding's identity across runs: context, check, namespace, service, port."""
-    return (f.context, f.check, f.namespace, f.service, f.port or "")
-
-
-def combine(
-    results: Sequence[ContextResult],
-    rules: Sequence[IgnoreRule] = (),
-    baseline: Sequence[dict[str, str]] | None = None,
-) -> AuditResult:
-    """Merge per-context results, set ignored findings aside, and diff against a baseline."""
-    kept: list[Finding] = []
-    ignored: list[tuple[Finding, str]] = []
-    for r in results:
-        for f in r.findings:
-            rule = next((x for x in rules if x.matches(f)), None)
-            if rule:
-                ignored.append((f, rule.reason))
-            else:
-                kept.append(f)
-    base = None
-    if baseline is not None:
-        old = {
-            (b.get("context", ""), b["check"], b["namespace"], b["service"], b.get("port") or "")
-            for b in baseline
-        }
-        now = {finding_key(f) for f in kept}
-        audited = {r.context for r in results if r.ok}
-        resolved = tuple(
-            b
-            for b in baseline
-            if (b.get("context", ""), b["check"], b["namespace"], b["service"], b.get("port") or "")
-            not in now
-            and b.get("context", "") in audited
-        )
-        base = Baseline(frozenset(now - old), resolved)
-    return AuditResult(tuple(results), tuple(kept), tuple(ignored), base)
+    Reports have always listed a place's findings in the order of this text, so an unnamed
+    port sorts as a string (443 before 80); numbers would reorder existing reports.
+    """
+    return "" if p is None else f"{p.name + ' ' if p.name else ''}{p.port}/{p.protocol}"

@@ -59,12 +59,30 @@ class Backend(Value, frozen=True):
     host_network: bool = False
 
 
+# Why a pod the selector matches gets no traffic on a port: a closed set, worded for people
+# by kinspect.render.reasons.
+NotBackendReason = Literal[
+    "terminating",
+    "not ready",
+    "finished",
+    "unscheduled",
+    "containers not started",
+    "no pod IP",
+    "no named port",
+    "not in slice yet",
+]
+
+
 class NotBackend(Value, frozen=True):
     """A pod the selector matches that gets no traffic on this port, and why."""
 
     pod: PodRef
-    reason: str
+    reason: NotBackendReason
     node: str | None = None
+    phase: str | None = None  # "finished": the pod's phase (Succeeded or Failed)
+    # "no named port": the service port's targetPort name and protocol no container declares
+    named_port: str | None = None
+    protocol: str | None = None
 
 
 class PortChain(Value, frozen=True):
@@ -170,29 +188,35 @@ def _backend(idx: Index, e: Endpoint, port: int, protocol: Protocol) -> Backend:
     )
 
 
-def not_backend_reason(pod: Pod, sp: ServicePort, listed: Backend | None) -> str | None:
+def not_backend(pod: Pod, sp: ServicePort, listed: Backend | None) -> NotBackend | None:
     """Why a pod the selector matches gets no traffic on `sp`; None when it does."""
+
+    def no(reason: NotBackendReason) -> NotBackend:
+        return NotBackend(pod.ref, reason, pod.node_name)
+
     if listed is not None:
         if listed.ready:
             return None
         if listed.terminating:
-            return "terminating"
-        return "not ready"
+            return no("terminating")
+        return no("not ready")
     if pod.deleting:
-        return "terminating"
+        return no("terminating")
     if pod.phase in ("Succeeded", "Failed"):
-        return f"finished (phase {pod.phase})"
+        return NotBackend(pod.ref, "finished", pod.node_name, phase=pod.phase)
     if not pod.node_name:
-        return "pending: not scheduled"
+        return no("unscheduled")
     if pod.phase == "Pending":
-        return "pending: containers not started"
+        return no("containers not started")
     if not pod.pod_ips:
-        return "no pod IP yet"
+        return no("no pod IP")
     if isinstance(sp.target_port, str) and named_port(pod, sp.target_port, sp.protocol) is None:
-        return f"no container port named {sp.target_port!r}/{sp.protocol}"
+        return NotBackend(
+            pod.ref, "no named port", pod.node_name, named_port=sp.target_port, protocol=sp.protocol
+        )
     if not pod.ready:
-        return "not ready"
-    return "not in any EndpointSlice yet"
+        return no("not ready")
+    return no("not in slice yet")
 
 
 def _frontends(
@@ -235,9 +259,9 @@ def service_chain(idx: Index, svc: Service) -> ServiceChain:
         by_pod = {b.pod: b for b in backends if b.pod}
         not_backends = []
         for p in selected:
-            reason = not_backend_reason(p, sp, by_pod.get(p.ref))
-            if reason:
-                not_backends.append(NotBackend(p.ref, reason, p.node_name))
+            nb = not_backend(p, sp, by_pod.get(p.ref))
+            if nb:
+                not_backends.append(nb)
         ports.append(
             PortChain(
                 port=sp,

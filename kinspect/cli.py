@@ -23,6 +23,7 @@ from kinspect import __version__, commands
 from kinspect.audit import Severity
 from kinspect.commands import AuditOptions, Session, Target, Where
 from kinspect.errors import ExitCode, KinspectError
+from kinspect.render.audit import AuditFormat
 
 app = typer.Typer(
     name="kinspect",
@@ -46,15 +47,6 @@ class DataFormat(StrEnum):
     text = "text"
     json = "json"
     yaml = "yaml"
-
-
-class AuditFormat(StrEnum):
-    text = "text"
-    json = "json"
-    markdown = "markdown"
-    html = "html"
-    junit = "junit"
-    prometheus = "prometheus"
 
 
 class Level(StrEnum):
@@ -256,7 +248,7 @@ def audit_(
 ) -> ExitCode:
     """Find what breaks the chain: findings by severity, for people and for schedulers."""
     options = AuditOptions(
-        fmt=output.value if output else None,
+        fmt=output,
         output_file=output_file,
         fail_on=None if fail_on is Level.never else Severity[fail_on.name.upper()],
         ignore=frozenset(x.strip() for x in (ignore or "").split(",") if x.strip()),

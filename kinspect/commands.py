@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import functools
 import io
-import json
 import os
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,14 +20,26 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 import msgspec
-import yaml
 from rich.console import Console, RenderableType
 from rich.text import Text
 
-from kinspect import audit, chain, cluster, files, inventory, plan, snapshotfile, trace
+from kinspect import (
+    audit,
+    auditfiles,
+    auditreport,
+    chain,
+    cluster,
+    files,
+    inventory,
+    plan,
+    snapshotfile,
+    trace,
+)
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
 from kinspect.model import Snapshot
 from kinspect.render import data, report
+from kinspect.render.audit import AuditFormat, RenderContext
+from kinspect.render.audit import render as render_audit
 
 
 @dataclass
@@ -279,18 +290,19 @@ def snapshot_save(s: Session, t: Target, w: Where, path: str) -> ExitCode:
 
 # --- audit ---------------------------------------------------------------------------------
 
+# --output-file's extension picks the format when -o is absent.
 EXTENSIONS = {
-    ".json": "json",
-    ".md": "markdown",
-    ".html": "html",
-    ".xml": "junit",
-    ".prom": "prometheus",
+    ".json": AuditFormat.json,
+    ".md": AuditFormat.markdown,
+    ".html": AuditFormat.html,
+    ".xml": AuditFormat.junit,
+    ".prom": AuditFormat.prometheus,
 }
 
 
 @dataclass(frozen=True)
 class AuditOptions:
-    fmt: str | None = None  # None: text, or from the output file's extension
+    fmt: AuditFormat | None = None  # None: text, or from the output file's extension
     output_file: str | None = None
     fail_on: audit.Severity | None = None
     ignore: frozenset[str] = frozenset()
@@ -303,14 +315,14 @@ class AuditOptions:
 
 def _audit_one(
     load: Callable[[], Snapshot], name: str, ignore: frozenset[str]
-) -> audit.ContextResult:
+) -> auditreport.ContextResult:
     try:
         snap = load()
     except KinspectError as e:
-        return audit.ContextResult(name, error=e.message)
+        return auditreport.ContextResult(name, error=e.message)
     idx = chain.Index.of(snap)
     findings = audit.run(snap, chain.build(snap, idx), idx, ignore)
-    return audit.ContextResult(
+    return auditreport.ContextResult(
         snap.context,
         None,
         snap.warnings,
@@ -334,15 +346,15 @@ def _read_for_audit(s: Session, t: Target, w: Where) -> Snapshot:
 def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
     """Find what breaks the chain: findings by severity, for people and for schedulers."""
     ext = os.path.splitext(o.output_file or "")[1]
-    fmt = o.fmt or EXTENSIONS.get(ext, "text")
+    fmt = o.fmt or EXTENSIONS.get(ext, AuditFormat.text)
     unknown = o.ignore - {c.id for c in audit.CHECKS}
     if unknown:
         raise UsageError(
             f"unknown check id(s) in --ignore: {', '.join(sorted(unknown))}",
             "see the ids in docs/audit.md",
         )
-    rules = _ignore_rules(o.ignore_file) if o.ignore_file else []
-    base = _baseline(o.baseline) if o.baseline else None
+    rules = auditfiles.read_ignore_file(o.ignore_file) if o.ignore_file else []
+    base = auditfiles.read_baseline(o.baseline) if o.baseline else None
     loaders: list[tuple[str, Callable[[], Snapshot]]] = []
     for path in o.snapshots:
         ns = namespace_of(w, True, "default")
@@ -374,89 +386,28 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
             s.warn(f"{r.context}: {warning}")
         if not r.ok:
             s.warn(f"{r.context}: {r.error}", "failed:", "red")
-    result = audit.combine(results, rules, base)
-    from kinspect.render import audit as render_audit  # only the audit needs it
-
+    result = auditreport.combine(results, rules, base)
+    # Without --fail-on, JUnit still marks findings at warning and above as failures.
     now = datetime.datetime.now(datetime.UTC)
-    stamp = now.isoformat(timespec="seconds")
-    threshold = o.fail_on
+    ctx = RenderContext(now, o.fail_on or audit.Severity.WARNING)
+    out = render_audit(fmt, result, ctx)
     text: str | None = None
-    renderable: RenderableType = ""
-    match fmt:
-        case "text":
-            renderable = render_audit.text(result)
-        case "json":
-            text = data.to_json(render_audit.document(result, stamp))
-        case "markdown":
-            text = render_audit.markdown(result, stamp)
-        case "html":
-            text = render_audit.html_report(result, stamp)
-        case "junit":
-            text = render_audit.junit(result, threshold or audit.Severity.WARNING)
-        case "prometheus":
-            text = render_audit.prometheus(result, now.timestamp())
-    if text is None:
-        if o.output_file:
-            console = Console(record=True, width=120, file=io.StringIO())
-            console.print(renderable)
-            text = console.export_text()
-        else:
-            s.console().print(renderable)
+    if isinstance(out, str):
+        text = out
+    elif o.output_file:
+        console = Console(record=True, width=120, file=io.StringIO())
+        console.print(out)
+        text = console.export_text()
+    else:
+        s.console().print(out)
     if text is not None:
         if o.output_file:
             files.write_atomic(o.output_file, text.encode())
         else:
             s.stdout.write(text)
     worst = result.worst()
-    if threshold is not None and worst is not None and worst >= threshold:
+    if o.fail_on is not None and worst is not None and worst >= o.fail_on:
         return ExitCode.FINDINGS
     if any(not r.ok for r in results):
         return ExitCode.PARTIAL
     return ExitCode.OK
-
-
-def _ignore_rules(path: str) -> list[audit.IgnoreRule]:
-    hint = "each entry: {check: ID, reason: WHY, namespace?: NS, service?: NAME, context?: CTX}"
-    try:
-        with open(path) as f:
-            entries = yaml.safe_load(f) or []
-    except (OSError, yaml.YAMLError) as e:
-        raise UsageError(f"cannot read ignore file {path}: {type(e).__name__}", hint) from None
-    if not isinstance(entries, list):
-        raise UsageError(f"ignore file {path} is not a list", hint)
-    ids = {c.id for c in audit.CHECKS} | {"*"}
-    rules = []
-    for i, entry in enumerate(entries, 1):
-        if not isinstance(entry, dict) or not entry.get("check"):
-            raise UsageError(f"ignore file {path}, entry {i}: needs a check and a reason", hint)
-        if not str(entry.get("reason", "")).strip():
-            raise UsageError(f"ignore file {path}, entry {i}: needs a reason", hint)
-        if entry["check"] not in ids:
-            raise UsageError(
-                f"ignore file {path}, entry {i}: unknown check {entry['check']!r}", hint
-            )
-        rules.append(
-            audit.IgnoreRule(
-                str(entry["check"]),
-                str(entry["reason"]),
-                entry.get("namespace"),
-                entry.get("service"),
-                entry.get("context"),
-            )
-        )
-    return rules
-
-
-def _baseline(path: str) -> list[dict[str, str]]:
-    hint = "pass a report written by: kinspect audit -o json"
-    try:
-        with open(path) as f:
-            doc = json.load(f)
-        findings = doc["findings"]
-        assert doc.get("kind") == "AuditReport"
-        return [
-            {k: str(v) if v is not None else "" for k, v in x.items() if k != "pods"}
-            for x in findings
-        ]
-    except (OSError, ValueError, KeyError, TypeError, AssertionError):
-        raise UsageError(f"{path} is not a kinspect audit report", hint) from None

@@ -6,6 +6,7 @@ from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 
 from kinspect.chain import PortChain, ServiceChain
+from kinspect.render import reasons
 
 _TEXT = """\
 # Four addresses
@@ -65,7 +66,7 @@ def _example(pc: PortChain, c: ServiceChain) -> str:
         )
         lines.append(f"  * Pod IP `{b.address}` port **{b.port}** ({b.pod}) → {where}")
     for nb in pc.not_backends:
-        lines.append(f"  * pod {nb.pod}: no traffic — {nb.reason}")
+        lines.append(f"  * pod {nb.pod}: no traffic — {reasons.not_backend(nb)}")
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from kinspect.chain import PortChain, ServiceChain
 from kinspect.inventory import Inventory
 from kinspect.model import Node, PodRef, Snapshot
+from kinspect.render import reasons
 from kinspect.trace import TraceResult
 
 API_VERSION = "kinspect/v1"
@@ -43,10 +44,14 @@ def port(pc: PortChain) -> Json:
         "nodePort": p.node_port,
         # Frontends, backends and their pods and container ports are msgspec Structs that
         # encode to the documented camelCase objects themselves: on big clusters this avoids
-        # building millions of dicts (a NodePort lists every node).
+        # building millions of dicts (a NodePort lists every node). Pods that get no traffic
+        # are few, and their reason is worded here.
         "frontends": pc.frontends,
         "backends": pc.backends,
-        "notBackends": pc.not_backends,
+        "notBackends": [
+            {"pod": nb.pod, "reason": reasons.not_backend(nb), "node": nb.node}
+            for nb in pc.not_backends
+        ],
     }
 
 

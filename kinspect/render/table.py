@@ -11,6 +11,7 @@ from rich.text import Text
 from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.inventory import Inventory
 from kinspect.model import PodRef
+from kinspect.render import reasons
 from kinspect.render.words import port_label
 
 
@@ -129,7 +130,7 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
                         _pod_name(nb.pod, s.namespace),
                         "-",
                         *([nb.node or "-"] if wide else []),
-                        Text(f"NO ENDPOINT: {nb.reason}", style="red"),
+                        Text(f"NO ENDPOINT: {reasons.not_backend(nb)}", style="red"),
                     ]
                 )
             if not rows:

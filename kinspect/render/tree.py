@@ -7,6 +7,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from kinspect.chain import Backend, ServiceChain
+from kinspect.render import reasons
 from kinspect.render.words import port_label
 from kinspect.trace import TraceResult
 
@@ -72,7 +73,11 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
             listed = {b.pod for b in pc.backends}
             for nb in pc.not_backends:
                 if nb.pod not in listed:
-                    pt.add(Text(f"pod {nb.pod} gets no endpoint: {nb.reason}", style="red"))
+                    pt.add(
+                        Text(
+                            f"pod {nb.pod} gets no endpoint: {reasons.not_backend(nb)}", style="red"
+                        )
+                    )
         trees.append(tree)
     return Group(*trees)
 

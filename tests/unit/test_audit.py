@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -274,7 +275,7 @@ def test_mixed_rollout_is_a_warning_listing_only_the_pods_missing_the_name() -> 
     ]
     assert f.severity == Severity.WARNING
     assert f.pods == ("ns/c",)
-    assert f.port == "http 80/TCP"
+    assert f.port == audit.PortKey("http", 80, "TCP")
 
 
 def test_named_port_missing_everywhere_is_an_error() -> None:
@@ -310,9 +311,13 @@ def test_ignore_drops_a_check() -> None:
     assert "single-ready-endpoint" not in {f.check for f in found}
 
 
-def test_docs_list_every_check() -> None:
-    from pathlib import Path
+def test_each_check_id_is_written_once_in_the_source() -> None:
+    source = Path(audit.__file__).read_text()
+    for c in audit.CHECKS:
+        assert source.count(f'"{c.id}"') == 1, c.id
 
+
+def test_docs_list_every_check() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text()
     for c in audit.CHECKS:
         assert f"| `{c.id}` | {c.severity.label} |" in text, c.id

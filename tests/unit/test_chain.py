@@ -28,7 +28,7 @@ def test_named_target_port_resolves_per_pod_and_missing_name_gets_no_endpoint() 
     ]
     assert pc.backends[1].container_port == cport("app", 9090, "http")
     assert pc.not_backends == (
-        NotBackend(PodRef("ns", "c"), "no container port named 'http'/TCP", "n2"),
+        NotBackend(PodRef("ns", "c"), "no named port", "n2", named_port="http", protocol="TCP"),
     )
     assert sc.selected == (PodRef("ns", "a"), PodRef("ns", "b"), PodRef("ns", "c"))
 
@@ -37,7 +37,9 @@ def test_named_port_must_match_protocol_too() -> None:
     p = pod("a", "10.244.0.5", cport("dns", 53, "dns", protocol="UDP"))
     s = svc("dns", sport(53, "dns", name="dns-tcp", protocol="TCP"))
     (pc,) = _only(chain.build(snap(services=(s,), pods=(p,)))).ports
-    assert pc.not_backends[0].reason == "no container port named 'dns'/TCP"
+    assert pc.not_backends == (
+        NotBackend(PodRef("ns", "a"), "no named port", "n0", named_port="dns", protocol="TCP"),
+    )
 
 
 def test_numeric_target_port_nobody_declares_is_still_a_backend_without_container() -> None:
@@ -175,8 +177,8 @@ def test_pending_and_unscheduled_pods_are_listed_with_reasons() -> None:
         chain.build(snap(services=(s,), groups=(g,), pods=(running, unscheduled, starting)))
     ).ports
     assert [(nb.pod.name, nb.reason) for nb in pc.not_backends] == [
-        ("b", "pending: not scheduled"),
-        ("c", "pending: containers not started"),
+        ("b", "unscheduled"),
+        ("c", "containers not started"),
     ]
 
 

@@ -124,3 +124,68 @@ def test_streamed_json_is_byte_for_byte_the_whole_document(stream: str) -> None:
         out = io.BytesIO()
         data.write_json(d, out, stream=stream, pretty=False)
         assert out.getvalue() == msgspec.json.encode(d) + b"\n"
+
+
+# Every reason a selected pod gets no traffic, worded as `map` has always printed it.
+REASONS = {
+    "d": "pending: not scheduled",
+    "e": "pending: containers not started",
+    "f": "terminating",
+    "g": "finished (phase Failed)",
+    "h": "not ready",
+    "i": "not in any EndpointSlice yet",
+    "j": "no pod IP yet",
+    "k": "no container port named 'http'/TCP",
+    "t": "terminating",  # listed in the slice as terminating
+    "u": "not ready",  # listed in the slice as not ready
+}
+
+
+def _reasons() -> tuple[Snapshot, list[chain.ServiceChain]]:
+    http = cport("app", 8080, "http")
+    pods = (
+        pod("a", "10.244.0.5", http),
+        pod("d", None, http, node_name=None, ready=False, phase="Pending"),
+        pod("e", None, http, ready=False, phase="Pending"),
+        msgspec.structs.replace(pod("f", "10.244.0.7", http), deleting=True),
+        pod("g", "10.244.0.8", http, phase="Failed", ready=False),
+        pod("h", "10.244.0.9", http, ready=False),
+        pod("i", "10.244.0.10", http),
+        pod("j", None, http, ready=False),
+        pod("k", "10.244.0.11", cport("app", 8080, "web")),
+        pod("t", "10.244.0.12", http, ready=False),
+        pod("u", "10.244.0.13", http, ready=False),
+    )
+    g = group(
+        "web",
+        [("http", 8080, "TCP")],
+        ep("10.244.0.5", "a"),
+        ep("10.244.0.12", "t", ready=False, terminating=True),
+        ep("10.244.0.13", "u", ready=False),
+    )
+    sn = snap(
+        nodes=(node(0),),
+        services=(svc("web", sport(80, "http", name="http")),),
+        groups=(g,),
+        pods=pods,
+    )
+    return sn, chain.build(sn)
+
+
+def test_every_not_backend_reason_keeps_its_wording() -> None:
+    from kinspect.render import explain
+
+    sn, chains = _reasons()
+    doc = json.loads(data.to_json(report.chain_report(sn, chains)))
+    (port,) = doc["services"][0]["ports"]
+    assert {nb["pod"]["name"]: nb["reason"] for nb in port["notBackends"]} == REASONS
+    assert list(port["notBackends"][0]) == ["pod", "reason", "node"]
+    console = Console(width=250, record=True, color_system=None)
+    for renderable in (table.map_table(chains), tree.map_tree(chains), explain.explain(chains)):
+        console.print(renderable)
+    shown = console.export_text()
+    for name, reason in REASONS.items():
+        assert f"pod ns/{name}: no traffic — {reason}" in shown, name
+        if name not in ("t", "u"):  # listed in the slice: table and tree show their state
+            assert f"NO ENDPOINT: {reason}" in shown, name
+            assert f"pod ns/{name} gets no endpoint: {reason}" in shown, name

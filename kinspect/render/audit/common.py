@@ -1,0 +1,53 @@
+"""What every audit format shares: the render context, a finding's port and pods in words.
+
+And the grouping by severity and place that the text, Markdown and HTML reports follow.
+
+Format modules import this module and nothing of each other (an import-linter contract).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+
+from kinspect.audit import Finding, PortKey, Severity
+from kinspect.auditreport import AuditResult
+from kinspect.render import reasons
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """What a report needs beside the result: when the audit ran, and what fails (JUnit)."""
+
+    generated_at: datetime.datetime
+    threshold: Severity  # JUnit: findings at least this severe are failures
+
+    @property
+    def stamp(self) -> str:
+        """The time of the run as reports print it: ISO 8601 to the second."""
+        return self.generated_at.isoformat(timespec="seconds")
+
+
+def port_text(p: PortKey | None) -> str | None:
+    """A finding's port as reports print it: "http 80/TCP", or "80/TCP" when it has no name."""
+    return None if p is None else f"{p.name + ' ' if p.name else ''}{p.port}/{p.protocol}"
+
+
+def pods(f: Finding) -> list[str]:
+    """The pods a finding names, each with its reason where there is one."""
+    return [*f.pods, *(f"{nb.pod} ({reasons.not_backend(nb)})" for nb in f.not_backends)]
+
+
+def where(f: Finding) -> str:
+    """The service and port a finding is about ("(no service)" for a node's pods)."""
+    return " ".join(x for x in (f.service or "(no service)", port_text(f.port) or "") if x)
+
+
+def grouped(r: AuditResult) -> dict[Severity, dict[str, list[Finding]]]:
+    """Findings by severity, then by place: the namespace, after the context when several."""
+    out: dict[Severity, dict[str, list[Finding]]] = {}
+    for f in r.findings:
+        place = f"{f.context} · {f.namespace}" if len(r.contexts) > 1 else f.namespace
+        out.setdefault(f.severity, defaultdict(list))[place].append(f)
+    return out

@@ -1,0 +1,44 @@
+"""The Markdown report, for tickets and wikis: a table of contexts, then one table per severity."""
+
+from __future__ import annotations
+
+from kinspect.auditreport import AuditResult
+from kinspect.render.audit.common import RenderContext, grouped, pods, where
+
+
+def _md_cell(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def render(result: AuditResult, ctx: RenderContext) -> str:
+    """A Markdown report: contexts, then one table per severity."""
+    lines = [
+        f"# kinspect audit — {ctx.stamp}",
+        "",
+        "| context | status | services |",
+        "|---|---|---|",
+    ]
+    for c in result.contexts:
+        status = "ok" if c.ok else f"**failed**: {_md_cell(c.error or '')}"
+        lines.append(f"| {c.context} | {status} | {len(c.services)} |")
+    for sev, places in sorted(grouped(result).items(), reverse=True):
+        n = sum(len(v) for v in places.values())
+        lines += ["", f"## {sev.label.capitalize()} ({n})", ""]
+        lines += ["| where | service | check | finding | pods |", "|---|---|---|---|---|"]
+        for place, findings in sorted(places.items()):
+            for f in findings:
+                mark = " 🆕" if result.is_new(f) else ""
+                lines.append(
+                    f"| {_md_cell(place)} | {_md_cell(where(f))} | `{f.check}`{mark} | "
+                    f"{_md_cell(f.message)} | {_md_cell(', '.join(pods(f)))} |"
+                )
+    if not result.findings:
+        lines += ["", "No findings."]
+    if result.baseline:
+        lines += ["", f"{len(result.baseline.resolved)} finding(s) resolved since the baseline."]
+    if result.ignored:
+        lines += ["", "## Ignored", ""]
+        lines += [
+            f"- `{f.check}` {f.namespace}/{f.service}: {_md_cell(why)}" for f, why in result.ignored
+        ]
+    return "\n".join(lines) + "\n"
