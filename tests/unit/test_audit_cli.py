@@ -1,14 +1,13 @@
 """`kinspect audit` end to end on snapshot files: formats, exit codes, ignore rules, baseline.
 
-Snapshots make the audit run with no cluster, so these exercise the real CLI on built data.
+Snapshots make the audit run with no cluster, so these exercise the CLI (in-process, through
+`cli.run`) on built data.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -21,6 +20,7 @@ from kinspect.model import Snapshot
 
 from ..schema import validate
 from .builders import cport, ep, group, node, pod, snap, sport, svc
+from .runner import Result, invoke
 
 
 def _broken() -> Snapshot:
@@ -51,16 +51,10 @@ def _save(tmp: Path, s: Snapshot, name: str = "snap.json.gz") -> str:
     return path
 
 
-def _audit(*args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "kinspect", "audit", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert proc.returncode == expect, proc.stderr
-    return proc
+def _audit(*args: str, expect: int = 0) -> Result:
+    r = invoke("audit", *args)
+    assert r.code == expect, r.stderr
+    return r
 
 
 def test_snapshot_round_trips_through_gzip(tmp_path: Path) -> None:
@@ -196,17 +190,7 @@ def test_bad_snapshot_file_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_map_trace_ips_work_from_a_snapshot(tmp_path: Path) -> None:
     path = _save(tmp_path, _broken())
-    out = subprocess.run(
-        [sys.executable, "-m", "kinspect", "map", "-A", "--snapshot", path, "-o", "json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = invoke("map", "-A", "--snapshot", path, "-o", "json").stdout
     assert {s["name"] for s in json.loads(out)["services"]} == {"web", "lonely", "ghost"}
-    out = subprocess.run(
-        [sys.executable, "-m", "kinspect", "trace", "10.244.0.9:8080", "--snapshot", path],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = invoke("trace", "10.244.0.9:8080", "--snapshot", path).stdout
     assert "pod ns/l" in out
