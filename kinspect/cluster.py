@@ -210,6 +210,7 @@ def _api_error(
         return ForbiddenError(
             f"the API server rejected the credentials of context {conn.context} (401)",
             "refresh the token or client certificate in the kubeconfig",
+            status=401,
         )
     if status == 403:
         return ForbiddenError(
@@ -435,7 +436,7 @@ def snapshot(
     try:
         return _snapshot(conn, scope, with_legacy_endpoints, pod_queries)
     except ForbiddenError as e:
-        if not (narrow_when_forbidden and scope.namespace is None and "(403" in e.message):
+        if not (narrow_when_forbidden and scope.namespace is None and e.status == 403):
             raise
         narrowed = Scope(conn.default_namespace, scope.service, scope.selector)
         snap = _snapshot(conn, narrowed, with_legacy_endpoints, pod_queries)
