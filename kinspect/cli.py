@@ -203,6 +203,7 @@ def _offline(path: str, namespace: str | None, service: str | None = None) -> Sn
             g for g in snap.legacy_endpoint_groups if keep(g.namespace, g.service)
         ),
         pods=tuple(p for p in snap.pods if keep(p.namespace)),
+        namespaces=tuple(n for n in snap.namespaces if keep(n.name)),
     )
 
 

@@ -153,6 +153,13 @@ class EndpointGroup(Value, frozen=True):
     endpoints: tuple[Endpoint, ...] = ()
 
 
+class Namespace(Value, frozen=True):
+    """A namespace and its labels (what NetworkPolicy namespaceSelectors match)."""
+
+    name: str
+    labels: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+
 class PodQuery(Value, frozen=True):
     """One LIST of pods: a namespace (None: all) and server-side field/label selectors."""
 
@@ -173,3 +180,5 @@ class Snapshot(Value, frozen=True):
     # core/v1 Endpoints read beside the slices (audit only), to find the two disagreeing.
     legacy_endpoint_groups: tuple[EndpointGroup, ...] = ()
     warnings: tuple[str, ...] = ()  # what could not be read (e.g. nodes forbidden)
+    # Last and defaulted: snapshot files written before it load, positional constructors work.
+    namespaces: tuple[Namespace, ...] = ()
