@@ -231,3 +231,23 @@ def test_refused_cluster_wide_read_is_narrowed_on_403_but_not_on_401() -> None:
     rejected = {**routes, "/api/v1/services": (401, b"{}")}
     with pytest.raises(ForbiddenError, match="rejected the credentials"):
         cluster.snapshot(_conn(_Api(rejected)), cluster.Scope(None), narrow_when_forbidden=True)
+
+
+def test_pods_of_all_namespaces_are_split_by_the_snapshots_own_namespace_read() -> None:
+    def pod(ns: str, name: str) -> dict[str, Any]:
+        return {"metadata": {"name": name, "namespace": ns}}
+
+    first = {"metadata": {"continue": "t", "remainingItemCount": 10}, "items": [pod("a", "a0")]}
+    routes = {
+        **CLUSTER_WIDE,
+        "/api/v1/pods": (200, json.dumps(first).encode()),
+        "/api/v1/namespaces": _items({"metadata": {"name": "a"}}, {"metadata": {"name": "b"}}),
+        "/api/v1/namespaces/a/pods": _items(pod("a", "a0"), pod("a", "a1")),
+        "/api/v1/namespaces/b/pods": _items(pod("b", "b0")),
+    }
+    api = _Api(routes)
+    conn = cluster.Connection("c", "https://127.0.0.1:6443", api, "home", 5, page_size=1)
+    snap = cluster.snapshot(conn, cluster.Scope(None))
+    assert [p.name for p in snap.pods] == ["a0", "a1", "b0"]
+    assert [n.name for n in snap.namespaces] == ["a", "b"]
+    assert len(api.queries("/api/v1/namespaces")) == 1
