@@ -372,7 +372,7 @@ def snapshot_save(
     kubeconfig: KubeconfigOpt = None,
     request_timeout: TimeoutOpt = 30.0,
 ) -> None:
-    """Write nodes, services, endpoint slices, endpoints and pods (never secrets) to FILE."""
+    """Write nodes, services, endpoint slices, endpoints, pods and namespaces (never secrets)."""
     conn = _connect(kubeconfig, context, request_timeout)
     ns = _namespace(namespace, all_namespaces, True, conn.default_namespace)
     with _spinner(f"reading {conn.context} ({conn.server})…"):
