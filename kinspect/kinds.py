@@ -136,9 +136,11 @@ NAMESPACES = Kind(
     optional=True,
 )
 
-# The registry `cluster.snapshot` walks, in this order: when several reads fail, the first
-# one's error is the one reported. Endpoints come before EndpointSlices, whose fallback reuses
-# them when they were read.
+# The registry `cluster.snapshot` walks. To read a new kind: a wire struct in raw.py, a
+# converter in convert.py, one entry here. Order matters: reads are submitted and their results
+# taken in this order, so when several fail the first one's error is reported; namespaces come
+# before pods (read_pods' split reuses their names), Endpoints before EndpointSlices (whose
+# fallback reuses them when read beside).
 KINDS: tuple[Kind[Any, Any], ...] = (
     NAMESPACES,
     SERVICES,
