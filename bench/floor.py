@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
-from kinspect import cluster, raw
+from kinspect import cluster, kinds, raw
 
 
 def fetch(conn: cluster.Connection, path: str) -> int:
@@ -32,10 +32,10 @@ def fetch(conn: cluster.Connection, path: str) -> int:
 
 
 def pods_per_namespace(conn: cluster.Connection) -> int:
-    body = cluster.fetch_page(conn, f"{cluster.CORE}/namespaces", "namespaces", "", None)
+    body = cluster.fetch_page(conn, f"{kinds.CORE}/namespaces", "namespaces", "", None)
     names = [n.metadata.name for n in msgspec.json.decode(body, type=raw.NamespaceList).items or ()]
     with ThreadPoolExecutor(cluster.SPLIT_WORKERS) as pool:
-        return sum(pool.map(lambda n: fetch(conn, f"{cluster.CORE}/namespaces/{n}/pods"), names))
+        return sum(pool.map(lambda n: fetch(conn, f"{kinds.CORE}/namespaces/{n}/pods"), names))
 
 
 def main() -> None:
@@ -46,12 +46,12 @@ def main() -> None:
     conn = cluster.connect(a.kubeconfig, None, 120)
     with ThreadPoolExecutor(4) as pool:
         lists = [
-            pool.submit(fetch, conn, f"{cluster.CORE}/nodes"),
-            pool.submit(fetch, conn, f"{cluster.CORE}/services"),
-            pool.submit(fetch, conn, f"{cluster.DISCOVERY}/endpointslices"),
+            pool.submit(fetch, conn, f"{kinds.CORE}/nodes"),
+            pool.submit(fetch, conn, f"{kinds.CORE}/services"),
+            pool.submit(fetch, conn, f"{kinds.DISCOVERY}/endpointslices"),
             pool.submit(pods_per_namespace, conn)
             if a.per_namespace
-            else pool.submit(fetch, conn, f"{cluster.CORE}/pods"),
+            else pool.submit(fetch, conn, f"{kinds.CORE}/pods"),
         ]
         sizes = [f.result() for f in lists]
     json.dump({"bytes": sum(sizes)}, sys.stdout)

@@ -187,7 +187,7 @@ def snapshot_save(
     kubeconfig: KubeconfigOpt = None,
     request_timeout: TimeoutOpt = 30.0,
 ) -> ExitCode:
-    """Write nodes, services, endpoint slices, endpoints and pods (never secrets) to FILE."""
+    """Write nodes, services, endpoint slices, endpoints, pods and namespaces (never secrets)."""
     t = Target(kubeconfig, context, request_timeout)
     w = Where(namespace, all_namespaces)
     return commands.snapshot_save(_session(ctx), t, w, path)

@@ -1,5 +1,11 @@
 """The only module that imports `kubernetes`: config loading, paged raw LISTs, error mapping.
 
+What is read is declared in `kinspect.kinds` (one entry per resource kind); `snapshot` walks
+that registry, reading every kind concurrently into one `model.Snapshot`, and applies what the
+entries say: optional kinds become warnings when refused, EndpointSlices fall back to legacy
+Endpoints, pods are read by their own readers (namespace by namespace on big clusters, or only
+the pods a trace touches).
+
 Lists are plain GETs through the client's `ApiClient` (kubeconfig, TLS, tokens, exec plugins),
 read as raw bytes and decoded by msgspec straight into the lean structs of `kinspect.raw`: the
 client's generated API classes and model classes are never used (on 100k pods the models cost
@@ -11,7 +17,7 @@ string carries HTTP headers and bodies and must never reach a user.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +32,7 @@ import yaml
 from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from kinspect import __version__, convert, model, raw
+from kinspect import __version__, kinds, model, raw
 from kinspect.errors import (
     ConfigError,
     ForbiddenError,
@@ -50,15 +56,8 @@ PAGE_SIZE = 1000
 SPLIT_PAGES_PER_NAMESPACE = 2
 SPLIT_WORKERS = 4
 
-L = TypeVar(
-    "L",
-    raw.NodeList,
-    raw.PodList,
-    raw.ServiceList,
-    raw.EndpointSliceList,
-    raw.EndpointsList,
-    raw.NamespaceList,
-)
+W = TypeVar("W")
+V = TypeVar("V", bound=model.Value)
 
 
 # What a broken kubeconfig can raise while being parsed or loaded.
@@ -153,8 +152,9 @@ def connect(
         ns = names[name]
     # Fail fast on a dead server instead of urllib3's three silent retries.
     cfg.retries = False
-    # Up to 5 LISTs and 4 namespaces' pods at once, each with its next page in flight: the
-    # default pool (5 per core) would drop and reopen connections, with a logged warning.
+    # Up to 6 LISTs (one per kind) and 4 namespaces' pods at once, each with its next page in
+    # flight: the default pool (5 per core) would drop and reopen connections, with a logged
+    # warning.
     cfg.connection_pool_maxsize = 32
     api = k8s.ApiClient(cfg)
     # Named in the API server's audit log, which the e2e suite reads to prove we only read.
@@ -211,6 +211,7 @@ def _api_error(
         return ForbiddenError(
             f"the API server rejected the credentials of context {conn.context} (401)",
             "refresh the token or client certificate in the kubeconfig",
+            status=401,
         )
     if status == 403:
         return ForbiddenError(
@@ -254,12 +255,12 @@ def fetch_page(
 def _list(
     conn: Connection,
     path: str,
-    kind: type[L],
+    kind: type[kinds.Page[W]],
     resource: str,
     scope: str,
     start: str | None = None,
     **query: str,
-) -> Iterator[L]:
+) -> Iterator[kinds.Page[W]]:
     """Yield each decoded page of a paged LIST (limit/continue), from the `start` token if given.
 
     The next page is requested before this one is decoded: the API server's work on page N+1
@@ -298,37 +299,76 @@ def head_continue(body: bytes) -> str | None:
     return head[i + len(_CONTINUE) : end].decode() if end > 0 else None
 
 
-CORE, DISCOVERY = "/api/v1", "/apis/discovery.k8s.io/v1"
-
-
-def _scoped(group: str, plural: str, namespace: str | None) -> tuple[str, str]:
-    """The LIST path of `plural` in one namespace or all, and how messages name that scope."""
+def _where(kind: kinds.Kind[Any, Any], namespace: str | None) -> tuple[str, str]:
+    """The LIST path of `kind` in one namespace or all, and how messages name that scope."""
+    if not kind.namespaced:
+        return f"{kind.group}/{kind.plural}", "(cluster-wide)"
     if namespace is None:
-        return f"{group}/{plural}", "in all namespaces"
-    return f"{group}/namespaces/{quote(namespace, safe='')}/{plural}", f"in namespace {namespace}"
+        return f"{kind.group}/{kind.plural}", "in all namespaces"
+    ns = quote(namespace, safe="")
+    return f"{kind.group}/namespaces/{ns}/{kind.plural}", f"in namespace {namespace}"
 
 
-def read_nodes(conn: Connection) -> list[model.Node]:
-    """All nodes (cluster-scoped)."""
-    pages = _list(conn, f"{CORE}/nodes", raw.NodeList, "nodes", "(cluster-wide)")
-    return [convert.node(n) for page in pages for n in page.items or ()]
+def _selectors(kind: kinds.Kind[Any, Any], scope: Scope) -> dict[str, str]:
+    """The server-side selectors by which `scope` narrows a LIST of `kind`."""
+    terms: dict[str, list[str]] = {}
+    if kind.by_service and scope.service:
+        terms.setdefault(kind.by_service.param, []).append(f"{kind.by_service.key}={scope.service}")
+    if kind.by_selector and scope.selector:
+        terms.setdefault("labelSelector", []).append(scope.selector)
+    if kind.by_namespace and scope.namespace is not None:
+        match = kind.by_namespace
+        terms.setdefault(match.param, []).append(f"{match.key}={scope.namespace}")
+    return {param: ",".join(t) for param, t in terms.items()}
 
 
-def read_pods(conn: Connection, namespace: str | None) -> list[model.Pod]:
-    """Pods of one namespace, or of all, in the API server's key order (namespace/name)."""
+def _values(kind: kinds.Kind[W, V], pages: Iterable[kinds.Page[W]]) -> list[V]:
+    """The domain values of every item of `pages`, by the kind's converter."""
+    out: list[V] = []
+    for page in pages:
+        for item in page.items or ():
+            value = kind.convert(item)
+            if value is None:
+                continue
+            if isinstance(value, model.Value):
+                out.append(value)
+            else:
+                out.extend(value)
+    return out
+
+
+def read_kind(conn: Connection, kind: kinds.Kind[W, V], scope: Scope, **query: str) -> list[V]:
+    """Every `kind` in scope, narrowed as its registry entry says; `query` adds selectors."""
+    path, where = _where(kind, scope.namespace)
+    query = _selectors(kind, scope) | query
+    return _values(kind, _list(conn, path, kind.list_type, kind.plural, where, **query))
+
+
+def read_pods(
+    conn: Connection,
+    namespace: str | None,
+    namespaces: Callable[[], Iterable[str]] | None = None,
+) -> list[model.Pod]:
+    """Pods of one namespace, or of all, in the API server's key order (namespace/name).
+
+    `namespaces`: the names of all namespaces, for reading pods namespace by namespace, when
+    the caller reads them anyway; by default they are listed here, when needed.
+    """
     if namespace is not None:
         return read_pod_query(conn, PodQuery(namespace))
-    path, where = _scoped(CORE, "pods", None)
-    first = msgspec.json.decode(fetch_page(conn, path, "pods", where, None), type=raw.PodList)
-    pods = [convert.pod(p) for p in first.items or ()]
+    pods_kind = kinds.PODS
+    path, where = _where(pods_kind, None)
+    body = fetch_page(conn, path, pods_kind.plural, where, None)
+    first = msgspec.json.decode(body, type=pods_kind.list_type)
+    pods = _values(pods_kind, [first])
     token = first.metadata.continue_
     if not token:
         return pods
     remaining = first.metadata.remainingItemCount
-    split = _split_namespaces(conn, pods[-1].namespace, remaining) if pods else None
+    split = _split_namespaces(conn, pods[-1].namespace, remaining, namespaces) if pods else None
     if split is None:
-        pages = _list(conn, path, raw.PodList, "pods", where, start=token)
-        return pods + [convert.pod(p) for page in pages for p in page.items or ()]
+        pages = _list(conn, path, pods_kind.list_type, pods_kind.plural, where, start=token)
+        return pods + _values(pods_kind, pages)
     # The first page holds every pod of the namespaces before the last one it reached; that
     # one and all after it are read whole, each on its own.
     pods = [p for p in pods if p.namespace != pods[-1].namespace]
@@ -337,14 +377,21 @@ def read_pods(conn: Connection, namespace: str | None) -> list[model.Pod]:
         return pods + [p for part in parts for p in part]
 
 
-def _split_namespaces(conn: Connection, last: str, remaining: int | None) -> list[str] | None:
+def _split_namespaces(
+    conn: Connection,
+    last: str,
+    remaining: int | None,
+    namespaces: Callable[[], Iterable[str]] | None,
+) -> list[str] | None:
     """The namespaces from `last` on, in key order, when reading each on its own pays.
 
     None: keep to the one paged LIST (namespaces not readable, or too few pods in each).
     """
     try:
-        pages = _list(conn, f"{CORE}/namespaces", raw.NamespaceList, "namespaces", "(cluster-wide)")
-        names = [ns.metadata.name for page in pages for ns in page.items or ()]
+        if namespaces is None:
+            names = [n.name for n in read_kind(conn, kinds.NAMESPACES, Scope(None))]
+        else:
+            names = list(namespaces())
     except KinspectError:
         return None
     # etcd keys are /pods/<namespace>/<name>: "a-b/" sorts before "a/".
@@ -357,17 +404,13 @@ def _split_namespaces(conn: Connection, last: str, remaining: int | None) -> lis
 
 def read_pod_query(conn: Connection, query: PodQuery) -> list[model.Pod]:
     """The pods one query selects (selectors are applied by the API server)."""
-    path, where = _scoped(CORE, "pods", query.namespace)
-    pages = _list(
+    return read_kind(
         conn,
-        path,
-        raw.PodList,
-        "pods",
-        where,
+        kinds.PODS,
+        Scope(query.namespace),
         fieldSelector=query.field_selector or "",
         labelSelector=query.label_selector or "",
     )
-    return [convert.pod(p) for page in pages for p in page.items or ()]
 
 
 def read_pod_queries(conn: Connection, queries: Sequence[PodQuery]) -> list[model.Pod]:
@@ -378,44 +421,6 @@ def read_pod_queries(conn: Connection, queries: Sequence[PodQuery]) -> list[mode
     return list(unique.values())
 
 
-def read_services(conn: Connection, scope: Scope) -> list[model.Service]:
-    """Services in scope, optionally one by name or by label selector."""
-    path, where = _scoped(CORE, "services", scope.namespace)
-    pages = _list(
-        conn,
-        path,
-        raw.ServiceList,
-        "services",
-        where,
-        fieldSelector=f"metadata.name={scope.service}" if scope.service else "",
-        labelSelector=scope.selector or "",
-    )
-    return [convert.service(s) for page in pages for s in page.items or ()]
-
-
-def read_endpoint_slices(conn: Connection, scope: Scope) -> list[model.EndpointGroup]:
-    """discovery.k8s.io/v1 EndpointSlices in scope, as endpoint groups."""
-    path, where = _scoped(DISCOVERY, "endpointslices", scope.namespace)
-    selector = f"kubernetes.io/service-name={scope.service}" if scope.service else ""
-    kind, resource = raw.EndpointSliceList, "endpointslices"
-    pages = _list(conn, path, kind, resource, where, labelSelector=selector)
-    out = []
-    for page in pages:
-        for s in page.items or ():
-            g = convert.endpoint_slice(s)
-            if g is not None:
-                out.append(g)
-    return out
-
-
-def read_endpoints(conn: Connection, scope: Scope) -> list[model.EndpointGroup]:
-    """Legacy core/v1 Endpoints in scope, as endpoint groups."""
-    path, where = _scoped(CORE, "endpoints", scope.namespace)
-    selector = f"metadata.name={scope.service}" if scope.service else ""
-    pages = _list(conn, path, raw.EndpointsList, "endpoints", where, fieldSelector=selector)
-    return [g for page in pages for e in page.items or () for g in convert.endpoints(e)]
-
-
 def snapshot(
     conn: Connection,
     scope: Scope,
@@ -424,19 +429,21 @@ def snapshot(
     narrow_when_forbidden: bool = False,
     pod_queries: Sequence[PodQuery] | None = None,
 ) -> model.Snapshot:
-    """Read nodes, services, endpoint slices and pods concurrently into one Snapshot.
+    """Read every kind of the registry (`kinspect.kinds.KINDS`) concurrently into one Snapshot.
 
-    Nodes are optional (namespace-scoped RBAC often forbids them): without them NodePort
-    frontends are unknown and a warning says so. EndpointSlices fall back to legacy Endpoints
-    when discovery.k8s.io/v1 is not served or not readable. `with_legacy_endpoints` also reads
-    Endpoints beside the slices (the audit compares them). `narrow_when_forbidden`: when a
-    cluster-wide read is refused, read the context's own namespace instead and say so.
-    `pod_queries`: read only the pods these select instead of every pod in scope.
+    Optional kinds that are refused or not served leave their field empty, with a warning
+    when their entry names a consequence: nodes (namespace-scoped RBAC often forbids them;
+    without them NodePort frontends are unknown), namespaces (quietly). EndpointSlices fall
+    back to legacy Endpoints when discovery.k8s.io/v1 is not served or not readable, and
+    `endpoint_source` says so. `with_legacy_endpoints` also reads Endpoints beside the slices
+    (the audit compares them). `narrow_when_forbidden`: when a cluster-wide read is refused
+    (403), read the context's own namespace instead and say so. `pod_queries`: read only the
+    pods these select instead of every pod in scope.
     """
     try:
         return _snapshot(conn, scope, with_legacy_endpoints, pod_queries)
     except ForbiddenError as e:
-        if not (narrow_when_forbidden and scope.namespace is None and "(403" in e.message):
+        if not (narrow_when_forbidden and scope.namespace is None and e.status == 403):
             raise
         narrowed = Scope(conn.default_namespace, scope.service, scope.selector)
         snap = _snapshot(conn, narrowed, with_legacy_endpoints, pod_queries)
@@ -450,43 +457,52 @@ def _snapshot(
     with_legacy: bool,
     pod_queries: Sequence[PodQuery] | None,
 ) -> model.Snapshot:
+    read = [k for k in kinds.KINDS if with_legacy or k is not kinds.ENDPOINTS]
+    futures: dict[kinds.Kind[Any, Any], Future[Sequence[model.Value]]] = {}
+    fields: dict[str, tuple[model.Value, ...]] = {}
     warnings: list[str] = []
-    with ThreadPoolExecutor(max_workers=5) as pool:
-        f_nodes = pool.submit(read_nodes, conn)
-        f_services = pool.submit(read_services, conn, scope)
-        f_slices = pool.submit(read_endpoint_slices, conn, scope)
-        f_pods = (
-            pool.submit(read_pods, conn, scope.namespace)
-            if pod_queries is None
-            else pool.submit(read_pod_queries, conn, pod_queries)
-        )
-        f_legacy = pool.submit(read_endpoints, conn, scope) if with_legacy else None
-        services = f_services.result()
-        pods = f_pods.result()
-        source: model.EndpointSource = "EndpointSlice"
-        legacy: list[model.EndpointGroup] = []
-        if f_legacy is not None:
+    source: model.EndpointSource = "EndpointSlice"
+    with ThreadPoolExecutor(max_workers=len(read)) as pool:
+        for kind in read:
+            futures[kind] = _submit(pool, conn, kind, scope, pod_queries, futures)
+        # In registry order: when several reads fail, the first one's error is reported.
+        for kind, future in futures.items():
             try:
-                legacy = f_legacy.result()
+                fields[kind.field] = tuple(future.result())
             except (ForbiddenError, NotFoundError) as e:
-                warnings.append(f"{e.message}; EndpointSlices and Endpoints not compared")
-        try:
-            groups = f_slices.result()
-        except (ForbiddenError, NotFoundError) as e:
-            warnings.append(f"{e.message}; read core/v1 Endpoints instead")
-            groups, source = legacy or read_endpoints(conn, scope), "Endpoints"
-        try:
-            nodes = f_nodes.result()
-        except ForbiddenError as e:
-            warnings.append(f"{e.message}; NodePort frontends are unknown")
-            nodes = []
-    return model.Snapshot(
-        context=conn.context,
-        nodes=tuple(nodes),
-        services=tuple(services),
-        endpoint_groups=tuple(groups),
-        pods=tuple(pods),
-        endpoint_source=source,
-        warnings=tuple(warnings),
-        legacy_endpoint_groups=tuple(legacy) if source == "EndpointSlice" else (),
-    )
+                if not (kind.optional or kind.fallback):
+                    raise
+                if kind.consequence is not None:
+                    warnings.append(f"{e.message}; {kind.consequence}")
+                if kind.fallback is not None:
+                    # The fallback's values fill this field, and only this one: taken from
+                    # its own read when it was read beside (and got something), else read now.
+                    done = fields.pop(kind.fallback.field, ())
+                    fields[kind.field] = done or tuple(read_kind(conn, kind.fallback, scope))
+                    source = "Endpoints"  # the one fallback there is: EndpointSlices → Endpoints
+    snap = model.Snapshot(conn.context, endpoint_source=source, warnings=tuple(warnings))
+    return msgspec.structs.replace(snap, **fields)
+
+
+def _submit(
+    pool: ThreadPoolExecutor,
+    conn: Connection,
+    kind: kinds.Kind[Any, Any],
+    scope: Scope,
+    pod_queries: Sequence[PodQuery] | None,
+    submitted: dict[kinds.Kind[Any, Any], Future[Sequence[model.Value]]],
+) -> Future[Sequence[model.Value]]:
+    """Start reading one kind. Pods have their own readers (by query, or split by namespace)."""
+    if kind is not kinds.PODS:
+        return pool.submit(read_kind, conn, kind, scope)
+    if pod_queries is not None:
+        return pool.submit(read_pod_queries, conn, pod_queries)
+    listing = submitted.get(kinds.NAMESPACES)  # submitted first, see kinds.KINDS
+    if scope.namespace is not None or listing is None:
+        return pool.submit(read_pods, conn, scope.namespace)
+
+    # Every namespace is being read for the snapshot: read_pods' split needs no LIST of its own.
+    def names() -> list[str]:
+        return [n.name for n in listing.result() if isinstance(n, model.Namespace)]
+
+    return pool.submit(read_pods, conn, None, names)

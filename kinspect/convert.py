@@ -41,6 +41,11 @@ def node(n: raw.Node) -> model.Node:
     )
 
 
+def namespace(n: raw.Namespace) -> model.Namespace:
+    """Convert a wire Namespace."""
+    return model.Namespace(name=n.metadata.name, labels=n.metadata.labels or {})
+
+
 def _container_ports(c: raw.Container, sidecar: bool) -> Iterable[model.ContainerPort]:
     for p in c.ports or ():
         yield model.ContainerPort(

@@ -57,6 +57,10 @@ class ForbiddenError(KinspectError):
 
     exit_code = ExitCode.FORBIDDEN
 
+    def __init__(self, message: str, hint: str = "", *, status: int = 403) -> None:
+        super().__init__(message, hint)
+        self.status = status  # the HTTP status: 401 (credentials) or 403 (RBAC)
+
 
 class NotFoundError(KinspectError):
     """What the user named is not in the cluster."""

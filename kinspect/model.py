@@ -152,6 +152,13 @@ class EndpointGroup(Value, frozen=True):
     endpoints: tuple[Endpoint, ...] = ()
 
 
+class Namespace(Value, frozen=True):
+    """A namespace and its labels (what NetworkPolicy namespaceSelectors match)."""
+
+    name: str
+    labels: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+
 class Snapshot(Value, frozen=True):
     """Everything read from one cluster (or one namespace of it) at one time."""
 
@@ -164,6 +171,8 @@ class Snapshot(Value, frozen=True):
     # core/v1 Endpoints read beside the slices (audit only), to find the two disagreeing.
     legacy_endpoint_groups: tuple[EndpointGroup, ...] = ()
     warnings: tuple[str, ...] = ()  # what could not be read (e.g. nodes forbidden)
+    # Last and defaulted: snapshot files written before it load, positional constructors work.
+    namespaces: tuple[Namespace, ...] = ()
 
     def narrow(self, namespace: str | None, service: str | None = None) -> Snapshot:
         """The snapshot as if read with -n NAMESPACE (None: all) and a service name (None: all).
@@ -186,4 +195,5 @@ class Snapshot(Value, frozen=True):
                 g for g in self.legacy_endpoint_groups if keep(g.namespace, g.service)
             ),
             pods=tuple(p for p in self.pods if keep(p.namespace)),
+            namespaces=tuple(n for n in self.namespaces if keep(n.name)),
         )

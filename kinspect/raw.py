@@ -229,12 +229,8 @@ class EndpointSliceList(Wire):
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
-class NamespaceMeta(Wire):
-    name: str = ""
-
-
 class Namespace(Wire):
-    metadata: NamespaceMeta = msgspec.field(default_factory=NamespaceMeta)
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
 
 
 class NamespaceList(Wire):

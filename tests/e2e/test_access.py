@@ -97,6 +97,12 @@ def test_bad_token_is_401(ns: Namespace, tmp_path: Path) -> None:
     assert proc.returncode == 5, proc.stderr
     assert "rejected the credentials" in proc.stderr
     assert "not-a-valid-token" not in proc.stderr
+    # audit narrows a refused (403) cluster-wide read to the context's namespace, but a
+    # rejected credential (401) reads nothing anywhere: it is the command's failure.
+    proc = _kinspect(kc, "audit", "-A")
+    assert proc.returncode == 5, proc.stderr
+    assert "rejected the credentials" in proc.stderr
+    assert "only" not in proc.stderr
 
 
 def test_untrusted_server_certificate_is_one_line_unreachable(

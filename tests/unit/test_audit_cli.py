@@ -16,7 +16,7 @@ import pytest
 
 from kinspect import snapshotfile
 from kinspect.errors import ExitCode
-from kinspect.model import Snapshot
+from kinspect.model import Namespace, Snapshot
 
 from ..schema import validate
 from .builders import cport, ep, group, node, pod, snap, sport, svc
@@ -58,8 +58,15 @@ def _audit(*args: str, expect: int = 0) -> Result:
 
 
 def test_snapshot_round_trips_through_gzip(tmp_path: Path) -> None:
-    s = _broken()
+    s = msgspec.structs.replace(_broken(), namespaces=(Namespace("default", {"team": "a"}),))
     assert snapshotfile.load(_save(tmp_path, s)) == s
+
+
+def test_snapshot_file_written_before_namespaces_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "old.json"
+    doc = {"apiVersion": "kinspect/v1", "kind": "Snapshot", "snapshot": {"context": "old"}}
+    path.write_text(json.dumps(doc))
+    assert snapshotfile.load(str(path)) == Snapshot("old")
 
 
 def test_json_report_validates_and_names_service_port_and_pods(tmp_path: Path) -> None:

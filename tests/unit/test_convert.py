@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from kinspect import convert, raw
-from kinspect.model import ContainerPort, Endpoint, EndpointPort, PodRef
+from kinspect.model import ContainerPort, Endpoint, EndpointPort, Namespace, PodRef
 
 POD = b"""{
  "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"},
@@ -101,3 +101,17 @@ def test_service_fields() -> None:
     assert [i.address for i in s.load_balancer_ingress] == ["203.0.113.10", "lb.example"]
     assert s.selector == {"app": "web"}
     assert not s.headless
+
+
+def test_namespaces_keep_their_labels() -> None:
+    body = b"""{"kind": "NamespaceList", "metadata": {"resourceVersion": "7"}, "items": [
+      {"metadata": {"name": "shop", "labels": {"kubernetes.io/metadata.name": "shop",
+                                                "team": "payments"},
+                    "annotations": {"a": "b"}},
+       "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}},
+      {"metadata": {"name": "bare"}}]}"""
+    page = msgspec.json.decode(body, type=raw.NamespaceList)
+    assert [convert.namespace(n) for n in page.items or ()] == [
+        Namespace("shop", {"kubernetes.io/metadata.name": "shop", "team": "payments"}),
+        Namespace("bare", {}),
+    ]

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from kinspect import errors
-from kinspect.errors import ExitCode, KinspectError
+from kinspect.errors import ExitCode, ForbiddenError, KinspectError
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "exit-codes.md").read_text()
 
@@ -30,3 +30,12 @@ def test_every_exit_code_is_documented() -> None:
 def test_every_error_class_is_documented_with_its_code() -> None:
     rows = dict(re.findall(r"^\| `(\w+)` \| (\d+) ", DOC, re.M))
     assert rows == {cls.__name__: str(int(cls.exit_code)) for cls in _classes()}
+
+
+def test_forbidden_error_carries_its_http_status() -> None:
+    refused = ForbiddenError("context c may not list nodes (cluster-wide) (403 Forbidden)")
+    rejected = ForbiddenError("the API server rejected the credentials", "refresh", status=401)
+    assert refused.status == 403
+    assert rejected.status == 401
+    assert rejected.hint == "refresh"
+    assert rejected.exit_code == refused.exit_code == ExitCode.FORBIDDEN

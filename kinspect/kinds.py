@@ -1,0 +1,151 @@
+"""What kinspect reads from a cluster: one entry per resource kind, walked by `cluster.snapshot`.
+
+To read a new kind: a wire struct in raw.py, a converter in convert.py, one entry here (and the
+field it fills in `model.Snapshot`). An entry says where the kind is listed, how a scope narrows
+the LIST, which Snapshot field it fills and what happens when it cannot be read. How it is read
+(paging, errors, concurrency) is cluster.py's business: nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from kinspect import convert, model, raw
+
+CORE, DISCOVERY = "/api/v1", "/apis/discovery.k8s.io/v1"
+
+W = TypeVar("W")  # a wire item (raw.Node ...)
+W_co = TypeVar("W_co", covariant=True)
+V = TypeVar("V", bound=model.Value)  # the domain value it becomes (model.Node ...)
+
+
+class Page(Protocol[W_co]):
+    """One page of a LIST: raw.NodeList, raw.PodList ..."""
+
+    @property
+    def items(self) -> Sequence[W_co] | None: ...
+
+    @property
+    def metadata(self) -> raw.ListMeta: ...
+
+
+@dataclass(frozen=True)
+class Match:
+    """A server-side selector on one key, e.g. `fieldSelector=metadata.name=<value>`."""
+
+    param: Literal["fieldSelector", "labelSelector"]
+    key: str
+
+
+BY_NAME = Match("fieldSelector", "metadata.name")
+BY_SERVICE_LABEL = Match("labelSelector", "kubernetes.io/service-name")
+
+
+@dataclass(frozen=True, eq=False)
+class Kind(Generic[W, V]):
+    """How one resource kind is listed, and which `model.Snapshot` field it fills."""
+
+    field: str  # the Snapshot field
+    group: str  # the API group's path: CORE or DISCOVERY
+    plural: str  # the resource, as in the path and in messages
+    namespaced: bool  # False: cluster-scoped
+    list_type: type[Page[W]]
+    # One wire item → its value, several values (a legacy Endpoints' subsets) or None (skip it).
+    convert: Callable[[W], V | Iterable[V] | None]
+    by_service: Match | None = None  # how Scope.service narrows the LIST; None: it does not
+    by_selector: bool = False  # Scope.selector (-l) is a label selector on this kind
+    by_namespace: Match | None = None  # cluster-scoped kinds: how Scope.namespace narrows them
+    # Refused (401/403) or not served (404): the field stays empty instead of failing the read.
+    optional: bool = False
+    # Read this kind into the field instead when this one is refused or not served.
+    fallback: Kind[Any, Any] | None = None
+    # The warning's tail, after the error's message, when optional or fallback applies
+    # ("<error>; <consequence>"). None: no warning.
+    consequence: str | None = None
+
+
+# Legacy core/v1 Endpoints: the fallback for EndpointSlices, and read beside them for the audit
+# (snapshot(with_legacy_endpoints=True)) to find the two disagreeing.
+ENDPOINTS = Kind(
+    field="legacy_endpoint_groups",
+    group=CORE,
+    plural="endpoints",
+    namespaced=True,
+    list_type=raw.EndpointsList,
+    convert=convert.endpoints,
+    by_service=BY_NAME,
+    optional=True,
+    consequence="EndpointSlices and Endpoints not compared",
+)
+ENDPOINT_SLICES = Kind(
+    field="endpoint_groups",
+    group=DISCOVERY,
+    plural="endpointslices",
+    namespaced=True,
+    list_type=raw.EndpointSliceList,
+    convert=convert.endpoint_slice,
+    by_service=BY_SERVICE_LABEL,
+    fallback=ENDPOINTS,
+    consequence="read core/v1 Endpoints instead",
+)
+SERVICES = Kind(
+    field="services",
+    group=CORE,
+    plural="services",
+    namespaced=True,
+    list_type=raw.ServiceList,
+    convert=convert.service,
+    by_service=BY_NAME,
+    by_selector=True,
+)
+# Read by cluster.read_pods (all namespaces: namespace by namespace on big clusters) or by
+# cluster.read_pod_queries (trace: only the pods it touches), both through this entry.
+PODS = Kind(
+    field="pods",
+    group=CORE,
+    plural="pods",
+    namespaced=True,
+    list_type=raw.PodList,
+    convert=convert.pod,
+)
+# Namespace-scoped RBAC often forbids nodes.
+NODES = Kind(
+    field="nodes",
+    group=CORE,
+    plural="nodes",
+    namespaced=False,
+    list_type=raw.NodeList,
+    convert=convert.node,
+    optional=True,
+    consequence="NodePort frontends are unknown",
+)
+# Only NetworkPolicy needs namespaces (their labels), and it is not read yet: refused is quiet,
+# so no output changes for a namespace-scoped reader. TODO(#14): once NetworkPolicies are
+# read, give this a consequence ("namespaceSelectors are unknown"). Read in full, they also
+# tell cluster.read_pods which namespaces to read one by one.
+NAMESPACES = Kind(
+    field="namespaces",
+    group=CORE,
+    plural="namespaces",
+    namespaced=False,
+    list_type=raw.NamespaceList,
+    convert=convert.namespace,
+    by_namespace=BY_NAME,
+    optional=True,
+)
+
+# The registry `cluster.snapshot` walks. To read a new kind: a wire struct in raw.py, a
+# converter in convert.py, one entry here. Order matters: reads are submitted and their results
+# taken in this order, so when several fail the first one's error is reported; namespaces come
+# before pods (read_pods' split reuses their names), Endpoints before EndpointSlices (whose
+# fallback reuses them when read beside).
+KINDS: tuple[Kind[Any, Any], ...] = (
+    NAMESPACES,
+    SERVICES,
+    PODS,
+    ENDPOINTS,
+    ENDPOINT_SLICES,
+    NODES,
+)

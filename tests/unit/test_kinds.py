@@ -1,0 +1,45 @@
+"""The registry of what is read: each Snapshot field filled once, the right kinds optional."""
+
+from __future__ import annotations
+
+import msgspec
+
+from kinspect import kinds
+from kinspect.model import Snapshot
+
+# Snapshot fields that no kind fills: they say where and how the rest was read.
+NOT_A_KIND = {"context", "endpoint_source", "warnings"}
+
+
+def test_every_kind_field_of_the_snapshot_is_filled_by_exactly_one_entry() -> None:
+    fields = [k.field for k in kinds.KINDS]
+    assert sorted(fields) == sorted(set(Snapshot.__struct_fields__) - NOT_A_KIND)
+    assert len(fields) == len(set(fields))
+
+
+def test_optional_entries_and_their_warnings() -> None:
+    optional = {k.plural: k.consequence for k in kinds.KINDS if k.optional}
+    assert optional == {
+        "nodes": "NodePort frontends are unknown",
+        "endpoints": "EndpointSlices and Endpoints not compared",
+        "namespaces": None,  # quiet until NetworkPolicies are read (issue 14)
+    }
+
+
+def test_endpoint_slices_fall_back_to_legacy_endpoints_read_before_them() -> None:
+    fallbacks = {k.plural: k.fallback for k in kinds.KINDS if k.fallback}
+    assert fallbacks == {"endpointslices": kinds.ENDPOINTS}
+    assert kinds.ENDPOINT_SLICES.consequence == "read core/v1 Endpoints instead"
+    # The walk reuses Endpoints read beside the slices: they must be resolved first.
+    assert kinds.KINDS.index(kinds.ENDPOINTS) < kinds.KINDS.index(kinds.ENDPOINT_SLICES)
+
+
+def test_namespaces_are_submitted_before_pods_whose_split_reuses_them() -> None:
+    assert kinds.KINDS.index(kinds.NAMESPACES) < kinds.KINDS.index(kinds.PODS)
+
+
+def test_every_entry_decodes_an_empty_list_of_its_kind() -> None:
+    for kind in kinds.KINDS:
+        page = msgspec.json.decode(b'{"metadata": {}, "items": null}', type=kind.list_type)
+        assert page.items is None, kind.plural
+        assert kind.group in (kinds.CORE, kinds.DISCOVERY)
