@@ -87,11 +87,14 @@ def cluster(pytestconfig: pytest.Config) -> Cluster:
         assert kubectl, "KINSPECT_E2E_CONTEXT is set but kubectl is not on PATH"
         return Cluster(os.environ.get("KUBECONFIG"), ctx, kubectl, "(the cluster's own logs)")
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(
-            "\ne2e: starting the test bed (testbed/cluster.sh up; on a cold machine it first "
-            "builds the Go binaries, about 10 min). The quick loop without it: make unit"
-        )
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        # Past pytest's output capture, so the wait is announced while it happens.
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(
+                "\ne2e: starting the test bed (testbed/cluster.sh up; on a cold machine it "
+                "first builds the Go binaries, about 10 min). The quick loop without it: make unit"
+            )
     up = subprocess.run(
         [str(ROOT / "testbed" / "cluster.sh"), "up"], capture_output=True, text=True, check=False
     )
