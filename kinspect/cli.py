@@ -272,6 +272,7 @@ def run(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
+    prog: str = "kinspect",
 ) -> ExitCode:
     """The whole program: parse `argv`, run the command, map any error to its exit code."""
     env = os.environ if environ is None else environ
@@ -279,7 +280,7 @@ def run(
     session.debug = bool(env.get("KINSPECT_DEBUG"))
     cmd = typer.main.get_command(app)
     try:
-        rv = cmd.main(args=argv, prog_name="kinspect", standalone_mode=False, obj=session)
+        rv = cmd.main(args=argv, prog_name=prog, standalone_mode=False, obj=session)
     except ClickException as e:  # bad flags or arguments
         _fail(session, e.format_message() or "no command given", "kinspect --help")
         return ExitCode.USAGE
@@ -313,7 +314,10 @@ def main() -> None:
     import gc
 
     gc.disable()
-    code = run(sys.argv[1:])
+    # Installed twice: as `kinspect`, and as `kubectl-kinspect`, which kubectl runs for
+    # `kubectl kinspect ...` (its help then names the command as the user typed it).
+    plugin = os.path.basename(sys.argv[0]).startswith("kubectl-")
+    code = run(sys.argv[1:], prog="kubectl kinspect" if plugin else "kinspect")
     try:
         sys.stdout.flush()
         sys.stderr.flush()
