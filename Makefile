@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: venv lint unit test e2e testbed cluster-up cluster-down demo bench bench-small clean
+.PHONY: venv lint unit test e2e testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,7 +24,7 @@ lint: venv
 # The quick loop: every test that needs no cluster (seconds, no Go build), with the CLI's
 # in-process coverage, which must stay at 80% or more.
 unit: venv
-	$(BIN)/pytest -m "not e2e" --cov=kinspect.cli --cov=kinspect.commands --cov-report=term \
+	$(BIN)/pytest -m "not e2e and not dist" --cov=kinspect.cli --cov=kinspect.commands --cov-report=term \
 	  --cov-fail-under=80
 
 e2e: venv
@@ -33,7 +33,7 @@ e2e: venv
 # The whole suite: lint, the benchmark at small scale (proves its scripts work; asserts no
 # time), then unit tests and the e2e tests against a real API server (the test bed, built and
 # started on demand, or KINSPECT_E2E_CONTEXT). The e2e run is last so its summary closes the log.
-test: lint bench-small unit e2e
+test: lint bench-small unit dist-check e2e
 
 testbed:
 	testbed/build.sh
@@ -58,3 +58,31 @@ bench-small: venv
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+VERSION = $(shell $(PY) -c "import tomllib;print(tomllib.load(open('pyproject.toml','rb'))['project']['version'])")
+
+# The wheel and sdist (no build warnings allowed), their metadata checked by twine, and the
+# krew archive: a self-contained zipapp named kubectl-kinspect (shiv) with LICENSE, plus
+# dist/kinspect.yaml, plugins/kinspect.yaml with that archive's sha256.
+dist: venv
+	rm -rf dist build && mkdir -p dist
+	# (PYTHONDONTWRITEBYTECODE would make setuptools warn that it skips byte-compiling.)
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m build --outdir dist . > dist/build.log 2>&1 || { cat dist/build.log; exit 1; }
+	@if grep -i "warning" dist/build.log; then echo "dist: the build warned (dist/build.log)"; exit 1; fi
+	$(BIN)/twine check --strict dist/*.whl dist/*.tar.gz
+	mkdir -p dist/krew && cp LICENSE dist/krew/
+	$(BIN)/shiv -q --compressed -p '/usr/bin/env python3.11' -c kinspect \
+	  -o dist/krew/kubectl-kinspect dist/kinspect-$(VERSION)-py3-none-any.whl
+	tar -C dist/krew -czf dist/kubectl-kinspect-$(VERSION).tar.gz kubectl-kinspect LICENSE
+	sed 's/sha256: .*/sha256: "'"$$(sha256sum dist/kubectl-kinspect-$(VERSION).tar.gz | cut -d' ' -f1)"'"/' \
+	  plugins/kinspect.yaml > dist/kinspect.yaml
+
+# CI's proof that the packages work: a fresh venv installs the wheel and runs both scripts;
+# the zipapp runs on its own; the krew archive and manifest hold together.
+dist-check: dist
+	rm -rf dist/venv && $(PY) -m venv dist/venv
+	dist/venv/bin/pip install -q dist/kinspect-$(VERSION)-py3-none-any.whl
+	dist/venv/bin/kinspect --version
+	dist/venv/bin/kubectl-kinspect --version
+	SHIV_ROOT=dist/shiv dist/krew/kubectl-kinspect --version
+	$(BIN)/pytest -q -m dist tests/packaging

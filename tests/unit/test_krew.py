@@ -1,0 +1,41 @@
+"""The krew manifest (plugins/kinspect.yaml) has the shape krew validates, for this version."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _manifest() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((ROOT / "plugins" / "kinspect.yaml").read_text())
+    return doc
+
+
+def test_manifest_shape() -> None:
+    m = _manifest()
+    assert m["apiVersion"] == "krew.googlecontainertools.github.com/v1alpha2"
+    assert m["kind"] == "Plugin"
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]*", m["metadata"]["name"])
+    spec = m["spec"]
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert spec["version"] == f"v{version}"
+    assert spec["homepage"].startswith("https://")
+    assert 0 < len(spec["shortDescription"]) <= 80
+    assert spec["description"].strip()
+    assert "python3.11" in spec["caveats"]
+    assert spec["platforms"]
+    for p in spec["platforms"]:
+        assert set(p) == {"selector", "uri", "sha256", "files", "bin"}
+        assert p["selector"]["matchLabels"].keys() <= {"os", "arch"}
+        assert p["uri"].startswith("https://")
+        assert p["uri"].endswith(f"/kubectl-kinspect-{version}.tar.gz")
+        assert re.fullmatch(r"[0-9a-f]{64}", p["sha256"])
+        assert p["bin"] == "kubectl-kinspect"
+        assert {f["from"] for f in p["files"]} == {"kubectl-kinspect", "LICENSE"}
+        assert all(f["to"] == "." for f in p["files"])
