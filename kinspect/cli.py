@@ -29,7 +29,7 @@ app = typer.Typer(
     name="kinspect",
     help="Show the IP and port chain of every Service: frontends → ClusterIP → pods → containers.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion and --show-completion (bash, zsh, fish, pwsh)
     # Pretty exceptions print local variables: a token in a local must never reach a terminal.
     pretty_exceptions_enable=False,
 )

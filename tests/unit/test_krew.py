@@ -1,4 +1,4 @@
-"""The krew manifest (plugins/kinspect.yaml) has the shape krew validates, for this version."""
+"""The krew manifest (plugins/kinspect.yaml) and the k9s plugins hold the shape their tools read."""
 
 from __future__ import annotations
 
@@ -39,3 +39,18 @@ def test_manifest_shape() -> None:
         assert p["bin"] == "kubectl-kinspect"
         assert {f["from"] for f in p["files"]} == {"kubectl-kinspect", "LICENSE"}
         assert all(f["to"] == "." for f in p["files"])
+
+
+def test_k9s_plugins_run_real_kinspect_commands() -> None:
+    from typer.main import get_command
+
+    from kinspect.cli import app
+
+    doc = yaml.safe_load((ROOT / "plugins" / "k9s-plugins.yaml").read_text())
+    commands = get_command(app).commands  # type: ignore[attr-defined]
+    for name, p in doc["plugins"].items():
+        assert p["command"] == "kinspect", name
+        assert set(p) >= {"shortCut", "description", "scopes", "command", "args"}
+        sub = commands[p["args"][0]]
+        flags = {o for param in sub.params for o in param.opts}
+        assert {a for a in p["args"] if a.startswith("-")} <= flags, name
