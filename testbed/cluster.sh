@@ -21,6 +21,11 @@ dir="$KWOK_WORKDIR/clusters/$name"
 kc="$dir/kubeconfig.yaml"
 
 log() { echo "testbed: $*" >&2; }
+# kwokctl's JSON log lines and kubectl's "created" lines go here, not to the terminal; a
+# failing step shows the end of it.
+klog="$KWOK_WORKDIR/cluster-$name.log"
+mkdir -p "$KWOK_WORKDIR"
+quiet() { "$@" >>"$klog" 2>&1 || { tail -n 20 "$klog" >&2; log "failed: $1 (whole log: $klog)"; return 1; }; }
 
 bin=$("$here/build.sh" | tail -n 1)
 export PATH="$bin:$PATH"
@@ -51,7 +56,7 @@ up() {
     # Saved state is worth more than a fresh cluster (the benchmark's 100k pods take half an
     # hour to make): a failed restart stops here and keeps it, never deletes it.
     if ! restart; then
-      kwokctl stop cluster --name "$name" >&2 2>&1 || true
+      quiet kwokctl stop cluster --name "$name" || true
       log "cannot restart $name with its saved state (logs: $dir/logs/); state kept in $dir;" \
         "retry with a longer KINSPECT_START_TIMEOUT, or discard it: KINSPECT_CLUSTER=$name $0 down"
       exit 1
@@ -60,11 +65,11 @@ up() {
   else
     if [ -d "$dir" ]; then
       log "removing stale cluster state in $dir"
-      kwokctl delete cluster --name "$name" >&2 2>&1 || true
+      quiet kwokctl delete cluster --name "$name" || true
       rm -rf "$dir"
     fi
-    log "creating cluster $name (logs: $dir/logs/)"
-    kwokctl -c "$here/kwokctl.yaml" create cluster --name "$name" \
+    log "creating cluster $name (logs: $dir/logs/ and $klog)"
+    quiet kwokctl -c "$here/kwokctl.yaml" create cluster --name "$name" \
       --runtime binary --kubeconfig "" \
       --kube-apiserver-binary "$bin/kube-apiserver" \
       --kube-controller-manager-binary "$bin/kube-controller-manager" \
@@ -73,15 +78,15 @@ up() {
       --etcd-binary "$bin/etcd" \
       --kube-audit-policy "$here/audit-policy.yaml" \
       ${KINSPECT_KWOKCTL_ARGS:-} \
-      --wait 120s >&2
+      --wait 120s
   fi
-  k apply -f "$here/nodes.yaml" >&2
+  quiet k apply -f "$here/nodes.yaml"
   wait_for "3 Ready nodes" 90 k wait --for=condition=Ready node/kwok-node-0 node/kwok-node-1 \
     node/kwok-node-2 --timeout=2s
   # The ServiceAccount admission plugin refuses pods until the controller-manager has made the
   # namespace's default ServiceAccount: on a fresh cluster that takes a moment.
   wait_for "the default service account" 60 k get serviceaccount default -n default
-  k apply -f - >&2 <<'YAML'
+  quiet k apply -f - <<'YAML'
 apiVersion: v1
 kind: Pod
 metadata: {name: testbed-smoke, namespace: default, labels: {app: testbed-smoke}}
@@ -97,18 +102,18 @@ YAML
 restart() {
   log "restarting cluster $name from $dir"
   local secs=${KINSPECT_START_TIMEOUT:-120}
-  kwokctl start cluster --name "$name" --wait "${secs}s" >&2 2>&1 || return 1
+  quiet kwokctl start cluster --name "$name" --wait "${secs}s" || return 1
   wait_for "the API server" "$secs" healthy
 }
 
 stop() {
-  [ -d "$dir" ] && kwokctl stop cluster --name "$name" >&2
+  [ -d "$dir" ] && quiet kwokctl stop cluster --name "$name"
   log "cluster $name stopped; its state stays in $dir"
 }
 
 down() {
   if [ -d "$dir" ]; then
-    kwokctl delete cluster --name "$name" >&2 || true
+    quiet kwokctl delete cluster --name "$name" || true
     rm -rf "$dir"
   fi
   log "cluster $name removed"
