@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: venv lint unit test e2e testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
+.PHONY: tools pictures-check venv lint unit test e2e testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -33,7 +33,7 @@ e2e: venv
 # The whole suite: lint, the benchmark at small scale (proves its scripts work; asserts no
 # time), then unit tests and the e2e tests against a real API server (the test bed, built and
 # started on demand, or KINSPECT_E2E_CONTEXT). The e2e run is last so its summary closes the log.
-test: lint bench-small unit dist-check e2e
+test: lint bench-small unit pictures-check dist-check e2e
 
 testbed:
 	testbed/build.sh
@@ -86,3 +86,15 @@ dist-check: dist
 	dist/venv/bin/kubectl-kinspect --version
 	SHIV_ROOT=dist/shiv dist/krew/kubectl-kinspect --version
 	$(BIN)/pytest -q -m dist tests/packaging
+
+# What the picture checks need: Graphviz (Debian's graphviz; CI machines run as root) and the
+# mermaid parser with jsdom from npm, pinned by tests/tools/package-lock.json.
+tools:
+	@command -v dot >/dev/null || { apt-get install -y -q graphviz >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q graphviz >/dev/null; }; }
+	@dot -V
+	cd tests/tools && npm ci --no-audit --no-fund --loglevel=error
+
+# The DOT and Mermaid outputs parse in the real tools (and broken ones do not).
+pictures-check: venv tools
+	$(BIN)/pytest -q -m tools tests/tools

@@ -21,7 +21,7 @@ from typer._click.exceptions import ClickException
 
 from kinspect import __version__, commands
 from kinspect.audit import Severity
-from kinspect.commands import AuditOptions, Session, Target, Where
+from kinspect.commands import AuditOptions, DataFormat, MapFormat, Session, Target, Where
 from kinspect.errors import ExitCode, KinspectError
 from kinspect.render.audit import AuditFormat
 
@@ -33,20 +33,6 @@ app = typer.Typer(
     # Pretty exceptions print local variables: a token in a local must never reach a terminal.
     pretty_exceptions_enable=False,
 )
-
-
-class MapFormat(StrEnum):
-    table = "table"
-    wide = "wide"
-    tree = "tree"
-    json = "json"
-    yaml = "yaml"
-
-
-class DataFormat(StrEnum):
-    text = "text"
-    json = "json"
-    yaml = "yaml"
 
 
 class Level(StrEnum):
@@ -119,7 +105,7 @@ def map_(
     """The chain of every service port, one row per backend."""
     t = Target(kubeconfig, context, request_timeout)
     w = Where(namespace, all_namespaces, snapshot)
-    return commands.map_(_session(ctx), t, w, output.value, service, selector)
+    return commands.map_(_session(ctx), t, w, output, service, selector)
 
 
 @app.command()

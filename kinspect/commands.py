@@ -13,11 +13,14 @@ import datetime
 import functools
 import io
 import os
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TextIO
+from enum import StrEnum
+from typing import TextIO, assert_never
 
 import msgspec
 from rich.console import Console, RenderableType
@@ -40,6 +43,23 @@ from kinspect.model import Snapshot
 from kinspect.render import data, report
 from kinspect.render.audit import AuditFormat, RenderContext
 from kinspect.render.audit import render as render_audit
+
+
+class MapFormat(StrEnum):
+    table = "table"
+    wide = "wide"
+    tree = "tree"
+    json = "json"
+    yaml = "yaml"
+    dot = "dot"
+    mermaid = "mermaid"
+    svg = "svg"
+
+
+class DataFormat(StrEnum):
+    text = "text"
+    json = "json"
+    yaml = "yaml"
 
 
 @dataclass
@@ -208,9 +228,11 @@ def _emit(s: Session, fmt: str, doc: dict[str, object], text: Callable[[], Rende
 
 
 def map_(
-    s: Session, t: Target, w: Where, fmt: str, service: str | None, selector: str | None
+    s: Session, t: Target, w: Where, fmt: MapFormat, service: str | None, selector: str | None
 ) -> ExitCode:
     """The chain of every service port, one row per backend."""
+    if fmt is MapFormat.svg and shutil.which("dot") is None:
+        raise UsageError("-o svg needs Graphviz's dot, which is not on PATH", SVG_HINT)
     snap, where = read(s, t, w, service=service, selector=selector)
     _warnings(s, snap)
     if service and not snap.services:
@@ -220,17 +242,54 @@ def map_(
         )
     chains = chain.build(snap)
     doc = report.chain_report(snap, chains)
-    if fmt in ("json", "yaml"):
-        _emit(s, fmt, doc, lambda: "")
-    elif fmt == "tree":
-        from kinspect.render import tree
+    match fmt:
+        case MapFormat.json | MapFormat.yaml:
+            _emit(s, fmt.value, doc, lambda: "")
+        case MapFormat.tree:
+            from kinspect.render import tree
 
-        _emit(s, "text", doc, lambda: tree.map_tree(chains))
-    else:
-        from kinspect.render import table
+            _emit(s, "text", doc, lambda: tree.map_tree(chains))
+        case MapFormat.table | MapFormat.wide:
+            from kinspect.render import table
 
-        _emit(s, "text", doc, lambda: table.map_table(chains, wide=fmt == "wide"))
+            _emit(s, "text", doc, lambda: table.map_table(chains, wide=fmt is MapFormat.wide))
+        case MapFormat.dot:
+            from kinspect.render import dot
+
+            s.stdout.write(dot.render(chains))
+        case MapFormat.mermaid:
+            from kinspect.render import mermaid
+
+            s.stdout.write(mermaid.render(chains))
+        case MapFormat.svg:
+            from kinspect.render import dot
+
+            s.stdout.write(svg(dot.render(chains)))
+        case _:
+            assert_never(fmt)
     return ExitCode.OK
+
+
+SVG_HINT = "install Graphviz (apt install graphviz, brew install graphviz), or use -o dot"
+
+
+def svg(dot_source: str) -> str:
+    """Graphviz's SVG of a DOT graph (dot must be on PATH)."""
+    try:
+        proc = subprocess.run(
+            ["dot", "-Tsvg"],
+            input=dot_source,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise UsageError(f"Graphviz's dot failed: {type(e).__name__}", SVG_HINT) from None
+    if proc.returncode != 0:
+        first = (proc.stderr.strip().splitlines() or [""])[0][:200]
+        raise UsageError(f"Graphviz's dot failed (exit {proc.returncode}): {first}", SVG_HINT)
+    return proc.stdout
 
 
 def ips(s: Session, t: Target, w: Where, fmt: str) -> ExitCode:

@@ -1,0 +1,63 @@
+"""The picture formats parse in the real tools: DOT in Graphviz, Mermaid in the mermaid package.
+
+Run by `make pictures-check` (in `make test`), which installs both: Graphviz from Debian,
+mermaid and jsdom from npm (tests/tools/package-lock.json). A broken input must fail too, so
+each check is shown able to fail.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kinspect import chain
+from kinspect.render import dot, mermaid
+
+from ..unit.test_commands import _demo
+from ..unit.test_pictures import _hostile
+
+HERE = Path(__file__).parent
+pytestmark = pytest.mark.tools
+
+
+def _dot(source: str) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("dot")
+    assert exe, "Graphviz's dot is not installed: make pictures-check installs it"
+    return subprocess.run(
+        [exe, "-Tsvg"], input=source, capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def _mermaid(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
+    assert (HERE / "node_modules" / "mermaid").is_dir(), "run: make pictures-check (npm ci)"
+    path = tmp_path / "chart.mmd"
+    path.write_text(source)
+    return subprocess.run(
+        ["node", str(HERE / "mermaid-check.mjs"), str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        cwd=HERE,
+    )
+
+
+@pytest.mark.parametrize("chains", [chain.build(_demo()), _hostile()], ids=["demo", "hostile"])
+def test_graphviz_parses_the_dot_output(chains: list[chain.ServiceChain]) -> None:
+    proc = _dot(dot.render(chains))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.lstrip().startswith("<?xml")
+    assert _dot("digraph { a -> }").returncode != 0
+
+
+@pytest.mark.parametrize("chains", [chain.build(_demo()), _hostile()], ids=["demo", "hostile"])
+def test_mermaid_parses_the_mermaid_output(
+    tmp_path: Path, chains: list[chain.ServiceChain]
+) -> None:
+    proc = _mermaid(tmp_path, mermaid.render(chains))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok (flowchart" in proc.stdout
+    assert _mermaid(tmp_path, 'flowchart LR\n  a["x" -->\n').returncode != 0
