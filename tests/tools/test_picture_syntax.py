@@ -1,7 +1,9 @@
-"""The picture formats parse in the real tools: DOT in Graphviz, Mermaid in the mermaid package.
+"""Outputs and files checked by the real tools: DOT by Graphviz, Mermaid by the mermaid package,
+the Containerfile by dockerfilelint.
 
-Run by `make pictures-check` (in `make test`), which installs both: Graphviz from Debian,
-mermaid and jsdom from npm (tests/tools/package-lock.json). A broken input must fail too, so
+Run by `make pictures-check` (in `make test`), which installs them: Graphviz from Debian,
+mermaid, jsdom and dockerfilelint from npm (tests/tools/package-lock.json). A broken input must
+fail too, so
 each check is shown able to fail.
 """
 
@@ -61,3 +63,19 @@ def test_mermaid_parses_the_mermaid_output(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ok (flowchart" in proc.stdout
     assert _mermaid(tmp_path, 'flowchart LR\n  a["x" -->\n').returncode != 0
+
+
+def _dockerfilelint(path: Path) -> subprocess.CompletedProcess[str]:
+    exe = HERE / "node_modules" / ".bin" / "dockerfilelint"
+    assert exe.exists(), "run: make pictures-check (npm ci)"
+    return subprocess.run(
+        [str(exe), str(path)], capture_output=True, text=True, check=False, timeout=60
+    )
+
+
+def test_the_containerfile_passes_dockerfilelint(tmp_path: Path) -> None:
+    proc = _dockerfilelint(HERE.parents[1] / "Containerfile")
+    assert proc.returncode == 0, proc.stdout
+    bad = tmp_path / "Containerfile"
+    bad.write_text("FROM ubuntu\nRUN apt-get install curl\n")
+    assert _dockerfilelint(bad).returncode != 0
