@@ -3,8 +3,7 @@ the Containerfile by dockerfilelint.
 
 Run by `make pictures-check` (in `make test`), which installs them: Graphviz from Debian,
 mermaid, jsdom and dockerfilelint from npm (tests/tools/package-lock.json). A broken input must
-fail too, so
-each check is shown able to fail.
+fail too, so each check is shown able to fail.
 """
 
 from __future__ import annotations
