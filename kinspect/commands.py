@@ -41,7 +41,7 @@ from kinspect import (
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
 from kinspect.model import Snapshot
 from kinspect.render import data, report
-from kinspect.render.audit import AuditFormat, RenderContext
+from kinspect.render.audit import AuditFormat, Chart, RenderContext
 from kinspect.render.audit import render as render_audit
 
 
@@ -372,22 +372,66 @@ class AuditOptions:
     snapshots: tuple[str, ...] = ()
 
 
+# The HTML report draws at most this many services' chains (one Graphviz run each).
+MAX_CHARTS = 50
+
+
+@dataclass
+class _Audited:
+    result: auditreport.ContextResult
+    charts: dict[tuple[str, str, str], Chart] = field(default_factory=dict)
+
+
 def _audit_one(
-    load: Callable[[], Snapshot], name: str, ignore: frozenset[str]
-) -> auditreport.ContextResult:
+    load: Callable[[], Snapshot], name: str, ignore: frozenset[str], draw: AuditFormat
+) -> _Audited:
     try:
         snap = load()
     except KinspectError as e:
-        return auditreport.ContextResult(name, error=e.message)
+        return _Audited(auditreport.ContextResult(name, error=e.message))
     idx = chain.Index.of(snap)
-    findings = audit.run(snap, chain.build(snap, idx), idx, ignore)
-    return auditreport.ContextResult(
-        snap.context,
-        None,
-        snap.warnings,
-        tuple(f"{x.namespace}/{x.name}" for x in snap.services),
-        tuple(findings),
+    chains = chain.build(snap, idx)
+    findings = audit.run(snap, chains, idx, ignore)
+    done = _Audited(
+        auditreport.ContextResult(
+            snap.context,
+            None,
+            snap.warnings,
+            tuple(f"{x.namespace}/{x.name}" for x in snap.services),
+            tuple(findings),
+        )
     )
+    if draw in (AuditFormat.html, AuditFormat.markdown):
+        done.charts = _charts(snap.context, chains, findings, svg=draw is AuditFormat.html)
+    return done
+
+
+def _charts(
+    context: str, chains: list[chain.ServiceChain], findings: list[audit.Finding], svg: bool
+) -> dict[tuple[str, str, str], Chart]:
+    """The chain of each service with an error, as Mermaid and (with Graphviz) SVG."""
+    from kinspect.render import dot, mermaid
+
+    by_name = {(c.service.namespace, c.service.name): c for c in chains}
+    broken = dict.fromkeys(
+        (f.namespace, f.service) for f in findings if f.severity is audit.Severity.ERROR
+    )
+    draw_svg = svg and shutil.which("dot") is not None
+    out = {}
+    for key in list(broken)[:MAX_CHARTS]:
+        c = by_name.get(key)
+        if c is None:
+            continue
+        picture = _svg(dot.render([c])) if draw_svg else None
+        out[(context, *key)] = Chart(mermaid.render([c]), picture)
+    return out
+
+
+def _svg(source: str) -> str | None:
+    try:
+        return svg(source)
+    except UsageError:
+        return None  # a report without the picture beats no report
 
 
 def _load_narrowed(path: str, namespace: str | None) -> Snapshot:
@@ -433,13 +477,15 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
         label, load = loaders[0]
         with s.spinner(f"auditing {label}…"):
             snap = load()
-        results = [_audit_one(lambda: snap, label, o.ignore)]
+        audited = [_audit_one(lambda: snap, label, o.ignore, fmt)]
     else:
         with (
             s.spinner(f"auditing {len(loaders)} targets…"),
             ThreadPoolExecutor(max_workers=min(4, len(loaders))) as pool,
         ):
-            results = list(pool.map(lambda nl: _audit_one(nl[1], nl[0], o.ignore), loaders))
+            audited = list(pool.map(lambda nl: _audit_one(nl[1], nl[0], o.ignore, fmt), loaders))
+    results = [a.result for a in audited]
+    charts = {k: v for a in audited for k, v in a.charts.items()}
     for r in results:
         for warning in r.warnings:
             s.warn(f"{r.context}: {warning}")
@@ -448,7 +494,7 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
     result = auditreport.combine(results, rules, base)
     # Without --fail-on, JUnit still marks findings at warning and above as failures.
     now = datetime.datetime.now(datetime.UTC)
-    ctx = RenderContext(now, o.fail_on or audit.Severity.WARNING)
+    ctx = RenderContext(now, o.fail_on or audit.Severity.WARNING, charts)
     out = render_audit(fmt, result, ctx)
     text: str | None = None
     if isinstance(out, str):

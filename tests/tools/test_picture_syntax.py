@@ -78,3 +78,19 @@ def test_the_containerfile_passes_dockerfilelint(tmp_path: Path) -> None:
     bad = tmp_path / "Containerfile"
     bad.write_text("FROM ubuntu\nRUN apt-get install curl\n")
     assert _dockerfilelint(bad).returncode != 0
+
+
+def test_the_html_audit_report_embeds_graphviz_svg_beside_an_error(tmp_path: Path) -> None:
+    from kinspect import snapshotfile
+
+    from ..unit.runner import invoke
+    from ..unit.test_pictures import broken
+
+    path = str(tmp_path / "broken.json")
+    snapshotfile.save(path, broken())
+    page = invoke("audit", "--snapshot", path, "-o", "html").stdout
+    assert "<summary>chain of ns/ghost</summary><svg" in page
+    assert "<?xml" not in page
+    assert "<!DOCTYPE svg" not in page
+    assert "-o svg" not in page
+    assert _mermaid(tmp_path, invoke("map", "--snapshot", path, "-A", "-o", "mermaid").stdout)

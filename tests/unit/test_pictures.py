@@ -8,6 +8,7 @@ import pytest
 
 from kinspect import chain, snapshotfile
 from kinspect.errors import ExitCode
+from kinspect.model import Snapshot
 from kinspect.render import dot, graph, mermaid
 
 from .builders import cport, ep, group, pod, snap, sport, svc
@@ -76,3 +77,27 @@ def test_svg_without_graphviz_is_one_line_saying_what_to_install(
     monkeypatch.setenv("PATH", str(tmp_path))
     r = invoke("map", "--snapshot", "whatever.json", "-o", "svg")
     one_line_error(r, ExitCode.USAGE, "Graphviz", "apt install graphviz")
+
+
+def broken() -> Snapshot:
+    """ghost: its one pod is not ready, so the port has no ready endpoint (an error)."""
+    p = pod("g", "10.244.0.9", cport("app", 8080), labels={"app": "ghost"}, ready=False)
+    return snap(
+        services=(svc("ghost", sport(80, 8080), selector={"app": "ghost"}),),
+        groups=(group("ghost", [(None, 8080, "TCP")], ep("10.244.0.9", "g", ready=False)),),
+        pods=(p,),
+    )
+
+
+def _broken_snapshot(tmp_path: Path) -> str:
+    path = str(tmp_path / "broken.json")
+    snapshotfile.save(path, broken())
+    return path
+
+
+def test_the_markdown_audit_report_draws_each_broken_service_in_mermaid(tmp_path: Path) -> None:
+    r = invoke("audit", "--snapshot", _broken_snapshot(tmp_path), "-o", "markdown")
+    assert r.code == ExitCode.OK
+    section = r.stdout.split("## Chains of the services with errors\n", 1)[1]
+    assert section.startswith("\n### ns/ghost\n\n```mermaid\nflowchart LR\n")
+    assert section.count("```") == 2

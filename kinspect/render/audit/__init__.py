@@ -12,14 +12,14 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING, assert_never
 
-from kinspect.render.audit.common import RenderContext
+from kinspect.render.audit.common import Chart, RenderContext
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
     from kinspect.auditreport import AuditResult
 
-__all__ = ["AuditFormat", "RenderContext", "render"]
+__all__ = ["AuditFormat", "Chart", "RenderContext", "render"]
 
 
 class AuditFormat(StrEnum):

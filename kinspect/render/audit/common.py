@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from kinspect.audit import Finding, PortKey, Severity
 from kinspect.auditreport import AuditResult
@@ -17,11 +18,28 @@ from kinspect.render import reasons
 
 
 @dataclass(frozen=True, slots=True)
+class Chart:
+    """A service's chain as pictures: Mermaid text, and Graphviz's SVG when dot was there."""
+
+    mermaid: str
+    svg: str | None = None
+
+
+# (context, namespace, service) of a finding.
+ServiceKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class RenderContext:
-    """What a report needs beside the result: when the audit ran, and what fails (JUnit)."""
+    """What a report needs beside the result: when the audit ran, and what fails (JUnit).
+
+    `charts`: the chain of each service with an error, drawn beside it by the HTML (SVG) and
+    Markdown (Mermaid) reports; empty when nobody drew them.
+    """
 
     generated_at: datetime.datetime
     threshold: Severity  # JUnit: findings at least this severe are failures
+    charts: Mapping[ServiceKey, Chart] = field(default_factory=dict)
 
     @property
     def stamp(self) -> str:

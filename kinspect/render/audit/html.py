@@ -28,6 +28,15 @@ color:#fff;border-radius:4px;padding:0 .3rem;font-size:.8em;margin-left:.3rem}
 """
 
 
+def _inline(svg: str) -> str:
+    """Graphviz's SVG document as an inline element: from <svg on (no XML prolog, no DOCTYPE).
+
+    Graphviz writes every label as escaped XML text, and the DOT it drew escaped them first.
+    """
+    start = svg.find("<svg")
+    return svg[start:].strip() if start >= 0 else ""
+
+
 def render(result: AuditResult, ctx: RenderContext) -> str:
     """A self-contained HTML page (inline CSS, no scripts, no external resources)."""
     e = html.escape
@@ -57,6 +66,7 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
         n = sum(len(v) for v in places.values())
         out.append(f"<h2 class={sev.label}>{sev.label.capitalize()} ({n})</h2>")
         out.append("<table><tr><th>where</th><th>service</th><th>check</th><th>finding</th></tr>")
+        drawn: set[tuple[str, str, str]] = set()
         for place, findings in sorted(places.items()):
             for f in findings:
                 badge = "<span class=new>new</span>" if result.is_new(f) else ""
@@ -66,6 +76,15 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
                     f"<tr><td>{e(place)}</td><td>{e(where(f))}</td>"
                     f"<td><code>{e(f.check)}</code>{badge}</td><td>{e(f.message)}{pods_html}</td></tr>"
                 )
+                key = (f.context, f.namespace, f.service)
+                chart = ctx.charts.get(key)
+                if chart is not None and chart.svg is not None and key not in drawn:
+                    drawn.add(key)  # once per service, under its first error
+                    out.append(
+                        "<tr><td colspan=4><details open><summary>chain of "
+                        f"{e(f.namespace)}/{e(f.service)}</summary>{_inline(chart.svg)}"
+                        "</details></td></tr>"
+                    )
         out.append("</table>")
     if not result.findings:
         out.append("<p>No findings.</p>")

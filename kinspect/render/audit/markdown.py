@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from kinspect.audit import Severity
 from kinspect.auditreport import AuditResult
 from kinspect.render.audit.common import RenderContext, grouped, pods, where
 
@@ -32,6 +33,32 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
                     f"| {_md_cell(place)} | {_md_cell(where(f))} | `{f.check}`{mark} | "
                     f"{_md_cell(f.message)} | {_md_cell(', '.join(pods(f)))} |"
                 )
+    charts = [
+        (key, ctx.charts[key])
+        for key in dict.fromkeys(
+            (f.context, f.namespace, f.service)
+            for f in result.findings
+            if f.severity is Severity.ERROR
+        )
+        if key in ctx.charts
+    ]
+    if charts:
+        # GitHub renders ```mermaid blocks as pictures.
+        lines += ["", "## Chains of the services with errors"]
+        for (context, namespace, service), chart in charts:
+            where_ = (
+                f"{context} · {namespace}/{service}"
+                if len(result.contexts) > 1
+                else f"{namespace}/{service}"
+            )
+            lines += [
+                "",
+                f"### {_md_cell(where_)}",
+                "",
+                "```mermaid",
+                chart.mermaid.rstrip(),
+                "```",
+            ]
     if not result.findings:
         lines += ["", "No findings."]
     if result.baseline:
