@@ -81,6 +81,8 @@ def _prod() -> Snapshot:
             ready=True,
             pod_ips=("10.244.0.99",),
         ),
+        # Pending and portless: no port's finding names it, so pod-declares-no-ports does.
+        Pod("shop", "bare-next", {"app": "bare"}, None, phase="Pending"),
         _p(
             "dns-0",
             "10.244.1.53",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kinspect.auditreport import AuditResult
-from kinspect.render.audit.common import RenderContext, grouped, pods, where
+from kinspect.render.audit.common import RenderContext, grouped, pods, rollups, where
 
 
 def _md_cell(s: str) -> str:
@@ -32,6 +32,8 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
                     f"| {_md_cell(place)} | {_md_cell(where(f))} | `{f.check}`{mark} | "
                     f"{_md_cell(f.message)} | {_md_cell(', '.join(pods(f)))} |"
                 )
+    for line in rollups(result):
+        lines += ["", _md_cell(line)]
     if not result.findings:
         lines += ["", "No findings."]
     if result.baseline:
