@@ -189,11 +189,14 @@ def single_ready_endpoint(check: Check, a: AuditInput) -> Iterator[Finding]:
 
 
 def selected_pod_not_endpoint(check: Check, a: AuditInput) -> Iterator[Finding]:
-    """Pods the selector matches that get no traffic (not ready, pending, terminating)."""
+    """Pods the selector matches that get no traffic (not ready, pending, finished)."""
     for c in _proxied(a):
         for pc in c.ports:
-            # A pod without the named port: named-port-unresolvable says it.
-            idle = [nb for nb in pc.not_backends if nb.reason != "no named port"]
+            # A pod without the named port: named-port-unresolvable says it. A terminating pod
+            # gets no new traffic by design: endpoint-pod-terminating says it, as info.
+            idle = [
+                nb for nb in pc.not_backends if nb.reason not in ("no named port", "terminating")
+            ]
             if idle:
                 yield check.finding(
                     c,
@@ -488,8 +491,13 @@ def numeric_target_port(check: Check, a: AuditInput) -> Iterator[Finding]:
         if c.service.selector is None:
             continue
         for pc in c.ports:
-            # Where the port is undeclared, target-port-undeclared says so (declare it first).
-            if isinstance(pc.port.target_port, int) and c.selected and not _undeclared(a, pc):
+            # Where the port is undeclared or unnamed, target-port-undeclared or
+            # unnamed-container-port says so: there is no name to use yet.
+            unnamed = any(
+                b.pod_found and (b.container_port is None or b.container_port.name is None)
+                for b in pc.backends
+            )
+            if isinstance(pc.port.target_port, int) and c.selected and not unnamed:
                 yield check.finding(
                     c,
                     f"targetPort {pc.port.target_port} is a number: a named port follows the "

@@ -403,3 +403,27 @@ def test_a_probe_on_an_undeclared_port_is_evidence_that_something_listens(action
 
 def test_numeric_target_port_quiet_where_the_port_is_undeclared() -> None:
     assert "numeric-target-port" not in _checks(_web(_p("a"), _p("b"), target=9999))
+
+
+def test_numeric_target_port_quiet_where_the_container_port_has_no_name() -> None:
+    # unnamed-container-port says it: name the port first.
+    s = _web(_p("a", cport("app", 8080)), _p("b", cport("app", 8080)), target=8080)
+    assert "numeric-target-port" not in _checks(s)
+    assert "unnamed-container-port" in _checks(s)
+
+
+def test_a_terminating_pod_is_no_idle_pod_only_a_terminating_endpoint() -> None:
+    old = msgspec.structs.replace(_p("old", ready=False), deleting=True)
+    s = _web(_p("a"), _p("b", node_name="n1"), old)
+    s = _with(
+        s,
+        endpoint_groups=(
+            group(
+                "web",
+                [("http", 8080, "TCP")],
+                *s.endpoint_groups[0].endpoints,
+                ep(old.pod_ips[0], "old", ready=False, terminating=True),
+            ),
+        ),
+    )
+    assert _checks(s) == {"endpoint-pod-terminating": Severity.INFO}

@@ -194,8 +194,7 @@ def test_two_snapshots_make_one_report_in_every_format(tmp_path: Path) -> None:
     for line in prom.splitlines():
         assert line.startswith("#") or sample.match(line), line
     assert (
-        'kinspect_audit_findings{context="other",check="single-ready-endpoint",'
-        'severity="info"} 1'
+        'kinspect_audit_findings{context="other",check="single-ready-endpoint",severity="info"} 1'
     ) in prom
 
 

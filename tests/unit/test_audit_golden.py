@@ -151,7 +151,8 @@ def _prod() -> Snapshot:
             selector={"app": "lb"},
         ),
         svc("stale", sport(80, "http", name="http"), ns="shop", selector={"app": "stale"}),
-        svc("split", sport(80, "http", name="http"), ns="shop", selector={"app": "split"}),
+        # numeric targetPort on a named container port: numeric-target-port fires here
+        svc("split", sport(80, 8080, name="http"), ns="shop", selector={"app": "split"}),
         svc("orphan", sport(5432), ns="shop", selectorless=True),
         svc("bare", sport(80, 8080), ns="shop", selector={"app": "bare"}),
         svc(
