@@ -77,17 +77,14 @@ def _pod_name(ref: PodRef | None, namespace: str) -> str:
 def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
     """One row per backend (and per pod that gets no endpoint), grouped by service port."""
     namespaced = len({c.service.namespace for c in chains}) == 1
-    # Addresses and ports never wrap (a folded IP is unreadable); names and reasons do.
+    # No cell ever wraps (a folded name defeats grep, like kubectl's tables): off a terminal the
+    # console has no width, at a terminal a cell too long ends in an ellipsis.
     t = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, padding=(0, 1, 0, 0))
-    t.add_column("SERVICE", overflow="fold", min_width=16)
-    t.add_column("PORT", no_wrap=True)
-    t.add_column("FRONTENDS", no_wrap=True)
-    t.add_column("BACKEND", no_wrap=True)
-    t.add_column("POD", overflow="fold", min_width=8)
-    t.add_column("CONTAINER", no_wrap=True)
+    for col in ("SERVICE", "PORT", "FRONTENDS", "BACKEND", "POD", "CONTAINER"):
+        t.add_column(col, no_wrap=True, overflow="ellipsis")
     if wide:
-        t.add_column("NODE", no_wrap=True)
-    t.add_column("STATE", min_width=12)
+        t.add_column("NODE", no_wrap=True, overflow="ellipsis")
+    t.add_column("STATE", no_wrap=True, overflow="ellipsis")
     for c in chains:
         s = c.service
         svc = s.name if namespaced else f"{s.namespace}/{s.name}"
