@@ -105,6 +105,9 @@ def pod(p: raw.Pod) -> model.Pod:
         deleting=meta.deletionTimestamp is not None,
         owner=owner,
         probes=tuple(pr for c in spec.containers for pr in _probes(c)),
+        init_containers=tuple(
+            c.name for c in spec.initContainers or () if c.restartPolicy != "Always"
+        ),
     )
 
 

@@ -86,6 +86,8 @@ class Pod(Value, frozen=True):
     deleting: bool = False
     owner: str | None = None  # "ReplicaSet/web-5d4f..." for display
     probes: tuple[ProbePort, ...] = ()
+    # Init containers that run to completion before the others (sidecars are in `containers`).
+    init_containers: tuple[str, ...] = ()
 
     @property
     def ref(self) -> PodRef:

@@ -158,8 +158,10 @@ def ips_tables(inv: Inventory) -> RenderableType:
     svcs = Table(title="Cluster IPs", title_justify="left", box=None, header_style="bold")
     for col in ("SERVICE", "TYPE", "CLUSTER-IPs"):
         svcs.add_column(col)
-    for s in inv.cluster_ip_services:
-        svcs.add_row(f"{s.namespace}/{s.name}", s.type, ", ".join(s.cluster_ips))
+    rows = [(s, ", ".join(s.cluster_ips)) for s in inv.cluster_ip_services]
+    rows += [(s, "None (headless)") for s in inv.headless_services]
+    for s, ips in sorted(rows, key=lambda r: (r[0].namespace, r[0].name)):
+        svcs.add_row(f"{s.namespace}/{s.name}", s.type, ips)
     ext = Table(
         title="Load-balancer and external IPs", title_justify="left", box=None, header_style="bold"
     )
@@ -183,7 +185,9 @@ def ips_tables(inv: Inventory) -> RenderableType:
             ip,
             f"{p.namespace}/{p.name}",
             p.node_name or "-",
-            "\n".join(f"└ {c}" for c in p.containers),
+            "\n".join(
+                [*(f"└ {c} (init)" for c in p.init_containers), *(f"└ {c}" for c in p.containers)]
+            ),
         )
     alloc = Table(title="Who allocates what", title_justify="left", box=None, header_style="bold")
     alloc.add_column("ADDRESS")
@@ -193,5 +197,10 @@ def ips_tables(inv: Inventory) -> RenderableType:
     parts: list[RenderableType] = [nodes, Text(""), svcs, Text("")]
     if inv.lb_ingress or inv.external_ips:
         parts += [ext, Text("")]
-    parts += [pods, Text(""), alloc]
+    parts.append(pods)
+    if waiting := inv.pods_without_ip:
+        parts.append(
+            Text(f"{waiting} pod{' has' if waiting == 1 else 's have'} no IP yet (pending)")
+        )
+    parts += [Text(""), alloc]
     return Group(*parts)

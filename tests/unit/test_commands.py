@@ -209,3 +209,35 @@ def test_on_a_terminal_wide_shows_everything_past_the_terminal_width() -> None:
     assert len(lines) == 2
     assert LONG in lines[1]
     assert len(lines[1]) > 60
+
+
+def _with_init_and_pending() -> Snapshot:
+    import msgspec
+
+    s = _demo()
+    initialised = msgspec.structs.replace(s.pods[0], init_containers=("migrate",))
+    pending = pod("c", None, cport("app", 8080, "http"), node_name=None, phase="Pending")
+    return msgspec.structs.replace(s, pods=(initialised, *s.pods[1:], pending))
+
+
+def test_ips_lists_headless_services_init_containers_and_counts_pods_without_ip(
+    tmp_path: Path,
+) -> None:
+    path = _save(tmp_path, _with_init_and_pending())
+    text = invoke("ips", "--snapshot", path).stdout
+    (db,) = [line for line in text.splitlines() if line.split()[:1] == ["ns/db"]]
+    assert db.split() == ["ns/db", "ClusterIP", "None", "(headless)"]
+    assert "└ migrate (init)" in text
+    assert "1 pod has no IP yet (pending)" in text
+    doc = json.loads(invoke("ips", "--snapshot", path, "-o", "json").stdout)
+    validate(doc, "ip-inventory.json")
+    assert doc["headlessServices"] == [{"service": "ns/db", "type": "ClusterIP"}]
+    assert doc["podsWithoutIP"] == 1
+    by = {p["name"]: p for p in doc["pods"]}
+    assert by["a"]["initContainers"] == ["migrate"]
+    assert by["b"]["initContainers"] == []
+
+
+def test_ips_says_nothing_of_pending_pods_when_there_are_none(tmp_path: Path) -> None:
+    text = invoke("ips", "--snapshot", _save(tmp_path)).stdout
+    assert "no IP yet" not in text

@@ -130,3 +130,9 @@ def test_probes_carry_their_action_kind() -> None:
         ("readiness", "httpGet", "http"),
         ("startup", "tcpSocket", 8080),
     ]
+
+
+def test_plain_init_containers_are_kept_apart_from_sidecars() -> None:
+    p = convert.pod(msgspec.json.decode(POD, type=raw.Pod))
+    assert p.init_containers == ("init",)
+    assert p.containers == ("proxy", "app")
