@@ -94,6 +94,9 @@ class Check:
     severity: Severity  # the usual severity; a check may lower it for a milder case
     run: Callable[[Check, AuditInput], Iterable[Finding]] = field(compare=False)
     popeye: tuple[str, ...] = ()  # Popeye codes this check covers
+    # Set: the text, Markdown and HTML reports fold this check's findings into one line,
+    # "N <rollup>: the services"; JSON and the other formats keep every finding.
+    rollup: str = ""
 
     @property
     def doc(self) -> str:
@@ -139,11 +142,15 @@ def _proxied(a: AuditInput) -> Iterator[ServiceChain]:
 
 
 def selector_matches_no_pods(check: Check, a: AuditInput) -> Iterator[Finding]:
-    """The selector matches no pod: the service has no endpoints at all."""
+    """The selector matches no pod: no endpoint at all, every connection fails (scaled to 0?)."""
     for c in _proxied(a):
         if c.service.selector and not c.selected:
             sel = ",".join(f"{k}={v}" for k, v in sorted(c.service.selector.items()))
-            yield check.finding(c, f"selector {sel} matches no pod")
+            yield check.finding(
+                c,
+                f"selector {sel} matches no pod: no endpoint, traffic to this service is "
+                "rejected (a workload scaled to zero, or a label typo)",
+            )
 
 
 def no_ready_endpoints(check: Check, a: AuditInput) -> Iterator[Finding]:
@@ -163,27 +170,33 @@ def no_ready_endpoints(check: Check, a: AuditInput) -> Iterator[Finding]:
                 )
 
 
+# Selector keys that name one pod by design (a per-pod service of a StatefulSet): such a
+# service can never have a second endpoint, so a single one is not a finding.
+SINGLE_POD_SELECTOR_KEYS = frozenset({"statefulset.kubernetes.io/pod-name"})
+
+
 def single_ready_endpoint(check: Check, a: AuditInput) -> Iterator[Finding]:
-    """Exactly one ready endpoint: any restart is an outage."""
+    """One ready replica behind the service: a restart or rollout is a short outage."""
     for c in _proxied(a):
-        for pc in c.ports:
-            ready = [b for b in pc.backends if b.ready]
-            if len(ready) == 1:
-                who = str(ready[0].pod) if ready[0].pod else ready[0].address
-                yield check.finding(
-                    c,
-                    "one ready endpoint: no redundancy during a restart or rollout",
-                    pc,
-                    [who],
-                )
+        if c.service.selector is None or SINGLE_POD_SELECTOR_KEYS & c.service.selector.keys():
+            continue  # hand-made endpoints, or one pod by design
+        ready = {b.pod or b.address for pc in c.ports for b in pc.backends if b.ready}
+        if len(ready) == 1:
+            (who,) = ready
+            yield check.finding(
+                c, "one ready replica: no redundancy during a restart or rollout", pods=[str(who)]
+            )
 
 
 def selected_pod_not_endpoint(check: Check, a: AuditInput) -> Iterator[Finding]:
-    """Pods the selector matches that get no traffic (not ready, pending, terminating)."""
+    """Pods the selector matches that get no traffic (not ready, pending, finished)."""
     for c in _proxied(a):
         for pc in c.ports:
-            # A pod without the named port: named-port-unresolvable says it.
-            idle = [nb for nb in pc.not_backends if nb.reason != "no named port"]
+            # A pod without the named port: named-port-unresolvable says it. A terminating pod
+            # gets no new traffic by design: endpoint-pod-terminating says it, as info.
+            idle = [
+                nb for nb in pc.not_backends if nb.reason not in ("no named port", "terminating")
+            ]
             if idle:
                 yield check.finding(
                     c,
@@ -200,11 +213,7 @@ def named_port_unresolvable(check: Check, a: AuditInput) -> Iterator[Finding]:
             tp = pc.port.target_port
             if not isinstance(tp, str) or not c.selected:
                 continue
-            missing = [
-                str(r)
-                for r in c.selected
-                if named_port(a.index.pods[r], tp, pc.port.protocol) is None
-            ]
+            missing = _missing_named(a, c, pc)
             if not missing:
                 continue
             mixed = len(missing) < len(c.selected)
@@ -218,26 +227,59 @@ def named_port_unresolvable(check: Check, a: AuditInput) -> Iterator[Finding]:
             yield check.finding(c, what, pc, missing, Severity.WARNING if mixed else None)
 
 
+def _missing_named(a: AuditInput, c: ServiceChain, pc: PortChain) -> list[str]:
+    """The selected pods ("namespace/name") in which a named targetPort does not resolve."""
+    tp = pc.port.target_port
+    if not isinstance(tp, str):
+        return []
+    return [str(r) for r in c.selected if named_port(a.index.pods[r], tp, pc.port.protocol) is None]
+
+
+def _undeclared(a: AuditInput, pc: PortChain) -> list[str]:
+    """The backend pods where a numeric targetPort lands on a port no container declares."""
+    if isinstance(pc.port.target_port, str):
+        return []
+    return _backend_pods(
+        pc,
+        lambda b: b.pod_found and b.container_port is None and not _declares_other_protocol(a, b),
+    )
+
+
+def _probed(pod: Pod | None, port: int) -> bool:
+    """A probe (httpGet, tcpSocket or gRPC) checks this port number: something listens there."""
+    return pod is not None and any(pr.port == port for pr in pod.probes)
+
+
 def target_port_undeclared(check: Check, a: AuditInput) -> Iterator[Finding]:
     """A numeric targetPort no container declares: may work, often a typo."""
     for c in _proxied(a):
         for pc in c.ports:
-            if isinstance(pc.port.target_port, str):
+            pods = _undeclared(a, pc)
+            if not pods:
                 continue
-            pods = _backend_pods(
-                pc,
-                lambda b: (
-                    b.pod_found and b.container_port is None and not _declares_other_protocol(a, b)
-                ),
-            )
-            if pods:
+            tp = pc.port.target_port
+            if all(
+                _probed(a.index.pods.get(b.pod), b.port)
+                for b in pc.backends
+                if b.pod and str(b.pod) in pods
+            ):
+                # A probe on the port is evidence that something listens: only a style note.
                 yield check.finding(
                     c,
-                    f"targetPort {pc.port.target_port} is declared by no container: traffic "
-                    "still reaches whatever listens there, but check it is the right port",
+                    f"targetPort {tp} is declared by no container, but a probe checks it: "
+                    "declare it (with a name) so that the service can refer to it by name",
                     pc,
                     pods,
+                    Severity.INFO,
                 )
+                continue
+            yield check.finding(
+                c,
+                f"targetPort {tp} is declared by no container: traffic "
+                "still reaches whatever listens there, but check it is the right port",
+                pc,
+                pods,
+            )
 
 
 def _backend_pods(pc: PortChain, keep: Callable[[Backend], bool]) -> list[str]:
@@ -392,14 +434,19 @@ def endpoint_pod_terminating(check: Check, a: AuditInput) -> Iterator[Finding]:
 def _addresses(
     groups: Iterable[EndpointGroup],
 ) -> dict[tuple[str, str], set[tuple[str, int, bool]]]:
-    """(address, port, ready) per service, so that only address-and-port pairs are compared.
+    """(address, port, ready) per service: what both APIs mean, so that only that is compared.
 
     A slice without ports carries no traffic: the EndpointSlice controller writes pods lacking a
-    named targetPort into such a slice, where the Endpoints controller leaves them out.
+    named targetPort into such a slice, where the Endpoints controller leaves them out. A
+    terminating endpoint that is not ready is left out too: the Endpoints controller drops
+    terminating pods by design, where a slice keeps them (ready false, serving, terminating), so
+    both give the same ready set in every graceful rollout.
     """
     out: defaultdict[tuple[str, str], set[tuple[str, int, bool]]] = defaultdict(set)
     for g in groups:
         for e in g.endpoints:
+            if e.terminating and not e.ready:
+                continue
             for p in g.ports:
                 out[(g.namespace, g.service)].add((e.address, p.port, e.ready))
     return out
@@ -444,7 +491,13 @@ def numeric_target_port(check: Check, a: AuditInput) -> Iterator[Finding]:
         if c.service.selector is None:
             continue
         for pc in c.ports:
-            if isinstance(pc.port.target_port, int) and c.selected:
+            # Where the port is undeclared or unnamed, target-port-undeclared or
+            # unnamed-container-port says so: there is no name to use yet.
+            unnamed = any(
+                b.pod_found and (b.container_port is None or b.container_port.name is None)
+                for b in pc.backends
+            )
+            if isinstance(pc.port.target_port, int) and c.selected and not unnamed:
                 yield check.finding(
                     c,
                     f"targetPort {pc.port.target_port} is a number: a named port follows the "
@@ -481,7 +534,9 @@ def lb_cluster_traffic_policy(check: Check, a: AuditInput) -> Iterator[Finding]:
 def pod_declares_no_ports(check: Check, a: AuditInput) -> Iterator[Finding]:
     """Selected pods declare no container ports."""
     for c in _proxied(a):
-        pods = [str(r) for r in c.selected if not a.index.pods[r].ports]
+        # Pods that a port's own finding already names are left to it: one finding per problem.
+        covered = {p for pc in c.ports for p in (*_undeclared(a, pc), *_missing_named(a, c, pc))}
+        pods = [str(r) for r in c.selected if not a.index.pods[r].ports and str(r) not in covered]
         if pods:
             yield check.finding(
                 c,
@@ -510,7 +565,8 @@ def unnamed_container_port(check: Check, a: AuditInput) -> Iterator[Finding]:
 
 
 def _probe_on_named_port(pod: Pod, probe: ProbePort) -> bool:
-    if not isinstance(probe.port, int):
+    # GRPCAction.port takes a number only: there is nothing to advise.
+    if not isinstance(probe.port, int) or probe.action == "grpc":
         return False
     cp = declared_port(pod, probe.port, "TCP")
     return cp is not None and cp.name is not None
@@ -535,9 +591,15 @@ def probe_numeric_port(check: Check, a: AuditInput) -> Iterator[Finding]:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("selector-matches-no-pods", Severity.WARNING, selector_matches_no_pods, ("1100",)),
+    Check("selector-matches-no-pods", Severity.ERROR, selector_matches_no_pods, ("1100",)),
     Check("no-ready-endpoints", Severity.ERROR, no_ready_endpoints, ("1105", "1110")),
-    Check("single-ready-endpoint", Severity.WARNING, single_ready_endpoint, ("1109",)),
+    Check(
+        "single-ready-endpoint",
+        Severity.INFO,
+        single_ready_endpoint,
+        ("1109",),
+        rollup="service(s) run a single ready replica (no redundancy during a restart or rollout)",
+    ),
     Check("selected-pod-not-endpoint", Severity.WARNING, selected_pod_not_endpoint, ("204",)),
     Check("named-port-unresolvable", Severity.ERROR, named_port_unresolvable, ("1106",)),
     Check("target-port-undeclared", Severity.WARNING, target_port_undeclared, ("1106",)),

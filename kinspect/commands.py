@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TextIO, assert_never
+from typing import Literal, TextIO, assert_never
 
 import msgspec
 from rich.console import Console, RenderableType
@@ -43,6 +43,10 @@ from kinspect.model import Snapshot
 from kinspect.render import data, report
 from kinspect.render.audit import AuditFormat, Chart, RenderContext
 from kinspect.render.audit import render as render_audit
+
+# "No width" for rich, which needs one: wider than any line a table of a cluster makes.
+_UNBOUNDED = 1_000_000
+Layout = Literal["lines", "wide", "prose"]
 
 
 class MapFormat(StrEnum):
@@ -79,12 +83,27 @@ class Session:
     def out_is_terminal(self) -> bool:
         return self.stdout.isatty() if self.stdout_tty is None else self.stdout_tty
 
-    def console(self) -> Console:
-        """A console on stdout.
+    def console(self, layout: Layout = "lines") -> Console:
+        """A console on stdout, as wide as the layout of what it prints wants.
 
-        Off a terminal rich would wrap at 80 columns; keep lines whole unless COLUMNS says so.
+        "lines" (tables, trees, reports): off a terminal (a pipe, a file) there is no width at
+        all, like kubectl, so every table row is one whole line and `kinspect map -A | grep POD`
+        finds it; at a terminal, its width (or COLUMNS), where tables end a cell too long with
+        an ellipsis. "wide" (`-o wide`): no width even at a terminal. "prose" (explain's
+        Markdown, whose headings span the width): the terminal's, else COLUMNS, else 200.
         """
-        width = None if self.out_is_terminal or self.environ.get("COLUMNS") else 200
+        columns = self.environ.get("COLUMNS", "")
+        given = int(columns) if columns.isdigit() and int(columns) > 0 else None
+        width: int | None
+        match layout:
+            case "lines":
+                width = (given or None) if self.out_is_terminal else _UNBOUNDED
+            case "wide":
+                width = _UNBOUNDED
+            case "prose":
+                width = given if given or self.out_is_terminal else 200
+            case _:
+                assert_never(layout)
         return Console(
             file=self.stdout,
             width=width,
@@ -215,7 +234,13 @@ def _warnings(s: Session, snap: Snapshot) -> None:
         s.warn(w)
 
 
-def _emit(s: Session, fmt: str, doc: dict[str, object], text: Callable[[], RenderableType]) -> None:
+def _emit(
+    s: Session,
+    fmt: str,
+    doc: dict[str, object],
+    text: Callable[[], RenderableType],
+    layout: Layout = "lines",
+) -> None:
     if fmt == "json":
         s.stdout.flush()
         # Indented for a person at a terminal; compact for programs, which need no whitespace
@@ -224,7 +249,7 @@ def _emit(s: Session, fmt: str, doc: dict[str, object], text: Callable[[], Rende
     elif fmt == "yaml":
         s.stdout.write(data.to_yaml(doc))
     else:
-        s.console().print(text())
+        s.console(layout).print(text())
 
 
 def map_(
@@ -252,7 +277,14 @@ def map_(
         case MapFormat.table | MapFormat.wide:
             from kinspect.render import table
 
-            _emit(s, "text", doc, lambda: table.map_table(chains, wide=fmt is MapFormat.wide))
+            wide = fmt is MapFormat.wide
+            _emit(
+                s,
+                "text",
+                doc,
+                lambda: table.map_table(chains, wide=wide),
+                "wide" if wide else "lines",
+            )
         case MapFormat.dot:
             from kinspect.render import dot
 
@@ -327,7 +359,7 @@ def explain(s: Session, t: Target, w: Where) -> ExitCode:
     _warnings(s, snap)
     from kinspect.render import explain  # rich.markdown costs 50 ms of every start otherwise
 
-    s.console().print(explain.explain(chain.build(snap)))
+    s.console("prose").print(explain.explain(chain.build(snap)))
     return ExitCode.OK
 
 

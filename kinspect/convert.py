@@ -66,9 +66,14 @@ def _probes(c: raw.Container) -> Iterable[model.ProbePort]:
     ):
         if probe is None:
             continue
-        for action in (probe.httpGet, probe.tcpSocket, probe.grpc):
+        actions: tuple[tuple[model.ProbeAction, raw.PortAction | None], ...] = (
+            ("httpGet", probe.httpGet),
+            ("tcpSocket", probe.tcpSocket),
+            ("grpc", probe.grpc),
+        )
+        for name, action in actions:
             if action is not None and action.port is not None:
-                yield model.ProbePort(c.name, kind, action.port)
+                yield model.ProbePort(c.name, kind, action.port, name)
 
 
 def pod(p: raw.Pod) -> model.Pod:
@@ -100,6 +105,9 @@ def pod(p: raw.Pod) -> model.Pod:
         deleting=meta.deletionTimestamp is not None,
         owner=owner,
         probes=tuple(pr for c in spec.containers for pr in _probes(c)),
+        init_containers=tuple(
+            c.name for c in spec.initContainers or () if c.restartPolicy != "Always"
+        ),
     )
 
 

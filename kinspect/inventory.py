@@ -27,9 +27,11 @@ class Inventory:
     context: str
     nodes: tuple[Node, ...]
     cluster_ip_services: tuple[Service, ...]
+    headless_services: tuple[Service, ...]  # no ClusterIP: DNS answers with the pod IPs
     lb_ingress: tuple[tuple[str, str], ...]  # (namespace/name, address)
     external_ips: tuple[tuple[str, str], ...]
     pods: tuple[Pod, ...]
+    pods_without_ip: int  # not yet given one (pending), and not finished
     allocators: tuple[tuple[str, str], ...]
 
 
@@ -40,6 +42,7 @@ def inventory(snap: Snapshot) -> Inventory:
         context=snap.context,
         nodes=tuple(sorted(snap.nodes, key=lambda n: n.name)),
         cluster_ip_services=tuple(s for s in services if s.cluster_ips),
+        headless_services=tuple(s for s in services if s.headless),
         lb_ingress=tuple(
             (f"{s.namespace}/{s.name}", i.address)
             for s in services
@@ -50,6 +53,9 @@ def inventory(snap: Snapshot) -> Inventory:
         ),
         pods=tuple(
             sorted((p for p in snap.pods if p.pod_ips), key=lambda p: (p.namespace, p.name))
+        ),
+        pods_without_ip=sum(
+            1 for p in snap.pods if not p.pod_ips and p.phase not in ("Succeeded", "Failed")
         ),
         allocators=tuple(ALLOCATORS.items()),
     )

@@ -17,6 +17,7 @@ import msgspec
 Protocol = Literal["TCP", "UDP", "SCTP"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
 EndpointSource = Literal["EndpointSlice", "Endpoints"]
+ProbeAction = Literal["httpGet", "tcpSocket", "grpc"]
 
 
 class Value(msgspec.Struct, frozen=True, rename="camel", gc=False):
@@ -66,6 +67,8 @@ class ProbePort(Value, frozen=True):
     container: str
     probe: str  # liveness, readiness, startup
     port: int | str
+    # gRPC probes take a number only (GRPCAction.port): there is no name to advise there.
+    action: ProbeAction = "httpGet"
 
 
 class Pod(Value, frozen=True):
@@ -83,6 +86,8 @@ class Pod(Value, frozen=True):
     deleting: bool = False
     owner: str | None = None  # "ReplicaSet/web-5d4f..." for display
     probes: tuple[ProbePort, ...] = ()
+    # Init containers that run to completion before the others (sidecars are in `containers`).
+    init_containers: tuple[str, ...] = ()
 
     @property
     def ref(self) -> PodRef:

@@ -155,6 +155,9 @@ def inventory_report(inv: Inventory) -> Json:
             }
             for s in inv.cluster_ip_services
         ],
+        "headlessServices": [
+            {"service": f"{s.namespace}/{s.name}", "type": s.type} for s in inv.headless_services
+        ],
         "loadBalancerIngress": [{"service": svc, "address": addr} for svc, addr in inv.lb_ingress],
         "externalIPs": [{"service": svc, "address": addr} for svc, addr in inv.external_ips],
         "pods": [
@@ -165,7 +168,9 @@ def inventory_report(inv: Inventory) -> Json:
                 "podIPs": list(p.pod_ips),
                 "hostNetwork": p.host_network,
                 "containers": list(p.containers),
+                "initContainers": list(p.init_containers),
             }
             for p in inv.pods
         ],
+        "podsWithoutIP": inv.pods_without_ip,
     }

@@ -77,17 +77,14 @@ def _pod_name(ref: PodRef | None, namespace: str) -> str:
 def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
     """One row per backend (and per pod that gets no endpoint), grouped by service port."""
     namespaced = len({c.service.namespace for c in chains}) == 1
-    # Addresses and ports never wrap (a folded IP is unreadable); names and reasons do.
+    # No cell ever wraps (a folded name defeats grep, like kubectl's tables): off a terminal the
+    # console has no width, at a terminal a cell too long ends in an ellipsis.
     t = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, padding=(0, 1, 0, 0))
-    t.add_column("SERVICE", overflow="fold", min_width=16)
-    t.add_column("PORT", no_wrap=True)
-    t.add_column("FRONTENDS", no_wrap=True)
-    t.add_column("BACKEND", no_wrap=True)
-    t.add_column("POD", overflow="fold", min_width=8)
-    t.add_column("CONTAINER", no_wrap=True)
+    for col in ("SERVICE", "PORT", "FRONTENDS", "BACKEND", "POD", "CONTAINER"):
+        t.add_column(col, no_wrap=True, overflow="ellipsis")
     if wide:
-        t.add_column("NODE", no_wrap=True)
-    t.add_column("STATE", min_width=12)
+        t.add_column("NODE", no_wrap=True, overflow="ellipsis")
+    t.add_column("STATE", no_wrap=True, overflow="ellipsis")
     for c in chains:
         s = c.service
         svc = s.name if namespaced else f"{s.namespace}/{s.name}"
@@ -161,8 +158,10 @@ def ips_tables(inv: Inventory) -> RenderableType:
     svcs = Table(title="Cluster IPs", title_justify="left", box=None, header_style="bold")
     for col in ("SERVICE", "TYPE", "CLUSTER-IPs"):
         svcs.add_column(col)
-    for s in inv.cluster_ip_services:
-        svcs.add_row(f"{s.namespace}/{s.name}", s.type, ", ".join(s.cluster_ips))
+    rows = [(s, ", ".join(s.cluster_ips)) for s in inv.cluster_ip_services]
+    rows += [(s, "None (headless)") for s in inv.headless_services]
+    for s, ips in sorted(rows, key=lambda r: (r[0].namespace, r[0].name)):
+        svcs.add_row(f"{s.namespace}/{s.name}", s.type, ips)
     ext = Table(
         title="Load-balancer and external IPs", title_justify="left", box=None, header_style="bold"
     )
@@ -186,7 +185,9 @@ def ips_tables(inv: Inventory) -> RenderableType:
             ip,
             f"{p.namespace}/{p.name}",
             p.node_name or "-",
-            "\n".join(f"└ {c}" for c in p.containers),
+            "\n".join(
+                [*(f"└ {c} (init)" for c in p.init_containers), *(f"└ {c}" for c in p.containers)]
+            ),
         )
     alloc = Table(title="Who allocates what", title_justify="left", box=None, header_style="bold")
     alloc.add_column("ADDRESS")
@@ -196,5 +197,10 @@ def ips_tables(inv: Inventory) -> RenderableType:
     parts: list[RenderableType] = [nodes, Text(""), svcs, Text("")]
     if inv.lb_ingress or inv.external_ips:
         parts += [ext, Text("")]
-    parts += [pods, Text(""), alloc]
+    parts.append(pods)
+    if waiting := inv.pods_without_ip:
+        parts.append(
+            Text(f"{waiting} pod{' has' if waiting == 1 else 's have'} no IP yet (pending)")
+        )
+    parts += [Text(""), alloc]
     return Group(*parts)

@@ -43,7 +43,23 @@ class Cluster:
     kubeconfig: str | None  # None: the user's default kubeconfig
     context: str
     kubectl: str
-    logs: str  # where component logs are, for failure messages
+    # The test bed's component logs (its API server's audit log among them); None through
+    # KINSPECT_E2E_CONTEXT, where a cluster's own files are out of reach.
+    logs: str | None
+
+    def audit_log(self, what: str) -> str:
+        """The API server's audit log, or skip the rest of the test saying what needed it.
+
+        Call it after the part of a test the API can check: only the assertions that need the
+        log are skipped, on a cluster that does not expose one.
+        """
+        path = os.path.join(self.logs, "audit.log") if self.logs else None
+        if path is None or not os.path.exists(path):
+            pytest.skip(
+                f"{what} is seen only in the API server's audit log, which only the test bed "
+                f"exposes ({path or 'none through KINSPECT_E2E_CONTEXT'}); the rest passed"
+            )
+        return path
 
     def kubectl_args(self) -> list[str]:
         args = [self.kubectl, "--context", self.context]
@@ -82,10 +98,29 @@ def _current_context(kubectl: str, kubeconfig: str) -> str:
 @pytest.fixture(scope="session")
 def cluster(pytestconfig: pytest.Config) -> Cluster:
     ctx = os.environ.get("KINSPECT_E2E_CONTEXT")
+    cache = os.path.realpath(
+        os.environ.get("KINSPECT_CACHE", os.path.expanduser("~/.cache/kinspect"))
+    )
     if ctx:
         kubectl = shutil.which("kubectl")
         assert kubectl, "KINSPECT_E2E_CONTEXT is set but kubectl is not on PATH"
-        return Cluster(os.environ.get("KUBECONFIG"), ctx, kubectl, "(the cluster's own logs)")
+        kubeconfig = os.environ.get("KUBECONFIG")
+        # No test may lean on the test bed's own files in this mode (`make e2e-context` points
+        # a copy of its kubeconfig at it): the kubeconfig must live elsewhere.
+        for path in (kubeconfig or os.path.expanduser("~/.kube/config")).split(os.pathsep):
+            real = os.path.realpath(path)
+            assert not real.startswith(cache + os.sep), (
+                f"KINSPECT_E2E_CONTEXT with a kubeconfig under {cache} ({path}): copy it out, "
+                "as `make e2e-context` does"
+            )
+            # ...nor name files there (a certificate by path): a copy must embed them.
+            if os.path.exists(path):
+                with open(path) as f:
+                    assert cache not in f.read(), (
+                        f"kubeconfig {path} names files under {cache}: flatten it "
+                        "(kubectl config view --raw --flatten), as `make e2e-context` does"
+                    )
+        return Cluster(kubeconfig, ctx, kubectl, None)
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
     if reporter is not None and capture is not None:
@@ -100,7 +135,6 @@ def cluster(pytestconfig: pytest.Config) -> Cluster:
     )
     assert up.returncode == 0, f"test bed failed to start:\n{up.stderr[-4000:]}"
     kubeconfig = up.stdout.strip().splitlines()[-1]
-    cache = os.environ.get("KINSPECT_CACHE", os.path.expanduser("~/.cache/kinspect"))
     kubectl = os.path.join(cache, "bin", "current", "kubectl")
     logs = str(Path(kubeconfig).parent / "logs")
     return Cluster(kubeconfig, _current_context(kubectl, kubeconfig), kubectl, logs)
@@ -218,7 +252,7 @@ class Namespace:
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"timed out after {seconds}s waiting for {what} in namespace {self.name}; "
-                    f"component logs: {self.cluster.logs}"
+                    f"component logs: {self.cluster.logs or 'the cluster own'}"
                 )
             time.sleep(0.3)
 

@@ -192,17 +192,13 @@ CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
             _p("a"), _p("b", node_name="n1"), type="LoadBalancer", lb=("203.0.113.1",), etp="Local"
         ),
     ),
+    # Only where no port's own finding names the pod: here a pending one, which is no backend.
     "pod-declares-no-ports": (
         lambda: _web(
-            Pod(
-                "ns",
-                "a",
-                {"app": "web"},
-                "n0",
-                pod_ips=("10.244.0.7",),
-                ready=True,
-                phase="Running",
-            )
+            _p("a"),
+            _p("b"),
+            pod("c", None, node_name=None, phase="Pending", ready=False),
+            target=8080,
         ),
         lambda: HEALTHY,
     ),
@@ -321,3 +317,113 @@ def test_docs_list_every_check() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "audit.md").read_text()
     for c in audit.CHECKS:
         assert f"| `{c.id}` | {c.severity.label} |" in text, c.id
+
+
+def _checks(s: Snapshot) -> dict[str, Severity]:
+    return {f.check: f.severity for f in _run(s)}
+
+
+def test_a_service_scaled_to_zero_is_an_error() -> None:
+    # A Deployment scaled to zero: the selector matches nothing, every connection fails.
+    assert _checks(_web()) == {"selector-matches-no-pods": Severity.ERROR}
+
+
+def test_single_ready_endpoint_once_per_service_not_per_port() -> None:
+    s = _web(_p("a"))
+    two_ports = svc("web", sport(80, "http", name="http"), sport(443, "http", name="https"))
+    s = _with(s, services=(two_ports,))
+    (f,) = [f for f in _run(s) if f.check == "single-ready-endpoint"]
+    assert (f.severity, f.port, f.pods) == (Severity.INFO, None, ("ns/a",))
+
+
+def test_single_ready_endpoint_quiet_on_a_per_pod_statefulset_service() -> None:
+    sel = {"statefulset.kubernetes.io/pod-name": "db-0"}
+    p = _p("db-0", labels=sel)
+    s = _with(_web(p), services=(svc("web", sport(80, "http", name="http"), selector=sel),))
+    assert "single-ready-endpoint" not in _checks(s)
+
+
+def test_single_ready_endpoint_quiet_on_hand_made_endpoints() -> None:
+    # default/kubernetes on one control plane: the endpoints are not a replica count.
+    s = snap(
+        services=(svc("ext", sport(5432), selectorless=True),),
+        groups=(group("ext", [(None, 5432, "TCP")], ep("192.0.2.200")),),
+    )
+    assert "single-ready-endpoint" not in _checks(s)
+
+
+def test_a_terminating_pod_kept_by_the_slice_is_no_disagreement() -> None:
+    # What a graceful rollout looks like on the wire: the slice keeps the terminating pod
+    # (ready false, serving, terminating), the Endpoints controller drops it.
+    old = ep("10.244.0.99", "old", ready=False, terminating=True)
+    slices = (group("web", [("http", 8080, "TCP")], *HEALTHY.endpoint_groups[0].endpoints, old),)
+    s = _with(HEALTHY, endpoint_groups=slices, legacy_endpoint_groups=HEALTHY.endpoint_groups)
+    assert "slices-endpoints-disagree" not in _checks(s)
+
+
+def test_a_not_ready_address_missing_from_endpoints_is_still_a_disagreement() -> None:
+    lost = ep("10.244.0.98", "x", ready=False)
+    slices = (group("web", [("http", 8080, "TCP")], *HEALTHY.endpoint_groups[0].endpoints, lost),)
+    s = _with(HEALTHY, endpoint_groups=slices, legacy_endpoint_groups=HEALTHY.endpoint_groups)
+    assert "slices-endpoints-disagree" in _checks(s)
+
+
+def _probed_pod(name: str, action: str, port: int, *ports: object) -> Pod:
+    return msgspec.structs.replace(
+        _p(name, *ports) if ports else pod(name, f"10.244.0.{len(name) + 50}"),
+        probes=(ProbePort("app", "readiness", port, action),),  # type: ignore[arg-type]
+    )
+
+
+def test_probe_numeric_port_quiet_on_grpc_which_takes_only_a_number() -> None:
+    s = _web(_probed_pod("a", "grpc", 8080, cport("app", 8080, "http")))
+    assert "probe-numeric-port" not in _checks(s)
+    s = _web(_probed_pod("a", "tcpSocket", 8080, cport("app", 8080, "http")))
+    assert "probe-numeric-port" in _checks(s)
+
+
+def test_one_undeclared_port_is_one_finding_not_four() -> None:
+    # The case: no declared port, a numeric targetPort, one replica. Before: four
+    # findings (target-port-undeclared, pod-declares-no-ports, numeric-target-port, single-...).
+    bare = _web(pod("a", "10.244.0.7"), target=9999)
+    assert _checks(bare) == {
+        "target-port-undeclared": Severity.WARNING,
+        "single-ready-endpoint": Severity.INFO,
+    }
+
+
+@pytest.mark.parametrize("action", ["httpGet", "tcpSocket", "grpc"])
+def test_a_probe_on_an_undeclared_port_is_evidence_that_something_listens(action: str) -> None:
+    s = _web(_probed_pod("a", action, 9999), _probed_pod("bb", action, 9999), target=9999)
+    assert _checks(s) == {"target-port-undeclared": Severity.INFO}
+    # A probe on another port proves nothing about this one.
+    s = _web(_probed_pod("a", action, 9998), _probed_pod("bb", action, 9998), target=9999)
+    assert _checks(s) == {"target-port-undeclared": Severity.WARNING}
+
+
+def test_numeric_target_port_quiet_where_the_port_is_undeclared() -> None:
+    assert "numeric-target-port" not in _checks(_web(_p("a"), _p("b"), target=9999))
+
+
+def test_numeric_target_port_quiet_where_the_container_port_has_no_name() -> None:
+    # unnamed-container-port says it: name the port first.
+    s = _web(_p("a", cport("app", 8080)), _p("b", cport("app", 8080)), target=8080)
+    assert "numeric-target-port" not in _checks(s)
+    assert "unnamed-container-port" in _checks(s)
+
+
+def test_a_terminating_pod_is_no_idle_pod_only_a_terminating_endpoint() -> None:
+    old = msgspec.structs.replace(_p("old", ready=False), deleting=True)
+    s = _web(_p("a"), _p("b", node_name="n1"), old)
+    s = _with(
+        s,
+        endpoint_groups=(
+            group(
+                "web",
+                [("http", 8080, "TCP")],
+                *s.endpoint_groups[0].endpoints,
+                ep(old.pod_ips[0], "old", ready=False, terminating=True),
+            ),
+        ),
+    )
+    assert _checks(s) == {"endpoint-pod-terminating": Severity.INFO}

@@ -73,15 +73,22 @@ def test_json_report_validates_and_names_service_port_and_pods(tmp_path: Path) -
     doc = json.loads(_audit("--snapshot", _save(tmp_path, _broken()), "-o", "json").stdout)
     validate(doc, "audit-report.json")
     by = {(f["service"], f["check"]): f for f in doc["findings"]}
-    assert by[("lonely", "single-ready-endpoint")]["port"] == "http 80/TCP"
+    # Once per service, not per port; JSON keeps the finding that text rolls up.
+    assert by[("lonely", "single-ready-endpoint")]["port"] is None
     assert by[("lonely", "single-ready-endpoint")]["pods"] == ["ns/l"]
-    assert by[("ghost", "selector-matches-no-pods")]["severity"] == "warning"
+    assert by[("ghost", "selector-matches-no-pods")]["severity"] == "error"
     assert not [f for f in doc["findings"] if f["service"] == "web" and f["severity"] != "info"]
 
 
 @pytest.mark.parametrize(
     ("level", "code"),
-    [("error", 0), ("warning", ExitCode.FINDINGS), ("info", ExitCode.FINDINGS), ("never", 0)],
+    # error: the service whose selector matches nothing is an outage (issue 11).
+    [
+        ("error", ExitCode.FINDINGS),
+        ("warning", ExitCode.FINDINGS),
+        ("info", ExitCode.FINDINGS),
+        ("never", 0),
+    ],
 )
 def test_fail_on(tmp_path: Path, level: str, code: int) -> None:
     _audit("--snapshot", _save(tmp_path, _broken()), "--fail-on", level, expect=code)
@@ -161,10 +168,12 @@ def test_two_snapshots_make_one_report_in_every_format(tmp_path: Path) -> None:
     assert {f["context"] for f in doc["findings"]} == {"test", "other"}
     text = _audit(*both).stdout
     assert "context test:" in text
-    assert "WARNING" in text
+    assert "ERROR" in text
+    assert "2 service(s) run a single ready replica" in text
     md = _audit(*both, "-o", "markdown").stdout
     assert md.startswith("# kinspect audit")
-    assert "| test · ns | lonely http 80/TCP | `single-ready-endpoint` |" in md
+    assert "| test · ns | ghost | `selector-matches-no-pods` |" in md
+    assert "[single-ready-endpoint]: other · ns/lonely, test · ns/lonely" in md
     page = tmp_path / "r.html"
     _audit(*both, "--output-file", str(page))  # format from the extension
     html = page.read_text()
@@ -176,15 +185,16 @@ def test_two_snapshots_make_one_report_in_every_format(tmp_path: Path) -> None:
     assert [s.get("name") for s in suites] == ["test", "other"]
     cases = {c.get("name"): c for c in suites[0].findall("testcase")}
     assert set(cases) == {"web", "lonely", "ghost"}
-    assert cases["lonely"].find("failure") is not None
+    # JUnit fails at warning by default: one replica (info) is no failure, an outage is.
+    assert cases["ghost"].find("failure") is not None
+    assert cases["lonely"].find("failure") is None
     assert cases["web"].find("failure") is None
     prom = _audit(*both, "-o", "prometheus").stdout
     sample = re.compile(r'^[a-z_]+(\{([a-z]+="[^"]*",?)+\})? [0-9.]+$')
     for line in prom.splitlines():
         assert line.startswith("#") or sample.match(line), line
     assert (
-        'kinspect_audit_findings{context="other",check="single-ready-endpoint",'
-        'severity="warning"} 1'
+        'kinspect_audit_findings{context="other",check="single-ready-endpoint",severity="info"} 1'
     ) in prom
 
 

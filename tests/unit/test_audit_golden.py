@@ -81,6 +81,8 @@ def _prod() -> Snapshot:
             ready=True,
             pod_ips=("10.244.0.99",),
         ),
+        # Pending and portless: no port's finding names it, so pod-declares-no-ports does.
+        Pod("shop", "bare-next", {"app": "bare"}, None, phase="Pending"),
         _p(
             "dns-0",
             "10.244.1.53",
@@ -149,7 +151,8 @@ def _prod() -> Snapshot:
             selector={"app": "lb"},
         ),
         svc("stale", sport(80, "http", name="http"), ns="shop", selector={"app": "stale"}),
-        svc("split", sport(80, "http", name="http"), ns="shop", selector={"app": "split"}),
+        # numeric targetPort on a named container port: numeric-target-port fires here
+        svc("split", sport(80, 8080, name="http"), ns="shop", selector={"app": "split"}),
         svc("orphan", sport(5432), ns="shop", selectorless=True),
         svc("bare", sport(80, 8080), ns="shop", selector={"app": "bare"}),
         svc(

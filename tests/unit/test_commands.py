@@ -152,3 +152,92 @@ def test_a_missing_snapshot_file(tmp_path: Path) -> None:
         "cannot read snapshot",
         "No such file",
     )
+
+
+LONG = "checkout-frontend-7d9f8b6c5d-abcdefghij-klmnopq-rstuvwx"  # 55 characters
+
+
+def _long_names() -> Snapshot:
+    p = pod(LONG, "10.244.0.5", cport("app", 8080, "http"))
+    return snap(
+        nodes=(node(0),),
+        services=(svc("web", sport(80, "http", name="http")),),
+        groups=(group("web", [("http", 8080, "TCP")], ep("10.244.0.5", LONG)),),
+        pods=(p,),
+    )
+
+
+def test_off_a_terminal_no_cell_is_folded_or_truncated(tmp_path: Path) -> None:
+    # `kinspect map -A | grep POD` must find the row: kubectl never wraps either. COLUMNS
+    # counts only at a terminal.
+    path = _save(tmp_path, _long_names())
+    for fmt in ("table", "wide"):
+        out = invoke("map", "-A", "--snapshot", path, "-o", fmt, env={"COLUMNS": "60"}).stdout
+        (row,) = [line for line in out.splitlines() if LONG in line]
+        assert row.split()[:2] == ["web", "http"]
+        assert "10.244.0.5:8080" in row
+    out = invoke("ips", "--snapshot", path, env={"COLUMNS": "40"}).stdout
+    assert [line for line in out.splitlines() if f"ns/{LONG}" in line]
+
+
+def _on_terminal(columns: int, wide: bool) -> list[str]:
+    import io
+    import re
+
+    from kinspect import chain
+    from kinspect.commands import Session
+    from kinspect.render import table
+
+    out = io.StringIO()
+    s = Session(out, io.StringIO(), {"COLUMNS": str(columns)}, stdout_tty=True)
+    s.console("wide" if wide else "lines").print(
+        table.map_table(chain.build(_long_names()), wide=wide)
+    )
+    return re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).splitlines()
+
+
+def test_on_a_terminal_cells_are_truncated_with_an_ellipsis_never_wrapped() -> None:
+    lines = _on_terminal(60, wide=False)
+    assert len(lines) == 2  # the header and the one row: nothing folded onto a second line
+    assert all(len(line) <= 60 for line in lines)
+    assert "…" in lines[1]
+    assert LONG not in lines[1]
+
+
+def test_on_a_terminal_wide_shows_everything_past_the_terminal_width() -> None:
+    lines = _on_terminal(60, wide=True)
+    assert len(lines) == 2
+    assert LONG in lines[1]
+    assert len(lines[1]) > 60
+
+
+def _with_init_and_pending() -> Snapshot:
+    import msgspec
+
+    s = _demo()
+    initialised = msgspec.structs.replace(s.pods[0], init_containers=("migrate",))
+    pending = pod("c", None, cport("app", 8080, "http"), node_name=None, phase="Pending")
+    return msgspec.structs.replace(s, pods=(initialised, *s.pods[1:], pending))
+
+
+def test_ips_lists_headless_services_init_containers_and_counts_pods_without_ip(
+    tmp_path: Path,
+) -> None:
+    path = _save(tmp_path, _with_init_and_pending())
+    text = invoke("ips", "--snapshot", path).stdout
+    (db,) = [line for line in text.splitlines() if line.split()[:1] == ["ns/db"]]
+    assert db.split() == ["ns/db", "ClusterIP", "None", "(headless)"]
+    assert "└ migrate (init)" in text
+    assert "1 pod has no IP yet (pending)" in text
+    doc = json.loads(invoke("ips", "--snapshot", path, "-o", "json").stdout)
+    validate(doc, "ip-inventory.json")
+    assert doc["headlessServices"] == [{"service": "ns/db", "type": "ClusterIP"}]
+    assert doc["podsWithoutIP"] == 1
+    by = {p["name"]: p for p in doc["pods"]}
+    assert by["a"]["initContainers"] == ["migrate"]
+    assert by["b"]["initContainers"] == []
+
+
+def test_ips_says_nothing_of_pending_pods_when_there_are_none(tmp_path: Path) -> None:
+    text = invoke("ips", "--snapshot", _save(tmp_path)).stdout
+    assert "no IP yet" not in text

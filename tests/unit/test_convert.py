@@ -115,3 +115,24 @@ def test_namespaces_keep_their_labels() -> None:
         Namespace("shop", {"kubernetes.io/metadata.name": "shop", "team": "payments"}),
         Namespace("bare", {}),
     ]
+
+
+def test_probes_carry_their_action_kind() -> None:
+    body = b"""{"metadata": {"name": "p", "namespace": "n"},
+     "spec": {"containers": [{"name": "app", "image": "a",
+        "livenessProbe": {"grpc": {"port": 9090}},
+        "readinessProbe": {"httpGet": {"port": "http"}},
+        "startupProbe": {"tcpSocket": {"port": 8080}}}]},
+     "status": {}}"""
+    p = convert.pod(msgspec.json.decode(body, type=raw.Pod))
+    assert [(pr.probe, pr.action, pr.port) for pr in p.probes] == [
+        ("liveness", "grpc", 9090),
+        ("readiness", "httpGet", "http"),
+        ("startup", "tcpSocket", 8080),
+    ]
+
+
+def test_plain_init_containers_are_kept_apart_from_sidecars() -> None:
+    p = convert.pod(msgspec.json.decode(POD, type=raw.Pod))
+    assert p.init_containers == ("init",)
+    assert p.containers == ("proxy", "app")

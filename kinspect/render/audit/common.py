@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kinspect.audit import Finding, PortKey, Severity
+from kinspect.audit import CHECKS, Finding, PortKey, Severity
 from kinspect.auditreport import AuditResult
 from kinspect.render import reasons
 
@@ -62,10 +62,37 @@ def where(f: Finding) -> str:
     return " ".join(x for x in (f.service or "(no service)", port_text(f.port) or "") if x)
 
 
+# Checks whose findings read better as one line (Check.rollup): see rollups.
+_ROLLED_UP = {c.id: c.rollup for c in CHECKS if c.rollup}
+
+
 def grouped(r: AuditResult) -> dict[Severity, dict[str, list[Finding]]]:
     """Findings by severity, then by place: the namespace, after the context when several."""
     out: dict[Severity, dict[str, list[Finding]]] = {}
     for f in r.findings:
+        if f.check in _ROLLED_UP:
+            continue  # one line for all of them: see rollups
         place = f"{f.context} · {f.namespace}" if len(r.contexts) > 1 else f.namespace
         out.setdefault(f.severity, defaultdict(list))[place].append(f)
     return out
+
+
+def rollups(r: AuditResult) -> list[str]:
+    """One line per rolled-up check (`Check.rollup`), in place of its findings.
+
+    A single replica is a choice as often as an oversight: 33 findings on healthy installs read
+    as noise, one line naming the services reads as a list to review. JSON keeps each finding.
+    """
+    lines = []
+    for check, what in sorted(_ROLLED_UP.items()):
+        found = [f for f in r.findings if f.check == check]
+        if not found:
+            continue
+        names = sorted(
+            f"{f.context} · {f.namespace}/{f.service}"
+            if len(r.contexts) > 1
+            else f"{f.namespace}/{f.service}"
+            for f in found
+        )
+        lines.append(f"{len(names)} {what} [{check}]: " + ", ".join(names))
+    return lines

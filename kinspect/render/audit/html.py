@@ -10,7 +10,7 @@ from collections import Counter
 
 from kinspect.audit import Severity
 from kinspect.auditreport import AuditResult
-from kinspect.render.audit.common import RenderContext, grouped, pods, where
+from kinspect.render.audit.common import RenderContext, grouped, pods, rollups, where
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;
@@ -86,6 +86,7 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
                         "</details></td></tr>"
                     )
         out.append("</table>")
+    out += [f"<p>{e(line)}</p>" for line in rollups(result)]
     if not result.findings:
         out.append("<p>No findings.</p>")
     if result.baseline:

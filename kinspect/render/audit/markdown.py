@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kinspect.audit import Severity
 from kinspect.auditreport import AuditResult
-from kinspect.render.audit.common import RenderContext, grouped, pods, where
+from kinspect.render.audit.common import RenderContext, grouped, pods, rollups, where
 
 
 def _md_cell(s: str) -> str:
@@ -33,6 +33,8 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
                     f"| {_md_cell(place)} | {_md_cell(where(f))} | `{f.check}`{mark} | "
                     f"{_md_cell(f.message)} | {_md_cell(', '.join(pods(f)))} |"
                 )
+    for line in rollups(result):
+        lines += ["", _md_cell(line)]
     charts = [
         (key, ctx.charts[key])
         for key in dict.fromkeys(

@@ -7,7 +7,7 @@ from rich.text import Text
 
 from kinspect.audit import Severity
 from kinspect.auditreport import AuditResult
-from kinspect.render.audit.common import RenderContext, grouped, pods, where
+from kinspect.render.audit.common import RenderContext, grouped, pods, rollups, where
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -37,6 +37,7 @@ def render(result: AuditResult, ctx: RenderContext) -> RenderableType:
                 parts.append(t)
                 if names := pods(f):
                     parts.append(Text("      pods: " + ", ".join(names), style="dim"))
+    parts.extend(Text(f"\n{line}", style=_STYLE[Severity.INFO]) for line in rollups(result))
     if result.baseline:
         parts.append(
             Text(f"\n{len(result.baseline.resolved)} finding(s) resolved since the baseline")
