@@ -66,9 +66,13 @@ def _probes(c: raw.Container) -> Iterable[model.ProbePort]:
     ):
         if probe is None:
             continue
-        for action in (probe.httpGet, probe.tcpSocket, probe.grpc):
+        for name, action in (
+            ("httpGet", probe.httpGet),
+            ("tcpSocket", probe.tcpSocket),
+            ("grpc", probe.grpc),
+        ):
             if action is not None and action.port is not None:
-                yield model.ProbePort(c.name, kind, action.port)
+                yield model.ProbePort(c.name, kind, action.port, name)
 
 
 def pod(p: raw.Pod) -> model.Pod:
@@ -80,7 +84,8 @@ def pod(p: raw.Pod) -> model.Pod:
     ports = [cp for c in spec.containers for cp in _container_ports(c, False)]
     ports += [cp for c in sidecars for cp in _container_ports(c, True)]
     ips = tuple(i.ip for i in status.podIPs or ()) or ((status.podIP,) if status.podIP else ())
-    ready = any(c.type == "Ready" and c.status == "True" for c in status.conditions or ())
+    cond = next((c for c in status.conditions or () if c.type == "Ready"), None)
+    ready = cond is not None and cond.status == "True"
     owner = None
     if meta.ownerReferences:
         o = meta.ownerReferences[0]
@@ -100,6 +105,11 @@ def pod(p: raw.Pod) -> model.Pod:
         deleting=meta.deletionTimestamp is not None,
         owner=owner,
         probes=tuple(pr for c in spec.containers for pr in _probes(c)),
+        ready_reason=cond.reason if cond else None,
+        ready_message=cond.message if cond else None,
+        exec_readiness=tuple(
+            c.name for c in spec.containers if c.readinessProbe and c.readinessProbe.exec
+        ),
     )
 
 
@@ -121,6 +131,9 @@ def service(s: raw.Service) -> model.Service:
         ),
         external_name=spec.externalName,
         external_traffic_policy=spec.externalTrafficPolicy,
+        internal_traffic_policy=spec.internalTrafficPolicy,
+        health_check_node_port=spec.healthCheckNodePort,
+        publish_not_ready_addresses=spec.publishNotReadyAddresses,
         selector=spec.selector or None,
         ports=tuple(
             model.ServicePort(
@@ -129,6 +142,7 @@ def service(s: raw.Service) -> model.Service:
                 name=p.name or None,
                 target_port=p.targetPort,
                 node_port=p.nodePort,
+                app_protocol=p.appProtocol or None,
             )
             for p in spec.ports or ()
         ),

@@ -66,6 +66,8 @@ class ProbePort(Value, frozen=True):
     container: str
     probe: str  # liveness, readiness, startup
     port: int | str
+    # httpGet, tcpSocket or grpc (None in snapshot files written before it was read)
+    action: str | None = None
 
 
 class Pod(Value, frozen=True):
@@ -83,6 +85,11 @@ class Pod(Value, frozen=True):
     deleting: bool = False
     owner: str | None = None  # "ReplicaSet/web-5d4f..." for display
     probes: tuple[ProbePort, ...] = ()
+    # The Ready condition's reason and message (e.g. "ContainersNotReady", "containers with
+    # unready status: [app]"), and the containers whose readiness probe is an exec command.
+    ready_reason: str | None = None
+    ready_message: str | None = None
+    exec_readiness: tuple[str, ...] = ()
 
     @property
     def ref(self) -> PodRef:
@@ -95,6 +102,7 @@ class ServicePort(Value, frozen=True):
     name: str | None = None
     target_port: int | str | None = None  # None only on ExternalName services
     node_port: int | None = None
+    app_protocol: str | None = None  # e.g. "https", "kubernetes.io/h2c": what the port speaks
 
 
 class LoadBalancerIngress(Value, frozen=True):
@@ -118,6 +126,10 @@ class Service(Value, frozen=True):
     external_traffic_policy: str | None = None
     selector: Mapping[str, str] | None = None
     ports: tuple[ServicePort, ...] = ()
+    # Defaulted last, so snapshot files written before they were read still load.
+    internal_traffic_policy: str | None = None
+    health_check_node_port: int | None = None
+    publish_not_ready_addresses: bool = False
 
     @property
     def headless(self) -> bool:

@@ -46,6 +46,7 @@ class Condition(Wire):
     type: str
     status: str = "Unknown"
     reason: str | None = None
+    message: str | None = None
 
 
 class NodeSpec(Wire):
@@ -75,10 +76,15 @@ class PortAction(Wire):
     port: int | str | None = None
 
 
+class ExecAction(Wire):
+    """Only its presence is used (the command is not read)."""
+
+
 class Probe(Wire):
     httpGet: PortAction | None = None
     tcpSocket: PortAction | None = None
     grpc: PortAction | None = None
+    exec: ExecAction | None = None
 
 
 class Container(Wire):
@@ -122,6 +128,7 @@ class ServicePort(Wire):
     protocol: str = "TCP"
     targetPort: int | str | None = None
     nodePort: int | None = None
+    appProtocol: str | None = None
 
 
 class ServiceSpec(Wire):
@@ -131,6 +138,9 @@ class ServiceSpec(Wire):
     externalIPs: list[str] | None = None
     externalName: str | None = None
     externalTrafficPolicy: str | None = None
+    internalTrafficPolicy: str | None = None
+    healthCheckNodePort: int | None = None
+    publishNotReadyAddresses: bool = False
     selector: dict[str, str] | None = None
     ports: list[ServicePort] | None = None
 

@@ -66,6 +66,8 @@ def test_chain_report_matches_the_schema_and_carries_the_chain() -> None:
             "pod": {"namespace": "ns", "name": "c"},
             "reason": "no container port named 'http'/TCP",
             "node": "n1",
+            "readyCondition": None,
+            "readinessProbes": [],
         }
     ]
 
@@ -179,7 +181,13 @@ def test_every_not_backend_reason_keeps_its_wording() -> None:
     doc = json.loads(data.to_json(report.chain_report(sn, chains)))
     (port,) = doc["services"][0]["ports"]
     assert {nb["pod"]["name"]: nb["reason"] for nb in port["notBackends"]} == REASONS
-    assert list(port["notBackends"][0]) == ["pod", "reason", "node"]
+    assert list(port["notBackends"][0]) == [
+        "pod",
+        "reason",
+        "node",
+        "readyCondition",
+        "readinessProbes",
+    ]
     console = Console(width=250, record=True, color_system=None)
     for renderable in (table.map_table(chains), tree.map_tree(chains), explain.explain(chains)):
         console.print(renderable)
