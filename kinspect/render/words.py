@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from kinspect.chain import PortChain
+from kinspect.model import ServicePort
+
+
+def port_text(p: ServicePort) -> str:
+    """`name 80/TCP`."""
+    return f"{p.name + ' ' if p.name else ''}{p.port}/{p.protocol}"
 
 
 def port_label(pc: PortChain) -> str:

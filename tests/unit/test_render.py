@@ -197,3 +197,69 @@ def test_every_not_backend_reason_keeps_its_wording() -> None:
         if name not in ("t", "u"):  # listed in the slice: table and tree show their state
             assert f"NO ENDPOINT: {reason}" in shown, name
             assert f"pod ns/{name} gets no endpoint: {reason}" in shown, name
+
+
+def _lines(renderable: object) -> list[str]:
+    return [line.strip(" │├└─") for line in _text(renderable).splitlines()]
+
+
+def test_trace_tree_draws_nodeport_traffic_dnat_straight_to_the_endpoint() -> None:
+    sn, _ = _demo()
+    r = trace.trace(chain.Index.of(sn), Target("192.0.2.10", 30080))
+    lines = _lines(tree.trace_tree(r))
+    hop = lines.index("NodePort 192.0.2.10:30080 → service ns/web port 80/TCP")
+    # The next hop is the DNAT to the endpoint, not the ClusterIP.
+    assert lines[hop + 1].startswith("kube-proxy DNAT straight to an endpoint (no ClusterIP hop)")
+    assert lines[hop + 2].startswith("10.244.0.5:8080  ready")
+    assert not any(line.startswith("ClusterIP ") for line in lines)
+    assert (
+        "(the same service port is also reachable in-cluster at ClusterIP 10.96.0.10:80, "
+        "service ns/web)" in lines
+    )
+
+
+def test_trace_documents_with_every_new_part_match_the_schema() -> None:
+    sn, _ = _demo()
+    kube = svc("kubernetes", sport(443, 6443), ns="default", selectorless=True)
+    kg = group("kubernetes", [(None, 6443, "TCP")], ep("192.0.2.2", node=None), ns="default")
+    agent = pod("agent", "192.0.2.10", cport("agent", 9100, host_port=9100), host_network=True)
+    lb = msgspec.structs.replace(sn.services[0], health_check_node_port=32000)
+    sn = msgspec.structs.replace(
+        sn,
+        services=(lb, *sn.services[1:], kube),
+        endpoint_groups=(*sn.endpoint_groups, kg),
+        pods=(*sn.pods, agent),
+    )
+    idx = chain.Index.of(sn)
+    shown = {}
+    for target in (
+        Target("192.0.2.2", 6443),  # an endpoint with no pod
+        Target("192.0.2.11", 32000),  # a health check node port
+        Target("192.0.2.10", 9100),  # hostPort + hostNetwork
+        Target("192.0.2.10"),  # a node without port
+        Target("10.244.1.7"),  # a pod without port
+        Target("10.96.0.10", 8080),  # a targetPort sent to the ClusterIP
+    ):
+        r = trace.trace(idx, target)
+        validate(json.loads(data.to_json(report.trace_report("test", r))), "trace-report.json")
+        shown[target] = _text(tree.trace_tree(r))
+    assert (
+        "endpoint of service default/kubernetes port 443/TCP (no pod)"
+        in shown[Target("192.0.2.2", 6443)]
+    )
+    assert (
+        "kube-proxy on n1 answers the load balancer's health check with 503"
+        in shown[Target("192.0.2.11", 32000)]
+    )
+    assert "hostPort + hostNetwork → pod ns/agent on n0" in shown[Target("192.0.2.10", 9100)]
+    node_ports = shown[Target("192.0.2.10")]
+    assert "nodePort 30080/TCP → service ns/web" in node_ports
+    assert "healthCheckNodePort 32000/TCP: kube-proxy answers 200 for service ns/web" in node_ports
+    assert "hostPort 9100/TCP → pod ns/agent container agent:9100" in node_ports
+    assert (
+        "service ns/web port http 80/TCP: no traffic — no container port named 'http'/TCP"
+        in shown[Target("10.244.1.7")]
+    )
+    assert (
+        "hint: did you mean :80? service ns/web maps 80 → http" in shown[Target("10.96.0.10", 8080)]
+    )
