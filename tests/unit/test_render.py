@@ -263,3 +263,65 @@ def test_trace_documents_with_every_new_part_match_the_schema() -> None:
     assert (
         "hint: did you mean :80? service ns/web maps 80 → http" in shown[Target("10.96.0.10", 8080)]
     )
+
+
+def test_explain_separates_pods_without_traffic_and_says_why_a_pod_ip_is_the_node_ip() -> None:
+    from kinspect.render import explain
+
+    agent = pod("agent", "192.0.2.10", cport("agent", 9100), host_network=True)
+    slow = pod("slow", "10.244.0.6", cport("agent", 9100), ready=False)
+    s = svc("agent", sport(9100, node_port=30100), type="NodePort")
+    g = group(
+        "agent",
+        [(None, 9100, "TCP")],
+        ep("192.0.2.10", "agent"),
+        ep("10.244.0.6", "slow", ready=False),
+    )
+    chains = chain.build(snap(nodes=(node(0),), services=(s,), groups=(g,), pods=(agent, slow)))
+    out = " ".join(_text(explain.explain(chains)).split())
+    resolves = out.index("resolves per pod to:")
+    no_traffic = out.index("pods that get no traffic on this port:")
+    assert resolves < out.index("Pod IP 192.0.2.10 port 9100 (ns/agent)") < no_traffic
+    assert out.index("pod ns/slow: no traffic — not ready") > no_traffic
+    assert "10.244.0.6" not in out[resolves:no_traffic]
+    assert (
+        "hostNetwork: the pod shares the node's network namespace, so its Pod IP is the "
+        "node's IP" in out
+    )
+    assert "never passes through the ClusterIP" in out
+
+
+def test_map_table_shows_health_checks_local_policy_app_protocol_and_publish_not_ready() -> None:
+    sn, _ = _demo()
+    web = sn.services[0]
+    web = msgspec.structs.replace(
+        web,
+        health_check_node_port=32000,
+        internal_traffic_policy="Local",
+        publish_not_ready_addresses=True,
+        ports=(msgspec.structs.replace(web.ports[0], app_protocol="https"),),
+    )
+    chains = chain.build(msgspec.structs.replace(sn, services=(web,)))
+    plain = _text(table.map_table(chains))
+    assert "hc:32000 1/2" in plain
+    assert "10.96.0.10 local 1/2" in plain
+    assert "(https)" not in plain
+    wide = _text(table.map_table(chains, wide=True))
+    assert "(https)" in wide
+    assert "publishNotReady" in wide
+    assert "publishNotReady" not in plain
+    doc = json.loads(data.to_json(report.chain_report(sn, chains)))
+    validate(doc, "chain-report.json")
+    (s,) = doc["services"]
+    assert (s["healthCheckNodePort"], s["internalTrafficPolicy"]) == (32000, "Local")
+    assert s["publishNotReadyAddresses"] is True
+    assert s["ports"][0]["appProtocol"] == "https"
+    assert [(h["node"], h["status"]) for h in s["healthChecks"]] == [
+        ("n0", 200),
+        ("n0", 200),  # its ExternalIP too
+        ("n1", 503),
+    ]
+    assert s["ports"][0]["frontends"][0]["fromNodes"] == [
+        {"node": "n0", "answers": True},
+        {"node": "n1", "answers": False},
+    ]
