@@ -22,6 +22,7 @@ from kinspect.model import (
     PodRef,
     Protocol,
     Service,
+    ServiceConsumer,
     ServicePort,
     Snapshot,
     Value,
@@ -141,6 +142,7 @@ class ServiceChain(Value, frozen=True):
     selected: tuple[PodRef, ...] = ()  # pods the selector matches (empty when selectorless)
     endpoint_groups: tuple[str, ...] = ()  # names of the slices (or Endpoints) read
     health_checks: tuple[HealthCheck, ...] = ()  # healthCheckNodePort, per node IP
+    consumers: tuple[ServiceConsumer, ...] = ()  # APIServices and webhooks calling it
 
 
 @dataclass
@@ -155,6 +157,7 @@ class Index:
     _by_labels: SelectorIndex[Pod] = field(default_factory=SelectorIndex)
     # (node name, address) of every InternalIP/ExternalIP: where each nodePort opens.
     node_ips: list[tuple[str, str]] = field(default_factory=list)
+    consumers: dict[tuple[str, str], list[ServiceConsumer]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> Index:
@@ -172,6 +175,10 @@ class Index:
         for g in snapshot.endpoint_groups:
             groups[(g.namespace, g.service)].append(g)
         idx.groups = dict(groups)
+        consumers: defaultdict[tuple[str, str], list[ServiceConsumer]] = defaultdict(list)
+        for c in snapshot.consumers:
+            consumers[(c.namespace, c.service)].append(c)
+        idx.consumers = dict(consumers)
         return idx
 
     def select(self, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
@@ -325,7 +332,11 @@ def service_chain(idx: Index, svc: Service) -> ServiceChain:
     """The chain of every port of one service."""
     if svc.type == "ExternalName":
         # A DNS CNAME: no ClusterIP, no endpoints, no proxying.
-        return ServiceChain(svc, tuple(PortChain(sp) for sp in svc.ports))
+        return ServiceChain(
+            svc,
+            tuple(PortChain(sp) for sp in svc.ports),
+            consumers=tuple(idx.consumers.get((svc.namespace, svc.name), ())),
+        )
     groups = idx.groups.get((svc.namespace, svc.name), [])
     selected = idx.select(svc.namespace, svc.selector) if svc.selector else []
     selected.sort(key=lambda p: p.name)
@@ -352,6 +363,7 @@ def service_chain(idx: Index, svc: Service) -> ServiceChain:
         selected=tuple(p.ref for p in selected),
         endpoint_groups=tuple(sorted(g.name for g in groups)),
         health_checks=_health_checks(svc, idx.node_ips, ports),
+        consumers=tuple(idx.consumers.get((svc.namespace, svc.name), ())),
     )
 
 

@@ -225,3 +225,45 @@ def endpoints(e: raw.Endpoints) -> list[model.EndpointGroup]:
             )
         )
     return groups
+
+
+def api_service(a: raw.APIService) -> model.ServiceConsumer | None:
+    """An APIService served by a service; None when kube-apiserver serves it (no service)."""
+    ref = a.spec.service
+    if ref is None or not ref.name:
+        return None
+    return model.ServiceConsumer(
+        kind="APIService",
+        name=a.metadata.name,
+        namespace=ref.namespace,
+        service=ref.name,
+        port=ref.port or 443,
+    )
+
+
+def _webhooks(kind: model.ConsumerKind, c: raw.WebhookConfiguration) -> list[model.ServiceConsumer]:
+    return [
+        model.ServiceConsumer(
+            kind=kind,
+            name=c.metadata.name,
+            namespace=ref.namespace,
+            service=ref.name,
+            port=ref.port or 443,
+            webhook=w.name,
+            path=ref.path,
+            # admissionregistration.k8s.io/v1 defaults failurePolicy to Fail.
+            failure_policy=w.failurePolicy or "Fail",
+        )
+        for w in c.webhooks or ()
+        if (ref := w.clientConfig.service) is not None and ref.name
+    ]
+
+
+def validating_webhooks(c: raw.WebhookConfiguration) -> list[model.ServiceConsumer]:
+    """The webhooks of a ValidatingWebhookConfiguration that call a service."""
+    return _webhooks("ValidatingWebhookConfiguration", c)
+
+
+def mutating_webhooks(c: raw.WebhookConfiguration) -> list[model.ServiceConsumer]:
+    """The webhooks of a MutatingWebhookConfiguration that call a service."""
+    return _webhooks("MutatingWebhookConfiguration", c)

@@ -17,6 +17,9 @@ import msgspec
 Protocol = Literal["TCP", "UDP", "SCTP"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
 EndpointSource = Literal["EndpointSlice", "Endpoints"]
+ConsumerKind = Literal[
+    "APIService", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"
+]
 
 
 class Value(msgspec.Struct, frozen=True, rename="camel", gc=False):
@@ -171,6 +174,30 @@ class Namespace(Value, frozen=True):
     labels: Mapping[str, str] = msgspec.field(default_factory=dict)
 
 
+class ServiceConsumer(Value, frozen=True):
+    """An API object that calls a service: an APIService or one webhook of a configuration.
+
+    The API server sends it requests through the service (spec.service / clientConfig.service),
+    so when the service has no ready endpoint, what it serves fails: an aggregated API's
+    requests, or (failurePolicy Fail) every write the webhook's rules match.
+    """
+
+    kind: ConsumerKind
+    name: str  # the APIService or the webhook configuration
+    namespace: str  # the service's
+    service: str
+    port: int = 443  # the service port (both APIs default it to 443)
+    webhook: str | None = None  # the webhook's name within its configuration
+    path: str | None = None
+    failure_policy: str | None = None  # webhooks: Fail (the v1 default) or Ignore
+
+    @property
+    def label(self) -> str:
+        """`ValidatingWebhookConfiguration x (webhook y)`, `APIService v1beta1.metrics.k8s.io`."""
+        hook = f" (webhook {self.webhook})" if self.webhook else ""
+        return f"{self.kind} {self.name}{hook}"
+
+
 class Snapshot(Value, frozen=True):
     """Everything read from one cluster (or one namespace of it) at one time."""
 
@@ -185,6 +212,15 @@ class Snapshot(Value, frozen=True):
     warnings: tuple[str, ...] = ()  # what could not be read (e.g. nodes forbidden)
     # Last and defaulted: snapshot files written before it load, positional constructors work.
     namespaces: tuple[Namespace, ...] = ()
+    # Cluster-scoped objects that call services (optional kinds: quietly empty when refused).
+    api_services: tuple[ServiceConsumer, ...] = ()
+    validating_webhooks: tuple[ServiceConsumer, ...] = ()
+    mutating_webhooks: tuple[ServiceConsumer, ...] = ()
+
+    @property
+    def consumers(self) -> tuple[ServiceConsumer, ...]:
+        """Every APIService and webhook that calls a service."""
+        return self.api_services + self.validating_webhooks + self.mutating_webhooks
 
     def narrow(self, namespace: str | None, service: str | None = None) -> Snapshot:
         """The snapshot as if read with -n NAMESPACE (None: all) and a service name (None: all).

@@ -219,6 +219,54 @@ class Endpoints(Wire):
     subsets: list[EndpointSubset] | None = None
 
 
+class ServiceReference(Wire):
+    """An APIService's or a webhook's spec.service / clientConfig.service."""
+
+    namespace: str = ""
+    name: str = ""
+    port: int | None = None  # defaults to 443 in both APIs
+    path: str | None = None
+
+
+class APIServiceSpec(Wire):
+    service: ServiceReference | None = None  # null: served by kube-apiserver itself (Local)
+    group: str = ""
+    version: str = ""
+
+
+class APIService(Wire):
+    metadata: ObjectMeta
+    spec: APIServiceSpec = msgspec.field(default_factory=APIServiceSpec)
+
+
+# caBundle is deliberately not declared: kinspect never reads it.
+class WebhookClientConfig(Wire):
+    service: ServiceReference | None = None  # null: the webhook is called by URL
+
+
+class Webhook(Wire):
+    name: str = ""
+    clientConfig: WebhookClientConfig = msgspec.field(default_factory=WebhookClientConfig)
+    failurePolicy: str | None = None
+
+
+class WebhookConfiguration(Wire):
+    """A Validating- or MutatingWebhookConfiguration (the same shape for what is read)."""
+
+    metadata: ObjectMeta
+    webhooks: list[Webhook] | None = None
+
+
+class APIServiceList(Wire):
+    items: list[APIService] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class WebhookConfigurationList(Wire):
+    items: list[WebhookConfiguration] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
 class NodeList(Wire):
     items: list[Node] | None = None
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)

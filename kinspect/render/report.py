@@ -112,6 +112,7 @@ def service(c: ServiceChain) -> Json:
         "publishNotReadyAddresses": s.publish_not_ready_addresses,
         "healthCheckNodePort": s.health_check_node_port,
         "healthChecks": c.health_checks,
+        "consumers": c.consumers,
     }
 
 

@@ -12,7 +12,7 @@ from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.inventory import Inventory
 from kinspect.model import PodRef
 from kinspect.render import reasons
-from kinspect.render.words import port_label
+from kinspect.render.words import consumer_short, port_label
 
 
 def frontends_summary(pc: PortChain, wide: bool) -> str:
@@ -100,6 +100,8 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
             svc += f"\n{kind}"
         if wide and s.publish_not_ready_addresses:
             svc += "\npublishNotReady"
+        # What the API server calls through this service (APIServices, webhooks).
+        svc += "".join(f"\n← {consumer_short(u)}" for u in c.consumers)
         if s.type == "ExternalName":
             t.add_row(
                 svc,

@@ -8,7 +8,7 @@ from rich.tree import Tree
 
 from kinspect.chain import Backend, Frontend, ServiceChain
 from kinspect.render import reasons
-from kinspect.render.words import port_label, port_text
+from kinspect.render.words import consumer_long, port_label, port_text
 from kinspect.trace import Direct, Route, TraceResult
 
 
@@ -52,6 +52,10 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
         if s.publish_not_ready_addresses:
             head.append("  publishNotReadyAddresses: not-ready pods are endpoints", style="dim")
         tree = Tree(head)
+        if c.consumers:
+            used = tree.add("called by the API server for")
+            for u in c.consumers:
+                used.add(Text(consumer_long(u)))
         if c.health_checks:
             hc = c.health_checks[0].port
             ok = sorted({h.node for h in c.health_checks if h.status == 200})
