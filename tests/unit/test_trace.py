@@ -274,3 +274,58 @@ def test_hint_for_a_service_port_sent_to_the_pod_ip() -> None:
     assert [h.port for h in r.hints] == [8080]
     assert "service ns/web maps 5000 → 8080" in r.hints[0].message
     assert trace.trace(idx, Target("10.244.0.5", 8080)).hints == []
+
+
+def _planned(full: Snapshot, t: Target) -> Snapshot:
+    """What read_for_trace would read: rounds of the plan's queries, applied to `full`."""
+
+    def hits(q: PodQuery, p: object) -> bool:
+        from kinspect.model import Pod
+
+        assert isinstance(p, Pod)
+        key, _, value = (q.field_selector or "").partition("=")
+        field = {
+            "status.podIP": p.pod_ips[0] if p.pod_ips else "",
+            "spec.nodeName": p.node_name,
+            "metadata.name": p.name,
+        }
+        if q.label_selector:
+            pairs = dict(kv.split("=") for kv in q.label_selector.split(","))
+            return all(p.labels.get(k) == v for k, v in pairs.items())
+        return field.get(key) == value and (q.namespace in (None, p.namespace))
+
+    done = plan.first_pod_queries(t, None)
+    s = msgspec.structs.replace(
+        full, pods=tuple(p for p in full.pods if any(hits(q, p) for q in done))
+    )
+    while (need := plan.pods_needed(s, t, None, done)) != []:
+        assert need is not None
+        done = [*done, *need]
+        s = msgspec.structs.replace(
+            s, pods=tuple(p for p in full.pods if any(hits(q, p) for q in done))
+        )
+    return s
+
+
+@pytest.mark.parametrize("target", ["192.0.2.11", "10.244.0.5", "10.96.0.10:8080", "10.244.0.5:80"])
+def test_planned_reads_give_the_same_no_port_answers_and_hints_as_every_pod(target: str) -> None:
+    full = _world().snapshot
+    t = trace.parse_target(target)
+    whole = trace.trace(chain.Index.of(full), t)
+    planned = trace.trace(chain.Index.of(_planned(full, t)), t)
+    assert (planned.backs, planned.open_ports, planned.hints) == (
+        whole.backs,
+        whole.open_ports,
+        whole.hints,
+    )
+    assert whole.backs or whole.open_ports or whole.hints, (
+        "a case that shows nothing proves nothing"
+    )
+
+
+def test_node_ip_without_port_reads_only_the_nodes_pods() -> None:
+    _, empty = _without_pods(_world())
+    t = Target("192.0.2.11")
+    assert plan.pods_needed(empty, t, None, plan.first_pod_queries(t, None)) == [
+        PodQuery(None, field_selector="spec.nodeName=n1")
+    ]
