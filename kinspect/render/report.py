@@ -204,7 +204,9 @@ def trace_report(context: str, r: TraceResult) -> Json:
 
 
 def _struct(v: Value) -> Json:
-    return {k: v for k, v in msgspec.to_builtins(v).items()}
+    """A domain value as the camelCase dict it encodes to (to merge keys into it)."""
+    out: Json = msgspec.to_builtins(v)
+    return out
 
 
 def inventory_report(inv: Inventory) -> Json:

@@ -236,3 +236,13 @@ def test_pod_and_node_without_port_and_hints(bed: Namespace) -> None:
     # The targetPort sent to the ClusterIP: not found, with the port meant.
     doc = _trace(bed, f"{api['clusterIP']}:8080", expect=6)
     assert [h["port"] for h in doc["hints"]] == [5000]
+
+
+def test_explain_draws_the_load_balancer_example_as_kube_proxy_forwards_it(bed: Namespace) -> None:
+    out = " ".join(bed.kinspect("explain", "-n", bed.name).stdout.split())
+    assert f"In this cluster: service {bed.name}/lb (LoadBalancer)" in out
+    hc = bed.get("service", "lb")["spec"]["healthCheckNodePort"]
+    assert (
+        f"healthCheckNodePort {hc}: kube-proxy answers the load balancer 200 on kwok-node-0" in out
+    )
+    assert "never passes through the ClusterIP" in out
