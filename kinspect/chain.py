@@ -77,7 +77,7 @@ class Readiness(Value, frozen=True):
     """A container's readiness probe: its kind, the port it checks and the port it names."""
 
     container: str
-    action: str  # httpGet, tcpSocket, grpc, exec (None-safe: "" when unknown)
+    action: str  # httpGet, tcpSocket, grpc or exec; "" from snapshot files older than it
     port: int | str | None = None
     container_port: ContainerPort | None = None
 

@@ -350,6 +350,20 @@ def _hints(idx: Index, res: TraceResult, chains: dict[str, ServiceChain]) -> lis
                             f"{sp.target_port} ({port} is not a port of this {m.kind})",
                         )
                     )
+    if not res.direct:
+        # A hand-made endpoint's address with the service port instead of the endpoint's.
+        for m in res.matches:
+            c = chains.get(m.service or "") if m.kind == "EndpointAddress" else None
+            for pc in c.ports if c else ():
+                for b in pc.backends:
+                    if b.address == addr and b.pod is None and pc.port.port == port != b.port:
+                        out.append(
+                            Hint(
+                                b.port,
+                                f"did you mean :{b.port}? service {m.service} maps "
+                                f"{pc.port.port} → {b.port} on this endpoint",
+                            )
+                        )
     pod_refs = [m.pod for m in res.matches if m.kind == "PodIP" and m.pod]
     undeclared = any(d.container_port is None for d in res.direct if d.pod in pod_refs)
     if pod_refs and undeclared:

@@ -192,8 +192,13 @@ def test_plain_endpoint_of_a_selectorless_service_is_found() -> None:
     assert d.service_port is not None
     assert d.service_port.port == 443
     assert r.found
-    # Another port of the same address is still not received.
+    # Another port of the same address is still not received; the service port gets a hint.
     assert not trace.trace(idx, Target("192.0.2.2", 6444)).found
+    r = trace.trace(idx, Target("192.0.2.2", 443))
+    assert not r.found
+    assert [h.message for h in r.hints] == [
+        "did you mean :6443? service default/kubernetes maps 443 → 6443 on this endpoint"
+    ]
 
 
 def _lb_local() -> chain.Index:
