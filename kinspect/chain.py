@@ -8,7 +8,7 @@ one pass per list.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -22,12 +22,20 @@ from kinspect.model import (
     PodRef,
     Protocol,
     Service,
+    ServiceConsumer,
     ServicePort,
     Snapshot,
     Value,
 )
 
 FrontendKind = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalIP"]
+
+
+class NodeAnswer(Value, frozen=True):
+    """Whether clients on one node get an answer (internalTrafficPolicy: Local)."""
+
+    node: str
+    answers: bool
 
 
 class Frontend(Value, frozen=True):
@@ -40,6 +48,38 @@ class Frontend(Value, frozen=True):
     # NodePort only: False on a node that drops the traffic (externalTrafficPolicy: Local with
     # no local ready endpoint, or no ready endpoint anywhere). None where it does not apply.
     answers: bool | None = None
+    # ClusterIP under internalTrafficPolicy: Local only: per node, whether pods (and the node
+    # itself) get an answer. kube-proxy then uses only node-local endpoints for traffic from
+    # the node and drops it when there is none, even if other nodes have endpoints
+    # (https://kubernetes.io/docs/concepts/services-networking/service-traffic-policy/).
+    # Empty where it does not apply.
+    from_nodes: tuple[NodeAnswer, ...] = ()
+
+
+class HealthCheck(Value, frozen=True):
+    """kube-proxy's health check server for a service's healthCheckNodePort, on one node.
+
+    With externalTrafficPolicy Local, a LoadBalancer service gets spec.healthCheckNodePort; the
+    load balancer probes it on every node, and kube-proxy answers 200 when the node has a
+    local endpoint and 503 when it has none, so the LB sends traffic only to nodes that answer
+    (https://kubernetes.io/docs/tasks/access-application-cluster/create-external-load-balancer/
+    #preserving-the-client-source-ip; kubernetes pkg/proxy/healthcheck/service_health.go).
+    """
+
+    node: str
+    address: str
+    port: int
+    local_endpoints: int
+    status: int  # 200 or 503
+
+
+class Readiness(Value, frozen=True):
+    """A container's readiness probe: its kind, the port it checks and the port it names."""
+
+    container: str
+    action: str  # httpGet, tcpSocket, grpc or exec; "" from snapshot files older than it
+    port: int | str | None = None
+    container_port: ContainerPort | None = None
 
 
 class Backend(Value, frozen=True):
@@ -83,6 +123,10 @@ class NotBackend(Value, frozen=True):
     # "no named port": the service port's targetPort name and protocol no container declares
     named_port: str | None = None
     protocol: str | None = None
+    # "not ready": the pod's Ready condition and its readiness probes, to say why.
+    ready_reason: str | None = None
+    ready_message: str | None = None
+    readiness: tuple[Readiness, ...] = ()
 
 
 class PortChain(Value, frozen=True):
@@ -97,6 +141,8 @@ class ServiceChain(Value, frozen=True):
     ports: tuple[PortChain, ...] = ()
     selected: tuple[PodRef, ...] = ()  # pods the selector matches (empty when selectorless)
     endpoint_groups: tuple[str, ...] = ()  # names of the slices (or Endpoints) read
+    health_checks: tuple[HealthCheck, ...] = ()  # healthCheckNodePort, per node IP
+    consumers: tuple[ServiceConsumer, ...] = ()  # APIServices and webhooks calling it
 
 
 @dataclass
@@ -111,6 +157,7 @@ class Index:
     _by_labels: SelectorIndex[Pod] = field(default_factory=SelectorIndex)
     # (node name, address) of every InternalIP/ExternalIP: where each nodePort opens.
     node_ips: list[tuple[str, str]] = field(default_factory=list)
+    consumers: dict[tuple[str, str], list[ServiceConsumer]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> Index:
@@ -128,6 +175,10 @@ class Index:
         for g in snapshot.endpoint_groups:
             groups[(g.namespace, g.service)].append(g)
         idx.groups = dict(groups)
+        consumers: defaultdict[tuple[str, str], list[ServiceConsumer]] = defaultdict(list)
+        for c in snapshot.consumers:
+            consumers[(c.namespace, c.service)].append(c)
+        idx.consumers = dict(consumers)
         return idx
 
     def select(self, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
@@ -188,10 +239,34 @@ def _backend(idx: Index, e: Endpoint, port: int, protocol: Protocol) -> Backend:
     )
 
 
+def readiness(pod: Pod) -> tuple[Readiness, ...]:
+    """The pod's readiness probes, each with the container port it names (if any declares it)."""
+    out = []
+    for pr in pod.probes:
+        if pr.probe != "readiness":
+            continue
+        if isinstance(pr.port, str):
+            cp = next((c for c in pod.ports if c.name == pr.port), None)
+        else:
+            cp = next((c for c in pod.ports if c.port == pr.port and c.protocol == "TCP"), None)
+        out.append(Readiness(pr.container, pr.action or "", pr.port, cp))
+    out += [Readiness(c, "exec") for c in pod.exec_readiness]
+    return tuple(out)
+
+
 def not_backend(pod: Pod, sp: ServicePort, listed: Backend | None) -> NotBackend | None:
     """Why a pod the selector matches gets no traffic on `sp`; None when it does."""
 
     def no(reason: NotBackendReason) -> NotBackend:
+        if reason == "not ready":
+            return NotBackend(
+                pod.ref,
+                reason,
+                pod.node_name,
+                ready_reason=pod.ready_reason,
+                ready_message=pod.ready_message,
+                readiness=readiness(pod),
+            )
         return NotBackend(pod.ref, reason, pod.node_name)
 
     if listed is not None:
@@ -219,15 +294,23 @@ def not_backend(pod: Pod, sp: ServicePort, listed: Backend | None) -> NotBackend
     return no("not in slice yet")
 
 
+def _usable(backends: Sequence[Backend]) -> list[Backend]:
+    """The endpoints kube-proxy sends to: the ready ones, else serving and terminating ones."""
+    return [b for b in backends if b.ready] or [b for b in backends if b.serving and b.terminating]
+
+
 def _frontends(
-    svc: Service, sp: ServicePort, node_ips: Iterable[tuple[str, str]], backends: Sequence[Backend]
+    svc: Service, sp: ServicePort, node_ips: Sequence[tuple[str, str]], backends: Sequence[Backend]
 ) -> list[Frontend]:
-    out = [Frontend("ClusterIP", ip, sp.port) for ip in svc.cluster_ips]
+    from_nodes: tuple[NodeAnswer, ...] = ()
+    if svc.internal_traffic_policy == "Local":
+        # Only node-local endpoints serve the ClusterIP for traffic from that node.
+        local = {b.node for b in _usable(backends)}
+        from_nodes = tuple(NodeAnswer(n, n in local) for n in dict.fromkeys(n for n, _ in node_ips))
+    out = [Frontend("ClusterIP", ip, sp.port, from_nodes=from_nodes) for ip in svc.cluster_ips]
     if sp.node_port and svc.type in ("NodePort", "LoadBalancer"):
         # kube-proxy falls back to serving+terminating endpoints when none is ready.
-        usable = [b for b in backends if b.ready] or [
-            b for b in backends if b.serving and b.terminating
-        ]
+        usable = _usable(backends)
         np = sp.node_port
         if svc.external_traffic_policy == "Local":
             usable_nodes = {b.node for b in usable}
@@ -249,7 +332,11 @@ def service_chain(idx: Index, svc: Service) -> ServiceChain:
     """The chain of every port of one service."""
     if svc.type == "ExternalName":
         # A DNS CNAME: no ClusterIP, no endpoints, no proxying.
-        return ServiceChain(svc, tuple(PortChain(sp) for sp in svc.ports))
+        return ServiceChain(
+            svc,
+            tuple(PortChain(sp) for sp in svc.ports),
+            consumers=tuple(idx.consumers.get((svc.namespace, svc.name), ())),
+        )
     groups = idx.groups.get((svc.namespace, svc.name), [])
     selected = idx.select(svc.namespace, svc.selector) if svc.selector else []
     selected.sort(key=lambda p: p.name)
@@ -275,6 +362,23 @@ def service_chain(idx: Index, svc: Service) -> ServiceChain:
         ports=tuple(ports),
         selected=tuple(p.ref for p in selected),
         endpoint_groups=tuple(sorted(g.name for g in groups)),
+        health_checks=_health_checks(svc, idx.node_ips, ports),
+        consumers=tuple(idx.consumers.get((svc.namespace, svc.name), ())),
+    )
+
+
+def _health_checks(
+    svc: Service, node_ips: Sequence[tuple[str, str]], ports: Sequence[PortChain]
+) -> tuple[HealthCheck, ...]:
+    hc = svc.health_check_node_port
+    if not hc or svc.type != "LoadBalancer" or svc.external_traffic_policy != "Local":
+        return ()
+    local: defaultdict[str | None, set[str]] = defaultdict(set)
+    for pc in ports:
+        for b in _usable(pc.backends):
+            local[b.node].add(b.address)
+    return tuple(
+        HealthCheck(n, a, hc, len(local[n]), 200 if local[n] else 503) for n, a in node_ips
     )
 
 

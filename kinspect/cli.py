@@ -137,7 +137,10 @@ def trace_(
     request_timeout: TimeoutOpt = 30.0,
     snapshot: SnapshotOpt = None,
 ) -> ExitCode:
-    """What an address is and, with a port, where its traffic goes hop by hop."""
+    """What an address is and, with a port, where its traffic goes hop by hop.
+
+    Without a port: the services a pod IP backs (or why not), the ports open on a node IP.
+    """
     t = Target(kubeconfig, context, request_timeout)
     w = Where(namespace, all_namespaces, snapshot)
     return commands.trace_(_session(ctx), t, w, output.value, address)

@@ -85,7 +85,8 @@ def pod(p: raw.Pod) -> model.Pod:
     ports = [cp for c in spec.containers for cp in _container_ports(c, False)]
     ports += [cp for c in sidecars for cp in _container_ports(c, True)]
     ips = tuple(i.ip for i in status.podIPs or ()) or ((status.podIP,) if status.podIP else ())
-    ready = any(c.type == "Ready" and c.status == "True" for c in status.conditions or ())
+    cond = next((c for c in status.conditions or () if c.type == "Ready"), None)
+    ready = cond is not None and cond.status == "True"
     owner = None
     if meta.ownerReferences:
         o = meta.ownerReferences[0]
@@ -108,6 +109,11 @@ def pod(p: raw.Pod) -> model.Pod:
         init_containers=tuple(
             c.name for c in spec.initContainers or () if c.restartPolicy != "Always"
         ),
+        ready_reason=cond.reason if cond else None,
+        ready_message=cond.message if cond else None,
+        exec_readiness=tuple(
+            c.name for c in spec.containers if c.readinessProbe and c.readinessProbe.exec
+        ),
     )
 
 
@@ -129,6 +135,9 @@ def service(s: raw.Service) -> model.Service:
         ),
         external_name=spec.externalName,
         external_traffic_policy=spec.externalTrafficPolicy,
+        internal_traffic_policy=spec.internalTrafficPolicy,
+        health_check_node_port=spec.healthCheckNodePort,
+        publish_not_ready_addresses=spec.publishNotReadyAddresses,
         selector=spec.selector or None,
         ports=tuple(
             model.ServicePort(
@@ -137,6 +146,7 @@ def service(s: raw.Service) -> model.Service:
                 name=p.name or None,
                 target_port=p.targetPort,
                 node_port=p.nodePort,
+                app_protocol=p.appProtocol or None,
             )
             for p in spec.ports or ()
         ),
@@ -219,3 +229,45 @@ def endpoints(e: raw.Endpoints) -> list[model.EndpointGroup]:
             )
         )
     return groups
+
+
+def api_service(a: raw.APIService) -> model.ServiceConsumer | None:
+    """An APIService served by a service; None when kube-apiserver serves it (no service)."""
+    ref = a.spec.service
+    if ref is None or not ref.name:
+        return None
+    return model.ServiceConsumer(
+        kind="APIService",
+        name=a.metadata.name,
+        namespace=ref.namespace,
+        service=ref.name,
+        port=ref.port or 443,
+    )
+
+
+def _webhooks(kind: model.ConsumerKind, c: raw.WebhookConfiguration) -> list[model.ServiceConsumer]:
+    return [
+        model.ServiceConsumer(
+            kind=kind,
+            name=c.metadata.name,
+            namespace=ref.namespace,
+            service=ref.name,
+            port=ref.port or 443,
+            webhook=w.name,
+            path=ref.path,
+            # admissionregistration.k8s.io/v1 defaults failurePolicy to Fail.
+            failure_policy=w.failurePolicy or "Fail",
+        )
+        for w in c.webhooks or ()
+        if (ref := w.clientConfig.service) is not None and ref.name
+    ]
+
+
+def validating_webhooks(c: raw.WebhookConfiguration) -> list[model.ServiceConsumer]:
+    """The webhooks of a ValidatingWebhookConfiguration that call a service."""
+    return _webhooks("ValidatingWebhookConfiguration", c)
+
+
+def mutating_webhooks(c: raw.WebhookConfiguration) -> list[model.ServiceConsumer]:
+    """The webhooks of a MutatingWebhookConfiguration that call a service."""
+    return _webhooks("MutatingWebhookConfiguration", c)

@@ -15,6 +15,8 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 from kinspect import convert, model, raw
 
 CORE, DISCOVERY = "/api/v1", "/apis/discovery.k8s.io/v1"
+APIREGISTRATION = "/apis/apiregistration.k8s.io/v1"
+ADMISSIONREGISTRATION = "/apis/admissionregistration.k8s.io/v1"
 
 W = TypeVar("W")  # a wire item (raw.Node ...)
 W_co = TypeVar("W_co", covariant=True)
@@ -48,7 +50,7 @@ class Kind(Generic[W, V]):
     """How one resource kind is listed, and which `model.Snapshot` field it fills."""
 
     field: str  # the Snapshot field
-    group: str  # the API group's path: CORE or DISCOVERY
+    group: str  # the API group's path: CORE, DISCOVERY ...
     plural: str  # the resource, as in the path and in messages
     namespaced: bool  # False: cluster-scoped
     list_type: type[Page[W]]
@@ -136,6 +138,38 @@ NAMESPACES = Kind(
     optional=True,
 )
 
+# Cluster-scoped objects that call services: the API server sends them requests through a
+# service, so a service without endpoints breaks them (map's consumers, the audit's checks).
+# Read in full whatever the scope (a handful of objects). Refused or not served is quiet: a
+# namespace-scoped reader may not list them, and map/trace work without them.
+API_SERVICES = Kind(
+    field="api_services",
+    group=APIREGISTRATION,
+    plural="apiservices",
+    namespaced=False,
+    list_type=raw.APIServiceList,
+    convert=convert.api_service,
+    optional=True,
+)
+VALIDATING_WEBHOOKS = Kind(
+    field="validating_webhooks",
+    group=ADMISSIONREGISTRATION,
+    plural="validatingwebhookconfigurations",
+    namespaced=False,
+    list_type=raw.WebhookConfigurationList,
+    convert=convert.validating_webhooks,
+    optional=True,
+)
+MUTATING_WEBHOOKS = Kind(
+    field="mutating_webhooks",
+    group=ADMISSIONREGISTRATION,
+    plural="mutatingwebhookconfigurations",
+    namespaced=False,
+    list_type=raw.WebhookConfigurationList,
+    convert=convert.mutating_webhooks,
+    optional=True,
+)
+
 # The registry `cluster.snapshot` walks. To read a new kind: a wire struct in raw.py, a
 # converter in convert.py, one entry here. Order matters: reads are submitted and their results
 # taken in this order, so when several fail the first one's error is reported; namespaces come
@@ -148,4 +182,7 @@ KINDS: tuple[Kind[Any, Any], ...] = (
     ENDPOINTS,
     ENDPOINT_SLICES,
     NODES,
+    API_SERVICES,
+    VALIDATING_WEBHOOKS,
+    MUTATING_WEBHOOKS,
 )

@@ -18,6 +18,9 @@ Protocol = Literal["TCP", "UDP", "SCTP"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
 EndpointSource = Literal["EndpointSlice", "Endpoints"]
 ProbeAction = Literal["httpGet", "tcpSocket", "grpc"]
+ConsumerKind = Literal[
+    "APIService", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"
+]
 
 
 class Value(msgspec.Struct, frozen=True, rename="camel", gc=False):
@@ -67,8 +70,9 @@ class ProbePort(Value, frozen=True):
     container: str
     probe: str  # liveness, readiness, startup
     port: int | str
-    # gRPC probes take a number only (GRPCAction.port): there is no name to advise there.
-    action: ProbeAction = "httpGet"
+    # httpGet, tcpSocket or grpc (None in snapshot files written before it was read). gRPC
+    # probes take a number only (GRPCAction.port): there is no name to advise there.
+    action: ProbeAction | None = None
 
 
 class Pod(Value, frozen=True):
@@ -88,6 +92,11 @@ class Pod(Value, frozen=True):
     probes: tuple[ProbePort, ...] = ()
     # Init containers that run to completion before the others (sidecars are in `containers`).
     init_containers: tuple[str, ...] = ()
+    # The Ready condition's reason and message (e.g. "ContainersNotReady", "containers with
+    # unready status: [app]"), and the containers whose readiness probe is an exec command.
+    ready_reason: str | None = None
+    ready_message: str | None = None
+    exec_readiness: tuple[str, ...] = ()
 
     @property
     def ref(self) -> PodRef:
@@ -100,6 +109,7 @@ class ServicePort(Value, frozen=True):
     name: str | None = None
     target_port: int | str | None = None  # None only on ExternalName services
     node_port: int | None = None
+    app_protocol: str | None = None  # e.g. "https", "kubernetes.io/h2c": what the port speaks
 
 
 class LoadBalancerIngress(Value, frozen=True):
@@ -123,6 +133,10 @@ class Service(Value, frozen=True):
     external_traffic_policy: str | None = None
     selector: Mapping[str, str] | None = None
     ports: tuple[ServicePort, ...] = ()
+    # Defaulted last, so snapshot files written before they were read still load.
+    internal_traffic_policy: str | None = None
+    health_check_node_port: int | None = None
+    publish_not_ready_addresses: bool = False
 
     @property
     def headless(self) -> bool:
@@ -164,6 +178,30 @@ class Namespace(Value, frozen=True):
     labels: Mapping[str, str] = msgspec.field(default_factory=dict)
 
 
+class ServiceConsumer(Value, frozen=True):
+    """An API object that calls a service: an APIService or one webhook of a configuration.
+
+    The API server sends it requests through the service (spec.service / clientConfig.service),
+    so when the service has no ready endpoint, what it serves fails: an aggregated API's
+    requests, or (failurePolicy Fail) every write the webhook's rules match.
+    """
+
+    kind: ConsumerKind
+    name: str  # the APIService or the webhook configuration
+    namespace: str  # the service's
+    service: str
+    port: int = 443  # the service port (both APIs default it to 443)
+    webhook: str | None = None  # the webhook's name within its configuration
+    path: str | None = None
+    failure_policy: str | None = None  # webhooks: Fail (the v1 default) or Ignore
+
+    @property
+    def label(self) -> str:
+        """`ValidatingWebhookConfiguration x (webhook y)`, `APIService v1beta1.metrics.k8s.io`."""
+        hook = f" (webhook {self.webhook})" if self.webhook else ""
+        return f"{self.kind} {self.name}{hook}"
+
+
 class Snapshot(Value, frozen=True):
     """Everything read from one cluster (or one namespace of it) at one time."""
 
@@ -178,6 +216,15 @@ class Snapshot(Value, frozen=True):
     warnings: tuple[str, ...] = ()  # what could not be read (e.g. nodes forbidden)
     # Last and defaulted: snapshot files written before it load, positional constructors work.
     namespaces: tuple[Namespace, ...] = ()
+    # Cluster-scoped objects that call services (optional kinds: quietly empty when refused).
+    api_services: tuple[ServiceConsumer, ...] = ()
+    validating_webhooks: tuple[ServiceConsumer, ...] = ()
+    mutating_webhooks: tuple[ServiceConsumer, ...] = ()
+
+    @property
+    def consumers(self) -> tuple[ServiceConsumer, ...]:
+        """Every APIService and webhook that calls a service."""
+        return self.api_services + self.validating_webhooks + self.mutating_webhooks
 
     def narrow(self, namespace: str | None, service: str | None = None) -> Snapshot:
         """The snapshot as if read with -n NAMESPACE (None: all) and a service name (None: all).

@@ -46,6 +46,7 @@ class Condition(Wire):
     type: str
     status: str = "Unknown"
     reason: str | None = None
+    message: str | None = None
 
 
 class NodeSpec(Wire):
@@ -75,10 +76,15 @@ class PortAction(Wire):
     port: int | str | None = None
 
 
+class ExecAction(Wire):
+    """Only its presence is used (the command is not read)."""
+
+
 class Probe(Wire):
     httpGet: PortAction | None = None
     tcpSocket: PortAction | None = None
     grpc: PortAction | None = None
+    exec: ExecAction | None = None
 
 
 class Container(Wire):
@@ -122,6 +128,7 @@ class ServicePort(Wire):
     protocol: str = "TCP"
     targetPort: int | str | None = None
     nodePort: int | None = None
+    appProtocol: str | None = None
 
 
 class ServiceSpec(Wire):
@@ -131,6 +138,9 @@ class ServiceSpec(Wire):
     externalIPs: list[str] | None = None
     externalName: str | None = None
     externalTrafficPolicy: str | None = None
+    internalTrafficPolicy: str | None = None
+    healthCheckNodePort: int | None = None
+    publishNotReadyAddresses: bool = False
     selector: dict[str, str] | None = None
     ports: list[ServicePort] | None = None
 
@@ -207,6 +217,54 @@ class EndpointSubset(Wire):
 class Endpoints(Wire):
     metadata: ObjectMeta
     subsets: list[EndpointSubset] | None = None
+
+
+class ServiceReference(Wire):
+    """An APIService's or a webhook's spec.service / clientConfig.service."""
+
+    namespace: str = ""
+    name: str = ""
+    port: int | None = None  # defaults to 443 in both APIs
+    path: str | None = None
+
+
+class APIServiceSpec(Wire):
+    service: ServiceReference | None = None  # null: served by kube-apiserver itself (Local)
+    group: str = ""
+    version: str = ""
+
+
+class APIService(Wire):
+    metadata: ObjectMeta
+    spec: APIServiceSpec = msgspec.field(default_factory=APIServiceSpec)
+
+
+# caBundle is deliberately not declared: kinspect never reads it.
+class WebhookClientConfig(Wire):
+    service: ServiceReference | None = None  # null: the webhook is called by URL
+
+
+class Webhook(Wire):
+    name: str = ""
+    clientConfig: WebhookClientConfig = msgspec.field(default_factory=WebhookClientConfig)
+    failurePolicy: str | None = None
+
+
+class WebhookConfiguration(Wire):
+    """A Validating- or MutatingWebhookConfiguration (the same shape for what is read)."""
+
+    metadata: ObjectMeta
+    webhooks: list[Webhook] | None = None
+
+
+class APIServiceList(Wire):
+    items: list[APIService] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class WebhookConfigurationList(Wire):
+    items: list[WebhookConfiguration] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
 class NodeList(Wire):

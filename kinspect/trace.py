@@ -7,9 +7,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kinspect.chain import Backend, Frontend, Index, service_chain
+from kinspect.chain import (
+    Backend,
+    Frontend,
+    HealthCheck,
+    Index,
+    NotBackend,
+    ServiceChain,
+    not_backend,
+    service_chain,
+)
 from kinspect.errors import UsageError
-from kinspect.model import ContainerPort, PodRef, Service, ServicePort, ServiceType
+from kinspect.model import ContainerPort, Pod, PodRef, Service, ServicePort, ServiceType
 
 MatchKind = Literal[
     "NodeIP", "ClusterIP", "LoadBalancer", "ExternalIP", "PodIP", "EndpointAddress", "ExternalName"
@@ -70,7 +79,12 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Traffic entering a service port through one frontend, and where it is forwarded."""
+    """Traffic entering a service port through one frontend, and where it is forwarded.
+
+    From a NodePort, LoadBalancer or ExternalIP entry kube-proxy DNATs the packet straight to
+    an endpoint: the ClusterIP is not on the wire. `cluster_ips` are the same service port's
+    other (in-cluster) entry points, not a hop.
+    """
 
     service: str
     service_type: ServiceType
@@ -80,15 +94,72 @@ class Route:
     backends: tuple[Backend, ...]
 
 
+DirectVia = Literal["PodIP", "HostPort", "HostNetwork", "Endpoint"]
+
+
 @dataclass(frozen=True, slots=True)
 class Direct:
-    """Traffic that reaches a pod without a service: pod IP, hostPort or hostNetwork."""
+    """Traffic that reaches a pod or an endpoint without a service frontend.
 
-    via: Literal["PodIP", "HostPort", "HostNetwork"]
-    pod: PodRef
+    PodIP, HostPort or HostNetwork (a pod), or Endpoint: the address and port are listed as an
+    endpoint of a service (a selectorless service's hand-made endpoints, the API server behind
+    default/kubernetes), so something is expected to listen there.
+    """
+
+    via: DirectVia
+    pod: PodRef | None
     node: str | None
     port: int
     container_port: ContainerPort | None  # None: no container declares it (may still listen)
+    # Every way this same container port is reached on the address (HostPort and HostNetwork
+    # for a hostNetwork pod's hostPort), `via` first.
+    vias: tuple[DirectVia, ...] = ()
+    service: str | None = None  # Endpoint: the service listing it
+    service_port: ServicePort | None = None
+    endpoint: Backend | None = None  # Endpoint: the endpoint as the chain sees it
+
+
+@dataclass(frozen=True, slots=True)
+class HealthCheckHop:
+    """NODE:healthCheckNodePort: kube-proxy's health check server for one service."""
+
+    service: str
+    check: HealthCheck
+
+
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """A likely port mix-up: the port the user probably meant, and why."""
+
+    port: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Backing:
+    """Whether a pod backs one service port (trace POD_IP without a port)."""
+
+    service: str
+    port: ServicePort
+    backend: Backend | None  # the pod's endpoint on that port; None when it gets no traffic
+    not_backend: NotBackend | None  # why not (None when it is an endpoint)
+
+
+OpenPortKind = Literal["NodePort", "HealthCheckNodePort", "HostPort", "HostNetwork"]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPort:
+    """A port open on a node IP (trace NODE_IP without a port)."""
+
+    kind: OpenPortKind
+    port: int
+    protocol: str
+    service: str | None = None
+    service_port: ServicePort | None = None
+    answers: bool | None = None  # NodePort: the frontend's answers; HealthCheck: 200 or not
+    pod: PodRef | None = None
+    container_port: ContainerPort | None = None
 
 
 @dataclass
@@ -97,13 +168,17 @@ class TraceResult:
     matches: list[Match] = field(default_factory=list)
     routes: list[Route] = field(default_factory=list)
     direct: list[Direct] = field(default_factory=list)
+    health_checks: list[HealthCheckHop] = field(default_factory=list)
+    hints: list[Hint] = field(default_factory=list)
+    backs: list[Backing] = field(default_factory=list)
+    open_ports: list[OpenPort] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
         """The address is known and, when a port was given, something receives it."""
         if not self.matches:
             return False
-        return self.target.port is None or bool(self.routes or self.direct)
+        return self.target.port is None or bool(self.routes or self.direct or self.health_checks)
 
 
 def _name(s: Service) -> str:
@@ -158,7 +233,14 @@ def entry_services(idx: Index, matches: list[Match], port: int) -> list[Service]
     return [
         s
         for s in idx.snapshot.services
-        if _name(s) in named or (on_node and any(p.node_port == port for p in s.ports))
+        if _name(s) in named
+        or (
+            on_node
+            and (
+                any(p.node_port == port for p in s.ports)
+                or (s.health_check_node_port == port and s.type == "LoadBalancer")
+            )
+        )
     ]
 
 
@@ -167,35 +249,205 @@ def trace(idx: Index, target: Target) -> TraceResult:
     res = TraceResult(target, identify(idx, target.address))
     port = target.port
     if port is None:
+        _without_port(idx, res)
         return res
+    chains: dict[str, ServiceChain] = {}
     for svc in entry_services(idx, res.matches, port):
-        c = service_chain(idx, svc)
+        c = chains[_name(svc)] = service_chain(idx, svc)
         for pc in c.ports:
             for f in pc.frontends:
                 if f.address == target.address and f.port == port:
                     res.routes.append(
-                        Route(
-                            _name(svc),
-                            svc.type,
-                            pc.port,
-                            f,
-                            svc.cluster_ips,
-                            pc.backends,
-                        )
+                        Route(_name(svc), svc.type, pc.port, f, svc.cluster_ips, pc.backends)
                     )
+        res.health_checks.extend(
+            HealthCheckHop(_name(svc), hc)
+            for hc in c.health_checks
+            if hc.address == target.address and hc.port == port
+        )
+    direct: list[Direct] = []
     node_names = {m.node for m in res.matches if m.kind == "NodeIP"}
     for p in idx.snapshot.pods:
         if p.node_name in node_names:
             for cp in p.ports:
                 if cp.host_port == port:
-                    res.direct.append(Direct("HostPort", p.ref, p.node_name, port, cp))
+                    direct.append(Direct("HostPort", p.ref, p.node_name, port, cp))
     for m in res.matches:
+        if m.kind == "EndpointAddress" and m.service in chains:
+            direct.extend(_endpoint_hops(chains[m.service], target.address, port))
         if m.kind != "PodIP" or m.pod is None:
             continue
         pod = idx.pods[m.pod]
         declared = next((cp for cp in pod.ports if cp.port == port), None)
         if pod.host_network and declared is None:
             continue  # a node IP: only the hostNetwork pods that declare the port are shown
-        via: Literal["PodIP", "HostNetwork"] = "HostNetwork" if pod.host_network else "PodIP"
-        res.direct.append(Direct(via, pod.ref, pod.node_name, port, declared))
+        via: DirectVia = "HostNetwork" if pod.host_network else "PodIP"
+        direct.append(Direct(via, pod.ref, pod.node_name, port, declared))
+    res.direct = _merge(direct)
+    res.hints = _hints(idx, res, chains)
     return res
+
+
+def _endpoint_hops(c: ServiceChain, addr: str, port: int) -> list[Direct]:
+    """The service's endpoints at addr:port that name no pod (selectorless, hand-made)."""
+    return [
+        Direct(
+            "Endpoint",
+            None,
+            b.node,
+            port,
+            None,
+            service=_name(c.service),
+            service_port=pc.port,
+            endpoint=b,
+        )
+        for pc in c.ports
+        for b in pc.backends
+        if b.address == addr and b.port == port and b.pod is None
+    ]
+
+
+def _merge(direct: list[Direct]) -> list[Direct]:
+    """One hop per pod and container port, with every way it is reached (HostPort+HostNetwork)."""
+    out: dict[tuple[object, ...], Direct] = {}
+    for d in direct:
+        key = (d.pod, d.container_port, d.service, d.via == "Endpoint" and id(d))
+        prev = out.get(key)
+        if prev is None:
+            out[key] = Direct(
+                d.via, d.pod, d.node, d.port, d.container_port, (d.via,), d.service,
+                d.service_port, d.endpoint,
+            )  # fmt: skip
+        elif d.via not in prev.vias:
+            out[key] = Direct(
+                prev.via, prev.pod, prev.node, prev.port, prev.container_port,
+                (*prev.vias, d.via), prev.service, prev.service_port, prev.endpoint,
+            )  # fmt: skip
+    return list(out.values())
+
+
+def _hints(idx: Index, res: TraceResult, chains: dict[str, ServiceChain]) -> list[Hint]:
+    """The usual port mix-ups: a targetPort sent to a ClusterIP, a service port to a pod IP."""
+    port = res.target.port
+    addr = res.target.address
+    out: list[Hint] = []
+    if not res.routes:
+        # A service address with the wrong port: the user probably gave the targetPort (or a
+        # nodePort to a ClusterIP).
+        for m in res.matches:
+            if m.kind not in ("ClusterIP", "LoadBalancer", "ExternalIP") or m.service is None:
+                continue
+            c = chains.get(m.service)
+            for pc in c.ports if c else ():
+                sp = pc.port
+                if port in (sp.target_port, sp.node_port) or any(
+                    b.port == port for b in pc.backends
+                ):
+                    out.append(
+                        Hint(
+                            sp.port,
+                            f"did you mean :{sp.port}? service {m.service} maps {sp.port} → "
+                            f"{sp.target_port} ({port} is not a port of this {m.kind})",
+                        )
+                    )
+    if not res.direct:
+        # A hand-made endpoint's address with the service port instead of the endpoint's.
+        for m in res.matches:
+            c = chains.get(m.service or "") if m.kind == "EndpointAddress" else None
+            for pc in c.ports if c else ():
+                for b in pc.backends:
+                    if b.address == addr and b.pod is None and pc.port.port == port != b.port:
+                        out.append(
+                            Hint(
+                                b.port,
+                                f"did you mean :{b.port}? service {m.service} maps "
+                                f"{pc.port.port} → {b.port} on this endpoint",
+                            )
+                        )
+    pod_refs = [m.pod for m in res.matches if m.kind == "PodIP" and m.pod]
+    undeclared = any(d.container_port is None for d in res.direct if d.pod in pod_refs)
+    if pod_refs and undeclared:
+        # A pod IP with a service's port: traffic to the service lands on the targetPort.
+        for svc in _services_of(idx, [idx.pods[r] for r in pod_refs]):
+            c = service_chain(idx, svc)
+            for pc in c.ports:
+                for b in pc.backends:
+                    if b.address == addr and pc.port.port == port and b.port != port:
+                        out.append(
+                            Hint(
+                                b.port,
+                                f"did you mean :{b.port}? service {_name(svc)} maps "
+                                f"{pc.port.port} → {pc.port.target_port}, which is {b.port} "
+                                "on this pod",
+                            )
+                        )
+    return list(dict.fromkeys(out))
+
+
+def _services_of(idx: Index, pods: list[Pod]) -> list[Service]:
+    """Services whose selector matches one of the pods or whose endpoints name one of them."""
+    refs = {p.ref for p in pods}
+    ips = {ip for p in pods for ip in p.pod_ips}
+    named = {
+        (g.namespace, g.service)
+        for g in idx.snapshot.endpoint_groups
+        for e in g.endpoints
+        if e.pod in refs or e.address in ips
+    }
+    out = []
+    for s in idx.snapshot.services:
+        selects = s.selector and any(
+            p.namespace == s.namespace and all(p.labels.get(k) == v for k, v in s.selector.items())
+            for p in pods
+        )
+        if selects or (s.namespace, s.name) in named:
+            out.append(s)
+    return out
+
+
+def _without_port(idx: Index, res: TraceResult) -> None:
+    """Trace ADDRESS alone: what a pod backs, what a node IP has open."""
+    pods = [idx.pods[m.pod] for m in res.matches if m.kind == "PodIP" and m.pod]
+    for svc in _services_of(idx, pods):
+        c = service_chain(idx, svc)
+        for pc in c.ports:
+            for p in pods:
+                b = next((b for b in pc.backends if b.pod == p.ref or b.address in p.pod_ips), None)
+                nb = not_backend(p, pc.port, b) if svc.selector else None
+                if b is None and nb is None:
+                    continue
+                res.backs.append(Backing(_name(svc), pc.port, b, nb))
+    nodes = {m.node: m for m in res.matches if m.kind == "NodeIP" and m.node}
+    if not nodes:
+        return
+    for svc in idx.snapshot.services:
+        if svc.type not in ("NodePort", "LoadBalancer"):
+            continue
+        c = service_chain(idx, svc)
+        for pc in c.ports:
+            for f in pc.frontends:
+                if f.kind == "NodePort" and f.address == res.target.address:
+                    res.open_ports.append(
+                        OpenPort(
+                            "NodePort", f.port, pc.port.protocol, _name(svc), pc.port, f.answers
+                        )
+                    )
+        for hc in c.health_checks:
+            if hc.address == res.target.address:
+                res.open_ports.append(
+                    OpenPort("HealthCheckNodePort", hc.port, "TCP", _name(svc), None,
+                             hc.status == 200)
+                )  # fmt: skip
+    for p in idx.snapshot.pods:
+        if p.node_name not in nodes:
+            continue
+        for cp in p.ports:
+            if cp.host_port:
+                res.open_ports.append(
+                    OpenPort("HostPort", cp.host_port, cp.protocol, pod=p.ref, container_port=cp)
+                )
+            elif p.host_network:
+                res.open_ports.append(
+                    OpenPort("HostNetwork", cp.port, cp.protocol, pod=p.ref, container_port=cp)
+                )
+    res.open_ports.sort(key=lambda o: (o.port, o.protocol, o.kind))

@@ -18,14 +18,17 @@ _TEXT = """\
   the forwarding rules; no interface owns it. Headless services have none.
 * **Pod IP** — given by the **CNI plugin's IPAM**, usually out of the node's podCIDR. All
   containers of a pod share one network namespace, so a "container IP" *is* the Pod IP. With
-  `hostNetwork: true` the Pod IP is the Node IP.
+  `hostNetwork: true` the pod shares the node's network namespace instead of getting its own,
+  so its Pod IP is the Node IP.
 * **External addresses** — `status.loadBalancer.ingress` written by a load-balancer
   controller, and `spec.externalIPs` set by hand (nobody allocates those).
 
 # Four ports
 
 * **nodePort** — opened on **every** node (30000–32767 by default). Under
-  `externalTrafficPolicy: Local` only nodes with a local ready endpoint answer; the others drop.
+  `externalTrafficPolicy: Local` only nodes with a local ready endpoint answer; the others drop,
+  and a LoadBalancer service gets a **healthCheckNodePort** where kube-proxy answers the load
+  balancer's probes (200 with a local endpoint, 503 without).
 * **port** — the service's port on its ClusterIP (and on LB ingress / externalIPs).
 * **targetPort** — where traffic lands on the pod IP. A *named* targetPort is resolved **per
   pod** against that pod's container port names and protocol: two pods can land on different
@@ -33,8 +36,14 @@ _TEXT = """\
 * **containerPort** — informational. Traffic reaches whatever listens on the targetPort,
   declared or not.
 
-    client → LB ingress | externalIP | NodeIP:nodePort → ClusterIP:port → PodIP:targetPort
-           → container:containerPort
+    in-cluster client → ClusterIP:port ───────────────────────┐
+    external client → LB ingress | externalIP | NodeIP:nodePort ┴→ PodIP:targetPort
+                                                                  → container:containerPort
+
+kube-proxy DNATs each packet **straight to an endpoint**: traffic entering through a nodePort,
+a load balancer or an externalIP never passes through the ClusterIP (it is not on the wire); the
+ClusterIP is a second way in, for clients inside the cluster. Under
+`internalTrafficPolicy: Local` ClusterIP traffic goes only to endpoints on the client's node.
 """
 
 
@@ -56,15 +65,43 @@ def _example(pc: PortChain, c: ServiceChain) -> str:
             )
         else:
             lines.append(f"* {f.kind} `{f.address}` port **{f.port}**")
+        if f.from_nodes:
+            ok = ", ".join(n.node for n in f.from_nodes if n.answers) or "none"
+            lines.append(
+                f"  * internalTrafficPolicy Local: answered only from nodes with a local ready "
+                f"endpoint ({ok})"
+            )
+    for hc in c.health_checks[:1]:
+        ok = ", ".join(h.node for h in c.health_checks if h.status == 200) or "no node"
+        lines.append(
+            f"* healthCheckNodePort **{hc.port}**: kube-proxy answers the load balancer 200 on "
+            f"{ok}, 503 on the other nodes"
+        )
+    serving = [b for b in pc.backends if b.ready]
     lines.append(f"* targetPort **{p.target_port}** resolves per pod to:")
-    for b in pc.backends:
+    for b in serving:
         cp = b.container_port
         where = (
             f"container `{cp.container}` containerPort {cp.port}"
             if cp
             else "no declared containerPort (still delivered to whatever listens)"
         )
-        lines.append(f"  * Pod IP `{b.address}` port **{b.port}** ({b.pod}) → {where}")
+        why = (
+            " — hostNetwork: the pod shares the node's network namespace, so its Pod IP is "
+            "the node's IP"
+            if b.host_network
+            else ""
+        )
+        lines.append(f"  * Pod IP `{b.address}` port **{b.port}** ({b.pod}) → {where}{why}")
+    if not serving:
+        lines.append("  * no ready endpoint")
+    listed = {nb.pod for nb in pc.not_backends}
+    unready = [b for b in pc.backends if not b.ready and b.pod not in listed]
+    if pc.not_backends or unready:
+        lines.append("* pods that get **no traffic** on this port:")
+    for b in unready:
+        state = "terminating" if b.terminating else "not ready"
+        lines.append(f"  * {b.pod or b.address}: no traffic — {state}")
     for nb in pc.not_backends:
         lines.append(f"  * pod {nb.pod}: no traffic — {reasons.not_backend(nb)}")
     return "\n".join(lines)

@@ -8,7 +8,30 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from kinspect.chain import NotBackend
+from kinspect.chain import NotBackend, Readiness
+
+
+def probe(r: Readiness) -> str:
+    """`httpGet :http (container app port 8080)`: a readiness probe and the port it checks."""
+    if r.port is None:
+        return f"{r.action or 'probe'} in container {r.container}"
+    named = ""
+    if r.container_port is not None:
+        named = f" = {r.container_port.container}:{r.container_port.port}"
+    elif isinstance(r.port, str):
+        named = ", a name no container port declares"
+    return f"{r.action or 'probe'} :{r.port} (container {r.container}{named})"
+
+
+def why_not_ready(nb: NotBackend) -> str:
+    """`: readiness probe …; Ready condition: …` — empty when nothing more is known."""
+    parts = []
+    if nb.readiness:
+        parts.append("readiness probe " + ", ".join(probe(r) for r in nb.readiness))
+    cond = ": ".join(x for x in (nb.ready_reason, nb.ready_message) if x)
+    if cond:
+        parts.append(f"Ready condition {cond}")
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def not_backend(nb: NotBackend) -> str:
@@ -17,7 +40,7 @@ def not_backend(nb: NotBackend) -> str:
         case "terminating":
             return "terminating"
         case "not ready":
-            return "not ready"
+            return "not ready" + why_not_ready(nb)
         case "finished":
             return f"finished (phase {nb.phase})"
         case "unscheduled":

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from kinspect.chain import PortChain, ServiceChain
+import msgspec
+
+from kinspect.chain import NotBackend, PortChain, ServiceChain
 from kinspect.inventory import Inventory
-from kinspect.model import Node, PodRef, Snapshot
+from kinspect.model import Node, PodRef, ServicePort, Snapshot, Value
 from kinspect.render import reasons
 from kinspect.trace import TraceResult
 
@@ -33,6 +35,41 @@ def node(n: Node) -> Json:
     }
 
 
+def not_backend(nb: NotBackend) -> Json:
+    """Document a pod that gets no traffic on a port, and why."""
+    return {
+        "pod": nb.pod,
+        "reason": reasons.not_backend(nb),
+        "node": nb.node,
+        "readyCondition": (
+            {"reason": nb.ready_reason, "message": nb.ready_message}
+            if nb.ready_reason or nb.ready_message
+            else None
+        ),
+        "readinessProbes": [
+            {
+                "container": r.container,
+                "action": r.action,
+                "port": r.port,
+                "containerPort": r.container_port,
+            }
+            for r in nb.readiness
+        ],
+    }
+
+
+def service_port(p: ServicePort) -> Json:
+    """Document a service port."""
+    return {
+        "name": p.name,
+        "protocol": p.protocol,
+        "port": p.port,
+        "targetPort": p.target_port,
+        "nodePort": p.node_port,
+        "appProtocol": p.app_protocol,
+    }
+
+
 def port(pc: PortChain) -> Json:
     """Document one service port's chain."""
     p = pc.port
@@ -42,16 +79,14 @@ def port(pc: PortChain) -> Json:
         "port": p.port,
         "targetPort": p.target_port,
         "nodePort": p.node_port,
+        "appProtocol": p.app_protocol,
         # Frontends, backends and their pods and container ports are msgspec Structs that
         # encode to the documented camelCase objects themselves: on big clusters this avoids
         # building millions of dicts (a NodePort lists every node). Pods that get no traffic
         # are few, and their reason is worded here.
         "frontends": pc.frontends,
         "backends": pc.backends,
-        "notBackends": [
-            {"pod": nb.pod, "reason": reasons.not_backend(nb), "node": nb.node}
-            for nb in pc.not_backends
-        ],
+        "notBackends": [not_backend(nb) for nb in pc.not_backends],
     }
 
 
@@ -73,6 +108,11 @@ def service(c: ServiceChain) -> Json:
         "selector": dict(s.selector) if s.selector is not None else None,
         "selectedPods": c.selected,
         "ports": [port(pc) for pc in c.ports],
+        "internalTrafficPolicy": s.internal_traffic_policy,
+        "publishNotReadyAddresses": s.publish_not_ready_addresses,
+        "healthCheckNodePort": s.health_check_node_port,
+        "healthChecks": c.health_checks,
+        "consumers": c.consumers,
     }
 
 
@@ -112,13 +152,7 @@ def trace_report(context: str, r: TraceResult) -> Json:
             {
                 "service": rt.service,
                 "serviceType": rt.service_type,
-                "port": {
-                    "name": rt.port.name,
-                    "protocol": rt.port.protocol,
-                    "port": rt.port.port,
-                    "targetPort": rt.port.target_port,
-                    "nodePort": rt.port.node_port,
-                },
+                "port": service_port(rt.port),
                 "entry": rt.entry,
                 "clusterIPs": list(rt.cluster_ips),
                 "backends": rt.backends,
@@ -133,10 +167,46 @@ def trace_report(context: str, r: TraceResult) -> Json:
                 "port": d.port,
                 "containerPort": d.container_port,
                 "container": d.container_port.container if d.container_port else None,
+                "vias": list(d.vias),
+                "service": d.service,
+                "servicePort": service_port(d.service_port) if d.service_port else None,
+                "endpoint": d.endpoint,
             }
             for d in r.direct
         ],
+        "healthChecks": [{"service": h.service, **_struct(h.check)} for h in r.health_checks],
+        "hints": [{"port": h.port, "message": h.message} for h in r.hints],
+        "backs": [
+            {
+                "service": b.service,
+                "port": service_port(b.port),
+                "backend": b.backend is not None and b.backend.ready,
+                "endpoint": b.backend,
+                "reason": reasons.not_backend(b.not_backend) if b.not_backend else None,
+                "notBackend": not_backend(b.not_backend) if b.not_backend else None,
+            }
+            for b in r.backs
+        ],
+        "openPorts": [
+            {
+                "kind": o.kind,
+                "port": o.port,
+                "protocol": o.protocol,
+                "service": o.service,
+                "servicePort": service_port(o.service_port) if o.service_port else None,
+                "answers": o.answers,
+                "pod": _pod(o.pod),
+                "container": o.container_port.container if o.container_port else None,
+            }
+            for o in r.open_ports
+        ],
     }
+
+
+def _struct(v: Value) -> Json:
+    """A domain value as the camelCase dict it encodes to (to merge keys into it)."""
+    out: Json = msgspec.to_builtins(v)
+    return out
 
 
 def inventory_report(inv: Inventory) -> Json:

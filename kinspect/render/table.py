@@ -12,7 +12,7 @@ from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.inventory import Inventory
 from kinspect.model import PodRef
 from kinspect.render import reasons
-from kinspect.render.words import port_label
+from kinspect.render.words import consumer_short, port_label
 
 
 def frontends_summary(pc: PortChain, wide: bool) -> str:
@@ -27,7 +27,10 @@ def frontends_summary(pc: PortChain, wide: bool) -> str:
             case "NodePort":
                 nodeports.append(f)
             case "ClusterIP":
-                lines.append(f.address)
+                # internalTrafficPolicy Local: from how many nodes it answers.
+                ok = sum(n.answers for n in f.from_nodes)
+                local = f" local {ok}/{len(f.from_nodes)}" if f.from_nodes else ""
+                lines.append(f.address + local)
             case "LoadBalancer":
                 lines.append(f"lb {f.address}")
             case "ExternalIP":
@@ -92,6 +95,10 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
         kind = "Headless" if s.headless else s.type
         if kind != "ClusterIP":
             svc += f"\n{kind}"
+        if wide and s.publish_not_ready_addresses:
+            svc += "\npublishNotReady"
+        # What the API server calls through this service (APIServices, webhooks).
+        svc += "".join(f"\n← {consumer_short(u)}" for u in c.consumers)
         if s.type == "ExternalName":
             t.add_row(
                 svc,
@@ -106,7 +113,15 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
             continue
         for n, pc in enumerate(c.ports):
             # The service is named once, on its first port's row.
-            first = [svc if n == 0 else "", port_label(pc), frontends_summary(pc, wide)]
+            fronts = frontends_summary(pc, wide)
+            if c.health_checks and n == 0:
+                ok = {h.node for h in c.health_checks if h.status == 200}
+                nodes = {h.node for h in c.health_checks}
+                fronts += f"\nhc:{c.health_checks[0].port} {len(ok)}/{len(nodes)}"
+            label = port_label(pc)
+            if wide and pc.port.app_protocol:
+                label += f"\n({pc.port.app_protocol})"
+            first = [svc if n == 0 else "", label, fronts]
             rows: list[list[str | Text]] = []
             for b in pc.backends:
                 rows.append(

@@ -6,10 +6,10 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from kinspect.chain import Backend, ServiceChain
+from kinspect.chain import Backend, Frontend, ServiceChain
 from kinspect.render import reasons
-from kinspect.render.words import port_label
-from kinspect.trace import TraceResult
+from kinspect.render.words import consumer_long, port_label, port_text
+from kinspect.trace import Direct, Route, TraceResult
 
 
 def _backend_label(b: Backend) -> Text:
@@ -47,11 +47,28 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
         head.append(f"  {'Headless' if s.headless else s.type}", style="cyan")
         if s.external_traffic_policy == "Local":
             head.append("  externalTrafficPolicy: Local", style="dim")
+        if s.internal_traffic_policy == "Local":
+            head.append("  internalTrafficPolicy: Local", style="dim")
+        if s.publish_not_ready_addresses:
+            head.append("  publishNotReadyAddresses: not-ready pods are endpoints", style="dim")
         tree = Tree(head)
+        if c.consumers:
+            used = tree.add("called by the API server for")
+            for u in c.consumers:
+                used.add(Text(consumer_long(u)))
+        if c.health_checks:
+            hc = c.health_checks[0].port
+            ok = sorted({h.node for h in c.health_checks if h.status == 200})
+            tree.add(
+                f"healthCheckNodePort {hc}: kube-proxy answers the load balancer 200 on "
+                f"{', '.join(ok) or 'no node'}, 503 elsewhere"
+            )
         if s.type == "ExternalName":
             tree.add(f"DNS CNAME → {s.external_name} (no ClusterIP, no endpoints)")
         for pc in c.ports:
             pt = tree.add(Text(f"port {port_label(pc)}", style="bold magenta"))
+            if pc.port.app_protocol:
+                pt.add(f"appProtocol {pc.port.app_protocol}")
             if s.type != "ExternalName":
                 fronts = pt.add("frontends")
                 for f in pc.frontends:
@@ -60,7 +77,7 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
                         label += f" (node {f.node})"
                     if f.answers is False:
                         label += " — drops traffic (no local ready endpoint)"
-                    fronts.add(label)
+                    _from_nodes(fronts.add(label), f)
                 if not pc.frontends:
                     fronts.add("none (headless: clients use the pod IPs from DNS)")
             if s.type == "ExternalName":
@@ -82,6 +99,118 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
     return Group(*trees)
 
 
+_VIA = {
+    "PodIP": "pod IP",
+    "HostPort": "hostPort",
+    "HostNetwork": "hostNetwork",
+    "Endpoint": "endpoint",
+}
+
+
+def _route(root: Tree, rt: Route) -> None:
+    p, e = rt.port, rt.entry
+    head = f"{e.kind} {e.address}:{e.port} → service {rt.service} port {p.port}/{p.protocol}"
+    hop = root.add(Text(head, style="bold magenta"))
+    if e.answers is False:
+        hop.add(
+            Text(
+                f"node {e.node} drops it: externalTrafficPolicy Local and no local ready endpoint",
+                style="red",
+            )
+        )
+    if e.kind == "ClusterIP":
+        _from_nodes(hop, e)
+        hop = hop.add(f"kube-proxy DNAT to an endpoint, targetPort {p.target_port}")
+    else:
+        # kube-proxy DNATs a NodePort/LB/externalIP packet straight to an endpoint: the
+        # ClusterIP is never on the wire. It is another way in, not a hop.
+        hop = hop.add(
+            f"kube-proxy DNAT straight to an endpoint (no ClusterIP hop), "
+            f"targetPort {p.target_port}"
+        )
+    for b in rt.backends:
+        hop.add(_backend_label(b)).add(_container_label(b))
+    if not rt.backends:
+        hop.add(Text("no endpoints: traffic is rejected", style="red"))
+
+
+def _from_nodes(hop: Tree, f: Frontend) -> None:
+    if not f.from_nodes:
+        return
+    drop = [n.node for n in f.from_nodes if not n.answers]
+    ok = [n.node for n in f.from_nodes if n.answers]
+    line = Text("internalTrafficPolicy Local: answered only from nodes with a local ready endpoint")
+    line.append(f" ({', '.join(ok) or 'none'})", style="green")
+    if drop:
+        line.append(f"; no answer from pods on {', '.join(drop)}", style="red")
+    hop.add(line)
+
+
+def _direct(root: Tree, d: Direct) -> None:
+    label = " + ".join(_VIA[v] for v in d.vias or (d.via,))
+    if d.via == "Endpoint" and d.endpoint is not None:
+        b = d.endpoint
+        sp = d.service_port
+        port = f" port {sp.port}/{sp.protocol}" if sp else ""
+        hop = root.add(
+            Text(f"endpoint of service {d.service}{port} (no pod)", style="bold magenta")
+        )
+        hop.add(_backend_label(b))
+        hop.add(
+            Text(
+                "listed in the service's endpoints by hand (a selectorless service): traffic "
+                f"to the service reaches whatever listens on {b.address}:{b.port}",
+                style="dim",
+            )
+        )
+        return
+    hop = root.add(Text(f"{label} → pod {d.pod} on {d.node}", style="bold magenta"))
+    if d.container_port:
+        cp = d.container_port
+        hop.add(
+            f"container {cp.container}:{cp.port}/{cp.protocol}"
+            + (f" (hostPort {cp.host_port})" if cp.host_port else "")
+        )
+    else:
+        hop.add(
+            Text(
+                f"no container declares {d.port}: traffic reaches whatever listens "
+                "there (containerPort is informational)",
+                style="yellow",
+            )
+        )
+
+
+def _without_port(root: Tree, r: TraceResult) -> None:
+    if r.backs:
+        backs = root.add("backs")
+        for b in r.backs:
+            where = f"service {b.service} port {port_text(b.port)}"
+            if b.backend is not None and b.backend.ready:
+                backs.add(Text(f"{where}: endpoint {b.backend.address}:{b.backend.port}"))
+            elif b.not_backend is not None:
+                why = reasons.not_backend(b.not_backend)
+                backs.add(Text(f"{where}: no traffic — {why}", style="red"))
+            elif b.backend is not None:
+                backs.add(Text(f"{where}: endpoint listed but not ready", style="red"))
+    if r.open_ports:
+        ports = root.add("open on this node")
+        for o in r.open_ports:
+            if o.kind == "NodePort":
+                state = "" if o.answers else " — drops traffic (no usable endpoint)"
+                ports.add(f"nodePort {o.port}/{o.protocol} → service {o.service}{state}")
+            elif o.kind == "HealthCheckNodePort":
+                code = "200" if o.answers else "503"
+                ports.add(
+                    f"healthCheckNodePort {o.port}/TCP: kube-proxy answers {code} "
+                    f"for service {o.service}"
+                )
+            else:
+                cp = o.container_port
+                cont = f" container {cp.container}:{cp.port}" if cp else ""
+                ports.add(f"{_VIA[o.kind]} {o.port}/{o.protocol} → pod {o.pod}{cont}")
+
+
 def trace_tree(r: TraceResult) -> RenderableType:
     """Render a trace hop by hop."""
     addr = r.target.address
@@ -92,46 +221,41 @@ def trace_tree(r: TraceResult) -> RenderableType:
         return root
     what = root.add("is")
     for m in r.matches:
-        what.add(f"{m.kind}: {m.detail}")
+        what.add(Text(f"{m.kind}: {m.detail}"))
     if r.target.port is None:
+        _without_port(root, r)
         return root
     for rt in r.routes:
-        p = rt.port
-        e = rt.entry
-        head = f"{e.kind} {e.address}:{e.port} → service {rt.service} port {p.port}/{p.protocol}"
-        hop = root.add(Text(head, style="bold magenta"))
-        if e.answers is False:
-            hop.add(
-                Text(
-                    f"node {e.node} drops it: externalTrafficPolicy Local and no local "
-                    "ready endpoint",
-                    style="red",
-                )
+        _route(root, rt)
+    siblings = {
+        (rt.service, rt.port.port, ip)
+        for rt in r.routes
+        if rt.entry.kind != "ClusterIP"
+        for ip in rt.cluster_ips
+    }
+    for svc, port, ip in sorted(siblings):
+        root.add(
+            Text(
+                f"(the same service port is also reachable in-cluster at ClusterIP {ip}:{port}, "
+                f"service {svc})",
+                style="dim",
             )
-        if e.kind != "ClusterIP" and rt.cluster_ips:
-            hop = hop.add(f"ClusterIP {', '.join(rt.cluster_ips)}:{p.port}")
-        hop = hop.add(f"targetPort {p.target_port}")
-        for b in rt.backends:
-            hop.add(_backend_label(b)).add(_container_label(b))
-        if not rt.backends:
-            hop.add(Text("no endpoints: traffic is rejected", style="red"))
+        )
+    for h in r.health_checks:
+        hc = h.check
+        text = (
+            f"healthCheckNodePort {hc.port} of service {h.service}: kube-proxy on {hc.node} "
+            f"answers the load balancer's health check with {hc.status}"
+        )
+        hop = root.add(Text(text, style="bold magenta"))
+        hop.add(
+            f"{hc.local_endpoints} local ready endpoint(s): the load balancer sends traffic "
+            + ("to this node" if hc.status == 200 else "to other nodes only")
+        )
     for d in r.direct:
-        label = {"PodIP": "pod IP", "HostPort": "hostPort", "HostNetwork": "hostNetwork"}[d.via]
-        node = root.add(Text(f"{label} → pod {d.pod} on {d.node}", style="bold magenta"))
-        if d.container_port:
-            cp = d.container_port
-            node.add(
-                f"container {cp.container}:{cp.port}/{cp.protocol}"
-                + (f" (hostPort {cp.host_port})" if cp.host_port else "")
-            )
-        else:
-            node.add(
-                Text(
-                    f"no container declares {d.port}: traffic reaches whatever listens "
-                    "there (containerPort is informational)",
-                    style="yellow",
-                )
-            )
-    if not r.routes and not r.direct:
+        _direct(root, d)
+    if not r.routes and not r.direct and not r.health_checks:
         root.add(Text(f"nothing receives port {r.target.port} on this address", style="red"))
+    for hint in r.hints:
+        root.add(Text(f"hint: {hint.message}", style="yellow"))
     return root

@@ -3,6 +3,26 @@
 from __future__ import annotations
 
 from kinspect.chain import PortChain
+from kinspect.model import ServiceConsumer, ServicePort
+
+
+def consumer_short(c: ServiceConsumer) -> str:
+    """`apiservice v1beta1.metrics.k8s.io`, `webhook validate.nginx.ingress.kubernetes.io`."""
+    if c.kind == "APIService":
+        return f"apiservice {c.name}"
+    return f"webhook {c.webhook or c.name}"
+
+
+def consumer_long(c: ServiceConsumer) -> str:
+    """The consumer, the service port it calls and, for a webhook, its failurePolicy."""
+    path = c.path or ""
+    policy = f", failurePolicy {c.failure_policy}" if c.failure_policy else ""
+    return f"{c.label} calls port {c.port}{path}{policy}"
+
+
+def port_text(p: ServicePort) -> str:
+    """`name 80/TCP`."""
+    return f"{p.name + ' ' if p.name else ''}{p.port}/{p.protocol}"
 
 
 def port_label(pc: PortChain) -> str:

@@ -157,12 +157,18 @@ def test_load_balancer_local_policy_answers_only_on_the_pods_node(
         "port": 443,
         "node": None,
         "answers": None,
+        "fromNodes": [],
     } in port["frontends"]
     answers = {f["node"]: f["answers"] for f in port["frontends"] if f["kind"] == "NodePort"}
     lb_node = demo.get("pod", "lb-0")["spec"]["nodeName"]
     nodes = [n["metadata"]["name"] for n in demo.get("nodes")["items"]]
     assert len(nodes) >= 3
     assert answers == {n: n == lb_node for n in nodes}
+    # kube-proxy's health check answers 200 on the same nodes, 503 on the others.
+    assert lb["healthCheckNodePort"] == demo.get("service", "lb")["spec"]["healthCheckNodePort"]
+    assert {h["node"]: h["status"] for h in lb["healthChecks"]} == {
+        n: 200 if n == lb_node else 503 for n in nodes
+    }
 
 
 def test_external_ips(report: dict[str, Any]) -> None:
@@ -173,6 +179,7 @@ def test_external_ips(report: dict[str, Any]) -> None:
         "port": 8080,
         "node": None,
         "answers": None,
+        "fromNodes": [],
     } in port["frontends"]
 
 
@@ -316,6 +323,7 @@ def test_trace_reads_only_the_pods_it_needs_and_answers_as_if_it_read_all(
         assert live == offline, what
         assert live["found"] is (expect == 0), what
     hostnet = demo.kinspect_json("trace", f"{node_ip}:9100", "-n", demo.name)
-    assert {(d["via"], d["pod"]["name"]) for d in hostnet["direct"]} >= {
-        ("HostNetwork", "node-agent")
-    }
+    # Its hostPort and hostNetwork reach the same container port: one hop, both reasons.
+    assert [(d["vias"], d["pod"]["name"]) for d in hostnet["direct"]] == [
+        (["HostPort", "HostNetwork"], "node-agent")
+    ]

@@ -12,7 +12,7 @@ import pytest
 
 from kinspect import audit, chain
 from kinspect.audit import Severity
-from kinspect.model import Pod, ProbePort, Snapshot
+from kinspect.model import Pod, ProbePort, ServiceConsumer, Snapshot
 
 from .builders import cport, ep, group, node, pod, snap, sport, svc
 
@@ -66,6 +66,13 @@ HEALTHY = _web(_p("a"), _p("b", node_name="n1"))
 
 def _with(s: Snapshot, **kw: object) -> Snapshot:
     return msgspec.structs.replace(s, **kw)
+
+
+HOOK = ServiceConsumer(
+    "ValidatingWebhookConfiguration", "policy", "ns", "web", 80, "check.example.com", "/v", "Fail"
+)
+API = ServiceConsumer("APIService", "v1beta1.metrics.example.com", "ns", "web", 80)
+DOWN = _web(_p("a", ready=False), eps=("a",))
 
 
 CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
@@ -234,7 +241,45 @@ CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
             )
         ),
     ),
+    "webhook-service-unavailable": (
+        lambda: _with(DOWN, validating_webhooks=(HOOK,)),
+        lambda: _with(HEALTHY, validating_webhooks=(HOOK,), api_services=(API,)),
+    ),
+    "apiservice-unavailable": (
+        lambda: _with(DOWN, api_services=(API,)),
+        lambda: _with(HEALTHY, validating_webhooks=(HOOK,), api_services=(API,)),
+    ),
 }
+
+
+def test_consumers_of_a_missing_service_or_port_are_errors_that_say_what_breaks() -> None:
+    ignore = msgspec.structs.replace(HOOK, webhook="soft", failure_policy="Ignore")
+    gone = msgspec.structs.replace(API, service="metrics")
+    other_ns = msgspec.structs.replace(HOOK, namespace="elsewhere")  # not read: out of scope
+    wrong_port = msgspec.structs.replace(HOOK, port=443)
+    s = _with(HEALTHY, validating_webhooks=(ignore, other_ns, wrong_port), api_services=(gone,))
+    got = {(f.check, f.service, f.severity): f.message for f in _run(s) if f.severity > 1}
+    assert got == {
+        ("apiservice-unavailable", "metrics", Severity.ERROR): (
+            "service ns/metrics does not exist. APIService v1beta1.metrics.example.com: every "
+            "request to metrics.example.com/v1beta1 fails (503), API discovery reports it "
+            "unavailable, and namespace deletion waits for it"
+        ),
+        ("webhook-service-unavailable", "web", Severity.ERROR): (
+            "the service has no port 443. ValidatingWebhookConfiguration policy (webhook "
+            "check.example.com): failurePolicy Fail: every write its rules match is rejected, "
+            "cluster-wide, until the service answers"
+        ),
+    }
+    (f,) = [
+        f
+        for f in _run(_with(DOWN, validating_webhooks=(ignore,)))
+        if f.check == "webhook-service-unavailable"
+    ]
+    assert f.severity == Severity.ERROR
+    assert "failurePolicy Ignore: matching writes pass without this validating webhook" in (
+        f.message
+    )
 
 
 def test_every_check_has_cases_a_doc_and_a_unique_id() -> None:

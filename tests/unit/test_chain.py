@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import msgspec
+
 from kinspect import chain
 from kinspect.chain import Backend, Frontend, NotBackend
 from kinspect.model import PodRef
@@ -203,3 +205,40 @@ def test_dual_stack_cluster_ips_each_get_a_frontend() -> None:
     s = svc("web", sport(80), cluster_ips=("10.96.0.10", "fd00:10:96::a"))
     (pc,) = _only(chain.build(snap(services=(s,)))).ports
     assert [f.address for f in pc.frontends] == ["10.96.0.10", "fd00:10:96::a"]
+
+
+def test_not_ready_pod_says_its_readiness_probe_and_ready_condition() -> None:
+    from kinspect.model import ProbePort
+    from kinspect.render import reasons
+
+    p = msgspec.structs.replace(
+        pod("a", "10.244.0.5", cport("app", 8080, "http")),
+        ready=False,
+        probes=(ProbePort("app", "readiness", "http", "httpGet"),),
+        ready_reason="ContainersNotReady",
+        ready_message="containers with unready status: [app]",
+    )
+    s = svc("web", sport(80, "http"))
+    g = group("web", [(None, 8080, "TCP")], ep("10.244.0.5", "a", ready=False))
+    (c,) = chain.build(snap(services=(s,), groups=(g,), pods=(p,)))
+    (nb,) = c.ports[0].not_backends
+    assert nb.reason == "not ready"
+    (r,) = nb.readiness
+    assert (r.action, r.port, r.container_port) == ("httpGet", "http", cport("app", 8080, "http"))
+    assert reasons.not_backend(nb) == (
+        "not ready (readiness probe httpGet :http (container app = app:8080); "
+        "Ready condition ContainersNotReady: containers with unready status: [app])"
+    )
+
+
+def test_internal_traffic_policy_local_answers_only_from_nodes_with_a_local_endpoint() -> None:
+    s = msgspec.structs.replace(svc("web", sport(80, 8080)), internal_traffic_policy="Local")
+    g = group("web", [(None, 8080, "TCP")], ep("10.244.1.5", "a", node="n1"))
+    a = pod("a", "10.244.1.5", cport("app", 8080), node_name="n1")
+    sn = snap(nodes=(node(0), node(1)), services=(s,), groups=(g,), pods=(a,))
+    (c,) = chain.build(sn)
+    (f,) = c.ports[0].frontends
+    assert [(n.node, n.answers) for n in f.from_nodes] == [("n0", False), ("n1", True)]
+    # Cluster (the default): nothing per node.
+    (c,) = chain.build(msgspec.structs.replace(sn, services=(svc("web", sport(80, 8080)),)))
+    assert c.ports[0].frontends[0].from_nodes == ()

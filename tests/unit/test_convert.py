@@ -136,3 +136,48 @@ def test_plain_init_containers_are_kept_apart_from_sidecars() -> None:
     p = convert.pod(msgspec.json.decode(POD, type=raw.Pod))
     assert p.init_containers == ("init",)
     assert p.containers == ("proxy", "app")
+
+
+NOT_READY = b"""{
+ "metadata": {"name": "w", "namespace": "shop"},
+ "spec": {"nodeName": "n1", "containers": [
+   {"name": "app", "ports": [{"name": "http", "containerPort": 8080}],
+    "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}},
+    "livenessProbe": {"grpc": {"port": 9000}}},
+   {"name": "side", "readinessProbe": {"exec": {"command": ["true"]}}}]},
+ "status": {"phase": "Running", "podIP": "10.244.1.6",
+            "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady",
+                            "message": "containers with unready status: [app]"}]}
+}"""
+
+
+def test_pod_keeps_the_ready_condition_and_each_probe_kind() -> None:
+    p = convert.pod(msgspec.json.decode(NOT_READY, type=raw.Pod))
+    assert not p.ready
+    assert (p.ready_reason, p.ready_message) == (
+        "ContainersNotReady",
+        "containers with unready status: [app]",
+    )
+    assert [(pr.probe, pr.action, pr.port) for pr in p.probes] == [
+        ("liveness", "grpc", 9000),
+        ("readiness", "httpGet", "http"),
+    ]
+    assert p.exec_readiness == ("side",)
+
+
+def test_service_reads_traffic_policies_health_check_port_and_app_protocol() -> None:
+    s = convert.service(
+        msgspec.json.decode(
+            b"""{"metadata": {"name": "lb", "namespace": "x"},
+                 "spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.9",
+                          "externalTrafficPolicy": "Local", "internalTrafficPolicy": "Local",
+                          "healthCheckNodePort": 32000, "publishNotReadyAddresses": true,
+                          "ports": [{"port": 443, "targetPort": 10250, "nodePort": 30443,
+                                     "appProtocol": "https"}]}}""",
+            type=raw.Service,
+        )
+    )
+    assert s.internal_traffic_policy == "Local"
+    assert s.health_check_node_port == 32000
+    assert s.publish_not_ready_addresses
+    assert s.ports[0].app_protocol == "https"

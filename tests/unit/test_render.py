@@ -42,8 +42,8 @@ def _demo() -> tuple[Snapshot, list[chain.ServiceChain]]:
     return sn, chain.build(sn)
 
 
-def _text(renderable: object) -> str:
-    console = Console(width=120, record=True, color_system=None)
+def _text(renderable: object, width: int = 120) -> str:
+    console = Console(width=width, record=True, color_system=None)
     console.print(renderable)
     return console.export_text()
 
@@ -66,6 +66,8 @@ def test_chain_report_matches_the_schema_and_carries_the_chain() -> None:
             "pod": {"namespace": "ns", "name": "c"},
             "reason": "no container port named 'http'/TCP",
             "node": "n1",
+            "readyCondition": None,
+            "readinessProbes": [],
         }
     ]
 
@@ -179,7 +181,13 @@ def test_every_not_backend_reason_keeps_its_wording() -> None:
     doc = json.loads(data.to_json(report.chain_report(sn, chains)))
     (port,) = doc["services"][0]["ports"]
     assert {nb["pod"]["name"]: nb["reason"] for nb in port["notBackends"]} == REASONS
-    assert list(port["notBackends"][0]) == ["pod", "reason", "node"]
+    assert list(port["notBackends"][0]) == [
+        "pod",
+        "reason",
+        "node",
+        "readyCondition",
+        "readinessProbes",
+    ]
     console = Console(width=250, record=True, color_system=None)
     for renderable in (table.map_table(chains), tree.map_tree(chains), explain.explain(chains)):
         console.print(renderable)
@@ -189,3 +197,132 @@ def test_every_not_backend_reason_keeps_its_wording() -> None:
         if name not in ("t", "u"):  # listed in the slice: table and tree show their state
             assert f"NO ENDPOINT: {reason}" in shown, name
             assert f"pod ns/{name} gets no endpoint: {reason}" in shown, name
+
+
+def _lines(renderable: object) -> list[str]:
+    return [line.strip(" │├└─") for line in _text(renderable).splitlines()]
+
+
+def test_trace_tree_draws_nodeport_traffic_dnat_straight_to_the_endpoint() -> None:
+    sn, _ = _demo()
+    r = trace.trace(chain.Index.of(sn), Target("192.0.2.10", 30080))
+    lines = _lines(tree.trace_tree(r))
+    hop = lines.index("NodePort 192.0.2.10:30080 → service ns/web port 80/TCP")
+    # The next hop is the DNAT to the endpoint, not the ClusterIP.
+    assert lines[hop + 1].startswith("kube-proxy DNAT straight to an endpoint (no ClusterIP hop)")
+    assert lines[hop + 2].startswith("10.244.0.5:8080  ready")
+    assert not any(line.startswith("ClusterIP ") for line in lines)
+    assert (
+        "(the same service port is also reachable in-cluster at ClusterIP 10.96.0.10:80, "
+        "service ns/web)" in lines
+    )
+
+
+def test_trace_documents_with_every_new_part_match_the_schema() -> None:
+    sn, _ = _demo()
+    kube = svc("kubernetes", sport(443, 6443), ns="default", selectorless=True)
+    kg = group("kubernetes", [(None, 6443, "TCP")], ep("192.0.2.2", node=None), ns="default")
+    agent = pod("agent", "192.0.2.10", cport("agent", 9100, host_port=9100), host_network=True)
+    lb = msgspec.structs.replace(sn.services[0], health_check_node_port=32000)
+    sn = msgspec.structs.replace(
+        sn,
+        services=(lb, *sn.services[1:], kube),
+        endpoint_groups=(*sn.endpoint_groups, kg),
+        pods=(*sn.pods, agent),
+    )
+    idx = chain.Index.of(sn)
+    shown = {}
+    for target in (
+        Target("192.0.2.2", 6443),  # an endpoint with no pod
+        Target("192.0.2.11", 32000),  # a health check node port
+        Target("192.0.2.10", 9100),  # hostPort + hostNetwork
+        Target("192.0.2.10"),  # a node without port
+        Target("10.244.1.7"),  # a pod without port
+        Target("10.96.0.10", 8080),  # a targetPort sent to the ClusterIP
+    ):
+        r = trace.trace(idx, target)
+        validate(json.loads(data.to_json(report.trace_report("test", r))), "trace-report.json")
+        shown[target] = _text(tree.trace_tree(r))
+    assert (
+        "endpoint of service default/kubernetes port 443/TCP (no pod)"
+        in shown[Target("192.0.2.2", 6443)]
+    )
+    assert (
+        "kube-proxy on n1 answers the load balancer's health check with 503"
+        in shown[Target("192.0.2.11", 32000)]
+    )
+    assert "hostPort + hostNetwork → pod ns/agent on n0" in shown[Target("192.0.2.10", 9100)]
+    node_ports = shown[Target("192.0.2.10")]
+    assert "nodePort 30080/TCP → service ns/web" in node_ports
+    assert "healthCheckNodePort 32000/TCP: kube-proxy answers 200 for service ns/web" in node_ports
+    assert "hostPort 9100/TCP → pod ns/agent container agent:9100" in node_ports
+    assert (
+        "service ns/web port http 80/TCP: no traffic — no container port named 'http'/TCP"
+        in shown[Target("10.244.1.7")]
+    )
+    assert (
+        "hint: did you mean :80? service ns/web maps 80 → http" in shown[Target("10.96.0.10", 8080)]
+    )
+
+
+def test_explain_separates_pods_without_traffic_and_says_why_a_pod_ip_is_the_node_ip() -> None:
+    from kinspect.render import explain
+
+    agent = pod("agent", "192.0.2.10", cport("agent", 9100), host_network=True)
+    slow = pod("slow", "10.244.0.6", cport("agent", 9100), ready=False)
+    s = svc("agent", sport(9100, node_port=30100), type="NodePort")
+    g = group(
+        "agent",
+        [(None, 9100, "TCP")],
+        ep("192.0.2.10", "agent"),
+        ep("10.244.0.6", "slow", ready=False),
+    )
+    chains = chain.build(snap(nodes=(node(0),), services=(s,), groups=(g,), pods=(agent, slow)))
+    out = " ".join(_text(explain.explain(chains)).split())
+    resolves = out.index("resolves per pod to:")
+    no_traffic = out.index("pods that get no traffic on this port:")
+    assert resolves < out.index("Pod IP 192.0.2.10 port 9100 (ns/agent)") < no_traffic
+    assert out.index("pod ns/slow: no traffic — not ready") > no_traffic
+    assert "10.244.0.6" not in out[resolves:no_traffic]
+    assert (
+        "hostNetwork: the pod shares the node's network namespace, so its Pod IP is the "
+        "node's IP" in out
+    )
+    assert "never passes through the ClusterIP" in out
+
+
+def test_map_table_shows_health_checks_local_policy_app_protocol_and_publish_not_ready() -> None:
+    sn, _ = _demo()
+    web = sn.services[0]
+    web = msgspec.structs.replace(
+        web,
+        health_check_node_port=32000,
+        internal_traffic_policy="Local",
+        publish_not_ready_addresses=True,
+        ports=(msgspec.structs.replace(web.ports[0], app_protocol="https"),),
+    )
+    chains = chain.build(msgspec.structs.replace(sn, services=(web,)))
+    # Wide enough that no cell is cut with an ellipsis (as off a terminal).
+    plain = _text(table.map_table(chains), width=400)
+    assert "hc:32000 1/2" in plain
+    assert "10.96.0.10 local 1/2" in plain
+    assert "(https)" not in plain
+    wide = _text(table.map_table(chains, wide=True), width=400)
+    assert "(https)" in wide
+    assert "publishNotReady" in wide
+    assert "publishNotReady" not in plain
+    doc = json.loads(data.to_json(report.chain_report(sn, chains)))
+    validate(doc, "chain-report.json")
+    (s,) = doc["services"]
+    assert (s["healthCheckNodePort"], s["internalTrafficPolicy"]) == (32000, "Local")
+    assert s["publishNotReadyAddresses"] is True
+    assert s["ports"][0]["appProtocol"] == "https"
+    assert [(h["node"], h["status"]) for h in s["healthChecks"]] == [
+        ("n0", 200),
+        ("n0", 200),  # its ExternalIP too
+        ("n1", 503),
+    ]
+    assert s["ports"][0]["frontends"][0]["fromNodes"] == [
+        {"node": "n0", "answers": True},
+        {"node": "n1", "answers": False},
+    ]

@@ -5,7 +5,7 @@ import pytest
 
 from kinspect import chain, plan, trace
 from kinspect.errors import UsageError
-from kinspect.model import PodRef, Snapshot
+from kinspect.model import PodRef, Service, Snapshot
 from kinspect.plan import PodQuery
 from kinspect.trace import Target
 
@@ -75,9 +75,9 @@ def test_node_ip_is_node_and_host_network_pod_and_nodeport_routes() -> None:
 def test_host_port_on_node_ip() -> None:
     idx = _world()
     r = trace.trace(idx, Target("192.0.2.11", 9100))
-    assert [(d.via, d.pod) for d in r.direct] == [
-        ("HostPort", PodRef("ns", "agent")),
-        ("HostNetwork", PodRef("ns", "agent")),
+    # One container port reached two ways is one hop, with both reasons.
+    assert [(d.via, d.vias, d.pod) for d in r.direct] == [
+        ("HostPort", ("HostPort", "HostNetwork"), PodRef("ns", "agent")),
     ]
 
 
@@ -173,3 +173,164 @@ def test_endpoint_address_names_its_pod_when_the_ip_query_missed_it() -> None:
     # Read, and it does not carry the address after all (or is gone): only every pod can tell.
     s2 = msgspec.structs.replace(s, pods=full.pods)
     assert plan.pods_needed(s2, t, None, [*done, by_name]) is None
+
+
+# --- issue 11: endpoints, health checks, hints, no-port traces ------------------------------
+
+
+def test_plain_endpoint_of_a_selectorless_service_is_found() -> None:
+    # default/kubernetes: a selectorless service whose hand-made endpoint is the API server.
+    s = svc("kubernetes", sport(443, 6443, name="https"), ns="default", selectorless=True)
+    g = group("kubernetes", [("https", 6443, "TCP")], ep("192.0.2.2", node=None), ns="default")
+    idx = chain.Index.of(snap(services=(s,), groups=(g,)))
+    r = trace.trace(idx, Target("192.0.2.2", 6443))
+    assert [m.kind for m in r.matches] == ["EndpointAddress"]
+    (d,) = r.direct
+    assert (d.via, d.service, d.port, d.pod) == ("Endpoint", "default/kubernetes", 6443, None)
+    assert d.endpoint is not None
+    assert d.endpoint.ready
+    assert d.service_port is not None
+    assert d.service_port.port == 443
+    assert r.found
+    # Another port of the same address is still not received; the service port gets a hint.
+    assert not trace.trace(idx, Target("192.0.2.2", 6444)).found
+    r = trace.trace(idx, Target("192.0.2.2", 443))
+    assert not r.found
+    assert [h.message for h in r.hints] == [
+        "did you mean :6443? service default/kubernetes maps 443 → 6443 on this endpoint"
+    ]
+
+
+def _lb_local() -> chain.Index:
+    a = pod("a", "10.244.0.5", cport("app", 8080))
+    s = Service(
+        namespace="ns",
+        name="lb",
+        type="LoadBalancer",
+        cluster_ips=("10.96.0.20",),
+        external_traffic_policy="Local",
+        health_check_node_port=32000,
+        selector={"app": "web"},
+        ports=(sport(80, 8080, node_port=30081),),
+    )
+    g = group("lb", [(None, 8080, "TCP")], ep("10.244.0.5", "a", node="n0"))
+    return chain.Index.of(snap(nodes=(node(0), node(1)), services=(s,), groups=(g,), pods=(a,)))
+
+
+def test_health_check_node_port_answers_200_where_a_local_endpoint_runs() -> None:
+    idx = _lb_local()
+    (c,) = chain.build(idx.snapshot)
+    assert [(h.node, h.port, h.status, h.local_endpoints) for h in c.health_checks] == [
+        ("n0", 32000, 200, 1),
+        ("n1", 32000, 503, 0),
+    ]
+    r = trace.trace(idx, Target("192.0.2.11", 32000))
+    assert [(h.service, h.check.status) for h in r.health_checks] == [("ns/lb", 503)]
+    assert r.routes == []
+    assert r.found
+
+
+def test_node_ip_without_port_lists_node_ports_health_checks_and_host_ports() -> None:
+    idx = _lb_local()
+    agent = pod("agent", "192.0.2.10", cport("agent", 9100, host_port=9100), host_network=True)
+    sn = msgspec.structs.replace(idx.snapshot, pods=(*idx.snapshot.pods, agent))
+    r = trace.trace(chain.Index.of(sn), Target("192.0.2.10"))
+    assert [(o.kind, o.port, o.service, o.answers) for o in r.open_ports] == [
+        ("HostPort", 9100, None, None),
+        ("NodePort", 30081, "ns/lb", True),
+        ("HealthCheckNodePort", 32000, "ns/lb", True),
+    ]
+
+
+def test_pod_ip_without_port_says_what_it_backs_and_what_not() -> None:
+    a = pod("a", "10.244.0.5", cport("app", 8080, "http"))
+    web = svc("web", sport(80, "http"))
+    metrics = svc("metrics", sport(9090, "metrics"), cluster_ips=("10.96.0.11",))
+    other = svc("other", sport(1, 1), selector={"app": "nope"}, cluster_ips=("10.96.0.12",))
+    g = group("web", [(None, 8080, "TCP")], ep("10.244.0.5", "a"))
+    idx = chain.Index.of(snap(services=(web, metrics, other), groups=(g,), pods=(a,)))
+    r = trace.trace(idx, Target("10.244.0.5"))
+    got = [
+        (b.service, b.port.port, b.backend is not None, b.not_backend and b.not_backend.reason)
+        for b in r.backs
+    ]
+    assert got == [("ns/web", 80, True, None), ("ns/metrics", 9090, False, "no named port")]
+
+
+def test_hint_for_a_target_port_sent_to_the_cluster_ip() -> None:
+    a = pod("a", "10.244.0.5", cport("app", 8080))
+    s = svc("web", sport(5000, 8080))
+    g = group("web", [(None, 8080, "TCP")], ep("10.244.0.5", "a"))
+    idx = chain.Index.of(snap(services=(s,), groups=(g,), pods=(a,)))
+    r = trace.trace(idx, Target("10.96.0.10", 8080))
+    assert not r.found
+    assert [h.port for h in r.hints] == [5000]
+    assert "did you mean :5000? service ns/web maps 5000 → 8080" in r.hints[0].message
+    # The right port needs no hint.
+    assert trace.trace(idx, Target("10.96.0.10", 5000)).hints == []
+
+
+def test_hint_for_a_service_port_sent_to_the_pod_ip() -> None:
+    a = pod("a", "10.244.0.5", cport("app", 8080))
+    s = svc("web", sport(5000, 8080))
+    g = group("web", [(None, 8080, "TCP")], ep("10.244.0.5", "a"))
+    idx = chain.Index.of(snap(services=(s,), groups=(g,), pods=(a,)))
+    r = trace.trace(idx, Target("10.244.0.5", 5000))
+    assert [h.port for h in r.hints] == [8080]
+    assert "service ns/web maps 5000 → 8080" in r.hints[0].message
+    assert trace.trace(idx, Target("10.244.0.5", 8080)).hints == []
+
+
+def _planned(full: Snapshot, t: Target) -> Snapshot:
+    """What read_for_trace would read: rounds of the plan's queries, applied to `full`."""
+
+    def hits(q: PodQuery, p: object) -> bool:
+        from kinspect.model import Pod
+
+        assert isinstance(p, Pod)
+        key, _, value = (q.field_selector or "").partition("=")
+        field = {
+            "status.podIP": p.pod_ips[0] if p.pod_ips else "",
+            "spec.nodeName": p.node_name,
+            "metadata.name": p.name,
+        }
+        if q.label_selector:
+            pairs = dict(kv.split("=") for kv in q.label_selector.split(","))
+            return all(p.labels.get(k) == v for k, v in pairs.items())
+        return field.get(key) == value and (q.namespace in (None, p.namespace))
+
+    done = plan.first_pod_queries(t, None)
+    s = msgspec.structs.replace(
+        full, pods=tuple(p for p in full.pods if any(hits(q, p) for q in done))
+    )
+    while (need := plan.pods_needed(s, t, None, done)) != []:
+        assert need is not None
+        done = [*done, *need]
+        s = msgspec.structs.replace(
+            s, pods=tuple(p for p in full.pods if any(hits(q, p) for q in done))
+        )
+    return s
+
+
+@pytest.mark.parametrize("target", ["192.0.2.11", "10.244.0.5", "10.96.0.10:8080", "10.244.0.5:80"])
+def test_planned_reads_give_the_same_no_port_answers_and_hints_as_every_pod(target: str) -> None:
+    full = _world().snapshot
+    t = trace.parse_target(target)
+    whole = trace.trace(chain.Index.of(full), t)
+    planned = trace.trace(chain.Index.of(_planned(full, t)), t)
+    assert (planned.backs, planned.open_ports, planned.hints) == (
+        whole.backs,
+        whole.open_ports,
+        whole.hints,
+    )
+    assert whole.backs or whole.open_ports or whole.hints, (
+        "a case that shows nothing proves nothing"
+    )
+
+
+def test_node_ip_without_port_reads_only_the_nodes_pods() -> None:
+    _, empty = _without_pods(_world())
+    t = Target("192.0.2.11")
+    assert plan.pods_needed(empty, t, None, plan.first_pod_queries(t, None)) == [
+        PodQuery(None, field_selector="spec.nodeName=n1")
+    ]
