@@ -50,6 +50,7 @@ class Session:
     stderr: TextIO
     environ: Mapping[str, str]
     debug: bool = False
+    verbose: bool = False  # -v: each retry of a request on stderr (--debug implies it)
     # Tests pass their own; a real run asks the streams.
     stdout_tty: bool | None = None
     stderr_tty: bool | None = None
@@ -82,6 +83,11 @@ class Session:
     def warn(self, text: str, label: str = "warning:", style: str = "yellow") -> None:
         """One warning line on stderr (cluster text printed as text, never as markup)."""
         self.err.print(Text.assemble((label, style), " ", text))
+
+    def log(self, text: str) -> None:
+        """A progress line (a retry) on stderr, with -v or --debug only."""
+        if self.verbose or self.debug:
+            self.err.print(Text(f"kinspect: {text}"), soft_wrap=True)
 
     @contextmanager
     def spinner(self, text: str) -> Iterator[None]:
@@ -137,7 +143,13 @@ def connect(s: Session, t: Target) -> cluster.Connection:
         )
     page_size = int(chunk) if chunk else cluster.PAGE_SIZE
     return cluster.connect(
-        kubeconfig, t.context, t.request_timeout, in_cluster=in_cluster, page_size=page_size
+        kubeconfig,
+        t.context,
+        t.request_timeout,
+        in_cluster=in_cluster,
+        page_size=page_size,
+        log=s.log,
+        warn=s.warn,
     )
 
 
