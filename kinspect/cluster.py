@@ -368,7 +368,7 @@ def fetch_page(
             header_params={"Accept": "application/json"},
             auth_settings=["BearerToken"],
         )
-    window_end = time.monotonic() + max(retry.RETRY_WINDOW, conn.timeout)
+    window_end = time.monotonic() + retry.retry_window(conn.timeout)
     attempt = 0
     while True:
         attempt += 1

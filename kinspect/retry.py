@@ -26,9 +26,14 @@ MAX_DELAY = 8.0
 # A Retry-After beyond this is taken as this: a server asking for minutes is not coming back
 # within one command's patience.
 MAX_RETRY_AFTER = 30.0
-# All retries of one request end this long after its first attempt (or at the request's own
-# deadline, when that is longer): an API server restarting takes a few seconds.
-RETRY_WINDOW = 30.0
+# All retries of one request end within its --request-timeout of the first attempt, and not
+# before this: an API server restarting takes a few seconds, a Retry-After is often 1.
+MIN_RETRY_WINDOW = 5.0
+
+
+def retry_window(request_timeout: float) -> float:
+    """Seconds from a request's first attempt within which it may be retried."""
+    return max(request_timeout, MIN_RETRY_WINDOW)
 
 
 def parse_retry_after(value: str | None) -> float | None:
