@@ -82,7 +82,7 @@ class Session:
 
     def warn(self, text: str, label: str = "warning:", style: str = "yellow") -> None:
         """One warning line on stderr (cluster text printed as text, never as markup)."""
-        self.err.print(Text.assemble((label, style), " ", text))
+        self.err.print(Text.assemble((label, style), " ", text), soft_wrap=True)
 
     def log(self, text: str) -> None:
         """A progress line (a retry) on stderr, with -v or --debug only."""

@@ -180,6 +180,10 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
+        def handle(self) -> None:
+            with suppress(OSError):  # a client that reset or gave up: nothing to report
+                super().handle()
+
         def do_GET(self) -> None:
             rule = proxy._take(self.path)
             if rule is not None and rule.action == "reset":
@@ -234,8 +238,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
 
         def _send(self, status: int, body: bytes, extra: dict[str, str] | None = None) -> None:
-            self._head(status, len(body), extra)
-            self.wfile.write(body)
+            with suppress(OSError):  # the client gave up (a timeout, Ctrl-C)
+                self._head(status, len(body), extra)
+                self.wfile.write(body)
 
         def _reset(self) -> None:
             """Close with RST (SO_LINGER 0): the client sees a connection reset."""
