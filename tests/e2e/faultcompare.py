@@ -1,6 +1,6 @@
 """kinspect and kubectl side by side through the same faults (docs/reliability.md's table).
 
-    python testbed/faultcompare.py KUBECONFIG NAMESPACE
+    python -m tests.e2e.faultcompare KUBECONFIG NAMESPACE
 
 NAMESPACE must hold at least 5 pods (pages of 2 items: every LIST has continue pages). Both
 tools go through tests/e2e/faultproxy.py in front of the real API server; each line of the
@@ -18,9 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from tests.e2e.faultproxy import FaultProxy, Rule  # noqa: E402
+from tests.e2e.faultproxy import FaultProxy, Rule
 
 KUBECTL = os.path.expanduser("~/.cache/kinspect/bin/current/kubectl")
 
@@ -76,11 +74,8 @@ def run(cmd: list[str], env: dict[str, str]) -> str:
 
 def main() -> None:
     kubeconfig, ns = sys.argv[1], sys.argv[2]
-    view = json.loads(
-        subprocess.check_output(
-            [KUBECTL, "--kubeconfig", kubeconfig, "config", "view", "--raw", "--minify", "-o", "json"]
-        )
-    )
+    args = ["config", "view", "--raw", "--minify", "-o", "json"]
+    view = json.loads(subprocess.check_output([KUBECTL, "--kubeconfig", kubeconfig, *args]))
     env = {**os.environ, "KINSPECT_CHUNK_SIZE": "2", "NO_COLOR": "1"}
     print("| fault | kinspect `map -n NS` | kubectl `get pods -n NS --chunk-size=2 -o json` |")
     print("|---|---|---|")
