@@ -16,6 +16,8 @@ Rules (first match wins, each applies `times` times, -1 for ever):
     reset_body send the headers and half the real body, then reset
     truncate   a complete HTTP response whose JSON body is cut in half
     trickle    the real body, `chunk` bytes every `interval` seconds
+    hook       call `hook()` (say, kill the API server), then reset the connection
+A request the API server does not answer (refused, reset: it is down) is reset in turn.
     rewrite    the real body passed through `rewrite(dict) -> object`, re-encoded
 """
 
@@ -59,6 +61,7 @@ class Rule:
     chunk: int = 100
     interval: float = 0.1
     rewrite: Callable[[Any], Any] | None = None
+    hook: Callable[[], None] | None = None
     used: int = 0
 
     def matches(self, target: str) -> bool:
@@ -186,6 +189,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             rule = proxy._take(self.path)
+            if rule is not None and rule.action == "hook" and rule.hook is not None:
+                rule.hook()
+                return self._reset()
             if rule is not None and rule.action == "reset":
                 return self._reset()
             if rule is not None and rule.action == "status":
@@ -203,7 +209,10 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 return self._send(rule.status, json.dumps(status_body).encode(), extra)
             keep = ("Accept", "User-Agent")
             headers = {k: v for k, v in self.headers.items() if k in keep}
-            status, upstream_headers, body = proxy._forward(self.path, headers)
+            try:
+                status, upstream_headers, body = proxy._forward(self.path, headers)
+            except (OSError, http.client.HTTPException):
+                return self._reset()
             ctype = {"Content-Type": upstream_headers.get("Content-Type", "application/json")}
             if rule is None:
                 return self._send(status, body, ctype)
