@@ -454,7 +454,7 @@ def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, byte
 
 
 @contextmanager
-def _pool(workers: int) -> Iterator[ThreadPoolExecutor]:
+def threads(workers: int) -> Iterator[ThreadPoolExecutor]:
     """A thread pool that is waited for on success only.
 
     On an error or Ctrl-C its running reads are abandoned (the process is about to exit):
@@ -576,7 +576,7 @@ def _list(
 
     decoder = msgspec.json.Decoder(kind)
     what = f"{resource} {scope}".strip()
-    with _pool(1) as ahead:
+    with threads(1) as ahead:
         pending: Future[bytes] | None = ahead.submit(fetch, start)
         while pending is not None:
             body = pending.result()
@@ -695,7 +695,7 @@ def read_pods(
     # The first page holds every pod of the namespaces before the last one it reached; that
     # one and all after it are read whole, each on its own.
     pods = [p for p in pods if p.namespace != pods[-1].namespace]
-    with _pool(SPLIT_WORKERS) as pool:
+    with threads(SPLIT_WORKERS) as pool:
         parts = pool.map(lambda ns: read_pod_query(conn, PodQuery(ns)), split)
         return pods + [p for part in parts for p in part]
 
@@ -738,7 +738,7 @@ def read_pod_query(conn: Connection, query: PodQuery) -> list[model.Pod]:
 
 def read_pod_queries(conn: Connection, queries: Sequence[PodQuery]) -> list[model.Pod]:
     """The pods of several queries, read concurrently, each pod once."""
-    with _pool(8) as pool:
+    with threads(8) as pool:
         found = list(pool.map(lambda q: read_pod_query(conn, q), queries))
     unique = {p.ref: p for pods in found for p in pods}
     return list(unique.values())
@@ -785,7 +785,7 @@ def _snapshot(
     fields: dict[str, tuple[model.Value, ...]] = {}
     warnings: list[str] = []
     source: model.EndpointSource = "EndpointSlice"
-    with _pool(len(read)) as pool:
+    with threads(len(read)) as pool:
         for kind in read:
             futures[kind] = _submit(pool, conn, kind, scope, pod_queries, futures)
         # In registry order: when several reads fail, the first one's error is reported.

@@ -14,7 +14,6 @@ import functools
 import io
 import os
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -390,7 +389,7 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
     else:
         with (
             s.spinner(f"auditing {len(loaders)} targets…"),
-            ThreadPoolExecutor(max_workers=min(4, len(loaders))) as pool,
+            cluster.threads(min(4, len(loaders))) as pool,  # Ctrl-C never waits for it
         ):
             results = list(pool.map(lambda nl: _audit_one(nl[1], nl[0], o.ignore), loaders))
     for r in results:
