@@ -17,6 +17,7 @@ Rules (first match wins, each applies `times` times, -1 for ever):
     truncate   a complete HTTP response whose JSON body is cut in half
     trickle    the real body, `chunk` bytes every `interval` seconds
     hook       call `hook()` (say, kill the API server), then reset the connection
+    delay      the real response, `interval` seconds late
 A request the API server does not answer (refused, reset: it is down) is reset in turn.
     rewrite    the real body passed through `rewrite(dict) -> object`, re-encoded
 """
@@ -76,6 +77,7 @@ class FaultProxy:
     token: str | None
     rules: list[Rule] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # path?query of each request received
+    times: list[float] = field(default_factory=list)  # when each arrived (time.monotonic())
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
 
@@ -144,6 +146,7 @@ class FaultProxy:
     def _take(self, target: str) -> Rule | None:
         with self.lock:
             self.requests.append(target)
+            self.times.append(time.monotonic())
             for rule in self.rules:
                 if rule.matches(target):
                     rule.used += 1
@@ -207,6 +210,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 }
                 extra = {"Retry-After": rule.retry_after} if rule.retry_after else {}
                 return self._send(rule.status, json.dumps(status_body).encode(), extra)
+            if rule is not None and rule.action == "delay":
+                time.sleep(rule.interval)
+                rule = None
             keep = ("Accept", "User-Agent")
             headers = {k: v for k, v in self.headers.items() if k in keep}
             try:
