@@ -78,6 +78,9 @@ def _version(ctx: typer.Context, value: bool) -> None:
 def _root(
     ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Show each retry of a request.")
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", help="Print the version.", callback=_version, is_eager=True),
@@ -85,6 +88,7 @@ def _root(
 ) -> None:
     session = _session(ctx)
     session.debug = session.debug or debug
+    session.verbose = session.verbose or verbose
 
 
 @app.command("map")

@@ -12,15 +12,26 @@ client's generated API classes and model classes are never used (on 100k pods th
 minutes and gigabytes; importing `CoreV1Api` alone costs 0.6 s). Only LISTs (HTTP GET) are ever
 sent. Every client exception is translated here into a `KinspectError`; an `ApiException`
 string carries HTTP headers and bodies and must never reach a user.
+
+Reliability (docs/reliability.md): each GET is retried on 429/5xx and on a connection reset
+before the response began, as `kinspect.retry` says, all readers of a connection backing off
+together; `--request-timeout` bounds each request whole, body included; a 410 on a continue
+page reads that list again whole; a page that does not decode as expected is decoded item by
+item, skipping (with a warning) the items that do not fit. This module never prints: the
+caller passes `log` (retries, shown with -v) and `warn` (one line each) to `connect`.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
+import time
+import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -32,12 +43,13 @@ import yaml
 from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from kinspect import __version__, kinds, model, raw
+from kinspect import __version__, kinds, model, raw, retry
 from kinspect.errors import (
     ConfigError,
     ForbiddenError,
     KinspectError,
     NotFoundError,
+    ServerError,
     UnreachableError,
 )
 from kinspect.plan import PodQuery
@@ -73,14 +85,24 @@ class Scope:
     selector: str | None = None  # label selector on services
 
 
+def _quiet(_: str) -> None:
+    pass
+
+
 @dataclass
 class Connection:
     context: str
     server: str
     api: k8s.ApiClient
     default_namespace: str
-    timeout: float
+    timeout: float  # seconds for each request, from sending it to its body's last byte
     page_size: int = PAGE_SIZE  # 0: no paging (one response per LIST)
+    log: Callable[[str], None] = _quiet  # retries and restarts, for -v
+    warn: Callable[[str], None] = _quiet  # one line each: data skipped or read again
+    # Shared by every reader of this connection: one told to back off holds them all.
+    gate: retry.Gate = field(default_factory=retry.Gate)
+    # The server has answered once: a refused connection now means it is restarting.
+    answered: bool = False
 
 
 def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
@@ -110,14 +132,56 @@ def _config_error(kubeconfig: str | None, e: BaseException) -> ConfigError:
     )
 
 
+class _ClientLog(logging.Handler):
+    """Keeps the kubernetes client's root-logger messages off stderr.
+
+    It also keeps the exec credential plugin's failure (which the client logs and swallows)
+    for `connect` to report.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.exec_failure: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage() if record.name == "root" else ""
+        if msg.startswith("exec:") and self.exec_failure is None:
+            self.exec_failure = msg
+
+
+def _plugin_error(context: str, failure: str) -> ConfigError:
+    """The exec plugin's failure, as its exit code and the first line of its stderr."""
+    head, _, stderr = failure.partition(". ")
+    if head.startswith("exec: process returned "):
+        code = head.removeprefix("exec: process returned ")
+        line = one_line(stderr.strip().splitlines()[0]) if stderr.strip() else ""
+        what = f"exited {code}" + (f": {line}" if line else "")
+    else:
+        # Its output did not parse: never echo it, it may hold the token.
+        what = "gave no usable credentials"
+    return ConfigError(
+        f"the credential plugin of context {context} {what}",
+        "run the users[].exec command of the kubeconfig by hand, or log in again",
+    )
+
+
 def connect(
     kubeconfig: str | None,
     context: str | None,
     timeout: float,
     in_cluster: bool = False,
     page_size: int = PAGE_SIZE,
+    log: Callable[[str], None] = _quiet,
+    warn: Callable[[str], None] = _quiet,
 ) -> Connection:
     """Load credentials for `context` (or the current one, or in-cluster config)."""
+    client_log = _ClientLog()
+    root = logging.getLogger()
+    # Before the client logs: logging.error() on a root without handlers would add one that
+    # prints "ERROR:root:..." to stderr for the rest of the run.
+    for h in [h for h in root.handlers if isinstance(h, _ClientLog)]:
+        root.removeHandler(h)
+    root.addHandler(client_log)
     cfg = k8s.Configuration()
     if in_cluster:
         try:
@@ -149,8 +213,10 @@ def connect(
             )
         except _CONFIG_ERRORS as e:
             raise _config_error(kubeconfig, e) from None
+        if client_log.exec_failure is not None:
+            raise _plugin_error(name, client_log.exec_failure)
         ns = names[name]
-    # Fail fast on a dead server instead of urllib3's three silent retries.
+    # urllib3's own retries are silent and blind to Retry-After: fetch_page retries instead.
     cfg.retries = False
     # Up to 6 LISTs (one per kind) and 4 namespaces' pods at once, each with its next page in
     # flight: the default pool (5 per core) would drop and reopen connections, with a logged
@@ -159,7 +225,7 @@ def connect(
     api = k8s.ApiClient(cfg)
     # Named in the API server's audit log, which the e2e suite reads to prove we only read.
     api.user_agent = f"kinspect/{__version__}"
-    return Connection(name, cfg.host, api, ns, timeout, page_size)
+    return Connection(name, cfg.host, api, ns, timeout, page_size, log, warn)
 
 
 def _incluster_namespace() -> str:
@@ -171,23 +237,48 @@ def _incluster_namespace() -> str:
 
 
 @contextmanager
-def _translate(conn: Connection, verb: str, resource: str, scope: str) -> Iterator[None]:
-    """Map client and transport exceptions to one-line KinspectErrors (no headers, no bodies)."""
+def _translate(conn: Connection, what: str) -> Iterator[None]:
+    """Map transport exceptions to one-line KinspectErrors (no headers, no bodies)."""
     try:
         yield
     except ApiException as e:
         # Status 0: no HTTP response. The client's REST layer wraps urllib3's SSLError so.
         if not e.status and str(e.reason).startswith("SSLError"):
             raise _tls_error(conn) from None
-        raise _api_error(conn, e.status, _status_message(e.body), verb, resource, scope) from None
+        raise _api_error(conn, e.status, _status_message(e.body), "list", what, "") from None
     except urllib3.exceptions.SSLError:
         raise _tls_error(conn) from None
-    except (urllib3.exceptions.HTTPError, OSError) as e:
-        what = "timed out" if "timed out" in str(e).lower() else "is unreachable"
+    except urllib3.exceptions.NewConnectionError:  # a subclass of urllib3's TimeoutError
+        raise _unreachable(conn) from None
+    except (urllib3.exceptions.TimeoutError, TimeoutError):
+        raise _timeout(conn, what) from None
+    except _BodyLost:
         raise UnreachableError(
-            f"the API server {conn.server} of context {conn.context} {what}",
-            "check that the cluster is running and reachable, or raise --request-timeout",
+            f"the connection to the API server {conn.server} of context {conn.context} "
+            f"was lost while reading {what}",
+            "retry; if it keeps happening, check the API server and any proxy in front of it",
         ) from None
+    except (urllib3.exceptions.HTTPError, OSError):
+        raise _unreachable(conn) from None
+
+
+def _unreachable(conn: Connection) -> UnreachableError:
+    return UnreachableError(
+        f"the API server {conn.server} of context {conn.context} is unreachable",
+        "check that the cluster is running and reachable, or raise --request-timeout",
+    )
+
+
+def _timeout(conn: Connection, what: str) -> UnreachableError:
+    return UnreachableError(
+        f"reading {what} from the API server {conn.server} of context {conn.context} "
+        f"timed out after {conn.timeout:g}s",
+        "raise --request-timeout, or narrow the scope with -n NAMESPACE",
+    )
+
+
+class _BodyLost(Exception):
+    """The connection broke after the response began: not retried (the request was served)."""
 
 
 def _tls_error(conn: Connection) -> UnreachableError:
@@ -204,9 +295,19 @@ def _status_message(body: Any) -> str:
         return ""
 
 
+MESSAGE_CHARS = 200  # of a server's message, in an error line
+
+
+def one_line(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """Server or plugin text made one line: control characters dropped, cut with an ellipsis."""
+    flat = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
 def _api_error(
     conn: Connection, status: int, msg: str, verb: str, resource: str, scope: str
 ) -> KinspectError:
+    what = f"{resource} {scope}".strip()
     if status == 401:
         return ForbiddenError(
             f"the API server rejected the credentials of context {conn.context} (401)",
@@ -215,41 +316,240 @@ def _api_error(
         )
     if status == 403:
         return ForbiddenError(
-            f"context {conn.context} may not {verb} {resource} {scope} (403 Forbidden)",
+            f"context {conn.context} may not {verb} {what} (403 Forbidden)",
             "ask for get/list on it (see deploy/rbac.yaml), or narrow the scope with -n NAMESPACE",
         )
     if status == 404:
-        return NotFoundError(f"{resource} {scope} not found on {conn.server}", msg)
-    return KinspectError(f"{verb} {resource} {scope} failed with HTTP {status}: {msg}"[:300])
+        return NotFoundError(f"{what} not found on {conn.server}", one_line(msg))
+    detail = f": {one_line(msg)}" if msg.strip() else ""
+    return ServerError(
+        f"the API server {conn.server} failed to {verb} {what}: HTTP {status}{detail}",
+        "the API server failed, not kinspect: retry later, or check the API server's health "
+        "(kubectl get --raw /readyz)",
+    )
+
+
+class _Expired(Exception):
+    """410 Gone on a continue page: the snapshot the token pointed at is compacted away."""
+
+
+class _Retry(Exception):
+    """A failure worth another attempt: a connection reset before the response began."""
 
 
 def fetch_page(
-    conn: Connection, path: str, resource: str, scope: str, token: str | None, **query: str
+    conn: Connection,
+    path: str,
+    resource: str,
+    scope: str,
+    token: str | None,
+    *,
+    paged: bool = True,
+    **query: str,
 ) -> bytes:
-    """One page of a LIST at `path`, raw.
+    """One page of a LIST at `path`, raw, retried as `kinspect.retry` says.
 
-    A plain GET through the client's transport and authentication (bearer tokens, exec
+    A plain GET through the client's connection pool and authentication (bearer tokens, exec
     plugins, client certificates) rather than the generated API classes: importing
     `CoreV1Api` alone takes 0.6 s, and each of its calls validates its arguments first.
+    `paged=False`: no limit (the whole list in one response).
     """
+    what = f"{resource} {scope}".strip()
     params = [(k, v) for k, v in query.items() if v]
-    if conn.page_size:
+    if paged and conn.page_size:
         params.append(("limit", str(conn.page_size)))
     if token:
         params.append(("continue", token))
-    with _translate(conn, "list", resource, scope):
-        method, url, headers, _, _ = conn.api.param_serialize(
+    with _translate(conn, what):
+        _, url, headers, _, _ = conn.api.param_serialize(
             "GET",
             path,
             query_params=params,
             header_params={"Accept": "application/json"},
             auth_settings=["BearerToken"],
         )
-        resp = conn.api.call_api(method, url, header_params=headers, _request_timeout=conn.timeout)
-        data: bytes = resp.read()
-    if not 200 <= resp.status <= 299:
-        raise _api_error(conn, resp.status, _status_message(data), "list", resource, scope)
-    return data
+    window_end = time.monotonic() + retry.retry_window(conn.timeout)
+    attempt = 0
+    while True:
+        attempt += 1
+        conn.gate.wait()
+        status: int | None = None
+        retry_after: float | None = None
+        try:
+            with _translate(conn, what):
+                status, data, retry_after = _get(conn, url, headers)
+        except _Retry as e:
+            reason = str(e)
+        else:
+            if 200 <= status <= 299:
+                return data
+            if status == 410 and token:
+                raise _Expired
+            if status not in retry.RETRY_STATUSES:
+                raise _api_error(conn, status, _status_message(data), "list", resource, scope)
+            reason = f"HTTP {status}"
+        wait = retry.backoff(attempt) if retry_after is None else retry_after
+        if status == 429 or retry_after is not None:
+            conn.gate.close_for(wait)
+        if attempt >= retry.MAX_ATTEMPTS or time.monotonic() + wait > window_end:
+            if status is None:
+                raise UnreachableError(
+                    f"the API server {conn.server} of context {conn.context} did not answer "
+                    f"for {what} after {attempt} attempts ({reason})",
+                    "check that the cluster is running, and retry",
+                )
+            raise _api_error(conn, status, _status_message(data), "list", resource, scope)
+        conn.log(f"retrying list {what} in {wait:.1f}s after {reason} (attempt {attempt + 1})")
+        time.sleep(wait)
+
+
+READ_CHUNK = 1 << 20
+
+
+def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, bytes, float | None]:
+    """One GET: its status, whole body and Retry-After, all within `conn.timeout` seconds.
+
+    The socket's timeout is set to what is left before each read, so a body trickling in
+    ends at the deadline, not one timeout per read.
+    """
+    deadline = time.monotonic() + conn.timeout
+    pool = conn.api.rest_client.pool_manager
+    try:
+        resp = pool.request(
+            "GET",
+            url,
+            headers=headers,
+            preload_content=False,
+            retries=False,
+            timeout=urllib3.Timeout(connect=conn.timeout, read=conn.timeout),
+        )
+    except (urllib3.exceptions.ProtocolError, ConnectionResetError) as e:
+        raise _Retry("connection reset") from e
+    except urllib3.exceptions.NewConnectionError as e:
+        if not conn.answered:
+            raise  # a server that never answered is not restarting: fail at once
+        raise _Retry("connection refused") from e
+    conn.answered = True
+    chunks: list[bytes] = []
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            sock = getattr(resp.connection, "sock", None)
+            if sock is not None:
+                sock.settimeout(left)
+            chunk = resp.read1(READ_CHUNK)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except (urllib3.exceptions.ProtocolError, ConnectionError):
+        resp.close()
+        raise _BodyLost from None
+    except BaseException:
+        resp.close()
+        raise
+    resp.release_conn()
+    return resp.status, b"".join(chunks), retry.parse_retry_after(resp.headers.get("Retry-After"))
+
+
+@contextmanager
+def threads(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that is waited for on success only.
+
+    On an error or Ctrl-C its running reads are abandoned (the process is about to exit):
+    waiting for them would hold Ctrl-C up to a request timeout.
+    """
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+@functools.cache
+def _item_type(list_type: type[Any]) -> Any:
+    """The item type of a list struct (raw.PodList → raw.Pod), from its `items` annotation."""
+    items = typing.get_type_hints(list_type)["items"]  # list[X] | None
+    listed = next(a for a in typing.get_args(items) if a is not type(None))
+    return typing.get_args(listed)[0]
+
+
+class _LoosePage(msgspec.Struct):
+    items: list[msgspec.Raw] | None = None
+    metadata: raw.ListMeta = msgspec.field(default_factory=raw.ListMeta)
+
+
+class _IdentMeta(msgspec.Struct):
+    name: Any = None
+    namespace: Any = None
+
+
+class _Ident(msgspec.Struct):
+    metadata: Any = None
+
+
+def _ident(item: msgspec.Raw, index: int) -> str:
+    """How a warning names an item: namespace/name when it has them, else its index."""
+    try:
+        meta = msgspec.convert(msgspec.json.decode(item, type=_Ident).metadata, _IdentMeta)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return f"item {index}"
+    parts = [p for p in (meta.namespace, meta.name) if isinstance(p, str) and p]
+    return (
+        one_line("/".join(parts), 120)
+        if isinstance(meta.name, str) and parts
+        else (f"item {index}")
+    )
+
+
+def decode_page(
+    conn: Connection, decoder: msgspec.json.Decoder[Any], body: bytes, what: str
+) -> Any:
+    """A page decoded by `decoder`; items that do not fit are skipped with a warning each.
+
+    The fast path decodes the whole page at once. Only when that fails are the items decoded
+    one by one (docs/architecture.md, "What the decoder tolerates").
+    """
+    try:
+        page = decoder.decode(body)
+    except msgspec.ValidationError:
+        page = _decode_items(conn, decoder.type, body, what)
+    except msgspec.DecodeError:
+        raise _malformed(conn, what, "not JSON, or cut short") from None
+    if page.items is None and page.metadata.continue_:
+        conn.warn(
+            f"the API server sent a page of {what} with no items but more to come; "
+            "that page's objects are missing"
+        )
+    return page
+
+
+def _decode_items(conn: Connection, list_type: Any, body: bytes, what: str) -> Any:
+    try:
+        loose = msgspec.json.decode(body, type=_LoosePage)
+    except msgspec.ValidationError as e:
+        raise _malformed(conn, what, f"not a list: {one_line(str(e), 120)}") from None
+    item_decoder = msgspec.json.Decoder(_item_type(list_type))
+    items = []
+    for i, item in enumerate(loose.items or ()):
+        try:
+            items.append(item_decoder.decode(item))
+        except msgspec.ValidationError as e:
+            conn.warn(
+                f"skipped {_ident(item, i)} in {what}: the API server sent it "
+                f"malformed ({one_line(str(e), 120)})"
+            )
+    return list_type(items=items, metadata=loose.metadata)
+
+
+def _malformed(conn: Connection, what: str, why: str) -> ServerError:
+    return ServerError(
+        f"the API server {conn.server} sent a malformed response for {what} ({why})",
+        "the API server or a proxy in front of it failed, not kinspect: retry, or check them",
+    )
 
 
 def _list(
@@ -259,26 +559,30 @@ def _list(
     resource: str,
     scope: str,
     start: str | None = None,
-    **query: str,
+    *,
+    paged: bool = True,
+    query: dict[str, str] | None = None,
 ) -> Iterator[kinds.Page[W]]:
     """Yield each decoded page of a paged LIST (limit/continue), from the `start` token if given.
 
     The next page is requested before this one is decoded: the API server's work on page N+1
     overlaps our decoding of page N. The continue token is read from the head of the body (the
     API server writes `metadata` before `items`), and from the decoded page when it is not there.
+    Raises _Expired when a continue token has expired (410).
     """
 
     def fetch(token: str | None) -> bytes:
-        return fetch_page(conn, path, resource, scope, token, **query)
+        return fetch_page(conn, path, resource, scope, token, paged=paged, **(query or {}))
 
     decoder = msgspec.json.Decoder(kind)
-    with ThreadPoolExecutor(max_workers=1) as ahead:
+    what = f"{resource} {scope}".strip()
+    with threads(1) as ahead:
         pending: Future[bytes] | None = ahead.submit(fetch, start)
         while pending is not None:
             body = pending.result()
             token = head_continue(body)
             pending = ahead.submit(fetch, token) if token else None
-            page = decoder.decode(body)
+            page = decode_page(conn, decoder, body, what)
             del body
             if pending is None and page.metadata.continue_:
                 pending = ahead.submit(fetch, page.metadata.continue_)
@@ -341,7 +645,20 @@ def read_kind(conn: Connection, kind: kinds.Kind[W, V], scope: Scope, **query: s
     """Every `kind` in scope, narrowed as its registry entry says; `query` adds selectors."""
     path, where = _where(kind, scope.namespace)
     query = _selectors(kind, scope) | query
-    return _values(kind, _list(conn, path, kind.list_type, kind.plural, where, **query))
+    try:
+        pages = _list(conn, path, kind.list_type, kind.plural, where, query=query)
+        return _values(kind, pages)
+    except _Expired:
+        _expired(conn, kind.plural, where)
+        pages = _list(conn, path, kind.list_type, kind.plural, where, paged=False, query=query)
+        return _values(kind, pages)
+
+
+def _expired(conn: Connection, resource: str, where: str) -> None:
+    # client-go's pager does the same (FullListIfExpired): one LIST without a limit.
+    conn.warn(
+        f"the paged list of {resource} {where} expired on the API server (410); read it again whole"
+    )
 
 
 def read_pods(
@@ -359,7 +676,8 @@ def read_pods(
     pods_kind = kinds.PODS
     path, where = _where(pods_kind, None)
     body = fetch_page(conn, path, pods_kind.plural, where, None)
-    first = msgspec.json.decode(body, type=pods_kind.list_type)
+    decoder = msgspec.json.Decoder(pods_kind.list_type)
+    first = decode_page(conn, decoder, body, f"{pods_kind.plural} {where}")
     pods = _values(pods_kind, [first])
     token = first.metadata.continue_
     if not token:
@@ -368,11 +686,16 @@ def read_pods(
     split = _split_namespaces(conn, pods[-1].namespace, remaining, namespaces) if pods else None
     if split is None:
         pages = _list(conn, path, pods_kind.list_type, pods_kind.plural, where, start=token)
-        return pods + _values(pods_kind, pages)
+        try:
+            return pods + _values(pods_kind, pages)
+        except _Expired:
+            _expired(conn, pods_kind.plural, where)
+            whole = _list(conn, path, pods_kind.list_type, pods_kind.plural, where, paged=False)
+            return _values(pods_kind, whole)
     # The first page holds every pod of the namespaces before the last one it reached; that
     # one and all after it are read whole, each on its own.
     pods = [p for p in pods if p.namespace != pods[-1].namespace]
-    with ThreadPoolExecutor(max_workers=SPLIT_WORKERS) as pool:
+    with threads(SPLIT_WORKERS) as pool:
         parts = pool.map(lambda ns: read_pod_query(conn, PodQuery(ns)), split)
         return pods + [p for part in parts for p in part]
 
@@ -415,7 +738,7 @@ def read_pod_query(conn: Connection, query: PodQuery) -> list[model.Pod]:
 
 def read_pod_queries(conn: Connection, queries: Sequence[PodQuery]) -> list[model.Pod]:
     """The pods of several queries, read concurrently, each pod once."""
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with threads(8) as pool:
         found = list(pool.map(lambda q: read_pod_query(conn, q), queries))
     unique = {p.ref: p for pods in found for p in pods}
     return list(unique.values())
@@ -462,18 +785,23 @@ def _snapshot(
     fields: dict[str, tuple[model.Value, ...]] = {}
     warnings: list[str] = []
     source: model.EndpointSource = "EndpointSlice"
-    with ThreadPoolExecutor(max_workers=len(read)) as pool:
+    with threads(len(read)) as pool:
         for kind in read:
             futures[kind] = _submit(pool, conn, kind, scope, pod_queries, futures)
         # In registry order: when several reads fail, the first one's error is reported.
         for kind, future in futures.items():
             try:
                 fields[kind.field] = tuple(future.result())
-            except (ForbiddenError, NotFoundError) as e:
-                if not (kind.optional or kind.fallback):
+            except KinspectError as e:
+                refused = isinstance(e, (ForbiddenError, NotFoundError))
+                # An optional kind that fails in any way leaves its field empty; a fallback
+                # replaces a kind that is refused or not served.
+                if not (kind.optional or (kind.fallback and refused)):
                     raise
                 if kind.consequence is not None:
                     warnings.append(f"{e.message}; {kind.consequence}")
+                elif not refused:
+                    warnings.append(f"{e.message}; {kind.plural} not used")
                 if kind.fallback is not None:
                     # The fallback's values fill this field, and only this one: taken from
                     # its own read when it was read beside (and got something), else read now.

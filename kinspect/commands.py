@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -74,6 +73,7 @@ class Session:
     stderr: TextIO
     environ: Mapping[str, str]
     debug: bool = False
+    verbose: bool = False  # -v: each retry of a request on stderr (--debug implies it)
     # Tests pass their own; a real run asks the streams.
     stdout_tty: bool | None = None
     stderr_tty: bool | None = None
@@ -120,7 +120,12 @@ class Session:
 
     def warn(self, text: str, label: str = "warning:", style: str = "yellow") -> None:
         """One warning line on stderr (cluster text printed as text, never as markup)."""
-        self.err.print(Text.assemble((label, style), " ", text))
+        self.err.print(Text.assemble((label, style), " ", text), soft_wrap=True)
+
+    def log(self, text: str) -> None:
+        """A progress line (a retry) on stderr, with -v or --debug only."""
+        if self.verbose or self.debug:
+            self.err.print(Text(f"kinspect: {text}"), soft_wrap=True)
 
     @contextmanager
     def spinner(self, text: str) -> Iterator[None]:
@@ -176,7 +181,13 @@ def connect(s: Session, t: Target) -> cluster.Connection:
         )
     page_size = int(chunk) if chunk else cluster.PAGE_SIZE
     return cluster.connect(
-        kubeconfig, t.context, t.request_timeout, in_cluster=in_cluster, page_size=page_size
+        kubeconfig,
+        t.context,
+        t.request_timeout,
+        in_cluster=in_cluster,
+        page_size=page_size,
+        log=s.log,
+        warn=s.warn,
     )
 
 
@@ -513,7 +524,7 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
     else:
         with (
             s.spinner(f"auditing {len(loaders)} targets…"),
-            ThreadPoolExecutor(max_workers=min(4, len(loaders))) as pool,
+            cluster.threads(min(4, len(loaders))) as pool,  # Ctrl-C never waits for it
         ):
             audited = list(pool.map(lambda nl: _audit_one(nl[1], nl[0], o.ignore, fmt), loaders))
     results = [a.result for a in audited]

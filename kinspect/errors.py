@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     NOT_FOUND = 6  # the service, namespace or address asked about does not exist
     FINDINGS = 7  # audit: a finding at or above --fail-on
     PARTIAL = 8  # audit: some contexts could not be audited (the others are in the report)
+    SERVER_ERROR = 9  # the API server failed: 5xx after retries, an unexpected status, a bad body
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
@@ -66,3 +67,9 @@ class NotFoundError(KinspectError):
     """What the user named is not in the cluster."""
 
     exit_code = ExitCode.NOT_FOUND
+
+
+class ServerError(KinspectError):
+    """The API server failed: HTTP 5xx after retries, an unexpected status, a malformed body."""
+
+    exit_code = ExitCode.SERVER_ERROR

@@ -59,7 +59,9 @@ class Kind(Generic[W, V]):
     by_service: Match | None = None  # how Scope.service narrows the LIST; None: it does not
     by_selector: bool = False  # Scope.selector (-l) is a label selector on this kind
     by_namespace: Match | None = None  # cluster-scoped kinds: how Scope.namespace narrows them
-    # Refused (401/403) or not served (404): the field stays empty instead of failing the read.
+    # Refused (401/403), not served (404) or failed in any other way (a server error, a
+    # malformed page): the field stays empty instead of failing the read. A refusal is quiet
+    # unless `consequence` is set; any other failure is always a warning.
     optional: bool = False
     # Read this kind into the field instead when this one is refused or not served.
     fallback: Kind[Any, Any] | None = None

@@ -190,3 +190,26 @@ def test_the_process_prints_its_version() -> None:
     proc = _run("--version")
     assert proc.returncode == 0
     assert proc.stdout.startswith("kinspect ")
+
+
+def test_a_failing_exec_credential_plugin_is_named_with_its_code_and_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    plugin = tmp_path / "plugin.sh"
+    plugin.write_text("#!/bin/sh\necho 'token expired: run login' >&2\necho second >&2\nexit 3\n")
+    plugin.chmod(0o755)
+    kc = tmp_path / "kubeconfig"
+    kc.write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{name: c, cluster: {{server: "https://127.0.0.1:{_free_loopback_port()}"}}}}]
+users: [{{name: u, user: {{exec: {{apiVersion: client.authentication.k8s.io/v1,
+  command: "{plugin}", interactiveMode: Never}}}}}}]
+contexts: [{{name: ctx, context: {{cluster: c, user: u}}}}]
+current-context: ctx
+""")
+    r = invoke("map", "--kubeconfig", str(kc))
+    one_line_error(r, ExitCode.CONFIG, "credential plugin of context ctx exited 3: token expired")
+    assert "second" not in r.stderr
+    assert "403" not in r.stderr
+    leaked = capfd.readouterr()
+    assert "ERROR:root" not in leaked.err + leaked.out

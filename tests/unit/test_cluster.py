@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from kinspect import cluster
-from kinspect.errors import ForbiddenError
+import msgspec
+import pytest
+
+from kinspect import cluster, raw
+from kinspect.errors import ExitCode, ForbiddenError, ServerError
 
 
 def test_head_continue_reads_the_token_before_items() -> None:
@@ -24,3 +27,67 @@ def test_api_errors_keep_401_apart_from_403() -> None:
     assert isinstance(refused, ForbiddenError)
     assert (rejected.status, refused.status) == (401, 403)
     assert refused.message == "context c may not list pods in all namespaces (403 Forbidden)"
+
+
+def test_a_server_error_is_one_line_cut_with_an_ellipsis_without_control_characters() -> None:
+    conn = cluster.Connection("c", "https://127.0.0.1:6443", None, "default", 5)
+    msg = "etcd\x1b]0;pwned\x07 failed\r\nsecond line " + "x" * 500
+    e = cluster._api_error(conn, 500, msg, "list", "pods", "in all namespaces")
+    assert isinstance(e, ServerError)
+    assert e.exit_code == ExitCode.SERVER_ERROR
+    assert e.message.startswith(
+        "the API server https://127.0.0.1:6443 failed to list pods in all namespaces: HTTP 500: "
+    )
+    assert e.message.endswith("…")
+    assert not any(not c.isprintable() for c in e.message)
+    assert "second line" in e.message  # joined, not cut at the newline
+    assert len(e.message) < 300
+    assert "API server failed" in e.hint
+
+
+def _decode(body: bytes) -> tuple[raw.PodList, list[str]]:
+    warned: list[str] = []
+    conn = cluster.Connection("c", "https://s", None, "default", 5, warn=warned.append)
+    page = cluster.decode_page(conn, msgspec.json.Decoder(raw.PodList), body, "pods in ns a")
+    return page, warned
+
+
+def _pod(name: str, port: object = 80) -> dict[str, object]:
+    return {
+        "metadata": {"name": name, "namespace": "a"},
+        "spec": {"containers": [{"name": "c", "ports": [{"containerPort": port}]}]},
+    }
+
+
+def test_a_page_that_fits_is_decoded_without_warnings() -> None:
+    page, warned = _decode(msgspec.json.encode({"items": [_pod("p-0"), _pod("p-1")]}))
+    assert [p.metadata.name for p in page.items or ()] == ["p-0", "p-1"]
+    assert warned == []
+
+
+def test_an_odd_item_is_skipped_with_a_warning_naming_it() -> None:
+    body = {"metadata": {"continue": "t"}, "items": [_pod("p-0", "80"), {"spec": 1}, _pod("p-2")]}
+    page, warned = _decode(msgspec.json.encode(body))
+    assert [p.metadata.name for p in page.items or ()] == ["p-2"]
+    assert page.metadata.continue_ == "t"
+    assert len(warned) == 2
+    assert warned[0].startswith("skipped a/p-0 in pods in ns a: the API server sent it malformed")
+    assert warned[1].startswith("skipped item 1 in pods in ns a")
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"items": [', b"<html>", b'{"items": {"a": 1}}', b"[]", b'{"metadata": 3}']
+)
+def test_a_body_that_is_not_a_list_is_a_server_error(body: bytes) -> None:
+    with pytest.raises(ServerError, match="sent a malformed response for pods in ns a"):
+        _decode(body)
+
+
+def test_items_null_with_more_to_come_is_a_warning() -> None:
+    page, warned = _decode(b'{"metadata": {"continue": "t"}, "items": null}')
+    assert page.items is None
+    assert warned == [
+        "the API server sent a page of pods in ns a with no items but more to come; "
+        "that page's objects are missing"
+    ]
+    assert _decode(b'{"metadata": {}, "items": null}')[1] == []

@@ -1,0 +1,272 @@
+"""A loopback proxy in front of the real API server that injects faults: a test tool.
+
+It is not a fake API server: every response comes from the real one (over TLS, with the test
+bed kubeconfig's credentials) unless a fault rule alters it, and most rules alter a real body.
+Clients talk plain HTTP to 127.0.0.1:PORT with no credentials (`FaultProxy.kubeconfig`), so
+kinspect and kubectl can be compared through the same faults.
+
+    with FaultProxy.start(cluster.kubeconfig_view(), tmp_path) as proxy:
+        proxy.add(Rule("/pods", "status", status=429, retry_after="1", times=2))
+        ... kinspect --kubeconfig proxy.kubeconfig(tmp_path) ...
+        assert proxy.count("/pods") == 3
+
+Rules (first match wins, each applies `times` times, -1 for ever):
+    status     answer `status` (with `Retry-After`) without asking the server; 410 is Expired
+    reset      reset the connection before any response
+    reset_body send the headers and half the real body, then reset
+    truncate   a complete HTTP response whose JSON body is cut in half
+    trickle    the real body, `chunk` bytes every `interval` seconds
+    hook       call `hook()` (say, kill the API server), then reset the connection
+    delay      the real response, `interval` seconds late
+A request the API server does not answer (refused, reset: it is down) is reset in turn.
+    rewrite    the real body passed through `rewrite(dict) -> object`, re-encoded
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import socket
+import ssl
+import struct
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+REASONS = {
+    410: ("Expired", "The provided continue parameter is too old to display a consistent list"),
+    429: ("TooManyRequests", "Too many requests, please try again later."),
+    500: ("InternalError", "Internal error occurred: injected by the fault proxy"),
+    503: ("ServiceUnavailable", "The server is currently unable to handle the request"),
+}
+
+
+@dataclass
+class Rule:
+    """A fault for requests whose path and query contain every string of `match`."""
+
+    match: str | tuple[str, ...]
+    action: str
+    times: int = 1
+    status: int = 503
+    retry_after: str | None = None
+    chunk: int = 100
+    interval: float = 0.1
+    rewrite: Callable[[Any], Any] | None = None
+    hook: Callable[[], None] | None = None
+    used: int = 0
+
+    def matches(self, target: str) -> bool:
+        needles = (self.match,) if isinstance(self.match, str) else self.match
+        return all(n in target for n in needles) and (self.times < 0 or self.used < self.times)
+
+
+@dataclass
+class FaultProxy:
+    upstream: tuple[str, int]
+    ssl_context: ssl.SSLContext
+    token: str | None
+    rules: list[Rule] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)  # path?query of each request received
+    times: list[float] = field(default_factory=list)  # when each arrived (time.monotonic())
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    port: int = 0
+
+    @classmethod
+    @contextmanager
+    def start(cls, view: dict[str, Any], tmp: Path) -> Iterator[FaultProxy]:
+        """A proxy to the API server of `view` (kubectl config view --raw --minify -o json)."""
+        c = view["clusters"][0]["cluster"]
+        u = view["users"][0]["user"]
+        ctx = ssl.create_default_context()
+        ca = _file(c, "certificate-authority", tmp)
+        if ca:
+            ctx.load_verify_locations(ca)
+        if c.get("insecure-skip-tls-verify"):
+            ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        cert, key = _file(u, "client-certificate", tmp), _file(u, "client-key", tmp)
+        if cert and key:
+            ctx.load_cert_chain(cert, key)
+        url = urlsplit(c["server"])
+        proxy = cls((url.hostname or "127.0.0.1", url.port or 443), ctx, u.get("token"))
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
+        server.daemon_threads = True
+        proxy.port = server.server_address[1]
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield proxy
+        finally:
+            server.shutdown()
+            server.server_close()
+
+    def add(self, rule: Rule) -> Rule:
+        with self.lock:
+            self.rules.append(rule)
+        return rule
+
+    def count(self, *needles: str) -> int:
+        """How many requests received contained every one of `needles`."""
+        with self.lock:
+            return sum(1 for r in self.requests if all(n in r for n in needles))
+
+    def kubeconfig(self, tmp: Path, namespace: str = "default") -> str:
+        """A kubeconfig for plain HTTP to this proxy (the proxy holds the credentials)."""
+        path = tmp / f"proxy-{self.port}.kubeconfig"
+        path.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "proxied",
+                    "clusters": [
+                        {"name": "p", "cluster": {"server": f"http://127.0.0.1:{self.port}"}}
+                    ],
+                    "users": [{"name": "u", "user": {}}],
+                    "contexts": [
+                        {
+                            "name": "proxied",
+                            "context": {"cluster": "p", "user": "u", "namespace": namespace},
+                        }
+                    ],
+                }
+            )
+        )
+        return str(path)
+
+    def _take(self, target: str) -> Rule | None:
+        with self.lock:
+            self.requests.append(target)
+            self.times.append(time.monotonic())
+            for rule in self.rules:
+                if rule.matches(target):
+                    rule.used += 1
+                    return rule
+        return None
+
+    def _forward(self, target: str, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPSConnection(*self.upstream, context=self.ssl_context, timeout=60)
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            conn.request("GET", target, headers=headers)
+            resp = conn.getresponse()
+            body = resp.read()
+            return resp.status, {k: v for k, v in resp.getheaders()}, body
+        finally:
+            conn.close()
+
+
+def _file(section: dict[str, Any], key: str, tmp: Path) -> str | None:
+    """A kubeconfig credential as a file path (written out when given inline as -data)."""
+    if section.get(key):
+        return str(section[key])
+    data = section.get(f"{key}-data")
+    if not data:
+        return None
+    fd, path = tempfile.mkstemp(dir=tmp, prefix="proxy-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(base64.b64decode(data))
+    return path
+
+
+def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def handle(self) -> None:
+            with suppress(OSError):  # a client that reset or gave up: nothing to report
+                super().handle()
+
+        def do_GET(self) -> None:
+            rule = proxy._take(self.path)
+            if rule is not None and rule.action == "hook" and rule.hook is not None:
+                rule.hook()
+                return self._reset()
+            if rule is not None and rule.action == "reset":
+                return self._reset()
+            if rule is not None and rule.action == "status":
+                reason, message = REASONS.get(rule.status, ("InternalError", "injected"))
+                status_body = {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "metadata": {},
+                    "status": "Failure",
+                    "message": message,
+                    "reason": reason,
+                    "code": rule.status,
+                }
+                extra = {"Retry-After": rule.retry_after} if rule.retry_after else {}
+                return self._send(rule.status, json.dumps(status_body).encode(), extra)
+            if rule is not None and rule.action == "delay":
+                time.sleep(rule.interval)
+                rule = None
+            keep = ("Accept", "User-Agent")
+            headers = {k: v for k, v in self.headers.items() if k in keep}
+            try:
+                status, upstream_headers, body = proxy._forward(self.path, headers)
+            except (OSError, http.client.HTTPException):
+                return self._reset()
+            ctype = {"Content-Type": upstream_headers.get("Content-Type", "application/json")}
+            if rule is None:
+                return self._send(status, body, ctype)
+            if rule.action == "rewrite" and rule.rewrite is not None:
+                body = json.dumps(rule.rewrite(json.loads(body))).encode()
+                return self._send(status, body, ctype)
+            if rule.action == "truncate":
+                return self._send(status, body[: len(body) // 2], ctype)
+            if rule.action == "reset_body":
+                self._head(status, len(body))
+                self.wfile.write(body[: len(body) // 2])
+                self.wfile.flush()
+                return self._reset()
+            if rule.action == "trickle":
+                self._head(status, len(body))
+                try:
+                    for i in range(0, len(body), rule.chunk):
+                        self.wfile.write(body[i : i + rule.chunk])
+                        self.wfile.flush()
+                        time.sleep(rule.interval)
+                except OSError:
+                    self.close_connection = True
+                return None
+            raise AssertionError(f"unknown fault action {rule.action!r}")
+
+        def _head(self, status: int, length: int, extra: dict[str, str] | None = None) -> None:
+            extra = {"Content-Type": "application/json", **(extra or {})}
+            self.send_response(status)
+            self.send_header("Content-Length", str(length))
+            for k, v in extra.items():
+                self.send_header(k, v)
+            self.end_headers()
+
+        def _send(self, status: int, body: bytes, extra: dict[str, str] | None = None) -> None:
+            with suppress(OSError):  # the client gave up (a timeout, Ctrl-C)
+                self._head(status, len(body), extra)
+                self.wfile.write(body)
+
+        def _reset(self) -> None:
+            """Close with RST (SO_LINGER 0): the client sees a connection reset."""
+            self.close_connection = True
+            with suppress(OSError):
+                self.wfile.flush()
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+
+        def finish(self) -> None:
+            with suppress(OSError):
+                super().finish()
+
+    return Handler
