@@ -40,6 +40,7 @@ from kinspect.model import Snapshot
 from kinspect.render import data, report
 from kinspect.render.audit import AuditFormat, RenderContext
 from kinspect.render.audit import render as render_audit
+from kinspect.render.safe import plain
 
 
 @dataclass
@@ -81,13 +82,13 @@ class Session:
 
     def warn(self, text: str, label: str = "warning:", style: str = "yellow") -> None:
         """One warning line on stderr (cluster text printed as text, never as markup)."""
-        self.err.print(Text.assemble((label, style), " ", text))
+        self.err.print(Text.assemble((label, style), " ", plain(text)))
 
     @contextmanager
     def spinner(self, text: str) -> Iterator[None]:
         """A spinner on stderr while reading, when stderr is a terminal."""
         if self.err.is_terminal:
-            with self.err.status(text):
+            with self.err.status(Text(plain(text))):
                 yield
         else:
             yield
@@ -281,9 +282,12 @@ def snapshot_save(s: Session, t: Target, w: Where, path: str) -> ExitCode:
     _warnings(s, snap)
     snapshotfile.save(path, snap)
     s.err.print(
-        f"saved {len(snap.services)} services, {len(snap.pods)} pods, {len(snap.nodes)} nodes "
-        f"of {snap.context} to {path}",
+        plain(
+            f"saved {len(snap.services)} services, {len(snap.pods)} pods, "
+            f"{len(snap.nodes)} nodes of {snap.context} to {path}"
+        ),
         markup=False,
+        highlight=False,
     )
     return ExitCode.OK
 

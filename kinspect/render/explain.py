@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
+from rich.text import Text
 
 from kinspect.chain import PortChain, ServiceChain
 from kinspect.render import reasons
+from kinspect.render.safe import plain
 
 _TEXT = """\
 # Four addresses
@@ -38,36 +40,40 @@ _TEXT = """\
 """
 
 
-def _example(pc: PortChain, c: ServiceChain) -> str:
+def _example(pc: PortChain, c: ServiceChain) -> Text:
+    """The example, as plain `Text`: cluster names never go through Markdown (or markup)."""
     s, p = c.service, pc.port
-    lines = [
-        f"# In this cluster: service {s.namespace}/{s.name} ({s.type}), port {p.port}/{p.protocol}",
-        "",
-    ]
+    out = Text()
+    out.append(
+        plain(f"In this cluster: service {s.namespace}/{s.name} ({s.type}), ")
+        + f"port {p.port}/{p.protocol}\n\n",
+        style="bold",
+    )
     for f in pc.frontends:
         if f.kind == "NodePort":
             state = "answers" if f.answers else "drops (no local ready endpoint)"
-            lines.append(
-                f"* nodePort **{f.port}** on node {f.node} address `{f.address}` — {state}"
-            )
+            where = plain(f"on node {f.node} address {f.address}")
+            out.append(f"• nodePort {f.port} {where} — {state}\n")
         elif f.kind == "ClusterIP":
-            lines.append(
-                f"* ClusterIP `{f.address}` port **{f.port}** (allocated by kube-apiserver)"
+            out.append(
+                f"• ClusterIP {plain(f.address)} port {f.port} (allocated by kube-apiserver)\n"
             )
         else:
-            lines.append(f"* {f.kind} `{f.address}` port **{f.port}**")
-    lines.append(f"* targetPort **{p.target_port}** resolves per pod to:")
+            out.append(f"• {f.kind} {plain(f.address)} port {f.port}\n")
+    out.append(f"• targetPort {plain(str(p.target_port))} resolves per pod to:\n")
     for b in pc.backends:
         cp = b.container_port
         where = (
-            f"container `{cp.container}` containerPort {cp.port}"
+            f"container {plain(cp.container)} containerPort {cp.port}"
             if cp
             else "no declared containerPort (still delivered to whatever listens)"
         )
-        lines.append(f"  * Pod IP `{b.address}` port **{b.port}** ({b.pod}) → {where}")
+        pod = plain(f"{b.address} port {b.port} ({b.pod})")
+        out.append(f"    • Pod IP {pod} → {where}\n")
     for nb in pc.not_backends:
-        lines.append(f"  * pod {nb.pod}: no traffic — {reasons.not_backend(nb)}")
-    return "\n".join(lines)
+        out.append(plain(f"    • pod {nb.pod}: no traffic — {reasons.not_backend(nb)}") + "\n")
+    out.rstrip()
+    return out
 
 
 def pick_example(chains: list[ServiceChain]) -> tuple[PortChain, ServiceChain] | None:
@@ -88,5 +94,5 @@ def explain(chains: list[ServiceChain]) -> RenderableType:
     parts: list[RenderableType] = [Markdown(_TEXT)]
     ex = pick_example(chains)
     if ex:
-        parts.append(Markdown(_example(*ex)))
+        parts += [Text(""), _example(*ex)]
     return Group(*parts)

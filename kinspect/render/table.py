@@ -12,6 +12,7 @@ from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.inventory import Inventory
 from kinspect.model import PodRef
 from kinspect.render import reasons
+from kinspect.render.safe import plain
 from kinspect.render.words import port_label
 
 
@@ -19,6 +20,7 @@ def frontends_summary(pc: PortChain, wide: bool) -> str:
     """One short line per frontend; the ClusterIP's port is the service port (PORT column).
 
     NodePorts collapse to one line saying on how many nodes they answer, unless `wide`.
+    Cluster text arrives escaped (`safe.plain`); the lines are joined by real newlines.
     """
     lines = []
     nodeports: list[Frontend] = []
@@ -27,18 +29,18 @@ def frontends_summary(pc: PortChain, wide: bool) -> str:
             case "NodePort":
                 nodeports.append(f)
             case "ClusterIP":
-                lines.append(f.address)
+                lines.append(plain(f.address))
             case "LoadBalancer":
-                lines.append(f"lb {f.address}")
+                lines.append(f"lb {plain(f.address)}")
             case "ExternalIP":
-                lines.append(f"ext {f.address}")
+                lines.append(f"ext {plain(f.address)}")
             case _:
                 # A new frontend kind is a type error here until it has a label.
                 assert_never(f.kind)
     if nodeports:
         if wide:
             lines.extend(
-                f"{f.address}:{f.port}" + ("" if f.answers else " drops") for f in nodeports
+                f"{plain(f.address)}:{f.port}" + ("" if f.answers else " drops") for f in nodeports
             )
         else:
             answering = {f.node for f in nodeports if f.answers}
@@ -65,13 +67,18 @@ def _container(b: Backend) -> str:
     """The container declaring the backend's port (same number, so only its name)."""
     if b.container_port is None:
         return "(undeclared)" if b.pod_found else ("(pod missing)" if b.pod else "-")
-    return b.container_port.container
+    return plain(b.container_port.container)
 
 
 def _pod_name(ref: PodRef | None, namespace: str) -> str:
     if ref is None:
         return "-"
-    return ref.name if ref.namespace == namespace else str(ref)
+    return plain(ref.name if ref.namespace == namespace else str(ref))
+
+
+def _cells(*cells: str | Text) -> list[Text]:
+    """Table cells as `Text`: a str cell is never parsed as rich markup (`[/]` in a name)."""
+    return [c if isinstance(c, Text) else Text(c) for c in cells]
 
 
 def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
@@ -90,34 +97,36 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
     t.add_column("STATE", min_width=12)
     for c in chains:
         s = c.service
-        svc = s.name if namespaced else f"{s.namespace}/{s.name}"
+        svc = plain(s.name if namespaced else f"{s.namespace}/{s.name}")
         # The common type goes unsaid; the others are worth a line of their own.
         kind = "Headless" if s.headless else s.type
         if kind != "ClusterIP":
             svc += f"\n{kind}"
         if s.type == "ExternalName":
             t.add_row(
-                svc,
-                ", ".join(port_label(pc) for pc in c.ports) or "-",
-                f"CNAME {s.external_name}",
-                "-",
-                "-",
-                "-",
-                *([""] if wide else []),
-                Text("DNS only", style="dim"),
+                *_cells(
+                    svc,
+                    plain(", ".join(port_label(pc) for pc in c.ports)) or "-",
+                    f"CNAME {plain(s.external_name or '')}",
+                    "-",
+                    "-",
+                    "-",
+                    *([""] if wide else []),
+                    Text("DNS only", style="dim"),
+                )
             )
             continue
         for n, pc in enumerate(c.ports):
             # The service is named once, on its first port's row.
-            first = [svc if n == 0 else "", port_label(pc), frontends_summary(pc, wide)]
+            first = [svc if n == 0 else "", plain(port_label(pc)), frontends_summary(pc, wide)]
             rows: list[list[str | Text]] = []
             for b in pc.backends:
                 rows.append(
                     [
-                        f"{b.address}:{b.port}",
+                        f"{plain(b.address)}:{b.port}",
                         _pod_name(b.pod, s.namespace),
                         _container(b),
-                        *([b.node or "-"] if wide else []),
+                        *([plain(b.node or "-")] if wide else []),
                         _state(b),
                     ]
                 )
@@ -129,15 +138,15 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
                         "-",
                         _pod_name(nb.pod, s.namespace),
                         "-",
-                        *([nb.node or "-"] if wide else []),
-                        Text(f"NO ENDPOINT: {reasons.not_backend(nb)}", style="red"),
+                        *([plain(nb.node or "-")] if wide else []),
+                        Text(f"NO ENDPOINT: {plain(reasons.not_backend(nb))}", style="red"),
                     ]
                 )
             if not rows:
                 why = "no selector, no endpoints" if s.selector is None else "selects no pods"
                 rows.append(["-", "-", "-", *(["-"] if wide else []), Text(why, style="red")])
             for i, r in enumerate(rows):
-                t.add_row(*(first if i == 0 else ["", "", ""]), *r)
+                t.add_row(*_cells(*(first if i == 0 else ["", "", ""]), *r))
     return t
 
 
@@ -152,26 +161,30 @@ def ips_tables(inv: Inventory) -> RenderableType:
             for t in ("InternalIP", "ExternalIP")
         }
         nodes.add_row(
-            n.name,
-            by["InternalIP"],
-            by["ExternalIP"],
-            ", ".join(n.pod_cidrs) or "-",
-            "yes" if n.ready else "no",
+            *_cells(
+                plain(n.name),
+                plain(by["InternalIP"]),
+                plain(by["ExternalIP"]),
+                plain(", ".join(n.pod_cidrs)) or "-",
+                "yes" if n.ready else "no",
+            )
         )
     svcs = Table(title="Cluster IPs", title_justify="left", box=None, header_style="bold")
     for col in ("SERVICE", "TYPE", "CLUSTER-IPs"):
         svcs.add_column(col)
     for s in inv.cluster_ip_services:
-        svcs.add_row(f"{s.namespace}/{s.name}", s.type, ", ".join(s.cluster_ips))
+        svcs.add_row(
+            *_cells(plain(f"{s.namespace}/{s.name}"), s.type, plain(", ".join(s.cluster_ips)))
+        )
     ext = Table(
         title="Load-balancer and external IPs", title_justify="left", box=None, header_style="bold"
     )
     for col in ("SERVICE", "KIND", "ADDRESS"):
         ext.add_column(col)
     for svc, addr in inv.lb_ingress:
-        ext.add_row(svc, "LoadBalancer ingress", addr)
+        ext.add_row(*_cells(plain(svc), "LoadBalancer ingress", plain(addr)))
     for svc, addr in inv.external_ips:
-        ext.add_row(svc, "externalIP", addr)
+        ext.add_row(*_cells(plain(svc), "externalIP", plain(addr)))
     pods = Table(
         title="Pod IPs (one network namespace per pod: its containers share the IP)",
         title_justify="left",
@@ -181,18 +194,20 @@ def ips_tables(inv: Inventory) -> RenderableType:
     for col in ("POD IP", "POD", "NODE", "CONTAINERS"):
         pods.add_column(col, overflow="fold")
     for p in inv.pods:
-        ip = ", ".join(p.pod_ips) + (" (hostNetwork = node IP)" if p.host_network else "")
+        ip = plain(", ".join(p.pod_ips)) + (" (hostNetwork = node IP)" if p.host_network else "")
         pods.add_row(
-            ip,
-            f"{p.namespace}/{p.name}",
-            p.node_name or "-",
-            "\n".join(f"└ {c}" for c in p.containers),
+            *_cells(
+                ip,
+                plain(f"{p.namespace}/{p.name}"),
+                plain(p.node_name or "-"),
+                "\n".join(f"└ {plain(c)}" for c in p.containers),
+            )
         )
     alloc = Table(title="Who allocates what", title_justify="left", box=None, header_style="bold")
     alloc.add_column("ADDRESS")
     alloc.add_column("ALLOCATED BY", overflow="fold")
     for k, v in inv.allocators:
-        alloc.add_row(k, v)
+        alloc.add_row(*_cells(plain(k), plain(v)))
     parts: list[RenderableType] = [nodes, Text(""), svcs, Text("")]
     if inv.lb_ingress or inv.external_ips:
         parts += [ext, Text("")]

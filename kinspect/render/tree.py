@@ -8,6 +8,7 @@ from rich.tree import Tree
 
 from kinspect.chain import Backend, ServiceChain
 from kinspect.render import reasons
+from kinspect.render.safe import plain
 from kinspect.render.words import port_label
 from kinspect.trace import TraceResult
 
@@ -15,12 +16,12 @@ from kinspect.trace import TraceResult
 def _backend_label(b: Backend) -> Text:
     state = "ready" if b.ready else ("terminating" if b.terminating else "NOT READY")
     style = "green" if b.ready else "red"
-    t = Text(f"{b.address}:{b.port}", style="bold")
+    t = Text(f"{plain(b.address)}:{b.port}", style="bold")
     t.append(f"  {state}", style=style)
     if b.pod:
-        t.append(f"  pod {b.pod}" + (" (missing!)" if not b.pod_found else ""))
+        t.append(f"  pod {plain(str(b.pod))}" + (" (missing!)" if not b.pod_found else ""))
     if b.node:
-        t.append(f"  on {b.node}", style="dim")
+        t.append(f"  on {plain(b.node)}", style="dim")
     if b.host_network:
         t.append("  hostNetwork: address is the node IP", style="cyan")
     return t
@@ -33,9 +34,9 @@ def _container_label(b: Backend) -> Text:
             f"no container declares {b.port}/{b.protocol}: traffic reaches whatever listens there",
             style="yellow",
         )
-    name = f" ({cp.name})" if cp.name else ""
+    name = f" ({plain(cp.name)})" if cp.name else ""
     kind = "sidecar " if cp.sidecar else ""
-    return Text(f"{kind}container {cp.container}:{cp.port}{name}/{cp.protocol}")
+    return Text(f"{kind}container {plain(cp.container)}:{cp.port}{name}/{cp.protocol}")
 
 
 def map_tree(chains: list[ServiceChain]) -> RenderableType:
@@ -43,29 +44,30 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
     trees = []
     for c in chains:
         s = c.service
-        head = Text(f"{s.namespace}/{s.name}", style="bold")
+        head = Text(plain(f"{s.namespace}/{s.name}"), style="bold")
         head.append(f"  {'Headless' if s.headless else s.type}", style="cyan")
         if s.external_traffic_policy == "Local":
             head.append("  externalTrafficPolicy: Local", style="dim")
         tree = Tree(head)
         if s.type == "ExternalName":
-            tree.add(f"DNS CNAME → {s.external_name} (no ClusterIP, no endpoints)")
+            name = plain(s.external_name or "")
+            tree.add(Text(f"DNS CNAME → {name} (no ClusterIP, no endpoints)"))
         for pc in c.ports:
-            pt = tree.add(Text(f"port {port_label(pc)}", style="bold magenta"))
+            pt = tree.add(Text(f"port {plain(port_label(pc))}", style="bold magenta"))
             if s.type != "ExternalName":
-                fronts = pt.add("frontends")
+                fronts = pt.add(Text("frontends"))
                 for f in pc.frontends:
-                    label = f"{f.kind} {f.address}:{f.port}"
+                    label = f"{f.kind} {plain(f.address)}:{f.port}"
                     if f.node:
-                        label += f" (node {f.node})"
+                        label += f" (node {plain(f.node)})"
                     if f.answers is False:
                         label += " — drops traffic (no local ready endpoint)"
-                    fronts.add(label)
+                    fronts.add(Text(label))
                 if not pc.frontends:
-                    fronts.add("none (headless: clients use the pod IPs from DNS)")
+                    fronts.add(Text("none (headless: clients use the pod IPs from DNS)"))
             if s.type == "ExternalName":
                 continue
-            backs = pt.add("backends")
+            backs = pt.add(Text("backends"))
             for b in pc.backends:
                 backs.add(_backend_label(b)).add(_container_label(b))
             if not pc.backends:
@@ -75,7 +77,8 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
                 if nb.pod not in listed:
                     pt.add(
                         Text(
-                            f"pod {nb.pod} gets no endpoint: {reasons.not_backend(nb)}", style="red"
+                            plain(f"pod {nb.pod} gets no endpoint: {reasons.not_backend(nb)}"),
+                            style="red",
                         )
                     )
         trees.append(tree)
@@ -86,43 +89,46 @@ def trace_tree(r: TraceResult) -> RenderableType:
     """Render a trace hop by hop."""
     addr = r.target.address
     target = f"{addr}:{r.target.port}" if r.target.port else addr
-    root = Tree(Text(target, style="bold"))
+    root = Tree(Text(plain(target), style="bold"))
     if not r.matches:
         root.add(Text("nothing in this cluster owns or carries this address", style="red"))
         return root
-    what = root.add("is")
+    what = root.add(Text("is"))
     for m in r.matches:
-        what.add(f"{m.kind}: {m.detail}")
+        what.add(Text(f"{m.kind}: {plain(m.detail)}"))
     if r.target.port is None:
         return root
     for rt in r.routes:
         p = rt.port
         e = rt.entry
-        head = f"{e.kind} {e.address}:{e.port} → service {rt.service} port {p.port}/{p.protocol}"
-        hop = root.add(Text(head, style="bold magenta"))
+        head = f"{e.kind} {plain(e.address)}:{e.port} → service {plain(rt.service)} port "
+        hop = root.add(Text(f"{head}{p.port}/{p.protocol}", style="bold magenta"))
         if e.answers is False:
             hop.add(
                 Text(
-                    f"node {e.node} drops it: externalTrafficPolicy Local and no local "
-                    "ready endpoint",
+                    f"node {plain(e.node or '')} drops it: externalTrafficPolicy Local and "
+                    "no local ready endpoint",
                     style="red",
                 )
             )
         if e.kind != "ClusterIP" and rt.cluster_ips:
-            hop = hop.add(f"ClusterIP {', '.join(rt.cluster_ips)}:{p.port}")
-        hop = hop.add(f"targetPort {p.target_port}")
+            hop = hop.add(Text(f"ClusterIP {plain(', '.join(rt.cluster_ips))}:{p.port}"))
+        hop = hop.add(Text(f"targetPort {plain(str(p.target_port))}"))
         for b in rt.backends:
             hop.add(_backend_label(b)).add(_container_label(b))
         if not rt.backends:
             hop.add(Text("no endpoints: traffic is rejected", style="red"))
     for d in r.direct:
         label = {"PodIP": "pod IP", "HostPort": "hostPort", "HostNetwork": "hostNetwork"}[d.via]
-        node = root.add(Text(f"{label} → pod {d.pod} on {d.node}", style="bold magenta"))
+        where = plain(f"{d.pod} on {d.node}")
+        node = root.add(Text(f"{label} → pod {where}", style="bold magenta"))
         if d.container_port:
             cp = d.container_port
             node.add(
-                f"container {cp.container}:{cp.port}/{cp.protocol}"
-                + (f" (hostPort {cp.host_port})" if cp.host_port else "")
+                Text(
+                    f"container {plain(cp.container)}:{cp.port}/{cp.protocol}"
+                    + (f" (hostPort {cp.host_port})" if cp.host_port else "")
+                )
             )
         else:
             node.add(

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from kinspect.audit import CHECKS, Severity
 from kinspect.auditreport import AuditResult
 from kinspect.render.audit.common import RenderContext
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
 
 def _label(v: str) -> str:
+    # The exposition format is UTF-8: a lone surrogate (from a kubeconfig) cannot be written.
+    v = _SURROGATE.sub("\ufffd", v)
     return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
