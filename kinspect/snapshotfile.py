@@ -36,8 +36,8 @@ def dumps(snap: Snapshot, compress: bool) -> bytes:
 
 
 def save(path: str, snap: Snapshot) -> None:
-    """Write a snapshot file atomically."""
-    files.write_atomic(path, dumps(snap, path.endswith(".gz")))
+    """Write a snapshot file atomically; a new one is private (0600): it maps a cluster."""
+    files.write_atomic(path, dumps(snap, path.endswith(".gz")), private=True)
 
 
 class _TooBig(Exception):
