@@ -315,6 +315,7 @@ def snapshot_save(s: Session, t: Target, w: Where, path: str) -> ExitCode:
         ),
         markup=False,
         highlight=False,
+        soft_wrap=True,  # one line, as long as the path is
     )
     return ExitCode.OK
 
