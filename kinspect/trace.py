@@ -28,8 +28,12 @@ class Target:
 
 
 def _echo(text: str, limit: int = 80) -> str:
-    """The user's text as an error message quotes it: at most `limit` characters."""
-    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+    """The user's text as an error message quotes it: at most `limit` + 1 characters.
+
+    Cut after `repr`, which writes an unprintable character as up to ten.
+    """
+    shown = repr(text[:limit])
+    return shown[:limit] + "…" if len(text) > limit or len(shown) > limit + 2 else shown
 
 
 def parse_target(text: str) -> Target:
