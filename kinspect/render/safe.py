@@ -20,6 +20,7 @@ _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # XML 1.0 allows only #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD and #x10000-#x10FFFF.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Markdown punctuation that would make a link, an image, emphasis or a new table cell.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MARKDOWN_PUNCT = re.compile(r"([\\*_\[\]~|])")
 
 
@@ -46,3 +47,19 @@ def markdown(s: str) -> str:
 def xml(s: str) -> str:
     """`s` as XML 1.0 text or attribute: the characters XML forbids shown escaped."""
     return _NOT_XML.sub(_escape, s) if _NOT_XML.search(s) else s
+
+
+def utf8(s: str) -> str:
+    """`s` encodable as UTF-8: a lone surrogate (from a kubeconfig) becomes U+FFFD."""
+    return _SURROGATE.sub("\ufffd", s) if _SURROGATE.search(s) else s
+
+
+def utf8_deep(value: object) -> object:
+    """`value` (JSON-like builtins) with `utf8` applied to every string, keys included."""
+    if isinstance(value, str):
+        return utf8(value)
+    if isinstance(value, dict):
+        return {utf8_deep(k): utf8_deep(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [utf8_deep(v) for v in value]
+    return value

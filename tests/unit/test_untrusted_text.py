@@ -13,12 +13,14 @@ from typing import cast
 
 import pytest
 import yaml
+from rich.console import Console
 
 from kinspect import auditreport, cli, snapshotfile
 from kinspect.audit import Severity
 from kinspect.errors import ExitCode
-from kinspect.render import safe
-from kinspect.render.audit import RenderContext, prometheus
+from kinspect.render import data, safe
+from kinspect.render.audit import AuditFormat, RenderContext, prometheus
+from kinspect.render.audit import render as render_audit
 from tests.unit import builders as b
 from tests.unit.runner import invoke
 
@@ -188,3 +190,25 @@ def test_prometheus_survives_a_lone_surrogate() -> None:
     text = prometheus.render(result, ctx)
     text.encode()  # raised UnicodeEncodeError
     assert 'context="a\ufffdb"' in text
+
+
+@pytest.mark.parametrize("fmt", list(AuditFormat))
+def test_every_audit_format_survives_a_lone_surrogate(fmt: AuditFormat) -> None:
+    # PyYAML reads "\ud800" in a kubeconfig as a lone surrogate, which UTF-8 cannot encode.
+    ctx = RenderContext(datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC), Severity.WARNING)
+    result = auditreport.combine([auditreport.ContextResult("a\ud800b", error="e")], [], None)
+    out = render_audit(fmt, result, ctx)
+    if not isinstance(out, str):
+        console = Console(file=io.StringIO(), width=100)
+        console.print(out)
+        out = cast(io.StringIO, console.file).getvalue()
+    out.encode()
+
+
+def test_json_and_yaml_survive_a_lone_surrogate() -> None:
+    doc = {"context": "a\ud800b", "services": [{"name": "\udfff"}]}
+    assert b"a\xef\xbf\xbdb" in data.json_bytes(doc)
+    buf = io.BytesIO()
+    data.write_json(doc, buf, stream="services", pretty=False)
+    assert json.loads(buf.getvalue()) == {"context": "a\ufffdb", "services": [{"name": "\ufffd"}]}
+    data.to_yaml(doc).encode()
