@@ -136,8 +136,9 @@ def connect(s: Session, t: Target) -> cluster.Connection:
     )
     if not 0 < t.request_timeout <= MAX_REQUEST_TIMEOUT:  # False for nan too
         raise UsageError(
-            f"--request-timeout must be positive, got {t.request_timeout}",
-            f"e.g. 30 (seconds, at most {MAX_REQUEST_TIMEOUT})",
+            f"--request-timeout must be positive and at most {MAX_REQUEST_TIMEOUT:g} seconds, "
+            f"got {t.request_timeout}",
+            "e.g. 30",
         )
     # Like kubectl's --chunk-size: items per LIST page, 0 for no paging.
     chunk = s.environ.get("KINSPECT_CHUNK_SIZE", "")
