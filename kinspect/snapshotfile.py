@@ -44,16 +44,25 @@ class _TooBig(Exception):
     pass
 
 
-def _read(path: str, max_bytes: int) -> bytes:
-    """The file's JSON, gunzipped when it is gzip; `_TooBig` past `max_bytes`."""
+_CHUNK = 1 << 20
+
+
+def _read(path: str, max_bytes: int) -> bytearray:
+    """The file's JSON, gunzipped when it is gzip; `_TooBig` past `max_bytes`.
+
+    Read a chunk at a time (never a buffer of `max_bytes` up front), and stop at the first
+    chunk past the cap: a gzip bomb costs at most one chunk more than the cap.
+    """
+    out = bytearray()
     with open(path, "rb") as f:
         gzipped = f.read(2) == b"\x1f\x8b"
         f.seek(0)
-        # GzipFile.read(n) decompresses incrementally and returns at most n bytes.
-        data = gzip.GzipFile(fileobj=f).read(max_bytes + 1) if gzipped else f.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise _TooBig
-    return data
+        stream = gzip.GzipFile(fileobj=f) if gzipped else f
+        while chunk := stream.read(_CHUNK):
+            if len(out) + len(chunk) > max_bytes:
+                raise _TooBig
+            out += chunk
+    return out
 
 
 def load(path: str, max_bytes: int = MAX_BYTES) -> Snapshot:
