@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -164,3 +166,22 @@ def test_a_bad_snapshot_cap_is_a_usage_error(tmp_path: Path, value: str) -> None
     p.write_bytes(snapshotfile.dumps(snap(), compress=False))
     r = invoke("map", "--snapshot", str(p), env={"KINSPECT_MAX_SNAPSHOT_BYTES": value})
     one_line_error(r, ExitCode.USAGE, "KINSPECT_MAX_SNAPSHOT_BYTES")
+
+
+def test_output_file_that_is_a_directory_is_one_line(tmp_path: Path) -> None:
+    s = tmp_path / "s.json"
+    s.write_bytes(snapshotfile.dumps(snap(), compress=False))
+    r = invoke("audit", "--snapshot", str(s), "--output-file", str(tmp_path), "-o", "json")
+    one_line_error(r, ExitCode.USAGE, "is a directory")
+
+
+def test_output_file_follows_the_umask(tmp_path: Path) -> None:
+    s = tmp_path / "s.json"
+    s.write_bytes(snapshotfile.dumps(snap(), compress=False))
+    out = tmp_path / "r.prom"
+    old = os.umask(0o022)
+    try:
+        assert invoke("audit", "--snapshot", str(s), "--output-file", str(out)).code == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
