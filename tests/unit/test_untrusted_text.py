@@ -11,6 +11,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import cast
 
+import msgspec
 import pytest
 import yaml
 from rich.console import Console
@@ -212,3 +213,17 @@ def test_json_and_yaml_survive_a_lone_surrogate() -> None:
     data.write_json(doc, buf, stream="services", pretty=False)
     assert json.loads(buf.getvalue()) == {"context": "a\ufffdb", "services": [{"name": "\ufffd"}]}
     data.to_yaml(doc).encode()
+
+
+def test_ips_shows_cluster_text_escaped(tmp_path: Path) -> None:
+    # Only a snapshot file can hold such a pod or node name; the tables must not care.
+    odd = b.pod(NASTY, "10.244.0.9", b.cport(NASTY, 80), node_name=NASTY, labels={"x": "y"})
+    n = msgspec.structs.replace(b.node(0), name=NASTY)
+    path = tmp_path / "s.json"
+    path.write_bytes(snapshotfile.dumps(b.snap(nodes=(n,), pods=(odd,)), compress=False))
+    r = invoke("ips", "--snapshot", str(path))
+    assert r.code == ExitCode.OK, r.stderr
+    _no_raw_control(r.stdout + r.stderr)
+    joined = "".join(r.stdout.split())
+    assert "x[/]y[bold]z" in joined
+    assert "\\x1b]0;pwned\\x07" in joined
