@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: tools pictures-check venv lint unit test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
+.PHONY: tools pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -26,6 +26,16 @@ lint: venv
 unit: venv
 	$(BIN)/pytest -m "not e2e and not dist" --cov=kinspect.cli --cov=kinspect.commands --cov-report=term \
 	  --cov-fail-under=80
+
+# The unit suite once more under `python -O`, which strips `assert`: the package must not use
+# asserts as validation (pytest still rewrites the tests' own asserts, so they keep checking).
+unit-O: venv
+	$(BIN)/python -O -m pytest -m "not e2e" -q -p no:cacheprovider \
+	  -W "ignore:assertions not in test modules:pytest.PytestConfigWarning"
+
+# The property tests with many more examples than CI's ~100 per test (minutes, not seconds).
+fuzz: venv
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/unit/test_properties.py -q -p no:cacheprovider
 
 e2e: venv
 	$(BIN)/pytest -m e2e
@@ -52,10 +62,10 @@ e2e-context: venv
 	$(BIN)/pytest -m e2e
 
 # The whole suite: lint, the benchmark at small scale (proves its scripts work; asserts no
-# time), then unit tests and the e2e tests against a real API server (the test bed, built and
-# started on demand, or KINSPECT_E2E_CONTEXT), and again through a kubeconfig context alone
-# (e2e-context). The e2e runs are last so their summary closes the log.
-test: lint bench-small unit pictures-check dist-check e2e e2e-context
+# time), then unit tests (also under python -O) and the e2e tests against a real API server
+# (the test bed, built and started on demand, or KINSPECT_E2E_CONTEXT), and again through a
+# kubeconfig context alone (e2e-context). The e2e runs are last so their summary closes the log.
+test: lint bench-small unit unit-O pictures-check dist-check e2e e2e-context
 
 testbed:
 	testbed/build.sh

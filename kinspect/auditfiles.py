@@ -38,9 +38,13 @@ class _IgnoreEntry(msgspec.Struct, frozen=True):
 def read_ignore_file(path: str) -> list[IgnoreRule]:
     """The rules of the ignore file at `path`: a YAML list of entries."""
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             doc: Any = yaml.safe_load(f)
-    except (OSError, yaml.YAMLError) as e:
+    except UnicodeDecodeError:
+        raise UsageError(f"cannot read ignore file {path}: not UTF-8", IGNORE_HINT) from None
+    except OSError as e:
+        raise UsageError(f"cannot read ignore file {path}: {e.strerror}", IGNORE_HINT) from None
+    except yaml.YAMLError as e:
         raise UsageError(
             f"cannot read ignore file {path}: {type(e).__name__}", IGNORE_HINT
         ) from None

@@ -24,6 +24,7 @@ from kinspect.audit import Severity
 from kinspect.commands import AuditOptions, DataFormat, MapFormat, Session, Target, Where
 from kinspect.errors import ExitCode, KinspectError
 from kinspect.render.audit import AuditFormat
+from kinspect.render.safe import plain
 
 app = typer.Typer(
     name="kinspect",
@@ -256,7 +257,8 @@ def audit_(
 
 
 def _fail(session: Session, message: str, hint: str) -> None:
-    line = f"kinspect: error: {message}" + (f" (try: {hint})" if hint else "")
+    # Messages carry kubeconfig and server text: control characters are shown escaped.
+    line = plain(f"kinspect: error: {message}" + (f" (try: {hint})" if hint else ""))
     session.err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 

@@ -42,6 +42,7 @@ from kinspect.model import Snapshot
 from kinspect.render import data, report
 from kinspect.render.audit import AuditFormat, Chart, RenderContext
 from kinspect.render.audit import render as render_audit
+from kinspect.render.safe import plain
 
 # "No width" for rich, which needs one: wider than any line a table of a cluster makes.
 _UNBOUNDED = 1_000_000
@@ -120,7 +121,7 @@ class Session:
 
     def warn(self, text: str, label: str = "warning:", style: str = "yellow") -> None:
         """One warning line on stderr (cluster text printed as text, never as markup)."""
-        self.err.print(Text.assemble((label, style), " ", text), soft_wrap=True)
+        self.err.print(Text.assemble((label, style), " ", plain(text)), soft_wrap=True)
 
     def log(self, text: str) -> None:
         """A progress line (a retry) on stderr, with -v or --debug only."""
@@ -131,7 +132,7 @@ class Session:
     def spinner(self, text: str) -> Iterator[None]:
         """A spinner on stderr while reading, when stderr is a terminal."""
         if self.err.is_terminal:
-            with self.err.status(text):
+            with self.err.status(Text(plain(text))):
                 yield
         else:
             yield
@@ -160,6 +161,13 @@ class Where:
             raise UsageError("-n and -A both given", "use one of them")
 
 
+# Bounds of what the user may ask for, checked before anything is read: a day per request
+# (kubectl accepts any duration, but nothing useful waits longer), and a page no larger than
+# the API's int32-sized limits.
+MAX_REQUEST_TIMEOUT = 86400.0
+MAX_CHUNK_SIZE = 2**31 - 1
+
+
 def connect(s: Session, t: Target) -> cluster.Connection:
     """Credentials for the context: kubeconfig (flag, $KUBECONFIG, ~/.kube/config) or in-cluster."""
     kubeconfig = t.kubeconfig or s.environ.get("KUBECONFIG") or None
@@ -170,13 +178,20 @@ def connect(s: Session, t: Target) -> cluster.Connection:
         and not os.path.exists(default)
         and "KUBERNETES_SERVICE_HOST" in s.environ
     )
-    if t.request_timeout <= 0:
-        raise UsageError(f"--request-timeout must be positive, got {t.request_timeout}", "e.g. 30")
+    if not 0 < t.request_timeout <= MAX_REQUEST_TIMEOUT:  # False for nan too
+        raise UsageError(
+            f"--request-timeout must be positive and at most {MAX_REQUEST_TIMEOUT:g} seconds, "
+            f"got {t.request_timeout}",
+            "e.g. 30",
+        )
     # Like kubectl's --chunk-size: items per LIST page, 0 for no paging.
     chunk = s.environ.get("KINSPECT_CHUNK_SIZE", "")
-    if chunk and not (chunk.isdigit() and chunk.isascii()):
+    if chunk and not (
+        chunk.isascii() and chunk.isdigit() and len(chunk) <= 10 and int(chunk) <= MAX_CHUNK_SIZE
+    ):
         raise UsageError(
-            f"KINSPECT_CHUNK_SIZE must be a whole number, got {chunk!r}",
+            f"KINSPECT_CHUNK_SIZE must be a whole number from 0 to {MAX_CHUNK_SIZE}, "
+            f"got {chunk[:20]!r}",
             f"e.g. {cluster.PAGE_SIZE}, or 0 for no paging",
         )
     page_size = int(chunk) if chunk else cluster.PAGE_SIZE
@@ -189,6 +204,19 @@ def connect(s: Session, t: Target) -> cluster.Connection:
         log=s.log,
         warn=s.warn,
     )
+
+
+def max_snapshot_bytes(s: Session) -> int:
+    """The largest snapshot file read (decompressed): KINSPECT_MAX_SNAPSHOT_BYTES or 2 GiB."""
+    v = s.environ.get("KINSPECT_MAX_SNAPSHOT_BYTES", "")
+    if not v:
+        return snapshotfile.MAX_BYTES
+    if not (v.isascii() and v.isdigit() and len(v) <= 18 and int(v) > 0):
+        raise UsageError(
+            f"KINSPECT_MAX_SNAPSHOT_BYTES must be a whole number of bytes, got {v[:20]!r}",
+            f"e.g. {snapshotfile.MAX_BYTES} (the default)",
+        )
+    return int(v)
 
 
 def namespace_of(w: Where, default_all: bool, default: str) -> str | None:
@@ -211,7 +239,8 @@ def read(
         if selector:
             raise UsageError("-l cannot filter a snapshot", "drop -l, or read the cluster")
         ns = namespace_of(w, default_all, "default")
-        return snapshotfile.load(w.snapshot).narrow(ns, service), ns or "default"
+        snap = snapshotfile.load(w.snapshot, max_snapshot_bytes(s))
+        return snap.narrow(ns, service), ns or "default"
     conn = connect(s, t)
     ns = namespace_of(w, default_all, conn.default_namespace)
     with s.spinner(f"reading {conn.context} ({conn.server})…"):
@@ -383,9 +412,13 @@ def snapshot_save(s: Session, t: Target, w: Where, path: str) -> ExitCode:
     _warnings(s, snap)
     snapshotfile.save(path, snap)
     s.err.print(
-        f"saved {len(snap.services)} services, {len(snap.pods)} pods, {len(snap.nodes)} nodes "
-        f"of {snap.context} to {path}",
+        plain(
+            f"saved {len(snap.services)} services, {len(snap.pods)} pods, "
+            f"{len(snap.nodes)} nodes of {snap.context} to {path}"
+        ),
         markup=False,
+        highlight=False,
+        soft_wrap=True,  # one line, as long as the path is
     )
     return ExitCode.OK
 
@@ -477,8 +510,8 @@ def _svg(source: str) -> str | None:
         return None  # a report without the picture beats no report
 
 
-def _load_narrowed(path: str, namespace: str | None) -> Snapshot:
-    return snapshotfile.load(path).narrow(namespace)
+def _load_narrowed(path: str, namespace: str | None, max_bytes: int) -> Snapshot:
+    return snapshotfile.load(path, max_bytes).narrow(namespace)
 
 
 def _read_for_audit(s: Session, t: Target, w: Where) -> Snapshot:
@@ -502,9 +535,10 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
     rules = auditfiles.read_ignore_file(o.ignore_file) if o.ignore_file else []
     base = auditfiles.read_baseline(o.baseline) if o.baseline else None
     loaders: list[tuple[str, Callable[[], Snapshot]]] = []
+    max_bytes = max_snapshot_bytes(s) if o.snapshots else snapshotfile.MAX_BYTES
     for path in o.snapshots:
         ns = namespace_of(w, True, "default")
-        loaders.append((path, functools.partial(_load_narrowed, path, ns)))
+        loaders.append((path, functools.partial(_load_narrowed, path, ns, max_bytes)))
     if not o.snapshots or o.contexts or o.all_contexts:
         kc = t.kubeconfig or s.environ.get("KUBECONFIG") or None
         names = list(o.contexts)

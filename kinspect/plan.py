@@ -11,7 +11,8 @@ server-side selectors costs a fraction of listing every pod on a big cluster. Th
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping
 
 import msgspec
 
@@ -28,8 +29,33 @@ class PodQuery(msgspec.Struct, frozen=True):
     label_selector: str | None = None
 
 
+def escape_field_value(value: str) -> str:
+    r"""`value` as a field selector value, as apimachinery's `fields.EscapeValue` writes it.
+
+    `\` first, then `,` and `=` (k8s.io/apimachinery pkg/fields/selector.go, `valueEscaper`):
+    the API server does not validate an EndpointSlice's targetRef.name, so a `=` in one would
+    otherwise end the value and turn the LIST into an HTTP 400.
+    """
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
+
+
 def _by_name(ref: PodRef) -> PodQuery:
-    return PodQuery(ref.namespace, field_selector=f"metadata.name={ref.name}")
+    return PodQuery(ref.namespace, field_selector=f"metadata.name={escape_field_value(ref.name)}")
+
+
+# Label keys ([prefix/]name) and values as the API server validates them. Label selectors have
+# no escapes, so only selectors inside this grammar are sent (a service read from a cluster
+# always is; a hand-edited snapshot need not be).
+_LABEL_NAME = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)"
+_LABEL_KEY = re.compile(rf"([a-z0-9]([-a-z0-9.]{{0,251}}[a-z0-9])?/)?{_LABEL_NAME}")
+_LABEL_VALUE = re.compile(rf"{_LABEL_NAME}?")
+
+
+def _label_selector(selector: Mapping[str, str]) -> str | None:
+    """`selector` as an equality-based label selector, or None when it cannot be written."""
+    if not all(_LABEL_KEY.fullmatch(k) and _LABEL_VALUE.fullmatch(v) for k, v in selector.items()):
+        return None
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
 
 
 def first_pod_queries(target: Target, namespace: str | None) -> list[PodQuery]:
@@ -74,8 +100,8 @@ def pods_needed(
     if target.port is not None:
         for svc in entry_services(idx, matches, target.port):
             by_selector = None
-            if svc.selector:
-                labels = ",".join(f"{k}={v}" for k, v in sorted(svc.selector.items()))
+            labels = _label_selector(svc.selector) if svc.selector else None
+            if labels is not None:
                 by_selector = PodQuery(svc.namespace, label_selector=labels)
                 want.append(by_selector)
             if by_selector is None or by_selector in done:

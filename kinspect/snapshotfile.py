@@ -2,11 +2,14 @@
 
 Only the domain model is written (nodes, services, endpoint groups, pods): never a secret, a
 token or a kubeconfig. `.gz` files are gzip-compressed; reading detects gzip by content.
+Reading stops past `max_bytes` of JSON (decompressed incrementally: a small gzip bomb never
+reaches memory whole).
 """
 
 from __future__ import annotations
 
 import gzip
+import zlib
 
 import msgspec
 
@@ -15,6 +18,9 @@ from kinspect.errors import UsageError
 from kinspect.model import Snapshot
 
 API_VERSION = "kinspect/v1"
+# The largest snapshot read, decompressed (KINSPECT_MAX_SNAPSHOT_BYTES overrides it): a
+# 100k-pod cluster's snapshot is a few hundred MB of JSON.
+MAX_BYTES = 2 * 1024**3
 
 
 class SnapshotFile(msgspec.Struct):
@@ -30,23 +36,52 @@ def dumps(snap: Snapshot, compress: bool) -> bytes:
 
 
 def save(path: str, snap: Snapshot) -> None:
-    """Write a snapshot file atomically."""
-    files.write_atomic(path, dumps(snap, path.endswith(".gz")))
+    """Write a snapshot file atomically; a new one is private (0600): it maps a cluster."""
+    files.write_atomic(path, dumps(snap, path.endswith(".gz")), private=True)
 
 
-def load(path: str) -> Snapshot:
-    """Read a snapshot file written by `kinspect snapshot save`."""
+class _TooBig(Exception):
+    pass
+
+
+_CHUNK = 1 << 20
+
+
+def _read(path: str, max_bytes: int) -> bytearray:
+    """The file's JSON, gunzipped when it is gzip; `_TooBig` past `max_bytes`.
+
+    Read a chunk at a time (never a buffer of `max_bytes` up front), and stop at the first
+    chunk past the cap: a gzip bomb costs at most one chunk more than the cap.
+    """
+    out = bytearray()
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+        f.seek(0)
+        stream = gzip.GzipFile(fileobj=f) if gzipped else f
+        while chunk := stream.read(_CHUNK):
+            if len(out) + len(chunk) > max_bytes:
+                raise _TooBig
+            out += chunk
+    return out
+
+
+def load(path: str, max_bytes: int = MAX_BYTES) -> Snapshot:
+    """Read a snapshot file written by `kinspect snapshot save` (at most `max_bytes` of JSON)."""
     hint = "create one with: kinspect snapshot save FILE"
     try:
-        with open(path, "rb") as f:
-            data = f.read()
+        data = _read(path, max_bytes)
+    except _TooBig:
+        raise UsageError(
+            f"snapshot {path} is larger than {max_bytes} bytes (decompressed)",
+            "set KINSPECT_MAX_SNAPSHOT_BYTES to read a bigger one",
+        ) from None
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        raise UsageError(f"{path} is not a kinspect snapshot (corrupt gzip)", hint) from None
     except OSError as e:
         raise UsageError(f"cannot read snapshot {path}: {e.strerror}", hint) from None
     try:
-        if data[:2] == b"\x1f\x8b":
-            data = gzip.decompress(data)
         doc = msgspec.json.decode(data, type=SnapshotFile)
-    except (OSError, EOFError, msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError):
         raise UsageError(f"{path} is not a kinspect snapshot", hint) from None
     if doc.apiVersion != API_VERSION or doc.kind != "Snapshot":
         raise UsageError(

@@ -36,26 +36,38 @@ class Target:
     port: int | None = None
 
 
+def _echo(text: str, limit: int = 80) -> str:
+    """The user's text as an error message quotes it: at most `limit` + 1 characters.
+
+    Cut after `repr`, which writes an unprintable character as up to ten.
+    """
+    shown = repr(text[:limit])
+    return shown[:limit] + "…" if len(text) > limit or len(shown) > limit + 2 else shown
+
+
 def parse_target(text: str) -> Target:
     """Parse ADDRESS[:PORT]: IPv4, IPv6 (bracketed when a port follows) or a DNS name."""
     text = text.strip()
+    shown = _echo(text)
     hint = "give an IP or hostname, optionally with :PORT, e.g. 10.96.0.10:443 or [fd00::1]:80"
     host, port_text = text, None
     if text.startswith("["):
         end = text.find("]")
         if end < 0:
-            raise UsageError(f"bad address {text!r}: missing ']'", hint)
+            raise UsageError(f"bad address {shown}: missing ']'", hint)
         host, rest = text[1:end], text[end + 1 :]
         if rest:
             if not rest.startswith(":"):
-                raise UsageError(f"bad address {text!r}", hint)
+                raise UsageError(f"bad address {shown}", hint)
             port_text = rest[1:]
     elif text.count(":") == 1:
         host, port_text = text.split(":")
     port = None
     if port_text is not None:
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-            raise UsageError(f"bad port {port_text!r} in {text!r}: expected 1-65535", hint)
+        # ASCII digits only: str.isdigit() also accepts "²" and "٨٠" (which int() reads as 80).
+        ascii_digits = port_text.isascii() and port_text.isdigit() and len(port_text) <= 5
+        if not ascii_digits or not 1 <= int(port_text) <= 65535:
+            raise UsageError(f"bad port {_echo(port_text, 20)} in {shown}: expected 1-65535", hint)
         port = int(port_text)
     try:
         return Target(str(ipaddress.ip_address(host)), port)
@@ -63,7 +75,7 @@ def parse_target(text: str) -> Target:
         pass
     if _HOSTNAME.match(host) and not host.replace(".", "").isdigit():
         return Target(host.lower(), port)
-    raise UsageError(f"bad address {text!r}: not an IP address or DNS name", hint)
+    raise UsageError(f"bad address {shown}: not an IP address or DNS name", hint)
 
 
 @dataclass(frozen=True, slots=True)

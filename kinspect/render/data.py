@@ -7,17 +7,26 @@ from typing import Any, BinaryIO
 import msgspec
 import yaml
 
-
-def json_bytes(doc: dict[str, Any]) -> bytes:
-    """Indented JSON as UTF-8 bytes (no str copy: reports of 100k pods are large)."""
-    return msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n"
-
+from kinspect.render.safe import utf8_deep
 
 _encoder = msgspec.json.Encoder()
 
 
+def _encode(value: object) -> bytes:
+    """JSON bytes of `value`; a lone surrogate, which UTF-8 cannot hold, becomes U+FFFD."""
+    try:
+        return _encoder.encode(value)
+    except UnicodeEncodeError:
+        return _encoder.encode(utf8_deep(msgspec.to_builtins(value)))
+
+
+def json_bytes(doc: dict[str, Any]) -> bytes:
+    """Indented JSON as UTF-8 bytes (no str copy: reports of 100k pods are large)."""
+    return msgspec.json.format(_encode(doc), indent=2) + b"\n"
+
+
 def _indented(value: object, depth: int) -> bytes:
-    text = msgspec.json.format(_encoder.encode(value), indent=2)
+    text = msgspec.json.format(_encode(value), indent=2)
     return text.replace(b"\n", b"\n" + b"  " * depth) if depth else text
 
 
@@ -34,11 +43,11 @@ def write_json(doc: dict[str, Any], out: BinaryIO, stream: str, pretty: bool = T
         return b"\n" + b"  " * depth if pretty else b""
 
     def encode(value: object, depth: int) -> bytes:
-        return _indented(value, depth) if pretty else _encoder.encode(value)
+        return _indented(value, depth) if pretty else _encode(value)
 
     out.write(b"{")
     for i, (key, value) in enumerate(doc.items()):
-        out.write((b"," if i else b"") + newline(1) + _encoder.encode(key) + colon)
+        out.write((b"," if i else b"") + newline(1) + _encode(key) + colon)
         if key == stream and isinstance(value, list | tuple) and value:
             out.write(b"[")
             for j, item in enumerate(value):
@@ -56,4 +65,6 @@ def to_json(doc: dict[str, Any]) -> str:
 
 def to_yaml(doc: dict[str, Any]) -> str:
     """YAML text, keys in document order."""
-    return yaml.safe_dump(msgspec.to_builtins(doc), sort_keys=False, default_flow_style=False)
+    return yaml.safe_dump(
+        utf8_deep(msgspec.to_builtins(doc)), sort_keys=False, default_flow_style=False
+    )

@@ -1,4 +1,8 @@
-"""`kinspect explain`: the four addresses and four ports, on a real service when there is one."""
+"""`kinspect explain`: the four addresses and four ports, on a real service when there is one.
+
+The example is Markdown built from cluster text: every piece of it goes through
+`render.safe.markdown` (no HTML, no Markdown syntax, control characters shown escaped).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from rich.markdown import Markdown
 
 from kinspect.chain import PortChain, ServiceChain
 from kinspect.render import reasons
+from kinspect.render.safe import markdown as md
 
 _TEXT = """\
 # Four addresses
@@ -50,39 +55,41 @@ ClusterIP is a second way in, for clients inside the cluster. Under
 def _example(pc: PortChain, c: ServiceChain) -> str:
     s, p = c.service, pc.port
     lines = [
-        f"# In this cluster: service {s.namespace}/{s.name} ({s.type}), port {p.port}/{p.protocol}",
+        f"# In this cluster: service {md(s.namespace)}/{md(s.name)} ({s.type}), "
+        f"port {p.port}/{p.protocol}",
         "",
     ]
     for f in pc.frontends:
         if f.kind == "NodePort":
             state = "answers" if f.answers else "drops (no local ready endpoint)"
             lines.append(
-                f"* nodePort **{f.port}** on node {f.node} address `{f.address}` — {state}"
+                f"* nodePort **{f.port}** on node {md(f.node or '-')} address {md(f.address)}"
+                f" — {state}"
             )
         elif f.kind == "ClusterIP":
             lines.append(
-                f"* ClusterIP `{f.address}` port **{f.port}** (allocated by kube-apiserver)"
+                f"* ClusterIP {md(f.address)} port **{f.port}** (allocated by kube-apiserver)"
             )
         else:
-            lines.append(f"* {f.kind} `{f.address}` port **{f.port}**")
+            lines.append(f"* {f.kind} {md(f.address)} port **{f.port}**")
         if f.from_nodes:
-            ok = ", ".join(n.node for n in f.from_nodes if n.answers) or "none"
+            ok = md(", ".join(n.node for n in f.from_nodes if n.answers) or "none")
             lines.append(
                 f"  * internalTrafficPolicy Local: answered only from nodes with a local ready "
                 f"endpoint ({ok})"
             )
     for hc in c.health_checks[:1]:
-        ok = ", ".join(h.node for h in c.health_checks if h.status == 200) or "no node"
+        ok = md(", ".join(h.node for h in c.health_checks if h.status == 200) or "no node")
         lines.append(
             f"* healthCheckNodePort **{hc.port}**: kube-proxy answers the load balancer 200 on "
             f"{ok}, 503 on the other nodes"
         )
     serving = [b for b in pc.backends if b.ready]
-    lines.append(f"* targetPort **{p.target_port}** resolves per pod to:")
+    lines.append(f"* targetPort **{md(str(p.target_port))}** resolves per pod to:")
     for b in serving:
         cp = b.container_port
         where = (
-            f"container `{cp.container}` containerPort {cp.port}"
+            f"container {md(cp.container)} containerPort {cp.port}"
             if cp
             else "no declared containerPort (still delivered to whatever listens)"
         )
@@ -92,7 +99,8 @@ def _example(pc: PortChain, c: ServiceChain) -> str:
             if b.host_network
             else ""
         )
-        lines.append(f"  * Pod IP `{b.address}` port **{b.port}** ({b.pod}) → {where}{why}")
+        pod = md(f"{b.address}")
+        lines.append(f"  * Pod IP {pod} port **{b.port}** ({md(str(b.pod))}) → {where}{why}")
     if not serving:
         lines.append("  * no ready endpoint")
     listed = {nb.pod for nb in pc.not_backends}
@@ -101,9 +109,9 @@ def _example(pc: PortChain, c: ServiceChain) -> str:
         lines.append("* pods that get **no traffic** on this port:")
     for b in unready:
         state = "terminating" if b.terminating else "not ready"
-        lines.append(f"  * {b.pod or b.address}: no traffic — {state}")
+        lines.append(f"  * {md(str(b.pod or b.address))}: no traffic — {state}")
     for nb in pc.not_backends:
-        lines.append(f"  * pod {nb.pod}: no traffic — {reasons.not_backend(nb)}")
+        lines.append(f"  * pod {md(str(nb.pod))}: no traffic — {md(reasons.not_backend(nb))}")
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.inventory import Inventory
 from kinspect.model import PodRef
 from kinspect.render import reasons
+from kinspect.render.safe import plain
 from kinspect.render.words import consumer_short, port_label
 
 
@@ -19,6 +20,7 @@ def frontends_summary(pc: PortChain, wide: bool) -> str:
     """One short line per frontend; the ClusterIP's port is the service port (PORT column).
 
     NodePorts collapse to one line saying on how many nodes they answer, unless `wide`.
+    Cluster text arrives escaped (`safe.plain`); the lines are joined by real newlines.
     """
     lines = []
     nodeports: list[Frontend] = []
@@ -30,18 +32,18 @@ def frontends_summary(pc: PortChain, wide: bool) -> str:
                 # internalTrafficPolicy Local: from how many nodes it answers.
                 ok = sum(n.answers for n in f.from_nodes)
                 local = f" local {ok}/{len(f.from_nodes)}" if f.from_nodes else ""
-                lines.append(f.address + local)
+                lines.append(plain(f.address) + local)
             case "LoadBalancer":
-                lines.append(f"lb {f.address}")
+                lines.append(f"lb {plain(f.address)}")
             case "ExternalIP":
-                lines.append(f"ext {f.address}")
+                lines.append(f"ext {plain(f.address)}")
             case _:
                 # A new frontend kind is a type error here until it has a label.
                 assert_never(f.kind)
     if nodeports:
         if wide:
             lines.extend(
-                f"{f.address}:{f.port}" + ("" if f.answers else " drops") for f in nodeports
+                f"{plain(f.address)}:{f.port}" + ("" if f.answers else " drops") for f in nodeports
             )
         else:
             answering = {f.node for f in nodeports if f.answers}
@@ -68,13 +70,18 @@ def _container(b: Backend) -> str:
     """The container declaring the backend's port (same number, so only its name)."""
     if b.container_port is None:
         return "(undeclared)" if b.pod_found else ("(pod missing)" if b.pod else "-")
-    return b.container_port.container
+    return plain(b.container_port.container)
 
 
 def _pod_name(ref: PodRef | None, namespace: str) -> str:
     if ref is None:
         return "-"
-    return ref.name if ref.namespace == namespace else str(ref)
+    return plain(ref.name if ref.namespace == namespace else str(ref))
+
+
+def _cells(*cells: str | Text) -> list[Text]:
+    """Table cells as `Text`: a str cell is never parsed as rich markup (`[/]` in a name)."""
+    return [c if isinstance(c, Text) else Text(c) for c in cells]
 
 
 def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
@@ -90,7 +97,7 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
     t.add_column("STATE", no_wrap=True, overflow="ellipsis")
     for c in chains:
         s = c.service
-        svc = s.name if namespaced else f"{s.namespace}/{s.name}"
+        svc = plain(s.name if namespaced else f"{s.namespace}/{s.name}")
         # The common type goes unsaid; the others are worth a line of their own.
         kind = "Headless" if s.headless else s.type
         if kind != "ClusterIP":
@@ -98,17 +105,19 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
         if wide and s.publish_not_ready_addresses:
             svc += "\npublishNotReady"
         # What the API server calls through this service (APIServices, webhooks).
-        svc += "".join(f"\n← {consumer_short(u)}" for u in c.consumers)
+        svc += "".join(f"\n← {plain(consumer_short(u))}" for u in c.consumers)
         if s.type == "ExternalName":
             t.add_row(
-                svc,
-                ", ".join(port_label(pc) for pc in c.ports) or "-",
-                f"CNAME {s.external_name}",
-                "-",
-                "-",
-                "-",
-                *([""] if wide else []),
-                Text("DNS only", style="dim"),
+                *_cells(
+                    svc,
+                    plain(", ".join(port_label(pc) for pc in c.ports)) or "-",
+                    f"CNAME {plain(s.external_name or '')}",
+                    "-",
+                    "-",
+                    "-",
+                    *([""] if wide else []),
+                    Text("DNS only", style="dim"),
+                )
             )
             continue
         for n, pc in enumerate(c.ports):
@@ -118,18 +127,18 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
                 ok = {h.node for h in c.health_checks if h.status == 200}
                 nodes = {h.node for h in c.health_checks}
                 fronts += f"\nhc:{c.health_checks[0].port} {len(ok)}/{len(nodes)}"
-            label = port_label(pc)
+            label = plain(port_label(pc))
             if wide and pc.port.app_protocol:
-                label += f"\n({pc.port.app_protocol})"
+                label += f"\n({plain(pc.port.app_protocol)})"
             first = [svc if n == 0 else "", label, fronts]
             rows: list[list[str | Text]] = []
             for b in pc.backends:
                 rows.append(
                     [
-                        f"{b.address}:{b.port}",
+                        f"{plain(b.address)}:{b.port}",
                         _pod_name(b.pod, s.namespace),
                         _container(b),
-                        *([b.node or "-"] if wide else []),
+                        *([plain(b.node or "-")] if wide else []),
                         _state(b),
                     ]
                 )
@@ -141,15 +150,15 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
                         "-",
                         _pod_name(nb.pod, s.namespace),
                         "-",
-                        *([nb.node or "-"] if wide else []),
-                        Text(f"NO ENDPOINT: {reasons.not_backend(nb)}", style="red"),
+                        *([plain(nb.node or "-")] if wide else []),
+                        Text(f"NO ENDPOINT: {plain(reasons.not_backend(nb))}", style="red"),
                     ]
                 )
             if not rows:
                 why = "no selector, no endpoints" if s.selector is None else "selects no pods"
                 rows.append(["-", "-", "-", *(["-"] if wide else []), Text(why, style="red")])
             for i, r in enumerate(rows):
-                t.add_row(*(first if i == 0 else ["", "", ""]), *r)
+                t.add_row(*_cells(*(first if i == 0 else ["", "", ""]), *r))
     return t
 
 
@@ -164,11 +173,13 @@ def ips_tables(inv: Inventory) -> RenderableType:
             for t in ("InternalIP", "ExternalIP")
         }
         nodes.add_row(
-            n.name,
-            by["InternalIP"],
-            by["ExternalIP"],
-            ", ".join(n.pod_cidrs) or "-",
-            "yes" if n.ready else "no",
+            *_cells(
+                plain(n.name),
+                plain(by["InternalIP"]),
+                plain(by["ExternalIP"]),
+                plain(", ".join(n.pod_cidrs)) or "-",
+                "yes" if n.ready else "no",
+            )
         )
     svcs = Table(title="Cluster IPs", title_justify="left", box=None, header_style="bold")
     for col in ("SERVICE", "TYPE", "CLUSTER-IPs"):
@@ -176,16 +187,16 @@ def ips_tables(inv: Inventory) -> RenderableType:
     rows = [(s, ", ".join(s.cluster_ips)) for s in inv.cluster_ip_services]
     rows += [(s, "None (headless)") for s in inv.headless_services]
     for s, ips in sorted(rows, key=lambda r: (r[0].namespace, r[0].name)):
-        svcs.add_row(f"{s.namespace}/{s.name}", s.type, ips)
+        svcs.add_row(*_cells(plain(f"{s.namespace}/{s.name}"), s.type, plain(ips)))
     ext = Table(
         title="Load-balancer and external IPs", title_justify="left", box=None, header_style="bold"
     )
     for col in ("SERVICE", "KIND", "ADDRESS"):
         ext.add_column(col)
     for svc, addr in inv.lb_ingress:
-        ext.add_row(svc, "LoadBalancer ingress", addr)
+        ext.add_row(*_cells(plain(svc), "LoadBalancer ingress", plain(addr)))
     for svc, addr in inv.external_ips:
-        ext.add_row(svc, "externalIP", addr)
+        ext.add_row(*_cells(plain(svc), "externalIP", plain(addr)))
     pods = Table(
         title="Pod IPs (one network namespace per pod: its containers share the IP)",
         title_justify="left",
@@ -195,20 +206,25 @@ def ips_tables(inv: Inventory) -> RenderableType:
     for col in ("POD IP", "POD", "NODE", "CONTAINERS"):
         pods.add_column(col, overflow="fold")
     for p in inv.pods:
-        ip = ", ".join(p.pod_ips) + (" (hostNetwork = node IP)" if p.host_network else "")
+        ip = plain(", ".join(p.pod_ips)) + (" (hostNetwork = node IP)" if p.host_network else "")
         pods.add_row(
-            ip,
-            f"{p.namespace}/{p.name}",
-            p.node_name or "-",
-            "\n".join(
-                [*(f"└ {c} (init)" for c in p.init_containers), *(f"└ {c}" for c in p.containers)]
-            ),
+            *_cells(
+                ip,
+                plain(f"{p.namespace}/{p.name}"),
+                plain(p.node_name or "-"),
+                "\n".join(
+                    [
+                        *(f"└ {plain(c)} (init)" for c in p.init_containers),
+                        *(f"└ {plain(c)}" for c in p.containers),
+                    ]
+                ),
+            )
         )
     alloc = Table(title="Who allocates what", title_justify="left", box=None, header_style="bold")
     alloc.add_column("ADDRESS")
     alloc.add_column("ALLOCATED BY", overflow="fold")
     for k, v in inv.allocators:
-        alloc.add_row(k, v)
+        alloc.add_row(*_cells(plain(k), plain(v)))
     parts: list[RenderableType] = [nodes, Text(""), svcs, Text("")]
     if inv.lb_ingress or inv.external_ips:
         parts += [ext, Text("")]

@@ -8,6 +8,7 @@ from rich.tree import Tree
 
 from kinspect.chain import Backend, Frontend, ServiceChain
 from kinspect.render import reasons
+from kinspect.render.safe import plain
 from kinspect.render.words import consumer_long, port_label, port_text
 from kinspect.trace import Direct, Route, TraceResult
 
@@ -15,12 +16,12 @@ from kinspect.trace import Direct, Route, TraceResult
 def _backend_label(b: Backend) -> Text:
     state = "ready" if b.ready else ("terminating" if b.terminating else "NOT READY")
     style = "green" if b.ready else "red"
-    t = Text(f"{b.address}:{b.port}", style="bold")
+    t = Text(f"{plain(b.address)}:{b.port}", style="bold")
     t.append(f"  {state}", style=style)
     if b.pod:
-        t.append(f"  pod {b.pod}" + (" (missing!)" if not b.pod_found else ""))
+        t.append(f"  pod {plain(str(b.pod))}" + (" (missing!)" if not b.pod_found else ""))
     if b.node:
-        t.append(f"  on {b.node}", style="dim")
+        t.append(f"  on {plain(b.node)}", style="dim")
     if b.host_network:
         t.append("  hostNetwork: address is the node IP", style="cyan")
     return t
@@ -33,9 +34,9 @@ def _container_label(b: Backend) -> Text:
             f"no container declares {b.port}/{b.protocol}: traffic reaches whatever listens there",
             style="yellow",
         )
-    name = f" ({cp.name})" if cp.name else ""
+    name = f" ({plain(cp.name)})" if cp.name else ""
     kind = "sidecar " if cp.sidecar else ""
-    return Text(f"{kind}container {cp.container}:{cp.port}{name}/{cp.protocol}")
+    return Text(f"{kind}container {plain(cp.container)}:{cp.port}{name}/{cp.protocol}")
 
 
 def map_tree(chains: list[ServiceChain]) -> RenderableType:
@@ -43,7 +44,7 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
     trees = []
     for c in chains:
         s = c.service
-        head = Text(f"{s.namespace}/{s.name}", style="bold")
+        head = Text(plain(f"{s.namespace}/{s.name}"), style="bold")
         head.append(f"  {'Headless' if s.headless else s.type}", style="cyan")
         if s.external_traffic_policy == "Local":
             head.append("  externalTrafficPolicy: Local", style="dim")
@@ -55,34 +56,37 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
         if c.consumers:
             used = tree.add("called by the API server for")
             for u in c.consumers:
-                used.add(Text(consumer_long(u)))
+                used.add(Text(plain(consumer_long(u))))
         if c.health_checks:
             hc = c.health_checks[0].port
             ok = sorted({h.node for h in c.health_checks if h.status == 200})
             tree.add(
-                f"healthCheckNodePort {hc}: kube-proxy answers the load balancer 200 on "
-                f"{', '.join(ok) or 'no node'}, 503 elsewhere"
+                Text(
+                    f"healthCheckNodePort {hc}: kube-proxy answers the load balancer 200 on "
+                    f"{plain(', '.join(ok)) or 'no node'}, 503 elsewhere"
+                )
             )
         if s.type == "ExternalName":
-            tree.add(f"DNS CNAME → {s.external_name} (no ClusterIP, no endpoints)")
+            name = plain(s.external_name or "")
+            tree.add(Text(f"DNS CNAME → {name} (no ClusterIP, no endpoints)"))
         for pc in c.ports:
-            pt = tree.add(Text(f"port {port_label(pc)}", style="bold magenta"))
+            pt = tree.add(Text(f"port {plain(port_label(pc))}", style="bold magenta"))
             if pc.port.app_protocol:
-                pt.add(f"appProtocol {pc.port.app_protocol}")
+                pt.add(Text(f"appProtocol {plain(pc.port.app_protocol)}"))
             if s.type != "ExternalName":
-                fronts = pt.add("frontends")
+                fronts = pt.add(Text("frontends"))
                 for f in pc.frontends:
-                    label = f"{f.kind} {f.address}:{f.port}"
+                    label = f"{f.kind} {plain(f.address)}:{f.port}"
                     if f.node:
-                        label += f" (node {f.node})"
+                        label += f" (node {plain(f.node)})"
                     if f.answers is False:
                         label += " — drops traffic (no local ready endpoint)"
                     _from_nodes(fronts.add(label), f)
                 if not pc.frontends:
-                    fronts.add("none (headless: clients use the pod IPs from DNS)")
+                    fronts.add(Text("none (headless: clients use the pod IPs from DNS)"))
             if s.type == "ExternalName":
                 continue
-            backs = pt.add("backends")
+            backs = pt.add(Text("backends"))
             for b in pc.backends:
                 backs.add(_backend_label(b)).add(_container_label(b))
             if not pc.backends:
@@ -92,7 +96,8 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
                 if nb.pod not in listed:
                     pt.add(
                         Text(
-                            f"pod {nb.pod} gets no endpoint: {reasons.not_backend(nb)}", style="red"
+                            plain(f"pod {nb.pod} gets no endpoint: {reasons.not_backend(nb)}"),
+                            style="red",
                         )
                     )
         trees.append(tree)
@@ -109,24 +114,30 @@ _VIA = {
 
 def _route(root: Tree, rt: Route) -> None:
     p, e = rt.port, rt.entry
-    head = f"{e.kind} {e.address}:{e.port} → service {rt.service} port {p.port}/{p.protocol}"
+    head = (
+        f"{e.kind} {plain(e.address)}:{e.port} → service {plain(rt.service)} "
+        f"port {p.port}/{p.protocol}"
+    )
     hop = root.add(Text(head, style="bold magenta"))
     if e.answers is False:
         hop.add(
             Text(
-                f"node {e.node} drops it: externalTrafficPolicy Local and no local ready endpoint",
+                f"node {plain(e.node or '')} drops it: externalTrafficPolicy Local and no local "
+                "ready endpoint",
                 style="red",
             )
         )
     if e.kind == "ClusterIP":
         _from_nodes(hop, e)
-        hop = hop.add(f"kube-proxy DNAT to an endpoint, targetPort {p.target_port}")
+        hop = hop.add(
+            Text(f"kube-proxy DNAT to an endpoint, targetPort {plain(str(p.target_port))}")
+        )
     else:
         # kube-proxy DNATs a NodePort/LB/externalIP packet straight to an endpoint: the
         # ClusterIP is never on the wire. It is another way in, not a hop.
         hop = hop.add(
             f"kube-proxy DNAT straight to an endpoint (no ClusterIP hop), "
-            f"targetPort {p.target_port}"
+            f"targetPort {plain(str(p.target_port))}"
         )
     for b in rt.backends:
         hop.add(_backend_label(b)).add(_container_label(b))
@@ -140,9 +151,9 @@ def _from_nodes(hop: Tree, f: Frontend) -> None:
     drop = [n.node for n in f.from_nodes if not n.answers]
     ok = [n.node for n in f.from_nodes if n.answers]
     line = Text("internalTrafficPolicy Local: answered only from nodes with a local ready endpoint")
-    line.append(f" ({', '.join(ok) or 'none'})", style="green")
+    line.append(f" ({plain(', '.join(ok)) or 'none'})", style="green")
     if drop:
-        line.append(f"; no answer from pods on {', '.join(drop)}", style="red")
+        line.append(f"; no answer from pods on {plain(', '.join(drop))}", style="red")
     hop.add(line)
 
 
@@ -153,22 +164,24 @@ def _direct(root: Tree, d: Direct) -> None:
         sp = d.service_port
         port = f" port {sp.port}/{sp.protocol}" if sp else ""
         hop = root.add(
-            Text(f"endpoint of service {d.service}{port} (no pod)", style="bold magenta")
+            Text(
+                f"endpoint of service {plain(str(d.service))}{port} (no pod)", style="bold magenta"
+            )
         )
         hop.add(_backend_label(b))
         hop.add(
             Text(
                 "listed in the service's endpoints by hand (a selectorless service): traffic "
-                f"to the service reaches whatever listens on {b.address}:{b.port}",
+                f"to the service reaches whatever listens on {plain(b.address)}:{b.port}",
                 style="dim",
             )
         )
         return
-    hop = root.add(Text(f"{label} → pod {d.pod} on {d.node}", style="bold magenta"))
+    hop = root.add(Text(f"{label} → pod {plain(f'{d.pod} on {d.node}')}", style="bold magenta"))
     if d.container_port:
         cp = d.container_port
         hop.add(
-            f"container {cp.container}:{cp.port}/{cp.protocol}"
+            f"container {plain(cp.container)}:{cp.port}/{cp.protocol}"
             + (f" (hostPort {cp.host_port})" if cp.host_port else "")
         )
     else:
@@ -185,12 +198,12 @@ def _without_port(root: Tree, r: TraceResult) -> None:
     if r.backs:
         backs = root.add("backs")
         for b in r.backs:
-            where = f"service {b.service} port {port_text(b.port)}"
+            where = f"service {plain(b.service)} port {plain(port_text(b.port))}"
             if b.backend is not None and b.backend.ready:
-                backs.add(Text(f"{where}: endpoint {b.backend.address}:{b.backend.port}"))
+                backs.add(Text(f"{where}: endpoint {plain(b.backend.address)}:{b.backend.port}"))
             elif b.not_backend is not None:
                 why = reasons.not_backend(b.not_backend)
-                backs.add(Text(f"{where}: no traffic — {why}", style="red"))
+                backs.add(Text(f"{where}: no traffic — {plain(why)}", style="red"))
             elif b.backend is not None:
                 backs.add(Text(f"{where}: endpoint listed but not ready", style="red"))
     if r.open_ports:
@@ -198,30 +211,36 @@ def _without_port(root: Tree, r: TraceResult) -> None:
         for o in r.open_ports:
             if o.kind == "NodePort":
                 state = "" if o.answers else " — drops traffic (no usable endpoint)"
-                ports.add(f"nodePort {o.port}/{o.protocol} → service {o.service}{state}")
+                ports.add(
+                    Text(f"nodePort {o.port}/{o.protocol} → service {plain(str(o.service))}{state}")
+                )
             elif o.kind == "HealthCheckNodePort":
                 code = "200" if o.answers else "503"
                 ports.add(
-                    f"healthCheckNodePort {o.port}/TCP: kube-proxy answers {code} "
-                    f"for service {o.service}"
+                    Text(
+                        f"healthCheckNodePort {o.port}/TCP: kube-proxy answers {code} "
+                        f"for service {plain(str(o.service))}"
+                    )
                 )
             else:
                 cp = o.container_port
-                cont = f" container {cp.container}:{cp.port}" if cp else ""
-                ports.add(f"{_VIA[o.kind]} {o.port}/{o.protocol} → pod {o.pod}{cont}")
+                cont = f" container {plain(cp.container)}:{cp.port}" if cp else ""
+                ports.add(
+                    Text(f"{_VIA[o.kind]} {o.port}/{o.protocol} → pod {plain(str(o.pod))}{cont}")
+                )
 
 
 def trace_tree(r: TraceResult) -> RenderableType:
     """Render a trace hop by hop."""
     addr = r.target.address
     target = f"{addr}:{r.target.port}" if r.target.port else addr
-    root = Tree(Text(target, style="bold"))
+    root = Tree(Text(plain(target), style="bold"))
     if not r.matches:
         root.add(Text("nothing in this cluster owns or carries this address", style="red"))
         return root
-    what = root.add("is")
+    what = root.add(Text("is"))
     for m in r.matches:
-        what.add(Text(f"{m.kind}: {m.detail}"))
+        what.add(Text(f"{m.kind}: {plain(m.detail)}"))
     if r.target.port is None:
         _without_port(root, r)
         return root
@@ -236,15 +255,16 @@ def trace_tree(r: TraceResult) -> RenderableType:
     for svc, port, ip in sorted(siblings):
         root.add(
             Text(
-                f"(the same service port is also reachable in-cluster at ClusterIP {ip}:{port}, "
-                f"service {svc})",
+                f"(the same service port is also reachable in-cluster at ClusterIP "
+                f"{plain(ip)}:{port}, service {plain(svc)})",
                 style="dim",
             )
         )
     for h in r.health_checks:
         hc = h.check
         text = (
-            f"healthCheckNodePort {hc.port} of service {h.service}: kube-proxy on {hc.node} "
+            f"healthCheckNodePort {hc.port} of service {plain(h.service)}: kube-proxy on "
+            f"{plain(hc.node)} "
             f"answers the load balancer's health check with {hc.status}"
         )
         hop = root.add(Text(text, style="bold magenta"))
@@ -257,5 +277,5 @@ def trace_tree(r: TraceResult) -> RenderableType:
     if not r.routes and not r.direct and not r.health_checks:
         root.add(Text(f"nothing receives port {r.target.port} on this address", style="red"))
     for hint in r.hints:
-        root.add(Text(f"hint: {hint.message}", style="yellow"))
+        root.add(Text(f"hint: {plain(hint.message)}", style="yellow"))
     return root

@@ -173,7 +173,7 @@ def test_two_snapshots_make_one_report_in_every_format(tmp_path: Path) -> None:
     md = _audit(*both, "-o", "markdown").stdout
     assert md.startswith("# kinspect audit")
     assert "| test · ns | ghost | `selector-matches-no-pods` |" in md
-    assert "[single-ready-endpoint]: other · ns/lonely, test · ns/lonely" in md
+    assert "\\[single-ready-endpoint\\]: other · ns/lonely, test · ns/lonely" in md
     page = tmp_path / "r.html"
     _audit(*both, "--output-file", str(page))  # format from the extension
     html = page.read_text()

@@ -66,7 +66,7 @@ def test_bad_ignore_files_are_usage_errors(tmp_path: Path, text: str, message: s
 
 
 def test_a_missing_ignore_file(tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match=r"cannot read ignore file .*: FileNotFoundError"):
+    with pytest.raises(UsageError, match=r"cannot read ignore file .*: No such file or directory"):
         read_ignore_file(str(tmp_path / "nope.yaml"))
 
 

@@ -334,3 +334,32 @@ def test_node_ip_without_port_reads_only_the_nodes_pods() -> None:
     assert plan.pods_needed(empty, t, None, plan.first_pod_queries(t, None)) == [
         PodQuery(None, field_selector="spec.nodeName=n1")
     ]
+
+
+def test_a_targetref_name_is_escaped_in_the_field_selector() -> None:
+    # The API server does not validate targetRef.name: `=`, `,` and `\` must not end the
+    # value (apimachinery's fields.EscapeValue), or the LIST is a 400.
+    _, empty = _without_pods(_world())
+    g = group("web6", [(None, 8080, "TCP")], ep("fd00::5", "a=b,c\\d"))
+    s = msgspec.structs.replace(empty, endpoint_groups=(*empty.endpoint_groups, g))
+    t = Target("fd00::5")
+    assert plan.pods_needed(s, t, None, plan.first_pod_queries(t, None)) == [
+        PodQuery("ns", field_selector="metadata.name=a\\=b\\,c\\\\d")
+    ]
+
+
+def test_field_selector_escape() -> None:
+    assert plan.escape_field_value("plain-name") == "plain-name"
+    assert plan.escape_field_value("\\,=") == "\\\\\\,\\="
+
+
+def test_a_selector_outside_the_label_grammar_is_not_sent() -> None:
+    # Label selectors have no escapes: a selector (from a hand-edited snapshot) whose key or
+    # value the API server would never accept falls back to reading the endpoints' pods by name.
+    _, empty = _without_pods(_world())
+    odd = msgspec.structs.replace(empty.services[0], selector={"app": "web,x=y"})
+    s = msgspec.structs.replace(empty, services=(odd, *empty.services[1:]))
+    t = Target("10.96.0.10", 80)
+    assert plan.pods_needed(s, t, None, plan.first_pod_queries(t, None)) == [
+        PodQuery("ns", field_selector="metadata.name=a")
+    ]

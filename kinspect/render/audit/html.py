@@ -11,6 +11,7 @@ from collections import Counter
 from kinspect.audit import Severity
 from kinspect.auditreport import AuditResult
 from kinspect.render.audit.common import RenderContext, grouped, pods, rollups, where
+from kinspect.render.safe import utf8
 
 _CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2rem auto;max-width:1200px;
@@ -39,7 +40,10 @@ def _inline(svg: str) -> str:
 
 def render(result: AuditResult, ctx: RenderContext) -> str:
     """A self-contained HTML page (inline CSS, no scripts, no external resources)."""
-    e = html.escape
+
+    def e(s: str) -> str:
+        return html.escape(utf8(s))
+
     counts = Counter(f.severity for f in result.findings)
     out = [
         "<!doctype html><html lang=en><head><meta charset=utf-8>",

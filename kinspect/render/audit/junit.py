@@ -8,12 +8,14 @@ from xml.etree import ElementTree as ET
 from kinspect.audit import Finding
 from kinspect.auditreport import AuditResult
 from kinspect.render.audit.common import RenderContext, pods, port_text
+from kinspect.render.safe import xml
 
 
 def _failure(f: Finding) -> str:
     who = pods(f)
-    return f"[{f.severity.label}] {f.check} {port_text(f.port) or ''}: {f.message}" + (
-        f" (pods: {', '.join(who)})" if who else ""
+    return xml(
+        f"[{f.severity.label}] {f.check} {port_text(f.port) or ''}: {f.message}"
+        + (f" (pods: {', '.join(who)})" if who else "")
     )
 
 
@@ -26,10 +28,10 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
     suites = ET.Element("testsuites", name="kinspect audit")
     for c in result.contexts:
         mine = [f for f in result.findings if f.context == c.context]
-        suite = ET.SubElement(suites, "testsuite", name=c.context)
+        suite = ET.SubElement(suites, "testsuite", name=xml(c.context))
         if not c.ok:
-            case = ET.SubElement(suite, "testcase", classname=c.context, name="read cluster")
-            ET.SubElement(case, "error", message=c.error or "failed")
+            case = ET.SubElement(suite, "testcase", classname=xml(c.context), name="read cluster")
+            ET.SubElement(case, "error", message=xml(c.error or "failed"))
             suite.set("tests", "1")
             suite.set("errors", "1")
             suite.set("failures", "0")
@@ -41,16 +43,20 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
         failures = 0
         for name in names:
             ns, _, svc = name.partition("/")
-            case = ET.SubElement(suite, "testcase", classname=f"{c.context}.{ns}", name=svc or ns)
+            case = ET.SubElement(
+                suite, "testcase", classname=xml(f"{c.context}.{ns}"), name=xml(svc or ns)
+            )
             bad = [f for f in by_service.get(name, []) if f.severity >= ctx.threshold]
             if bad:
                 failures += 1
-                fail = ET.SubElement(case, "failure", message=bad[0].message, type=bad[0].check)
+                fail = ET.SubElement(
+                    case, "failure", message=xml(bad[0].message), type=bad[0].check
+                )
                 fail.text = "\n".join(_failure(f) for f in bad)
             rest = [f for f in by_service.get(name, []) if f.severity < ctx.threshold]
             if rest:
                 ET.SubElement(case, "system-out").text = "\n".join(
-                    f"[{f.severity.label}] {f.check}: {f.message}" for f in rest
+                    xml(f"[{f.severity.label}] {f.check}: {f.message}") for f in rest
                 )
         suite.set("tests", str(len(names)))
         suite.set("failures", str(failures))

@@ -5,10 +5,7 @@ from __future__ import annotations
 from kinspect.audit import Severity
 from kinspect.auditreport import AuditResult
 from kinspect.render.audit.common import RenderContext, grouped, pods, rollups, where
-
-
-def _md_cell(s: str) -> str:
-    return s.replace("|", "\\|").replace("\n", " ")
+from kinspect.render.safe import markdown as md
 
 
 def render(result: AuditResult, ctx: RenderContext) -> str:
@@ -20,8 +17,8 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
         "|---|---|---|",
     ]
     for c in result.contexts:
-        status = "ok" if c.ok else f"**failed**: {_md_cell(c.error or '')}"
-        lines.append(f"| {c.context} | {status} | {len(c.services)} |")
+        status = "ok" if c.ok else f"**failed**: {md(c.error or '')}"
+        lines.append(f"| {md(c.context)} | {status} | {len(c.services)} |")
     for sev, places in sorted(grouped(result).items(), reverse=True):
         n = sum(len(v) for v in places.values())
         lines += ["", f"## {sev.label.capitalize()} ({n})", ""]
@@ -30,11 +27,11 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
             for f in findings:
                 mark = " 🆕" if result.is_new(f) else ""
                 lines.append(
-                    f"| {_md_cell(place)} | {_md_cell(where(f))} | `{f.check}`{mark} | "
-                    f"{_md_cell(f.message)} | {_md_cell(', '.join(pods(f)))} |"
+                    f"| {md(place)} | {md(where(f))} | `{f.check}`{mark} | "
+                    f"{md(f.message)} | {md(', '.join(pods(f)))} |"
                 )
     for line in rollups(result):
-        lines += ["", _md_cell(line)]
+        lines += ["", md(line)]
     charts = [
         (key, ctx.charts[key])
         for key in dict.fromkeys(
@@ -55,7 +52,7 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
             )
             lines += [
                 "",
-                f"### {_md_cell(where_)}",
+                f"### {md(where_)}",
                 "",
                 "```mermaid",
                 chart.mermaid.rstrip(),
@@ -68,6 +65,7 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
     if result.ignored:
         lines += ["", "## Ignored", ""]
         lines += [
-            f"- `{f.check}` {f.namespace}/{f.service}: {_md_cell(why)}" for f, why in result.ignored
+            f"- `{f.check}` {md(f'{f.namespace}/{f.service}')}: {md(why)}"
+            for f, why in result.ignored
         ]
     return "\n".join(lines) + "\n"

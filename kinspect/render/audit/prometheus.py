@@ -7,9 +7,12 @@ from collections import Counter
 from kinspect.audit import CHECKS, Severity
 from kinspect.auditreport import AuditResult
 from kinspect.render.audit.common import RenderContext
+from kinspect.render.safe import utf8
 
 
 def _label(v: str) -> str:
+    # The exposition format is UTF-8: a lone surrogate (from a kubeconfig) cannot be written.
+    v = utf8(v)
     return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 

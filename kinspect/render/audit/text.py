@@ -8,6 +8,7 @@ from rich.text import Text
 from kinspect.audit import Severity
 from kinspect.auditreport import AuditResult
 from kinspect.render.audit.common import RenderContext, grouped, pods, rollups, where
+from kinspect.render.safe import plain
 
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -16,27 +17,27 @@ def render(result: AuditResult, ctx: RenderContext) -> RenderableType:
     """Findings grouped by severity, then context and namespace."""
     parts: list[RenderableType] = []
     for c in result.contexts:
-        line = Text(f"context {c.context}: ")
+        line = Text(f"context {plain(c.context)}: ")
         if c.ok:
             line.append(f"{len(c.services)} services audited", style="green")
         else:
-            line.append(f"FAILED: {c.error}", style="bold red")
+            line.append(f"FAILED: {plain(c.error or '')}", style="bold red")
         parts.append(line)
-        parts.extend(Text(f"  warning: {w}", style="yellow") for w in c.warnings)
+        parts.extend(Text(f"  warning: {plain(w)}", style="yellow") for w in c.warnings)
     for sev, places in sorted(grouped(result).items(), reverse=True):
         n = sum(len(v) for v in places.values())
         parts.append(Text(f"\n{sev.label.upper()} ({n})", style=_STYLE[sev]))
         for place, findings in sorted(places.items()):
-            parts.append(Text(f"  {place}", style="bold"))
+            parts.append(Text(f"  {plain(place)}", style="bold"))
             for f in findings:
                 t = Text("    ")
                 if result.is_new(f):
                     t.append("NEW ", style="bold magenta")
                 t.append(f"[{f.check}] ", style=_STYLE[sev])
-                t.append(f"{where(f)}: {f.message}")
+                t.append(plain(f"{where(f)}: {f.message}"))
                 parts.append(t)
                 if names := pods(f):
-                    parts.append(Text("      pods: " + ", ".join(names), style="dim"))
+                    parts.append(Text("      pods: " + plain(", ".join(names)), style="dim"))
     parts.extend(Text(f"\n{line}", style=_STYLE[Severity.INFO]) for line in rollups(result))
     if result.baseline:
         parts.append(

@@ -1,0 +1,294 @@
+"""Property-based tests (hypothesis) on every parser of user input and on the wire decoders.
+
+The only outcomes allowed are a result or a documented one-line error: a `KinspectError` for
+user input; for the wire decoders, `msgspec.DecodeError`/`ValidationError` (kinspect.cluster
+turns those into one-line errors naming the resource). Examples per test: the "ci" profile
+(tests/unit/conftest.py) in `make unit`, many more in `make fuzz`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import yaml
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from kinspect import auditfiles, kinds, snapshotfile, trace
+from kinspect.errors import ExitCode, KinspectError, UsageError
+from tests.unit.builders import snap
+
+from .runner import invoke
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _with_file(data: bytes, check: Callable[[str], object]) -> object:
+    fd, path = tempfile.mkstemp()
+    try:
+        os.write(fd, data)
+        os.close(fd)
+        return check(path)
+    finally:
+        os.unlink(path)
+
+
+# --- trace addresses ------------------------------------------------------------------------
+
+
+@given(st.text(max_size=300))
+@example("10.0.0.1:²")
+@example("10.0.0.1:٨٠")
+@example("[fd00::1]:" + "9" * 5000)
+def test_parse_target_returns_or_is_a_usage_error(text: str) -> None:
+    message = ""
+    try:
+        t = trace.parse_target(text)
+    except UsageError as e:
+        message = e.message
+    else:
+        assert t.port is None or 1 <= t.port <= 65535
+    assert len(message) < 200  # the echo is cut
+
+
+@given(st.sampled_from(["10.0.0.1", "[fd00::1]", "web.example.com"]), st.integers(-10, 70000))
+def test_ports_in_range_parse_and_others_do_not(host: str, port: int) -> None:
+    try:
+        t = trace.parse_target(f"{host}:{port}")
+    except UsageError:
+        assert not 1 <= port <= 65535
+    else:
+        assert t.port == port
+
+
+# --- flags, through the CLI in-process -------------------------------------------------------
+
+
+@given(st.text(max_size=40).filter(lambda s: not s.startswith("-")))
+@example("nan")
+@example("1e300")
+def test_request_timeout_values(value: str) -> None:
+    r = invoke("map", "--kubeconfig", "/nonexistent", "--request-timeout", value)
+    # A usable value gets as far as the kubeconfig (missing: 3); anything else is 2.
+    assert r.code in (ExitCode.USAGE, ExitCode.CONFIG), r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+
+
+@given(st.text(max_size=40))
+@example("99999999999999999999")
+def test_chunk_size_values(value: str) -> None:
+    r = invoke("map", "--kubeconfig", "/nonexistent", env={"KINSPECT_CHUNK_SIZE": value})
+    assert r.code in (ExitCode.USAGE, ExitCode.CONFIG), r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def _ignore(path: str) -> object:
+    try:
+        return auditfiles.read_ignore_file(path)
+    except UsageError:
+        return None
+
+
+def _baseline(path: str) -> object:
+    try:
+        return auditfiles.read_baseline(path)
+    except UsageError:
+        return None
+
+
+def _snapshot(path: str) -> object:
+    try:
+        return snapshotfile.load(path, max_bytes=1 << 20)
+    except UsageError:
+        return None
+
+
+@given(st.binary(max_size=200))
+def test_ignore_file_bytes(data: bytes) -> None:
+    _with_file(data, _ignore)
+
+
+@given(st.lists(JSON, max_size=4) | JSON)
+def test_ignore_file_shapes(doc: Any) -> None:
+    _with_file(yaml.safe_dump(doc).encode(), _ignore)
+
+
+@given(st.binary(max_size=200))
+def test_baseline_bytes(data: bytes) -> None:
+    _with_file(data, _baseline)
+
+
+@given(JSON, st.lists(JSON, max_size=3))
+def test_baseline_shapes(doc: Any, findings: list[Any]) -> None:
+    _with_file(json.dumps(doc).encode(), _baseline)
+    report = {"kind": "AuditReport", "findings": findings}
+    _with_file(json.dumps(report).encode(), _baseline)
+
+
+@given(st.binary(max_size=300))
+def test_snapshot_bytes(data: bytes) -> None:
+    _with_file(data, _snapshot)
+    _with_file(gzip.compress(data), _snapshot)
+    _with_file(b"\x1f\x8b" + data, _snapshot)
+
+
+@given(JSON)
+def test_snapshot_shapes(doc: Any) -> None:
+    _with_file(json.dumps(doc).encode(), _snapshot)
+    wrapped = {"apiVersion": "kinspect/v1", "kind": "Snapshot", "snapshot": doc}
+    _with_file(gzip.compress(json.dumps(wrapped).encode()), _snapshot)
+
+
+@given(st.integers(0, 2000))
+def test_a_good_snapshot_cut_anywhere_is_a_usage_error_or_loads(cut: int) -> None:
+    data = gzip.compress(snapshotfile.dumps(snap(), compress=False))
+    _with_file(data[:cut], _snapshot)
+
+
+# --- wire decoders ----------------------------------------------------------------------------
+
+# One realistic item per kind; the fuzzer replaces, drops and adds parts of it.
+_SAMPLES: dict[str, dict[str, Any]] = {
+    "namespaces": {"metadata": {"name": "a", "labels": {"k": "v"}}},
+    "services": {
+        "metadata": {"namespace": "a", "name": "s"},
+        "spec": {
+            "type": "NodePort",
+            "clusterIP": "10.96.0.1",
+            "clusterIPs": ["10.96.0.1"],
+            "selector": {"app": "x"},
+            "ports": [{"port": 80, "protocol": "TCP", "targetPort": "http", "nodePort": 30080}],
+        },
+        "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.1"}]}},
+    },
+    "pods": {
+        "metadata": {
+            "namespace": "a",
+            "name": "p",
+            "labels": {"app": "x"},
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "r"}],
+        },
+        "spec": {
+            "nodeName": "n",
+            "containers": [
+                {
+                    "name": "c",
+                    "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+                    "readinessProbe": {"httpGet": {"port": "http"}},
+                }
+            ],
+            "initContainers": [{"name": "s", "restartPolicy": "Always"}],
+        },
+        "status": {
+            "phase": "Running",
+            "podIP": "10.244.0.5",
+            "podIPs": [{"ip": "10.244.0.5"}],
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    },
+    "endpoints": {
+        "metadata": {"namespace": "a", "name": "s"},
+        "subsets": [
+            {
+                "addresses": [{"ip": "10.244.0.5", "targetRef": {"kind": "Pod", "name": "p"}}],
+                "notReadyAddresses": [{"ip": "10.244.0.6"}],
+                "ports": [{"port": 8080, "protocol": "TCP"}],
+            }
+        ],
+    },
+    "endpointslices": {
+        "metadata": {
+            "namespace": "a",
+            "name": "s-x",
+            "labels": {"kubernetes.io/service-name": "s"},
+        },
+        "addressType": "IPv4",
+        "endpoints": [
+            {
+                "addresses": ["10.244.0.5"],
+                "conditions": {"ready": True},
+                "targetRef": {"kind": "Pod", "name": "p[/]=,\\\x1b"},
+                "nodeName": "n",
+            }
+        ],
+        "ports": [{"port": 8080, "protocol": "TCP", "name": "http"}],
+    },
+    "nodes": {
+        "metadata": {"name": "n"},
+        "spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]},
+        "status": {
+            "addresses": [{"type": "InternalIP", "address": "192.0.2.1"}],
+            "conditions": [{"type": "Ready", "status": "True"}],
+        },
+    },
+}
+
+
+@st.composite
+def _mutated(draw: st.DrawFn, value: Any) -> Any:
+    """`value` with some parts replaced by arbitrary JSON, dropped, or kept."""
+    choice = draw(st.integers(0, 9))
+    if choice == 0:
+        return draw(JSON)
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if draw(st.integers(0, 9)) == 0:
+                continue  # dropped
+            out[k] = draw(_mutated(v))
+        return out
+    if isinstance(value, list):
+        return [draw(_mutated(v)) for v in value] + draw(st.lists(JSON, max_size=1))
+    return value
+
+
+_KINDS = {k.plural: k for k in kinds.KINDS}
+
+
+@given(st.data())
+def test_wire_decoders_only_raise_msgspec_errors(data: st.DataObject) -> None:
+    plural = data.draw(st.sampled_from(sorted(_SAMPLES)))
+    kind = _KINDS[plural]
+    items = data.draw(st.lists(_mutated(_SAMPLES[plural]), max_size=3))
+    page = data.draw(
+        _mutated({"metadata": {"continue": "", "resourceVersion": "1"}, "items": items})
+    )
+    try:
+        decoded = msgspec.json.decode(json.dumps(page).encode(), type=kind.list_type)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return
+    for item in decoded.items or ():
+        kind.convert(item)
+
+
+@given(JSON)
+def test_wire_decoders_on_arbitrary_json(doc: Any) -> None:
+    body = json.dumps(doc).encode()
+    for kind in kinds.KINDS:
+        try:
+            page = msgspec.json.decode(body, type=kind.list_type)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            continue
+        for item in page.items or ():
+            kind.convert(item)
+
+
+def test_kinspect_errors_are_the_only_user_input_errors() -> None:
+    # The properties above catch UsageError only: a KinspectError of another class, or any
+    # other exception, fails them.
+    assert issubclass(UsageError, KinspectError)
