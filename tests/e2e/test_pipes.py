@@ -43,6 +43,13 @@ def _apply(ns: Namespace, *items: dict[str, Any]) -> None:
     ns.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": list(items)}))
 
 
+def _ready_endpoint(ns: Namespace, service: str) -> bool:
+    slices = ns.get("endpointslices", "-l", f"kubernetes.io/service-name={service}")["items"]
+    return any(
+        (e.get("conditions") or {}).get("ready") for s in slices for e in s.get("endpoints") or []
+    )
+
+
 def _ip(ns: Namespace, pod: str) -> str:
     ip: str = ns.get("pod", pod).get("status", {}).get("podIP", "")
     return ip
@@ -51,7 +58,9 @@ def _ip(ns: Namespace, pod: str) -> str:
 def test_map_keeps_a_long_pod_name_whole_on_its_row(ns: Namespace) -> None:
     assert len(LONG) >= 45
     _apply(ns, _pod(LONG, {"app": "web"}), _service("web", "web"))
-    ns.wait_until(f"{LONG} to get an IP", lambda: bool(_ip(ns, LONG)))
+    # Until the EndpointSlice lists it (the controller lags behind the pod's IP on a busy
+    # API server), the pod's row says "not in any EndpointSlice yet" without its address.
+    ns.wait_until(f"{LONG} to be a ready endpoint of web", lambda: _ready_endpoint(ns, "web"))
     for fmt in ("table", "wide"):
         out = ns.kinspect("map", "-A", "-o", fmt).stdout
         rows = [line for line in out.splitlines() if LONG in line]
