@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from kinspect import convert, model, raw
+from kinspect import convert, entry, model, raw
 
 CORE, DISCOVERY = "/api/v1", "/apis/discovery.k8s.io/v1"
 APIREGISTRATION = "/apis/apiregistration.k8s.io/v1"
@@ -192,7 +192,7 @@ INGRESS_CLASSES = Kind(
     list_type=raw.IngressClassList,
     convert=convert.ingress_class,
     optional=True,
-    consequence="Ingress classes are unknown",
+    consequence=entry.INGRESS_CLASSES_UNKNOWN,
 )
 
 # The registry `cluster.snapshot` walks. To read a new kind: a wire struct in raw.py, a
