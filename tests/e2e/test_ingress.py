@@ -126,7 +126,8 @@ def test_audit_reports_the_broken_ingress(demo: Namespace) -> None:
         ),
         (
             "ingress-backend-missing",
-            f"Ingress legacy legacy.example.com/db (Prefix): service {demo.name}/db has no port 80 (ports: 5432 (pg))",
+            f"Ingress legacy legacy.example.com/db (Prefix): service {demo.name}/db has no "
+            "port 80 (ports: 5432 (pg))",
         ),
         (
             "ingress-class-missing",
