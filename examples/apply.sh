@@ -33,3 +33,7 @@ done
 printf '%s\n' "$manifest" | "${kubectl[@]}" apply -n "$ns" -f - >&2
 "${kubectl[@]}" patch service lb -n "$ns" --subresource=status --type=merge \
   -p '{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.10"}]}}}' >/dev/null
+# Entry points (Ingress), and the address an Ingress controller would have written.
+"${kubectl[@]}" apply -n "$ns" -f "$here/entry.yaml" >&2
+"${kubectl[@]}" patch ingress shop -n "$ns" --subresource=status --type=merge \
+  -p '{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.20"}]}}}' >/dev/null

@@ -18,6 +18,8 @@ set -x
 "$ks" map web -n demo -o tree
 "$ks" trace "$(kubectl get svc web -n demo -o 'jsonpath={.spec.clusterIP}')":80
 "$ks" trace 192.0.2.10:30080
+"$ks" trace http://shop.example.com/api/orders -n demo
+"$ks" trace 203.0.113.20:443 --host shop.example.com --path /api/health -n demo
 { set +x; } 2>/dev/null
 echo
 echo "The test bed keeps running. Try: KUBECONFIG=$kc $ks ips"

@@ -26,7 +26,16 @@ from kinspect.chain import (
     declared_port,
     named_port,
 )
-from kinspect.model import EndpointGroup, Pod, ProbePort, ServiceConsumer, ServicePort, Snapshot
+from kinspect.entry import INGRESS_CLASSES_UNKNOWN, EntryPath, class_of, entry_paths
+from kinspect.model import (
+    EndpointGroup,
+    Ingress,
+    Pod,
+    ProbePort,
+    ServiceConsumer,
+    ServicePort,
+    Snapshot,
+)
 
 
 class Severity(IntEnum):
@@ -649,6 +658,86 @@ def apiservice_unavailable(check: Check, a: AuditInput) -> Iterator[Finding]:
     yield from _consumer_outages(check, a, ("APIService",), _api_service_effect)
 
 
+# --- entry points (issue 13): Ingress paths in front of the service ports ------------------
+
+
+def _ingress_place(ing: Ingress) -> str:
+    return f"ingress/{ing.name}"
+
+
+def _where(e: EntryPath) -> str:
+    if e.path is None:
+        return "defaultBackend"
+    return f"{e.host or '*'}{e.path.path} ({e.path.path_type})"
+
+
+def ingress_backend_missing(check: Check, a: AuditInput) -> Iterator[Finding]:
+    """An Ingress path to a missing service or service port: that URL fails (503 or 404)."""
+    for e in entry_paths(a.index):
+        if e.hop.problem and e.hop.backend.service is not None:
+            yield check.finding_at(
+                e.ingress.namespace,
+                _ingress_place(e.ingress),
+                f"Ingress {e.ingress.name} {_where(e)}: {e.hop.problem}",
+            )
+
+
+def ingress_backend_unavailable(check: Check, a: AuditInput) -> Iterator[Finding]:
+    """An Ingress path whose service port has no ready endpoint: this URL fails (503)."""
+    for e in entry_paths(a.index):
+        if e.hop.port is not None and e.ready == 0 and e.hop.service is not None:
+            svc = e.hop.service
+            yield check.finding_at(
+                e.ingress.namespace,
+                _ingress_place(e.ingress),
+                f"Ingress {e.ingress.name} {_where(e)}: service {svc.name} port "
+                f"{e.hop.port.port.port} has no ready endpoint; this URL fails",
+                PortKey.of(e.hop.port.port),
+            )
+
+
+def ingress_path_conflict(check: Check, a: AuditInput) -> Iterator[Finding]:
+    """Two Ingresses of one class claim the same host and path: the controller picks one."""
+    owners: dict[tuple[str | None, str | None, str, str], list[EntryPath]] = {}
+    for e in entry_paths(a.index):
+        if e.path is not None:
+            key = (e.klass.name, e.host, e.path.path.rstrip("/") or "/", e.path.path_type)
+            owners.setdefault(key, []).append(e)
+    for (_, host, path, kind), es in owners.items():
+        names = sorted({f"{e.ingress.namespace}/{e.ingress.name}" for e in es})
+        if len(names) < 2:
+            continue
+        first = es[0].ingress
+        yield check.finding_at(
+            first.namespace,
+            _ingress_place(first),
+            f"host {host or '*'} path {path} ({kind}) is claimed by {len(names)} Ingresses: "
+            + ", ".join(names),
+        )
+
+
+def ingress_class_missing(check: Check, a: AuditInput) -> Iterator[Finding]:
+    """An Ingress whose class no IngressClass defines: no controller may serve it."""
+    if any(INGRESS_CLASSES_UNKNOWN in w for w in a.snapshot.warnings):
+        return  # IngressClasses could not be read: unknown, not missing
+    for ing in a.snapshot.ingresses:
+        c = class_of(ing, a.snapshot.ingress_classes)
+        if c.source == "none":
+            msg = "has no ingressClassName, no class annotation, and no default IngressClass"
+        elif not c.defined and c.source == "ingressClassName":
+            msg = f"names IngressClass {c.name}, which does not exist"
+        elif not c.defined:
+            # The legacy annotation names a controller's class, which may exist without an
+            # IngressClass object (controllers predating networking.k8s.io/v1 read it alone).
+            msg = (
+                f"has kubernetes.io/ingress.class {c.name}, which no IngressClass defines "
+                "(only a controller that reads the legacy annotation serves it)"
+            )
+        else:
+            continue
+        yield check.finding_at(ing.namespace, _ingress_place(ing), f"Ingress {ing.name} {msg}")
+
+
 CHECKS: tuple[Check, ...] = (
     Check("selector-matches-no-pods", Severity.ERROR, selector_matches_no_pods, ("1100",)),
     Check("no-ready-endpoints", Severity.ERROR, no_ready_endpoints, ("1105", "1110")),
@@ -684,6 +773,10 @@ CHECKS: tuple[Check, ...] = (
     Check("probe-numeric-port", Severity.INFO, probe_numeric_port, ("105",)),
     Check("webhook-service-unavailable", Severity.ERROR, webhook_service_unavailable),
     Check("apiservice-unavailable", Severity.ERROR, apiservice_unavailable),
+    Check("ingress-backend-missing", Severity.ERROR, ingress_backend_missing),
+    Check("ingress-backend-unavailable", Severity.ERROR, ingress_backend_unavailable),
+    Check("ingress-path-conflict", Severity.WARNING, ingress_path_conflict),
+    Check("ingress-class-missing", Severity.WARNING, ingress_class_missing),
 )
 
 

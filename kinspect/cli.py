@@ -133,7 +133,11 @@ def ips(
 @app.command("trace")
 def trace_(
     ctx: typer.Context,
-    address: Annotated[str, typer.Argument(help="ADDRESS[:PORT], e.g. 10.96.0.10:443")],
+    address: Annotated[
+        str, typer.Argument(help="ADDRESS[:PORT] (e.g. 10.96.0.10:443) or a URL (http://h/p)")
+    ],
+    host: Annotated[str | None, typer.Option(help="Host header: trace an Ingress rule")] = None,
+    path: Annotated[str | None, typer.Option(help="URL path: trace an Ingress rule")] = None,
     output: DataOutputOpt = DataFormat.text,
     namespace: NamespaceOpt = None,
     all_namespaces: AllNsOpt = False,
@@ -145,10 +149,11 @@ def trace_(
     """What an address is and, with a port, where its traffic goes hop by hop.
 
     Without a port: the services a pod IP backs (or why not), the ports open on a node IP.
+    A URL (or --host/--path): the Ingress rule that answers it, then the service's chain.
     """
     t = Target(kubeconfig, context, request_timeout)
     w = Where(namespace, all_namespaces, snapshot)
-    return commands.trace_(_session(ctx), t, w, output.value, address)
+    return commands.trace_(_session(ctx), t, w, output.value, address, host, path)
 
 
 @app.command("explain")

@@ -31,6 +31,7 @@ from kinspect import (
     auditreport,
     chain,
     cluster,
+    entry,
     files,
     inventory,
     plan,
@@ -375,8 +376,51 @@ def ips(s: Session, t: Target, w: Where, fmt: str) -> ExitCode:
     return ExitCode.OK
 
 
-def trace_(s: Session, t: Target, w: Where, fmt: str, address: str) -> ExitCode:
+def read_for_entry(conn: cluster.Connection, ns: str | None, req: entry.Request) -> Snapshot:
+    """Everything but pods in full, then only the pods of the services the URL can reach."""
+    done: list[plan.PodQuery] = []
+    snap = cluster.snapshot(conn, cluster.Scope(ns), pod_queries=done)
+    while need := plan.entry_pods_needed(snap, req, done):
+        done = [*done, *need]
+        known = {p.ref for p in snap.pods}
+        more = [p for p in cluster.read_pod_queries(conn, need) if p.ref not in known]
+        snap = msgspec.structs.replace(snap, pods=(*snap.pods, *more))
+    pods = sorted(snap.pods, key=lambda p: f"{p.namespace}/{p.name}")
+    return msgspec.structs.replace(snap, pods=tuple(pods))
+
+
+def trace_url(
+    s: Session, t: Target, w: Where, fmt: str, address: str, host: str | None, path: str | None
+) -> ExitCode:
+    """Which Ingress rule answers a URL, why, and the chain behind its service port."""
+    req = entry.parse_request(address, host, path)
+    if w.snapshot:
+        snap, _ = read(s, t, w, default_all=True)
+    else:
+        conn = connect(s, t)
+        ns = namespace_of(w, True, conn.default_namespace)
+        with s.spinner(f"reading {conn.context} ({conn.server})…"):
+            snap = read_for_entry(conn, ns, req)
+    _warnings(s, snap)
+    result = entry.resolve(chain.Index.of(snap), req)
+    from kinspect.render import tree
+
+    _emit(s, fmt, report.entry_report(snap.context, result), lambda: tree.entry_tree(result))
+    return ExitCode.OK if result.found else ExitCode.NOT_FOUND
+
+
+def trace_(
+    s: Session,
+    t: Target,
+    w: Where,
+    fmt: str,
+    address: str,
+    host: str | None = None,
+    path: str | None = None,
+) -> ExitCode:
     """What an address is and, with a port, where its traffic goes hop by hop."""
+    if entry.is_url(address) or host is not None or path is not None:
+        return trace_url(s, t, w, fmt, address, host, path)
     target = trace.parse_target(address)
     if w.snapshot:
         snap, _ = read(s, t, w, default_all=True)

@@ -271,3 +271,69 @@ def validating_webhooks(c: raw.WebhookConfiguration) -> list[model.ServiceConsum
 def mutating_webhooks(c: raw.WebhookConfiguration) -> list[model.ServiceConsumer]:
     """The webhooks of a MutatingWebhookConfiguration that call a service."""
     return _webhooks("MutatingWebhookConfiguration", c)
+
+
+# networking.k8s.io/v1: the API server requires pathType (one of the three) and validates it.
+_PATH_TYPES: dict[str, model.PathType] = {
+    "Exact": "Exact",
+    "Prefix": "Prefix",
+    "ImplementationSpecific": "ImplementationSpecific",
+}
+INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
+
+
+def _ingress_backend(b: raw.IngressBackend) -> model.IngressBackend:
+    if b.service is not None:
+        port = b.service.port
+        return model.IngressBackend(
+            service=b.service.name, port_number=port.number, port_name=port.name
+        )
+    r = b.resource or raw.TypedLocalObjectReference()
+    group = f" ({r.apiGroup})" if r.apiGroup else ""
+    return model.IngressBackend(resource=f"{r.kind} {r.name}{group}")
+
+
+def ingress(i: raw.Ingress) -> model.Ingress:
+    """Convert a wire Ingress (TLS secrets by name only)."""
+    spec = i.spec
+    annotations = i.metadata.annotations or {}
+    return model.Ingress(
+        namespace=i.metadata.namespace,
+        name=i.metadata.name,
+        class_name=spec.ingressClassName,
+        class_annotation=annotations.get(INGRESS_CLASS_ANNOTATION),
+        default_backend=_ingress_backend(spec.defaultBackend) if spec.defaultBackend else None,
+        rules=tuple(
+            model.IngressRule(
+                host=r.host or None,
+                paths=tuple(
+                    model.IngressPath(
+                        path=p.path or "/",
+                        path_type=_PATH_TYPES.get(p.pathType, "ImplementationSpecific"),
+                        backend=_ingress_backend(p.backend),
+                    )
+                    for p in (r.http.paths or () if r.http else ())
+                ),
+            )
+            for r in spec.rules or ()
+        ),
+        tls=tuple(
+            model.IngressTLS(hosts=tuple(t.hosts or ()), secret_name=t.secretName)
+            for t in spec.tls or ()
+        ),
+        addresses=tuple(
+            model.LoadBalancerIngress(ip=a.ip, hostname=a.hostname)
+            for a in i.status.loadBalancer.ingress or ()
+        ),
+    )
+
+
+def ingress_class(c: raw.IngressClass) -> model.IngressClass:
+    """Convert a wire IngressClass."""
+    annotations = c.metadata.annotations or {}
+    return model.IngressClass(
+        name=c.metadata.name,
+        controller=c.spec.controller,
+        default=annotations.get(DEFAULT_CLASS_ANNOTATION) == "true",
+    )

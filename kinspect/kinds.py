@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from kinspect import convert, model, raw
+from kinspect import convert, entry, model, raw
 
 CORE, DISCOVERY = "/api/v1", "/apis/discovery.k8s.io/v1"
 APIREGISTRATION = "/apis/apiregistration.k8s.io/v1"
 ADMISSIONREGISTRATION = "/apis/admissionregistration.k8s.io/v1"
+NETWORKING = "/apis/networking.k8s.io/v1"
 
 W = TypeVar("W")  # a wire item (raw.Node ...)
 W_co = TypeVar("W_co", covariant=True)
@@ -172,6 +173,28 @@ MUTATING_WEBHOOKS = Kind(
     optional=True,
 )
 
+# Entry points in front of services (issue 13): optional, a warning says what is not shown.
+INGRESSES = Kind(
+    field="ingresses",
+    group=NETWORKING,
+    plural="ingresses",
+    namespaced=True,
+    list_type=raw.IngressList,
+    convert=convert.ingress,
+    optional=True,
+    consequence="Ingress entry points are not shown",
+)
+INGRESS_CLASSES = Kind(
+    field="ingress_classes",
+    group=NETWORKING,
+    plural="ingressclasses",
+    namespaced=False,
+    list_type=raw.IngressClassList,
+    convert=convert.ingress_class,
+    optional=True,
+    consequence=entry.INGRESS_CLASSES_UNKNOWN,
+)
+
 # The registry `cluster.snapshot` walks. To read a new kind: a wire struct in raw.py, a
 # converter in convert.py, one entry here. Order matters: reads are submitted and their results
 # taken in this order, so when several fail the first one's error is reported; namespaces come
@@ -187,4 +210,6 @@ KINDS: tuple[Kind[Any, Any], ...] = (
     API_SERVICES,
     VALIDATING_WEBHOOKS,
     MUTATING_WEBHOOKS,
+    INGRESSES,
+    INGRESS_CLASSES,
 )

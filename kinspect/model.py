@@ -202,6 +202,58 @@ class ServiceConsumer(Value, frozen=True):
         return f"{self.kind} {self.name}{hook}"
 
 
+PathType = Literal["Exact", "Prefix", "ImplementationSpecific"]
+
+
+class IngressBackend(Value, frozen=True):
+    """Where an Ingress path (or its defaultBackend) sends traffic: a service port or a resource.
+
+    The port is a Service port, given by number or by the Service port's name.
+    """
+
+    service: str | None = None  # in the Ingress's namespace
+    port_number: int | None = None
+    port_name: str | None = None
+    resource: str | None = None  # "Kind name (apiGroup)" of a resource backend
+
+    @property
+    def port_text(self) -> str:
+        return str(self.port_number) if self.port_number is not None else repr(self.port_name)
+
+
+class IngressPath(Value, frozen=True):
+    path: str  # "/" when the API left it empty (valid only for ImplementationSpecific)
+    path_type: PathType
+    backend: IngressBackend
+
+
+class IngressRule(Value, frozen=True):
+    host: str | None  # None: every host
+    paths: tuple[IngressPath, ...] = ()
+
+
+class IngressTLS(Value, frozen=True):
+    hosts: tuple[str, ...] = ()
+    secret_name: str | None = None  # a name only: kinspect never reads Secrets
+
+
+class Ingress(Value, frozen=True):
+    namespace: str
+    name: str
+    class_name: str | None = None  # spec.ingressClassName
+    class_annotation: str | None = None  # the legacy kubernetes.io/ingress.class annotation
+    default_backend: IngressBackend | None = None
+    rules: tuple[IngressRule, ...] = ()
+    tls: tuple[IngressTLS, ...] = ()
+    addresses: tuple[LoadBalancerIngress, ...] = ()  # status.loadBalancer.ingress
+
+
+class IngressClass(Value, frozen=True):
+    name: str
+    controller: str = ""
+    default: bool = False  # annotation ingressclass.kubernetes.io/is-default-class: "true"
+
+
 class Snapshot(Value, frozen=True):
     """Everything read from one cluster (or one namespace of it) at one time."""
 
@@ -220,6 +272,9 @@ class Snapshot(Value, frozen=True):
     api_services: tuple[ServiceConsumer, ...] = ()
     validating_webhooks: tuple[ServiceConsumer, ...] = ()
     mutating_webhooks: tuple[ServiceConsumer, ...] = ()
+    # networking.k8s.io/v1 (optional kinds, issue 13).
+    ingresses: tuple[Ingress, ...] = ()
+    ingress_classes: tuple[IngressClass, ...] = ()
 
     @property
     def consumers(self) -> tuple[ServiceConsumer, ...]:
@@ -248,4 +303,5 @@ class Snapshot(Value, frozen=True):
             ),
             pods=tuple(p for p in self.pods if keep(p.namespace)),
             namespaces=tuple(n for n in self.namespaces if keep(n.name)),
+            ingresses=tuple(i for i in self.ingresses if keep(i.namespace)),
         )

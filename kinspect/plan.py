@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping
 
 import msgspec
 
+from kinspect import entry
 from kinspect.chain import Index
 from kinspect.model import PodRef, Snapshot
 from kinspect.trace import Target, entry_services, identify
@@ -113,4 +114,30 @@ def pods_needed(
                     for e in g.endpoints
                     if e.pod is not None and e.pod not in idx.pods
                 ]
+    return list(dict.fromkeys(q for q in want if q not in done))
+
+
+def entry_pods_needed(
+    snap: Snapshot, req: entry.Request, done: Collection[PodQuery]
+) -> list[PodQuery]:
+    """The pod reads, beyond `done`, of a URL trace (`trace http://host/path`).
+
+    The pods of the services its Ingresses can send the request to: their selectors, then any
+    endpoint targetRef still missing.
+    """
+    idx = Index.of(snap)
+    want: list[PodQuery] = []
+    for svc in entry.entry_services(idx, req):
+        by_selector = None
+        if svc.selector:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(svc.selector.items()))
+            by_selector = PodQuery(svc.namespace, label_selector=labels)
+            want.append(by_selector)
+        if by_selector is None or by_selector in done:
+            want += [
+                _by_name(e.pod)
+                for g in idx.groups.get((svc.namespace, svc.name), ())
+                for e in g.endpoints
+                if e.pod is not None and e.pod not in idx.pods
+            ]
     return list(dict.fromkeys(q for q in want if q not in done))

@@ -307,3 +307,93 @@ class Status(Wire):
     message: str = ""
     reason: str = ""
     code: int = 0
+
+
+# --- networking.k8s.io/v1 Ingress and IngressClass (issue 13) ---------------------------------
+
+
+class AnnotatedMeta(ObjectMeta):
+    """ObjectMeta with annotations, for the kinds whose annotations kinspect reads.
+
+    A pod's annotations can be large: the shared ObjectMeta does not declare them.
+    """
+
+    annotations: dict[str, str] | None = None
+
+
+class ServiceBackendPort(Wire):
+    name: str | None = None
+    number: int | None = None
+
+
+class IngressServiceBackend(Wire):
+    name: str = ""
+    port: ServiceBackendPort = msgspec.field(default_factory=ServiceBackendPort)
+
+
+class TypedLocalObjectReference(Wire):
+    apiGroup: str | None = None
+    kind: str = ""
+    name: str = ""
+
+
+class IngressBackend(Wire):
+    service: IngressServiceBackend | None = None
+    resource: TypedLocalObjectReference | None = None
+
+
+class HTTPIngressPath(Wire):
+    backend: IngressBackend
+    path: str | None = None
+    pathType: str = "ImplementationSpecific"
+
+
+class HTTPIngressRuleValue(Wire):
+    paths: list[HTTPIngressPath] | None = None
+
+
+class IngressRule(Wire):
+    host: str | None = None
+    http: HTTPIngressRuleValue | None = None
+
+
+# secretName is read as a name only: kinspect never reads Secrets.
+class IngressTLS(Wire):
+    hosts: list[str] | None = None
+    secretName: str | None = None
+
+
+class IngressSpec(Wire):
+    ingressClassName: str | None = None
+    defaultBackend: IngressBackend | None = None
+    rules: list[IngressRule] | None = None
+    tls: list[IngressTLS] | None = None
+
+
+class IngressStatus(Wire):
+    loadBalancer: LoadBalancerStatus = msgspec.field(default_factory=LoadBalancerStatus)
+
+
+class Ingress(Wire):
+    metadata: AnnotatedMeta
+    spec: IngressSpec = msgspec.field(default_factory=IngressSpec)
+    status: IngressStatus = msgspec.field(default_factory=IngressStatus)
+
+
+class IngressList(Wire):
+    items: list[Ingress] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class IngressClassSpec(Wire):
+    controller: str = ""
+
+
+class IngressClass(Wire):
+    metadata: AnnotatedMeta
+    spec: IngressClassSpec = msgspec.field(default_factory=IngressClassSpec)
+
+
+class IngressClassList(Wire):
+    items: list[IngressClass] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from kinspect.chain import NotBackend, PortChain, ServiceChain
+from kinspect.entry import EntryResult, IngressHit
 from kinspect.inventory import Inventory
 from kinspect.model import Node, PodRef, ServicePort, Snapshot, Value
 from kinspect.render import reasons
@@ -200,6 +201,50 @@ def trace_report(context: str, r: TraceResult) -> Json:
             }
             for o in r.open_ports
         ],
+    }
+
+
+def _entry_hit(h: IngressHit) -> Json:
+    ing, b = h.ingress, h.hop
+    return {
+        "ingress": {"namespace": ing.namespace, "name": ing.name},
+        "class": {"name": h.klass.name, "source": h.klass.source, "defined": h.klass.defined},
+        "host": h.rule_host,
+        "hostMatch": h.host,
+        "path": h.path.path if h.path else None,
+        "pathType": h.path.path_type if h.path else None,
+        "defaultBackend": h.path is None,
+        "why": h.why,
+        "tls": h.tls,
+        "tlsSecretName": h.tls_secret,
+        "backend": {
+            "service": b.backend.service,
+            "port": b.backend.port_number
+            if b.backend.port_number is not None
+            else b.backend.port_name,
+            "resource": b.backend.resource,
+            "problem": b.problem,
+        },
+        "servicePort": port(b.port) if b.port else None,
+    }
+
+
+def entry_report(context: str, r: EntryResult) -> Json:
+    """Build the kinspect/v1 EntryTraceReport (trace URL)."""
+    q = r.request
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "EntryTraceReport",
+        "context": context,
+        "url": q.url,
+        "host": q.host,
+        "path": q.path,
+        "port": q.port,
+        "address": q.address,
+        "found": r.found,
+        "match": _entry_hit(r.hit) if r.hit else None,
+        "alsoMatched": [_entry_hit(h) for h in r.also],
+        "whyNot": r.why_not,
     }
 
 

@@ -7,6 +7,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from kinspect.chain import Backend, Frontend, ServiceChain
+from kinspect.entry import EntryResult, IngressHit
 from kinspect.render import reasons
 from kinspect.render.safe import plain
 from kinspect.render.words import consumer_long, port_label, port_text
@@ -278,4 +279,55 @@ def trace_tree(r: TraceResult) -> RenderableType:
         root.add(Text(f"nothing receives port {r.target.port} on this address", style="red"))
     for hint in r.hints:
         root.add(Text(f"hint: {plain(hint.message)}", style="yellow"))
+    return root
+
+
+def _ingress_label(h: IngressHit) -> Text:
+    ing = h.ingress
+    t = Text(f"Ingress {ing.namespace}/{ing.name}", style="bold magenta")
+    t.append(f"  {h.klass.text}")
+    if h.klass.source != "none" and not h.klass.defined:
+        t.append("  no IngressClass of that name", style="red")
+    addrs = ", ".join(a.address for a in ing.addresses)
+    t.append(f"  address {addrs}" if addrs else "  no address in status", style="dim")
+    return t
+
+
+def entry_tree(r: EntryResult) -> RenderableType:
+    """Render a URL trace: the Ingress rule that answers it, then its service port's chain."""
+    root = Tree(Text(r.request.url, style="bold"))
+    if r.request.address:
+        root.add(Text(f"sent to {r.request.address}:{r.request.port}", style="dim"))
+    h = r.hit
+    if h is None:
+        root.add(Text(f"no Ingress answers: {r.why_not}", style="red"))
+        return root
+    hop = root.add(_ingress_label(h))
+    hop.add(Text(f"matched: {h.why}"))
+    if h.tls:
+        secret = (
+            f"secret {h.tls_secret}" if h.tls_secret else "the controller's default certificate"
+        )
+        hop.add(Text(f"TLS: {secret} (by name; kinspect never reads Secrets)", style="dim"))
+    for other in r.also:
+        o = other.ingress
+        hop.add(
+            Text(f"also claimed by Ingress {o.namespace}/{o.name}: {other.why}", style="yellow")
+        )
+    b, pc = h.hop, h.hop.port
+    if pc is None or b.service is None:
+        hop.add(Text(f"backend: {b.problem}", style="red"))
+        return root
+    svc = b.service
+    head = f"service {svc.namespace}/{svc.name} port {port_text(pc.port)}"
+    sh = hop.add(Text(head, style="bold magenta"))
+    for ip in svc.cluster_ips:
+        sh.add(Text(f"ClusterIP {ip}:{pc.port.port}", style="dim"))
+    dnat = sh.add(f"to an endpoint, targetPort {pc.port.target_port}")
+    for be in pc.backends:
+        dnat.add(_backend_label(be)).add(_container_label(be))
+    if not pc.backends:
+        dnat.add(Text("no endpoints: this URL fails (503 from most controllers)", style="red"))
+    elif not any(be.ready for be in pc.backends):
+        dnat.add(Text("no ready endpoint: this URL fails (503 from most controllers)", style="red"))
     return root

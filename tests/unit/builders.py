@@ -7,9 +7,15 @@ from kinspect.model import (
     Endpoint,
     EndpointGroup,
     EndpointPort,
+    Ingress,
+    IngressBackend,
+    IngressPath,
+    IngressRule,
+    IngressTLS,
     LoadBalancerIngress,
     Node,
     NodeAddress,
+    PathType,
     Pod,
     PodRef,
     Protocol,
@@ -142,3 +148,35 @@ def snap(
     pods: tuple[Pod, ...] = (),
 ) -> Snapshot:
     return Snapshot("test", nodes, services, groups, pods)
+
+
+def ibackend(service: str, port: int | str) -> IngressBackend:
+    if isinstance(port, int):
+        return IngressBackend(service=service, port_number=port)
+    return IngressBackend(service=service, port_name=port)
+
+
+def ipath(path: str, service: str, port: int | str = 80, kind: PathType = "Prefix") -> IngressPath:
+    return IngressPath(path, kind, ibackend(service, port))
+
+
+def ingress(
+    name: str,
+    *rules: IngressRule,
+    ns: str = "ns",
+    class_name: str | None = "nginx",
+    annotation: str | None = None,
+    default: IngressBackend | None = None,
+    tls: tuple[IngressTLS, ...] = (),
+    address: str | None = None,
+) -> Ingress:
+    return Ingress(
+        namespace=ns,
+        name=name,
+        class_name=class_name,
+        class_annotation=annotation,
+        default_backend=default,
+        rules=rules,
+        tls=tls,
+        addresses=(LoadBalancerIngress(ip=address),) if address else (),
+    )

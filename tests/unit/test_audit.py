@@ -6,15 +6,25 @@ import re
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
 
 from kinspect import audit, chain
 from kinspect.audit import Severity
-from kinspect.model import Pod, ProbePort, ServiceConsumer, Snapshot
+from kinspect.model import (
+    Ingress,
+    IngressClass,
+    IngressPath,
+    IngressRule,
+    Pod,
+    ProbePort,
+    ServiceConsumer,
+    Snapshot,
+)
 
-from .builders import cport, ep, group, node, pod, snap, sport, svc
+from .builders import cport, ep, group, ingress, ipath, node, pod, snap, sport, svc
 
 NODES = (node(0), node(1))
 
@@ -73,6 +83,17 @@ HOOK = ServiceConsumer(
 )
 API = ServiceConsumer("APIService", "v1beta1.metrics.example.com", "ns", "web", 80)
 DOWN = _web(_p("a", ready=False), eps=("a",))
+NGINX = IngressClass("nginx", "k8s.io/ingress-nginx")
+
+
+def _ing(*paths: IngressPath, name: str = "shop", **kw: Any) -> Ingress:
+    return ingress(name, IngressRule("shop.example.com", paths), **kw)
+
+
+def _entry(
+    base: Snapshot, *ings: Ingress, classes: tuple[IngressClass, ...] = (NGINX,)
+) -> Snapshot:
+    return _with(base, ingresses=ings, ingress_classes=classes)
 
 
 CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
@@ -249,7 +270,62 @@ CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
         lambda: _with(DOWN, api_services=(API,)),
         lambda: _with(HEALTHY, validating_webhooks=(HOOK,), api_services=(API,)),
     ),
+    "ingress-backend-missing": (
+        lambda: _entry(HEALTHY, _ing(ipath("/", "gone"), ipath("/x", "web", 81))),
+        lambda: _entry(HEALTHY, _ing(ipath("/", "web", 80))),
+    ),
+    "ingress-backend-unavailable": (
+        lambda: _entry(DOWN, _ing(ipath("/", "web", 80))),
+        lambda: _entry(HEALTHY, _ing(ipath("/", "web", 80))),
+    ),
+    "ingress-path-conflict": (
+        lambda: _entry(
+            HEALTHY, _ing(ipath("/api", "web", 80)), _ing(ipath("/api/", "web", 80), name="b")
+        ),
+        lambda: _entry(
+            HEALTHY,
+            _ing(ipath("/api", "web", 80)),
+            _ing(ipath("/api", "web", 80, "Exact"), name="b"),
+            _ing(ipath("/api", "web", 80), name="c", class_name="other"),
+        ),
+    ),
+    "ingress-class-missing": (
+        lambda: _entry(HEALTHY, _ing(ipath("/", "web", 80), class_name="haproxy")),
+        lambda: _entry(
+            HEALTHY,
+            _ing(ipath("/", "web", 80)),
+            _ing(ipath("/", "web", 80), name="d", class_name=None),
+            classes=(IngressClass("nginx", "x", default=True),),
+        ),
+    ),
 }
+
+
+def test_ingress_findings_say_which_path_breaks_and_classes_unreadable_are_not_missing() -> None:
+    s = _entry(HEALTHY, _ing(ipath("/", "gone"), ipath("/x", "web", 81)))
+    assert sorted(f.message for f in _run(s) if f.check == "ingress-backend-missing") == [
+        "Ingress shop shop.example.com/ (Prefix): service ns/gone not found",
+        "Ingress shop shop.example.com/x (Prefix): service ns/web has no port 81 "
+        "(ports: 80 (http))",
+    ]
+    (f,) = [
+        f
+        for f in _run(_entry(DOWN, _ing(ipath("/", "web", 80))))
+        if f.severity > 1 and f.check.startswith("ingress")
+    ]
+    assert f.message == (
+        "Ingress shop shop.example.com/ (Prefix): service web port 80 has no ready endpoint; "
+        "this URL fails"
+    )
+    unknown = _with(
+        _entry(HEALTHY, _ing(ipath("/", "web", 80), class_name="haproxy"), classes=()),
+        warnings=("ingressclasses is forbidden; Ingress classes are unknown",),
+    )
+    assert "ingress-class-missing" not in {f.check for f in _run(unknown)}
+    none = _entry(HEALTHY, _ing(ipath("/", "web", 80), class_name=None), classes=(NGINX,))
+    assert [f.message for f in _run(none) if f.check == "ingress-class-missing"] == [
+        "Ingress shop has no ingressClassName, no class annotation, and no default IngressClass"
+    ]
 
 
 def test_consumers_of_a_missing_service_or_port_are_errors_that_say_what_breaks() -> None:

@@ -27,6 +27,9 @@ def test_optional_entries_and_their_warnings() -> None:
         "apiservices": None,
         "validatingwebhookconfigurations": None,
         "mutatingwebhookconfigurations": None,
+        # Entry points (issue 13): absent or forbidden says what is not shown.
+        "ingresses": "Ingress entry points are not shown",
+        "ingressclasses": "Ingress classes are unknown",
     }
 
 
@@ -51,4 +54,5 @@ def test_every_entry_decodes_an_empty_list_of_its_kind() -> None:
             kinds.DISCOVERY,
             kinds.APIREGISTRATION,
             kinds.ADMISSIONREGISTRATION,
+            kinds.NETWORKING,
         )
