@@ -17,6 +17,7 @@ from kinspect import convert, model, raw
 CORE, DISCOVERY = "/api/v1", "/apis/discovery.k8s.io/v1"
 APIREGISTRATION = "/apis/apiregistration.k8s.io/v1"
 ADMISSIONREGISTRATION = "/apis/admissionregistration.k8s.io/v1"
+NETWORKING = "/apis/networking.k8s.io/v1"
 
 W = TypeVar("W")  # a wire item (raw.Node ...)
 W_co = TypeVar("W_co", covariant=True)
@@ -68,6 +69,10 @@ class Kind(Generic[W, V]):
     # The warning's tail, after the error's message, when optional or fallback applies
     # ("<error>; <consequence>"). None: no warning.
     consequence: str | None = None
+    # A Snapshot field set to "read" when this kind was read and "forbidden" when it was not,
+    # for kinds whose absence must not read as "none exist" (NetworkPolicies: a policy that
+    # cannot be read makes verdicts unknown, never allowed).
+    state_field: str | None = None
 
 
 # Legacy core/v1 Endpoints: the fallback for EndpointSlices, and read beside them for the audit
@@ -125,10 +130,10 @@ NODES = Kind(
     optional=True,
     consequence="NodePort frontends are unknown",
 )
-# Only NetworkPolicy needs namespaces (their labels), and it is not read yet: refused is quiet,
-# so no output changes for a namespace-scoped reader. TODO(#14): once NetworkPolicies are
-# read, give this a consequence ("namespaceSelectors are unknown"). Read in full, they also
-# tell cluster.read_pods which namespaces to read one by one.
+# Only NetworkPolicy needs namespaces (their labels). Refused is quiet, so no output changes for
+# a namespace-scoped reader: a verdict that needs a namespace's labels says "unknown" and why
+# (policy.PolicyIndex). Read in full, they also tell cluster.read_pods which namespaces to read
+# one by one.
 NAMESPACES = Kind(
     field="namespaces",
     group=CORE,
@@ -172,6 +177,19 @@ MUTATING_WEBHOOKS = Kind(
     optional=True,
 )
 
+# Policy verdicts (kinspect.policy). Refused or failed: every verdict is "unknown", one warning.
+NETWORK_POLICIES = Kind(
+    field="network_policies",
+    group=NETWORKING,
+    plural="networkpolicies",
+    namespaced=True,
+    list_type=raw.NetworkPolicyList,
+    convert=convert.network_policy,
+    optional=True,
+    consequence="NetworkPolicy verdicts are unknown",
+    state_field="network_policy_state",
+)
+
 # The registry `cluster.snapshot` walks. To read a new kind: a wire struct in raw.py, a
 # converter in convert.py, one entry here. Order matters: reads are submitted and their results
 # taken in this order, so when several fail the first one's error is reported; namespaces come
@@ -187,4 +205,5 @@ KINDS: tuple[Kind[Any, Any], ...] = (
     API_SERVICES,
     VALIDATING_WEBHOOKS,
     MUTATING_WEBHOOKS,
+    NETWORK_POLICIES,
 )
