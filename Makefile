@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: tools pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
+.PHONY: netpol-diff netpol-diff-ci tools pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -65,7 +65,7 @@ e2e-context: venv
 # time), then unit tests (also under python -O) and the e2e tests against a real API server
 # (the test bed, built and started on demand, or KINSPECT_E2E_CONTEXT), and again through a
 # kubeconfig context alone (e2e-context). The e2e runs are last so their summary closes the log.
-test: lint bench-small unit unit-O pictures-check dist-check e2e e2e-context
+test: lint bench-small unit unit-O netpol-diff-ci pictures-check dist-check e2e e2e-context
 
 testbed:
 	testbed/build.sh
@@ -87,6 +87,14 @@ bench-small: venv
 	@if [ -n "$$KINSPECT_E2E_CONTEXT" ]; then \
 	  echo "bench-small: skipped: it measures the test bed, and KINSPECT_E2E_CONTEXT is set"; \
 	else BENCH_SMALL=1 bench/run.sh; fi
+
+# NetworkPolicy verdicts against cyclonus (testbed/cyclonus.sh builds it once, cached):
+# CI runs a few hundred cases (tests/netpol), netpol-diff many thousands (NETPOL_SEED=N to vary).
+netpol-diff-ci: venv
+	$(BIN)/pytest -q -m netpol tests/netpol
+
+netpol-diff: venv
+	$(BIN)/python -m tests.netpol.diff --worlds 2500 --queries 20
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

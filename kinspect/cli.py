@@ -145,6 +145,13 @@ def trace_(
     kubeconfig: KubeconfigOpt = None,
     request_timeout: TimeoutOpt = 30.0,
     snapshot: SnapshotOpt = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="NAMESPACE/POD, IP or 'outside': the NetworkPolicy verdict at every hop.",
+        ),
+    ] = None,
 ) -> ExitCode:
     """What an address is and, with a port, where its traffic goes hop by hop.
 
@@ -153,7 +160,7 @@ def trace_(
     """
     t = Target(kubeconfig, context, request_timeout)
     w = Where(namespace, all_namespaces, snapshot)
-    return commands.trace_(_session(ctx), t, w, output.value, address, host, path)
+    return commands.trace_(_session(ctx), t, w, output.value, address, host, path, source)
 
 
 @app.command("explain")

@@ -784,6 +784,7 @@ def _snapshot(
     futures: dict[kinds.Kind[Any, Any], Future[Sequence[model.Value]]] = {}
     fields: dict[str, tuple[model.Value, ...]] = {}
     warnings: list[str] = []
+    states: dict[str, str] = {}
     source: model.EndpointSource = "EndpointSlice"
     with threads(len(read)) as pool:
         for kind in read:
@@ -792,7 +793,11 @@ def _snapshot(
         for kind, future in futures.items():
             try:
                 fields[kind.field] = tuple(future.result())
+                if kind.state_field is not None:
+                    states[kind.state_field] = "read"
             except KinspectError as e:
+                if kind.state_field is not None:
+                    states[kind.state_field] = "forbidden"
                 refused = isinstance(e, (ForbiddenError, NotFoundError))
                 # An optional kind that fails in any way leaves its field empty; a fallback
                 # replaces a kind that is refused or not served.
@@ -809,7 +814,7 @@ def _snapshot(
                     fields[kind.field] = done or tuple(read_kind(conn, kind.fallback, scope))
                     source = "Endpoints"  # the one fallback there is: EndpointSlices → Endpoints
     snap = model.Snapshot(conn.context, endpoint_source=source, warnings=tuple(warnings))
-    return msgspec.structs.replace(snap, **fields)
+    return msgspec.structs.replace(snap, **fields, **states)
 
 
 def _submit(

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Literal, TextIO, assert_never
 
 import msgspec
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from kinspect import (
@@ -35,6 +35,8 @@ from kinspect import (
     files,
     inventory,
     plan,
+    policy,
+    reach,
     snapshotfile,
     trace,
 )
@@ -417,11 +419,22 @@ def trace_(
     address: str,
     host: str | None = None,
     path: str | None = None,
+    source: str | None = None,
 ) -> ExitCode:
-    """What an address is and, with a port, where its traffic goes hop by hop."""
+    """What an address is and, with a port, where its traffic goes hop by hop.
+
+    A URL (or --host/--path) is traced through the Ingress rule that answers it. With `source`
+    (--from): the NetworkPolicy verdict at every hop, from that source.
+    """
     if entry.is_url(address) or host is not None or path is not None:
+        if source is not None:
+            raise UsageError(
+                "--from does not apply to a URL trace yet",
+                "trace the service's ClusterIP:port with --from",
+            )
         return trace_url(s, t, w, fmt, address, host, path)
     target = trace.parse_target(address)
+    src = reach.parse_source(source) if source is not None else None
     if w.snapshot:
         snap, _ = read(s, t, w, default_all=True)
     else:
@@ -429,12 +442,58 @@ def trace_(
         ns = namespace_of(w, True, conn.default_namespace)
         with s.spinner(f"reading {conn.context} ({conn.server})…"):
             snap = read_for_trace(conn, ns, target)
+            if src is not None:
+                snap = _with_source_pods(conn, snap, src)
     _warnings(s, snap)
     result = trace.trace(chain.Index.of(snap), target)
     from kinspect.render import tree
 
-    _emit(s, fmt, report.trace_report(snap.context, result), lambda: tree.trace_tree(result))
+    doc = report.trace_report(snap.context, result)
+    text: Callable[[], RenderableType] = lambda: tree.trace_tree(result)  # noqa: E731
+    if src is not None:
+        from kinspect.render import policy as policy_render
+
+        peer = _source_peer(snap, src)
+        hops = reach.hop_verdicts(
+            result,
+            policy.PolicyIndex(snap),
+            peer,
+            {p.ref: p for p in snap.pods},
+            {f"{v.namespace}/{v.name}": v for v in snap.services},
+        )
+        doc["policy"] = policy_render.hops_json(peer, hops)
+        tree_text = text
+        text = lambda: Group(tree_text(), policy_render.hops_text(peer, hops))  # noqa: E731
+    _emit(s, fmt, doc, text)
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
+
+
+def _with_source_pods(conn: cluster.Connection, snap: Snapshot, src: reach.Source) -> Snapshot:
+    """The snapshot with --from's pod (by name, or by pod IP) read too."""
+    if src.kind == "pod" and src.pod is not None:
+        q = plan.PodQuery(
+            src.pod.namespace,
+            field_selector=f"metadata.name={plan.escape_field_value(src.pod.name)}",
+        )
+    elif src.kind == "ip":
+        q = plan.PodQuery(None, field_selector=f"status.podIP={src.ip}")
+    else:
+        return snap
+    known = {p.ref for p in snap.pods}
+    more = [p for p in cluster.read_pod_queries(conn, [q]) if p.ref not in known]
+    return msgspec.structs.replace(snap, pods=(*snap.pods, *more))
+
+
+def _source_peer(snap: Snapshot, src: reach.Source) -> policy.Peer:
+    if src.kind == "outside":
+        return policy.Peer.outside()
+    if src.kind == "ip" and src.ip is not None:
+        pods = [p for p in snap.pods if src.ip in p.pod_ips and not p.host_network]
+        return policy.Peer.of_pod(pods[0]) if pods else policy.Peer.of_ip(src.ip)
+    found = [p for p in snap.pods if p.ref == src.pod]
+    if not found:
+        raise NotFoundError(f"--from {src.pod}: no such pod", "kubectl get pods -n NAMESPACE")
+    return policy.Peer.of_pod(found[0])
 
 
 def explain(s: Session, t: Target, w: Where) -> ExitCode:

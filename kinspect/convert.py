@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kinspect import model, raw
+from kinspect import labels, model, raw
 
 _SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
@@ -336,4 +336,78 @@ def ingress_class(c: raw.IngressClass) -> model.IngressClass:
         name=c.metadata.name,
         controller=c.spec.controller,
         default=annotations.get(DEFAULT_CLASS_ANNOTATION) == "true",
+    )
+
+
+def label_selector(s: raw.LabelSelector | None) -> labels.LabelSelector | None:
+    """The API's structured selector; None (absent) stays None: it differs from empty."""
+    if s is None:
+        return None
+    return labels.LabelSelector(
+        match_labels=dict(s.matchLabels or {}),
+        match_expressions=tuple(
+            labels.Requirement(
+                key=r.key,
+                operator=r.operator,  # type: ignore[arg-type]  # invalid ones match nothing
+                values=tuple(r.values or ()),
+            )
+            for r in s.matchExpressions or ()
+        ),
+    )
+
+
+def _policy_peer(p: raw.NetworkPolicyPeer) -> model.PolicyPeer:
+    block = None
+    if p.ipBlock is not None:
+        block = model.IPBlock(p.ipBlock.cidr, tuple(p.ipBlock.except_ or ()))
+    return model.PolicyPeer(
+        pod_selector=label_selector(p.podSelector),
+        namespace_selector=label_selector(p.namespaceSelector),
+        ip_block=block,
+    )
+
+
+def _policy_ports(ports: list[raw.NetworkPolicyPort] | None) -> tuple[model.PolicyPort, ...]:
+    # The API server defaults protocol to TCP (NetworkPolicyPort.protocol).
+    return tuple(
+        model.PolicyPort(
+            protocol=_PROTOCOLS.get(p.protocol, "TCP"), port=p.port, end_port=p.endPort
+        )
+        for p in ports or ()
+    )
+
+
+def network_policy(n: raw.NetworkPolicy) -> model.NetworkPolicy:
+    """Convert a wire NetworkPolicy, defaulting policyTypes as the API server does.
+
+    NetworkPolicySpec.policyTypes: "If this field is not specified, it will default based on
+    the existence of ingress or egress rules; policies that contain an egress section are
+    assumed to affect egress, and all policies (whether or not they contain an ingress
+    section) are assumed to affect ingress" (k8s.io/api networking/v1 types.go). The server
+    stores the defaulted value, so this only matters for objects that bypassed it.
+    """
+    spec = n.spec
+    types: list[model.PolicyType] = [
+        t for t in ("Ingress", "Egress") if t in (spec.policyTypes or ())
+    ]
+    if not spec.policyTypes:
+        types = ["Ingress", "Egress"] if spec.egress else ["Ingress"]
+    return model.NetworkPolicy(
+        namespace=n.metadata.namespace,
+        name=n.metadata.name,
+        # podSelector is required; an absent one is read as empty (every pod), as Go's zero value.
+        pod_selector=label_selector(spec.podSelector) or labels.LabelSelector(),
+        policy_types=tuple(types),
+        ingress=tuple(
+            model.PolicyRule(
+                peers=tuple(_policy_peer(p) for p in r.from_ or ()), ports=_policy_ports(r.ports)
+            )
+            for r in spec.ingress or ()
+        ),
+        egress=tuple(
+            model.PolicyRule(
+                peers=tuple(_policy_peer(p) for p in r.to or ()), ports=_policy_ports(r.ports)
+            )
+            for r in spec.egress or ()
+        ),
     )

@@ -69,6 +69,10 @@ class Kind(Generic[W, V]):
     # The warning's tail, after the error's message, when optional or fallback applies
     # ("<error>; <consequence>"). None: no warning.
     consequence: str | None = None
+    # A Snapshot field set to "read" when this kind was read and "forbidden" when it was not,
+    # for kinds whose absence must not read as "none exist" (NetworkPolicies: a policy that
+    # cannot be read makes verdicts unknown, never allowed).
+    state_field: str | None = None
 
 
 # Legacy core/v1 Endpoints: the fallback for EndpointSlices, and read beside them for the audit
@@ -195,6 +199,19 @@ INGRESS_CLASSES = Kind(
     consequence=entry.INGRESS_CLASSES_UNKNOWN,
 )
 
+# Policy verdicts (kinspect.policy). Refused or failed: every verdict is "unknown", one warning.
+NETWORK_POLICIES = Kind(
+    field="network_policies",
+    group=NETWORKING,
+    plural="networkpolicies",
+    namespaced=True,
+    list_type=raw.NetworkPolicyList,
+    convert=convert.network_policy,
+    optional=True,
+    consequence="NetworkPolicy verdicts are unknown",
+    state_field="network_policy_state",
+)
+
 # The registry `cluster.snapshot` walks. To read a new kind: a wire struct in raw.py, a
 # converter in convert.py, one entry here. Order matters: reads are submitted and their results
 # taken in this order, so when several fail the first one's error is reported; namespaces come
@@ -212,4 +229,5 @@ KINDS: tuple[Kind[Any, Any], ...] = (
     MUTATING_WEBHOOKS,
     INGRESSES,
     INGRESS_CLASSES,
+    NETWORK_POLICIES,
 )

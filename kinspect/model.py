@@ -14,10 +14,17 @@ from typing import Literal
 
 import msgspec
 
+from kinspect.labels import LabelSelector
+
 Protocol = Literal["TCP", "UDP", "SCTP"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
 EndpointSource = Literal["EndpointSlice", "Endpoints"]
 ProbeAction = Literal["httpGet", "tcpSocket", "grpc"]
+PolicyType = Literal["Ingress", "Egress"]
+# Whether the NetworkPolicies of a snapshot were read: "forbidden" (RBAC refused, or the API
+# failed) and "not-read" (a snapshot file written before kinspect read them) make every policy
+# verdict "unknown", never "allowed".
+PolicyState = Literal["read", "forbidden", "not-read"]
 ConsumerKind = Literal[
     "APIService", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"
 ]
@@ -254,6 +261,53 @@ class IngressClass(Value, frozen=True):
     default: bool = False  # annotation ingressclass.kubernetes.io/is-default-class: "true"
 
 
+class IPBlock(Value, frozen=True):
+    """A NetworkPolicy peer's ipBlock: a CIDR less the CIDRs in `except_cidrs`."""
+
+    cidr: str
+    except_cidrs: tuple[str, ...] = ()
+
+
+class PolicyPeer(Value, frozen=True):
+    """One `from`/`to` entry: selectors (both set means AND) or an ipBlock.
+
+    None is "not given", which differs from an empty selector (all pods / all namespaces).
+    """
+
+    pod_selector: LabelSelector | None = None
+    namespace_selector: LabelSelector | None = None
+    ip_block: IPBlock | None = None
+
+
+class PolicyPort(Value, frozen=True):
+    """One `ports` entry: a number (with `end_port`, a range), a name, or None (every port)."""
+
+    protocol: Protocol = "TCP"
+    port: int | str | None = None
+    end_port: int | None = None
+
+
+class PolicyRule(Value, frozen=True):
+    """One ingress or egress rule: its peers (none: every peer) and ports (none: every port)."""
+
+    peers: tuple[PolicyPeer, ...] = ()
+    ports: tuple[PolicyPort, ...] = ()
+
+
+class NetworkPolicy(Value, frozen=True):
+    """A networking.k8s.io/v1 NetworkPolicy, policyTypes defaulted as the API server does."""
+
+    namespace: str
+    name: str
+    pod_selector: LabelSelector = msgspec.field(default_factory=LabelSelector)
+    policy_types: tuple[PolicyType, ...] = ("Ingress",)
+    ingress: tuple[PolicyRule, ...] = ()
+    egress: tuple[PolicyRule, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
 class Snapshot(Value, frozen=True):
     """Everything read from one cluster (or one namespace of it) at one time."""
 
@@ -275,6 +329,8 @@ class Snapshot(Value, frozen=True):
     # networking.k8s.io/v1 (optional kinds, issue 13).
     ingresses: tuple[Ingress, ...] = ()
     ingress_classes: tuple[IngressClass, ...] = ()
+    network_policies: tuple[NetworkPolicy, ...] = ()
+    network_policy_state: PolicyState = "not-read"
 
     @property
     def consumers(self) -> tuple[ServiceConsumer, ...]:
@@ -303,5 +359,6 @@ class Snapshot(Value, frozen=True):
             ),
             pods=tuple(p for p in self.pods if keep(p.namespace)),
             namespaces=tuple(n for n in self.namespaces if keep(n.name)),
+            network_policies=tuple(p for p in self.network_policies if keep(p.namespace)),
             ingresses=tuple(i for i in self.ingresses if keep(i.namespace)),
         )

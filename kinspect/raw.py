@@ -296,6 +296,61 @@ class NamespaceList(Wire):
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
+class LabelSelectorRequirement(Wire):
+    key: str
+    operator: str
+    values: list[str] | None = None
+
+
+class LabelSelector(Wire):
+    matchLabels: dict[str, str] | None = None
+    matchExpressions: list[LabelSelectorRequirement] | None = None
+
+
+class IPBlock(Wire):
+    cidr: str
+    except_: list[str] | None = msgspec.field(default=None, name="except")
+
+
+class NetworkPolicyPeer(Wire):
+    podSelector: LabelSelector | None = None
+    namespaceSelector: LabelSelector | None = None
+    ipBlock: IPBlock | None = None
+
+
+class NetworkPolicyPort(Wire):
+    protocol: str | None = None
+    port: int | str | None = None
+    endPort: int | None = None
+
+
+class NetworkPolicyIngressRule(Wire):
+    from_: list[NetworkPolicyPeer] | None = msgspec.field(default=None, name="from")
+    ports: list[NetworkPolicyPort] | None = None
+
+
+class NetworkPolicyEgressRule(Wire):
+    to: list[NetworkPolicyPeer] | None = None
+    ports: list[NetworkPolicyPort] | None = None
+
+
+class NetworkPolicySpec(Wire):
+    podSelector: LabelSelector | None = None
+    policyTypes: list[str] | None = None
+    ingress: list[NetworkPolicyIngressRule] | None = None
+    egress: list[NetworkPolicyEgressRule] | None = None
+
+
+class NetworkPolicy(Wire):
+    metadata: ObjectMeta
+    spec: NetworkPolicySpec = msgspec.field(default_factory=NetworkPolicySpec)
+
+
+class NetworkPolicyList(Wire):
+    items: list[NetworkPolicy] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
 class EndpointsList(Wire):
     items: list[Endpoints] | None = None
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)

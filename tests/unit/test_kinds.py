@@ -8,7 +8,7 @@ from kinspect import kinds
 from kinspect.model import Snapshot
 
 # Snapshot fields that no kind fills: they say where and how the rest was read.
-NOT_A_KIND = {"context", "endpoint_source", "warnings"}
+NOT_A_KIND = {"context", "endpoint_source", "warnings", "network_policy_state"}
 
 
 def test_every_kind_field_of_the_snapshot_is_filled_by_exactly_one_entry() -> None:
@@ -22,7 +22,8 @@ def test_optional_entries_and_their_warnings() -> None:
     assert optional == {
         "nodes": "NodePort frontends are unknown",
         "endpoints": "EndpointSlices and Endpoints not compared",
-        "namespaces": None,  # quiet until NetworkPolicies are read (issue 14)
+        # Quiet: a verdict that needs a namespace's labels says "unknown" and why instead.
+        "namespaces": None,
         # Cluster-scoped consumers of services: quiet, namespace-scoped readers can't list them.
         "apiservices": None,
         "validatingwebhookconfigurations": None,
@@ -30,7 +31,11 @@ def test_optional_entries_and_their_warnings() -> None:
         # Entry points (issue 13): absent or forbidden says what is not shown.
         "ingresses": "Ingress entry points are not shown",
         "ingressclasses": "Ingress classes are unknown",
+        # Refused: every policy verdict is "unknown", never "allowed" (issue 14).
+        "networkpolicies": "NetworkPolicy verdicts are unknown",
     }
+    states = {k.plural: k.state_field for k in kinds.KINDS if k.state_field}
+    assert states == {"networkpolicies": "network_policy_state"}
 
 
 def test_endpoint_slices_fall_back_to_legacy_endpoints_read_before_them() -> None:

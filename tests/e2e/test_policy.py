@@ -1,0 +1,133 @@
+"""NetworkPolicy verdicts from real NetworkPolicy objects read from the API server.
+
+kwok enforces nothing: these tests check what kinspect reads and concludes (by policy), and
+that policies it may not read make verdicts "unknown", never "allowed".
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from .conftest import KINSPECT, Namespace
+
+READ = ["get", "list", "watch"]
+WORLD = """
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: http}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-0, labels: {app: web}}
+spec: {containers: [{name: app, image: registry.k8s.io/pause:3.10,
+       ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: shop-0, labels: {app: shop}}
+spec: {containers: [{name: app, image: registry.k8s.io/pause:3.10}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db-0, labels: {app: db}}
+spec: {containers: [{name: app, image: registry.k8s.io/pause:3.10}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+    - from: [{podSelector: {matchLabels: {app: shop}}}]
+      ports: [{port: http}]
+---
+# No policyTypes and egress rules: the API server defaults them to [Ingress, Egress], so db-0
+# is isolated for ingress too, and may only reach port 5432 anywhere.
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-egress}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  egress: [{ports: [{port: 5432}]}]
+"""
+
+
+def _ready(ns: Namespace) -> bool:
+    eps = ns.get("endpointslices", "-l", "kubernetes.io/service-name=web")["items"]
+    pods = ns.get("pods")["items"]
+    ips = all(p.get("status", {}).get("podIP") for p in pods)
+    return ips and any(e.get("endpoints") for e in eps)
+
+
+def _hops(doc: dict[str, Any]) -> list[tuple[str, str, int, str]]:
+    return [
+        (h["pod"]["name"], h["verdict"], h["port"], h["ingress"]["verdict"])
+        for h in doc["policy"]["hops"]
+    ]
+
+
+def test_trace_from_reads_real_policies(ns: Namespace) -> None:
+    ns.apply(WORLD)
+    ns.wait_until("web's endpoints and pod IPs", lambda: _ready(ns))
+    ip = ns.get("service", "web")["spec"]["clusterIP"]
+    # The API server stored the defaulted policyTypes: kinspect reads them back.
+    assert ns.get("networkpolicy", "db-egress")["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    ok = ns.kinspect_json("trace", f"{ip}:80", "--from", f"{ns.name}/shop-0", "-A")
+    assert _hops(ok) == [("web-0", "allowed", 8080, "allowed")]
+    (hop,) = ok["policy"]["hops"]
+    assert hop["ingress"]["allowedBy"] == [
+        {"namespace": ns.name, "policy": "web-from-shop", "direction": "ingress", "rule": 0}
+    ]
+    no = ns.kinspect_json("trace", f"{ip}:80", "--from", f"{ns.name}/db-0", "-A")
+    (hop,) = no["policy"]["hops"]
+    assert (hop["verdict"], hop["egress"]["verdict"], hop["ingress"]["verdict"]) == (
+        "denied",
+        "denied",  # db-egress admits only port 5432
+        "denied",  # web-from-shop admits only shop
+    )
+    assert hop["egress"]["isolatedBy"] == [f"{ns.name}/db-egress"]
+    # By pod IP, a pod is that pod; text says "by policy".
+    shop_ip = ns.get("pod", "shop-0")["status"]["podIP"]
+    text = ns.kinspect("trace", f"{ip}:80", "--from", shop_ip, "-A").stdout
+    assert f"policy from {ns.name}/shop-0 (by policy" in text
+    assert f"allowed  {ns.name}/web-0:8080/TCP" in text
+
+
+def test_policies_that_cannot_be_read_are_unknown(ns: Namespace, tmp_path: Path) -> None:
+    ns.apply(WORLD)
+    ns.wait_until("web's endpoints and pod IPs", lambda: _ready(ns))
+    ip = ns.get("service", "web")["spec"]["clusterIP"]
+    kc = ns.restricted_kubeconfig(
+        str(tmp_path),
+        [
+            {"apiGroups": [""], "resources": ["services", "pods"], "verbs": READ},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ},
+        ],
+    )
+    proc = subprocess.run(
+        [
+            *KINSPECT,
+            "trace",
+            f"{ip}:80",
+            "-n",
+            ns.name,
+            "--from",
+            f"{ns.name}/shop-0",
+            "--kubeconfig",
+            kc,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "networkpolicies" in proc.stderr
+    assert "NetworkPolicy verdicts are unknown" in proc.stderr
+    assert f"unknown  {ns.name}/web-0:8080/TCP" in proc.stdout
+    assert "allowed " not in proc.stdout
