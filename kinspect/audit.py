@@ -26,7 +26,7 @@ from kinspect.chain import (
     declared_port,
     named_port,
 )
-from kinspect.entry import INGRESS_CLASSES_UNKNOWN, EntryPath, class_of, entry_paths
+from kinspect.entry import EntryPath, class_of, entry_paths
 from kinspect.model import (
     EndpointGroup,
     Ingress,
@@ -718,7 +718,7 @@ def ingress_path_conflict(check: Check, a: AuditInput) -> Iterator[Finding]:
 
 def ingress_class_missing(check: Check, a: AuditInput) -> Iterator[Finding]:
     """An Ingress whose class no IngressClass defines: no controller may serve it."""
-    if any(INGRESS_CLASSES_UNKNOWN in w for w in a.snapshot.warnings):
+    if a.snapshot.ingress_class_state != "read":
         return  # IngressClasses could not be read: unknown, not missing
     for ing in a.snapshot.ingresses:
         c = class_of(ing, a.snapshot.ingress_classes)

@@ -33,8 +33,6 @@ from kinspect.errors import UsageError
 from kinspect.model import Ingress, IngressBackend, IngressClass, IngressPath, Service, ServicePort
 from kinspect.trace import parse_target
 
-# The warning kinds.INGRESS_CLASSES gives when IngressClasses cannot be read (kept in step).
-INGRESS_CLASSES_UNKNOWN = "Ingress classes are unknown"
 URL_HINT = (
     "e.g. trace http://shop.example.com/api, or trace 203.0.113.20:443 --host shop.example.com"
 )

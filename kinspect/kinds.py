@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from kinspect import convert, entry, model, raw
+from kinspect import convert, model, raw
 
 CORE, DISCOVERY = "/api/v1", "/apis/discovery.k8s.io/v1"
 APIREGISTRATION = "/apis/apiregistration.k8s.io/v1"
@@ -196,7 +196,9 @@ INGRESS_CLASSES = Kind(
     list_type=raw.IngressClassList,
     convert=convert.ingress_class,
     optional=True,
-    consequence=entry.INGRESS_CLASSES_UNKNOWN,
+    # Quiet when refused: IngressClasses are cluster-scoped, so every namespace-scoped reader
+    # would get the warning; the class is then unknown (the audit's class check stays quiet).
+    state_field="ingress_class_state",
 )
 
 # Policy verdicts (kinspect.policy). Refused or failed: every verdict is "unknown", one warning.

@@ -24,7 +24,8 @@ PolicyType = Literal["Ingress", "Egress"]
 # Whether the NetworkPolicies of a snapshot were read: "forbidden" (RBAC refused, or the API
 # failed) and "not-read" (a snapshot file written before kinspect read them) make every policy
 # verdict "unknown", never "allowed".
-PolicyState = Literal["read", "forbidden", "not-read"]
+ReadState = Literal["read", "forbidden", "not-read"]
+PolicyState = ReadState
 ConsumerKind = Literal[
     "APIService", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"
 ]
@@ -331,6 +332,9 @@ class Snapshot(Value, frozen=True):
     ingress_classes: tuple[IngressClass, ...] = ()
     network_policies: tuple[NetworkPolicy, ...] = ()
     network_policy_state: PolicyState = "not-read"
+    # Whether IngressClasses were read: refused (cluster-scoped, so every namespace-scoped
+    # reader) makes an Ingress's class unknown, not missing.
+    ingress_class_state: ReadState = "not-read"
 
     @property
     def consumers(self) -> tuple[ServiceConsumer, ...]:

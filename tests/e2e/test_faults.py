@@ -273,7 +273,12 @@ def test_ctrl_c_exits_130_at_once_with_one_line(
     time.sleep(0.5)  # the trickle is under way
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=10)
+    try:
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:  # a hang fails here, and leaves no process or pipe behind
+            proc.kill()
+            proc.communicate()
     assert time.monotonic() - t0 < 2
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert err == "kinspect: error: interrupted\n"

@@ -93,7 +93,7 @@ def _ing(*paths: IngressPath, name: str = "shop", **kw: Any) -> Ingress:
 def _entry(
     base: Snapshot, *ings: Ingress, classes: tuple[IngressClass, ...] = (NGINX,)
 ) -> Snapshot:
-    return _with(base, ingresses=ings, ingress_classes=classes)
+    return _with(base, ingresses=ings, ingress_classes=classes, ingress_class_state="read")
 
 
 CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
@@ -319,7 +319,7 @@ def test_ingress_findings_say_which_path_breaks_and_classes_unreadable_are_not_m
     )
     unknown = _with(
         _entry(HEALTHY, _ing(ipath("/", "web", 80), class_name="haproxy"), classes=()),
-        warnings=("ingressclasses is forbidden; Ingress classes are unknown",),
+        ingress_class_state="forbidden",
     )
     assert "ingress-class-missing" not in {f.check for f in _run(unknown)}
     none = _entry(HEALTHY, _ing(ipath("/", "web", 80), class_name=None), classes=(NGINX,))

@@ -8,7 +8,13 @@ from kinspect import kinds
 from kinspect.model import Snapshot
 
 # Snapshot fields that no kind fills: they say where and how the rest was read.
-NOT_A_KIND = {"context", "endpoint_source", "warnings", "network_policy_state"}
+NOT_A_KIND = {
+    "context",
+    "endpoint_source",
+    "warnings",
+    "network_policy_state",
+    "ingress_class_state",
+}
 
 
 def test_every_kind_field_of_the_snapshot_is_filled_by_exactly_one_entry() -> None:
@@ -30,12 +36,16 @@ def test_optional_entries_and_their_warnings() -> None:
         "mutatingwebhookconfigurations": None,
         # Entry points (issue 13): absent or forbidden says what is not shown.
         "ingresses": "Ingress entry points are not shown",
-        "ingressclasses": "Ingress classes are unknown",
+        # Cluster-scoped: quiet (every namespace-scoped reader would be told); its state says.
+        "ingressclasses": None,
         # Refused: every policy verdict is "unknown", never "allowed" (issue 14).
         "networkpolicies": "NetworkPolicy verdicts are unknown",
     }
     states = {k.plural: k.state_field for k in kinds.KINDS if k.state_field}
-    assert states == {"networkpolicies": "network_policy_state"}
+    assert states == {
+        "networkpolicies": "network_policy_state",
+        "ingressclasses": "ingress_class_state",
+    }
 
 
 def test_endpoint_slices_fall_back_to_legacy_endpoints_read_before_them() -> None:
