@@ -308,8 +308,12 @@ def map_(
             f"service {service!r} not found in namespace {where}",
             f"list services with: kinspect map -n {where}",
         )
-    chains = chain.build(snap)
-    doc = report.chain_report(snap, chains)
+    idx = chain.Index.of(snap)
+    chains = chain.build(snap, idx)
+    backends = {b.pod for c in chains for pc in c.ports for b in pc.backends if b.pod_found}
+    found = [idx.pods[r] for r in backends if r is not None and r in idx.pods]
+    isolation = policy.backend_isolation(snap, found, idx.by_labels)
+    doc = report.chain_report(snap, chains, isolation)
     match fmt:
         case MapFormat.json | MapFormat.yaml:
             _emit(s, fmt.value, doc, lambda: "")
@@ -325,7 +329,7 @@ def map_(
                 s,
                 "text",
                 doc,
-                lambda: table.map_table(chains, wide=wide),
+                lambda: table.map_table(chains, wide=wide, isolation=isolation),
                 "wide" if wide else "lines",
             )
         case MapFormat.dot:

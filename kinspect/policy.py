@@ -375,3 +375,33 @@ def isolated_for_ingress(index: PolicyIndex, pods: Iterable[Pod]) -> dict[str, l
         if names:
             out[str(pod.ref)] = names
     return out
+
+
+class Isolation(Value, frozen=True):
+    """For `map`: which backend pods policies isolate for ingress, and whether that is known.
+
+    `state` is the snapshot's `network_policy_state`: anything but "read" means the marks are
+    unknown (no pod is shown as isolated, and none as open either).
+    """
+
+    state: str
+    by_pod: dict[str, tuple[str, ...]]
+
+    @property
+    def known(self) -> bool:
+        return self.state == "read"
+
+
+def backend_isolation(
+    snapshot: Snapshot, pods: Iterable[Pod], index: SelectorIndex[Pod] | None = None
+) -> Isolation:
+    """The ingress isolation of `pods` (the backends of a map), one `PolicyIndex` per run.
+
+    With no policies read nothing is isolated and the index is never built (map stays as fast
+    as without policies); otherwise each policy is one selector query and each pod one lookup.
+    """
+    state = snapshot.network_policy_state
+    if state != "read" or not snapshot.network_policies:
+        return Isolation(state, {})
+    idx = PolicyIndex(snapshot, index)
+    return Isolation(state, {k: tuple(v) for k, v in isolated_for_ingress(idx, pods).items()})
