@@ -42,7 +42,7 @@ from kinspect import (
     trace,
 )
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
-from kinspect.model import Snapshot
+from kinspect.model import Pod, Snapshot
 from kinspect.render import data, report
 from kinspect.render.audit import AuditFormat, Chart, RenderContext
 from kinspect.render.audit import render as render_audit
@@ -320,8 +320,10 @@ def map_(
         )
     idx = chain.Index.of(snap)
     chains = chain.build(snap, idx)
-    backends = {b.pod for c in chains for pc in c.ports for b in pc.backends if b.pod_found}
-    found = [idx.pods[r] for r in backends if r is not None and r in idx.pods]
+    found: list[Pod] = []
+    if snap.network_policies:  # without policies no pod is isolated: skip the walk
+        refs = {b.pod for c in chains for pc in c.ports for b in pc.backends if b.pod_found}
+        found = [idx.pods[r] for r in refs if r is not None and r in idx.pods]
     isolation = policy.backend_isolation(snap, found, idx.by_labels)
     doc = report.chain_report(snap, chains, isolation)
     match fmt:
