@@ -181,6 +181,11 @@ class Index:
         idx.consumers = dict(consumers)
         return idx
 
+    @property
+    def by_labels(self) -> SelectorIndex[Pod]:
+        """The pods indexed by namespace and label (shared with `policy.PolicyIndex`)."""
+        return self._by_labels
+
     def select(self, namespace: str, selector: Mapping[str, str]) -> list[Pod]:
         """Pods of `namespace` whose labels contain every pair of `selector`, in snapshot order."""
         # Service semantics: an empty selector selects no pod (the endpoints are managed by

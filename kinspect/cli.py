@@ -11,7 +11,6 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Annotated, TextIO
 
 import typer
@@ -21,7 +20,7 @@ from typer._click.exceptions import ClickException
 
 from kinspect import __version__, commands
 from kinspect.audit import Severity
-from kinspect.commands import AuditOptions, DataFormat, MapFormat, Session, Target, Where
+from kinspect.commands import AuditOptions, DataFormat, Level, MapFormat, Session, Target, Where
 from kinspect.errors import ExitCode, KinspectError
 from kinspect.render.audit import AuditFormat
 from kinspect.render.safe import plain
@@ -34,13 +33,6 @@ app = typer.Typer(
     # Pretty exceptions print local variables: a token in a local must never reach a terminal.
     pretty_exceptions_enable=False,
 )
-
-
-class Level(StrEnum):
-    info = "info"
-    warning = "warning"
-    error = "error"
-    never = "never"
 
 
 ContextOpt = Annotated[str | None, typer.Option("--context", help="kubeconfig context to use.")]
@@ -108,8 +100,7 @@ def map_(
     snapshot: SnapshotOpt = None,
 ) -> ExitCode:
     """The chain of every service port, one row per backend."""
-    t = Target(kubeconfig, context, request_timeout)
-    w = Where(namespace, all_namespaces, snapshot)
+    t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     return commands.map_(_session(ctx), t, w, output, service, selector)
 
 
@@ -125,8 +116,7 @@ def ips(
     snapshot: SnapshotOpt = None,
 ) -> ExitCode:
     """The IP inventory: node, cluster, external and pod IPs, and who allocates each."""
-    t = Target(kubeconfig, context, request_timeout)
-    w = Where(namespace, all_namespaces, snapshot)
+    t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     return commands.ips(_session(ctx), t, w, output.value)
 
 
@@ -158,9 +148,29 @@ def trace_(
     Without a port: the services a pod IP backs (or why not), the ports open on a node IP.
     A URL (or --host/--path): the Ingress rule that answers it, then the service's chain.
     """
-    t = Target(kubeconfig, context, request_timeout)
-    w = Where(namespace, all_namespaces, snapshot)
+    t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     return commands.trace_(_session(ctx), t, w, output.value, address, host, path, source)
+
+
+@app.command("policy")
+def policy_(
+    ctx: typer.Context,
+    target: Annotated[
+        str | None, typer.Argument(help="NAMESPACE/POD or NAMESPACE/SERVICE[:PORT]")
+    ] = None,
+    matrix: Annotated[bool, typer.Option("--matrix", help="Pod-to-pod matrix of -n.")] = False,
+    port: Annotated[int | None, typer.Option(help="--matrix on this TCP port only.")] = None,
+    output: DataOutputOpt = DataFormat.text,
+    namespace: NamespaceOpt = None,
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    request_timeout: TimeoutOpt = 30.0,
+    snapshot: SnapshotOpt = None,
+) -> ExitCode:
+    """Who may reach a pod or service port by NetworkPolicy; --matrix: pod to pod."""
+    o = commands.PolicyOptions(target, matrix, port)
+    t, w = Target(kubeconfig, context, request_timeout), Where(namespace, False, snapshot)
+    return commands.policy_(_session(ctx), t, w, output.value, o)
 
 
 @app.command("explain")
@@ -174,8 +184,7 @@ def explain_(
     snapshot: SnapshotOpt = None,
 ) -> ExitCode:
     """The four IPs and four ports, illustrated with a real service of this cluster."""
-    t = Target(kubeconfig, context, request_timeout)
-    w = Where(namespace, all_namespaces, snapshot)
+    t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     return commands.explain(_session(ctx), t, w)
 
 

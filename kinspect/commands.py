@@ -26,6 +26,7 @@ from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from kinspect import (
+    access,
     audit,
     auditfiles,
     auditreport,
@@ -41,7 +42,7 @@ from kinspect import (
     trace,
 )
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
-from kinspect.model import Snapshot
+from kinspect.model import Pod, Snapshot
 from kinspect.render import data, report
 from kinspect.render.audit import AuditFormat, Chart, RenderContext
 from kinspect.render.audit import render as render_audit
@@ -61,6 +62,15 @@ class MapFormat(StrEnum):
     dot = "dot"
     mermaid = "mermaid"
     svg = "svg"
+
+
+class Level(StrEnum):
+    """audit --fail-on."""
+
+    info = "info"
+    warning = "warning"
+    error = "error"
+    never = "never"
 
 
 class DataFormat(StrEnum):
@@ -308,8 +318,14 @@ def map_(
             f"service {service!r} not found in namespace {where}",
             f"list services with: kinspect map -n {where}",
         )
-    chains = chain.build(snap)
-    doc = report.chain_report(snap, chains)
+    idx = chain.Index.of(snap)
+    chains = chain.build(snap, idx)
+    found: list[Pod] = []
+    if snap.network_policies:  # without policies no pod is isolated: skip the walk
+        refs = {b.pod for c in chains for pc in c.ports for b in pc.backends if b.pod_found}
+        found = [idx.pods[r] for r in refs if r is not None and r in idx.pods]
+    isolation = policy.backend_isolation(snap, found, idx.by_labels)
+    doc = report.chain_report(snap, chains, isolation)
     match fmt:
         case MapFormat.json | MapFormat.yaml:
             _emit(s, fmt.value, doc, lambda: "")
@@ -325,7 +341,7 @@ def map_(
                 s,
                 "text",
                 doc,
-                lambda: table.map_table(chains, wide=wide),
+                lambda: table.map_table(chains, wide=wide, isolation=isolation),
                 "wide" if wide else "lines",
             )
         case MapFormat.dot:
@@ -494,6 +510,53 @@ def _source_peer(snap: Snapshot, src: reach.Source) -> policy.Peer:
     if not found:
         raise NotFoundError(f"--from {src.pod}: no such pod", "kubectl get pods -n NAMESPACE")
     return policy.Peer.of_pod(found[0])
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """`kinspect policy`: a pod or service port (`target`), or `--matrix` with `--port`."""
+
+    target: str | None = None
+    matrix: bool = False
+    port: int | None = None
+
+
+POLICY_HINT = "kinspect policy NAMESPACE/POD, NAMESPACE/SERVICE[:PORT], or --matrix -n NAMESPACE"
+
+
+def policy_(s: Session, t: Target, w: Where, fmt: str, o: PolicyOptions) -> ExitCode:
+    """Who may reach a pod or a service port by NetworkPolicy, or a namespace's pod matrix."""
+    if o.matrix == (o.target is not None):
+        raise UsageError("give either a target or --matrix", POLICY_HINT)
+    if o.port is not None and not (o.matrix and 1 <= o.port <= 65535):
+        raise UsageError("--port takes a port from 1 to 65535, with --matrix", POLICY_HINT)
+    from kinspect.render import policy as policy_render
+
+    if o.matrix:
+        snap, ns = read(s, t, w)
+        pods = [
+            p
+            for p in snap.pods
+            if p.namespace == ns and p.pod_ips and p.phase not in ("Succeeded", "Failed")
+        ]
+        cells = access.matrix(policy.PolicyIndex(snap), pods, o.port)
+        body = policy_render.matrix_json(ns, cells, o.port)
+        kind = "PolicyMatrix"
+        text: Callable[[], RenderableType] = lambda: policy_render.matrix_text(  # noqa: E731
+            ns, cells, o.port
+        )
+    else:
+        q = access.parse_query(o.target or "")
+        snap, _ = read(s, t, Where(q.namespace, False, w.snapshot))
+        found = access.who_may_reach(snap, policy.PolicyIndex(snap), q)
+        body = {"target": o.target, **policy_render.access_json(found)}
+        kind = "PolicyAccess"
+        text = lambda: policy_render.access_text(found)  # noqa: E731
+    _warnings(s, snap)
+    doc: dict[str, object] = {"apiVersion": report.API_VERSION, "kind": kind}
+    doc |= {"context": snap.context, "warnings": list(snap.warnings), **body}
+    _emit(s, fmt, doc, text)
+    return ExitCode.OK
 
 
 def explain(s: Session, t: Target, w: Where) -> ExitCode:

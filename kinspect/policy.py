@@ -375,3 +375,120 @@ def isolated_for_ingress(index: PolicyIndex, pods: Iterable[Pod]) -> dict[str, l
         if names:
             out[str(pod.ref)] = names
     return out
+
+
+class Isolation(Value, frozen=True):
+    """For `map`: which backend pods policies isolate for ingress, and whether that is known.
+
+    `state` is the snapshot's `network_policy_state`: anything but "read" means the marks are
+    unknown (no pod is shown as isolated, and none as open either).
+    """
+
+    state: str
+    by_pod: dict[str, tuple[str, ...]]
+
+    @property
+    def known(self) -> bool:
+        return self.state == "read"
+
+
+def backend_isolation(
+    snapshot: Snapshot, pods: Iterable[Pod], index: SelectorIndex[Pod] | None = None
+) -> Isolation:
+    """The ingress isolation of `pods` (the backends of a map), one `PolicyIndex` per run.
+
+    With no policies read nothing is isolated and the index is never built (map stays as fast
+    as without policies); otherwise each policy is one selector query and each pod one lookup.
+    """
+    state = snapshot.network_policy_state
+    if state != "read" or not snapshot.network_policies:
+        return Isolation(state, {})
+    idx = PolicyIndex(snapshot, index)
+    return Isolation(state, {k: tuple(v) for k, v in isolated_for_ingress(idx, pods).items()})
+
+
+def _block_empty(block: IPBlock) -> bool:
+    """An ipBlock whose except list covers its whole CIDR: it matches no address."""
+    net = _network(block.cidr)
+    if net is None:
+        return True
+    for ex in block.except_cidrs:
+        exn = _network(ex)
+        if exn is not None and exn.version == net.version and net.subnet_of(exn):  # type: ignore[arg-type]
+            return True
+    return False
+
+
+def dead_peer(peer: PolicyPeer) -> str | None:
+    """Why a from/to entry can never match anything, or None when it can."""
+    if peer.ip_block is not None:
+        if _network(peer.ip_block.cidr) is None:
+            return f"ipBlock {peer.ip_block.cidr} is not a CIDR"
+        if _block_empty(peer.ip_block):
+            return f"ipBlock {describe_block(peer.ip_block)} excepts its whole CIDR"
+        return None
+    for what, sel in (
+        ("podSelector", peer.pod_selector),
+        ("namespaceSelector", peer.namespace_selector),
+    ):
+        if sel is not None and not sel.empty and (why := sel.invalid_reason()) is not None:
+            return f"{what} is malformed ({why}) and matches nothing"
+    return None
+
+
+class Reach:
+    """Whether anyone at all may reach a pod's port, by its ingress rules (for the audit)."""
+
+    def __init__(self, index: PolicyIndex) -> None:
+        self.index = index
+        self._everyone = LabelSelector()
+        self._ns_read = bool(index._ns_labels)
+        self._peer_cache: dict[tuple[str, int], _Tri] = {}
+
+    def _peer_has_pods(self, peer: PolicyPeer, policy_ns: str) -> _Tri:
+        key = (policy_ns, id(peer))  # peers live as long as the index
+        if key in self._peer_cache:
+            return self._peer_cache[key]
+        pods_sel = peer.pod_selector or self._everyone
+        found: _Tri
+        if peer.namespace_selector is None:
+            found = bool(self.index._pods.select(policy_ns, pods_sel))
+        elif not self._ns_read:
+            found = None
+        else:
+            found = any(
+                self.index._pods.select(ns, pods_sel)
+                for ns, labels in self.index._ns_labels.items()
+                if peer.namespace_selector.matches(labels)
+            )
+        self._peer_cache[key] = found
+        return found
+
+    def anyone(self, pod: Pod, port: int, protocol: Protocol) -> _Tri:
+        """True when some pod or outside client may reach `port` on `pod` by its ingress side.
+
+        False only when the pod is isolated for ingress and no rule of its policies admits the
+        port from any peer that exists (an ipBlock counts as "someone": an outside client or an
+        address of the block); None when it cannot be told (namespace labels unread).
+        """
+        policies = self.index.selecting(pod, "ingress")
+        if not policies:
+            return True
+        result: _Tri = False
+        for p in policies:
+            for rule in p.ingress:
+                if not _ports_match(rule.ports, port, protocol, pod):
+                    continue
+                if not rule.peers:
+                    return True
+                for peer in rule.peers:
+                    if dead_peer(peer) is not None:
+                        continue
+                    if peer.ip_block is not None:
+                        return True
+                    has = self._peer_has_pods(peer, p.namespace)
+                    if has:
+                        return True
+                    if has is None:
+                        result = None
+        return result

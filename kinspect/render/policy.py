@@ -1,4 +1,4 @@
-"""NetworkPolicy verdicts as text and as JSON (`trace --from`): pure, returns what it builds.
+"""NetworkPolicy verdicts as text and JSON (`trace --from`, `policy`): pure, returns what it builds.
 
 Cluster text (names, labels) is data: everything goes into `rich.text.Text` with styles passed
 as arguments, never as markup.
@@ -9,10 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 
+from kinspect.access import Cell, PodAccess
 from kinspect.policy import Peer, Side
 from kinspect.reach import HopVerdict
+from kinspect.render.safe import plain
 
 _STYLE = {"allowed": "green", "denied": "red", "unknown": "yellow"}
 BY_POLICY = "by policy: what the NetworkPolicies say; enforcement depends on the network plugin"
@@ -84,5 +87,112 @@ def hops_json(source: Peer, hops: list[HopVerdict]) -> dict[str, Any]:
                 "notes": list(h.notes),
             }
             for h in hops
+        ],
+    }
+
+
+# --- kinspect policy ----------------------------------------------------------------------
+
+
+def access_text(found: list[PodAccess]) -> Group:
+    """Per pod: the isolating policies and, rule by rule, whom they admit on which ports."""
+    lines: list[Text] = [Text(f"who may reach it ({BY_POLICY}):", style="bold")]
+    if not found:
+        lines.append(Text("  no backend pod: nothing to evaluate"))
+    for a in found:
+        head = Text(f"{a.pod}")
+        if a.port is not None:
+            head.append(f":{a.port}/{a.protocol}")
+        if a.via:
+            head.append(f"  (backend of {a.via})")
+        lines.append(Text(plain(head.plain), style="bold"))
+        style = "yellow" if a.summary.startswith("unknown") else None
+        lines.append(Text("  " + plain(a.summary), style=style or ""))
+        if a.ingress_policies:
+            lines.append(Text("  ingress policies: " + plain(", ".join(a.ingress_policies))))
+        lines.append(Text("  egress policies: " + (plain(", ".join(a.egress_policies)) or "none")))
+        if a.state != "read" or (a.host_network and a.ingress_policies):
+            continue
+        for ad in a.admissions:
+            lines.append(
+                Text(
+                    f"  allowed by {plain(ad.policy)} ingress[{ad.rule}]: from "
+                    + plain("; or ".join(ad.sources))
+                    + " on "
+                    + plain(", ".join(ad.ports))
+                )
+            )
+    return Group(*lines)
+
+
+def access_json(found: list[PodAccess]) -> dict[str, Any]:
+    """The PolicyAccess document (docs/json.md)."""
+    return {
+        "pods": [
+            {
+                "pod": {"namespace": a.pod.namespace, "name": a.pod.name},
+                "port": a.port,
+                "protocol": a.protocol,
+                "via": a.via or None,
+                "policyState": a.state,
+                "summary": a.summary,
+                "ingressPolicies": list(a.ingress_policies),
+                "egressPolicies": list(a.egress_policies),
+                "admittedBy": [
+                    {
+                        "policy": ad.policy,
+                        "rule": ad.rule,
+                        "from": list(ad.sources),
+                        "ports": list(ad.ports),
+                    }
+                    for ad in a.admissions
+                ],
+            }
+            for a in found
+        ]
+    }
+
+
+_CELL = {"allowed": "✓", "denied": "✗", "unknown": "?", "partial": "~", "none": "-"}
+
+
+def matrix_text(namespace: str, cells: list[Cell], port: int | None) -> Group:
+    """Rows are sources, columns destinations (numbered, with a key), one mark per pair."""
+    dsts = list(dict.fromkeys(c.destination for c in cells))
+    srcs = list(dict.fromkeys(c.source for c in cells))
+    by = {(c.source, c.destination): c for c in cells}
+    on = f"port {port}/TCP" if port is not None else "each destination's declared ports"
+    t = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1, 0, 0))
+    t.add_column("FROM \\ TO", no_wrap=True)
+    for i, _ in enumerate(dsts, 1):
+        t.add_column(str(i), no_wrap=True, justify="center")
+    for s in srcs:
+        row = [Text(plain(s.name))]
+        for d in dsts:
+            v = by[(s, d)].verdict
+            row.append(Text(_CELL[v], style=_STYLE.get(v, "")))
+        t.add_row(*row)
+    key = [Text(f"  {i} = {plain(d.name)}") for i, d in enumerate(dsts, 1)]
+    return Group(
+        Text(f"namespace {plain(namespace)}, pod to pod on {on} ({BY_POLICY}):", style="bold"),
+        t,
+        Text("✓ allowed  ✗ denied  ? unknown  ~ some ports allowed  - no declared port"),
+        *key,
+    )
+
+
+def matrix_json(namespace: str, cells: list[Cell], port: int | None) -> dict[str, Any]:
+    """The PolicyMatrix document (docs/json.md)."""
+    return {
+        "namespace": namespace,
+        "port": port,
+        "cells": [
+            {
+                "from": c.source.name,
+                "to": c.destination.name,
+                "verdict": c.verdict,
+                "ports": [{"port": n, "protocol": p, "verdict": v} for n, p, v in c.ports],
+            }
+            for c in cells
         ],
     }

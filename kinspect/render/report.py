@@ -14,6 +14,7 @@ from kinspect.chain import NotBackend, PortChain, ServiceChain
 from kinspect.entry import EntryResult, IngressHit
 from kinspect.inventory import Inventory
 from kinspect.model import Node, PodRef, ServicePort, Snapshot, Value
+from kinspect.policy import Isolation
 from kinspect.render import reasons
 from kinspect.trace import TraceResult
 
@@ -117,9 +118,25 @@ def service(c: ServiceChain) -> Json:
     }
 
 
-def chain_report(snapshot: Snapshot, chains: list[ServiceChain]) -> Json:
-    """Build the kinspect/v1 ChainReport."""
+def isolation_json(iso: Isolation) -> Json:
+    """The ChainReport's `networkPolicies`: backends isolated for ingress, and by what."""
     return {
+        "state": iso.state,
+        "ingressIsolated": [
+            {
+                "pod": dict(zip(("namespace", "name"), k.split("/", 1), strict=True)),
+                "policies": list(v),
+            }
+            for k, v in sorted(iso.by_pod.items())
+        ],
+    }
+
+
+def chain_report(
+    snapshot: Snapshot, chains: list[ServiceChain], isolation: Isolation | None = None
+) -> Json:
+    """Build the kinspect/v1 ChainReport (with `networkPolicies` when `isolation` is given)."""
+    doc: Json = {
         "apiVersion": API_VERSION,
         "kind": "ChainReport",
         "context": snapshot.context,
@@ -128,6 +145,9 @@ def chain_report(snapshot: Snapshot, chains: list[ServiceChain]) -> Json:
         "nodes": [node(n) for n in snapshot.nodes],
         "services": [service(c) for c in chains],
     }
+    if isolation is not None:
+        doc["networkPolicies"] = isolation_json(isolation)
+    return doc
 
 
 def trace_report(context: str, r: TraceResult) -> Json:

@@ -11,6 +11,7 @@ from rich.text import Text
 from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.inventory import Inventory
 from kinspect.model import PodRef
+from kinspect.policy import Isolation
 from kinspect.render import reasons
 from kinspect.render.safe import plain
 from kinspect.render.words import consumer_short, port_label
@@ -52,7 +53,7 @@ def frontends_summary(pc: PortChain, wide: bool) -> str:
     return "\n".join(lines) or "-"
 
 
-def _state(b: Backend) -> Text:
+def _state(b: Backend, iso: Isolation | None = None) -> Text:
     if b.ready:
         t = Text("ready", style="green")
     elif b.terminating:
@@ -63,6 +64,8 @@ def _state(b: Backend) -> Text:
         t.append(", hostNetwork", style="cyan")
     if b.container_port and b.container_port.sidecar:
         t.append(", sidecar", style="cyan")
+    if iso is not None and b.pod is not None and str(b.pod) in iso.by_pod:
+        t.append(", isolated", style="magenta")
     return t
 
 
@@ -84,8 +87,23 @@ def _cells(*cells: str | Text) -> list[Text]:
     return [c if isinstance(c, Text) else Text(c) for c in cells]
 
 
-def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
-    """One row per backend (and per pod that gets no endpoint), grouped by service port."""
+def _policies(b: Backend, iso: Isolation | None) -> str:
+    """-o wide's POLICIES cell: the policies isolating the backend pod for ingress."""
+    if iso is None or b.pod is None:
+        return "-"
+    if not iso.known:
+        return "unknown"
+    return plain(", ".join(iso.by_pod.get(str(b.pod), ()))) or "-"
+
+
+def map_table(
+    chains: list[ServiceChain], wide: bool = False, isolation: Isolation | None = None
+) -> Table:
+    """One row per backend (and per pod that gets no endpoint), grouped by service port.
+
+    With `isolation`, a backend pod that NetworkPolicies isolate for ingress is marked
+    "isolated" in STATE, and `wide` names the policies in a POLICIES column.
+    """
     namespaced = len({c.service.namespace for c in chains}) == 1
     # No cell ever wraps (a folded name defeats grep, like kubectl's tables): off a terminal the
     # console has no width, at a terminal a cell too long ends in an ellipsis.
@@ -95,6 +113,8 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
     if wide:
         t.add_column("NODE", no_wrap=True, overflow="ellipsis")
     t.add_column("STATE", no_wrap=True, overflow="ellipsis")
+    if wide:
+        t.add_column("POLICIES", no_wrap=True, overflow="ellipsis")
     for c in chains:
         s = c.service
         svc = plain(s.name if namespaced else f"{s.namespace}/{s.name}")
@@ -117,6 +137,7 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
                     "-",
                     *([""] if wide else []),
                     Text("DNS only", style="dim"),
+                    *([""] if wide else []),
                 )
             )
             continue
@@ -139,7 +160,8 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
                         _pod_name(b.pod, s.namespace),
                         _container(b),
                         *([plain(b.node or "-")] if wide else []),
-                        _state(b),
+                        _state(b, isolation),
+                        *([_policies(b, isolation)] if wide else []),
                     ]
                 )
             for nb in pc.not_backends:
@@ -152,11 +174,13 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
                         "-",
                         *([plain(nb.node or "-")] if wide else []),
                         Text(f"NO ENDPOINT: {plain(reasons.not_backend(nb))}", style="red"),
+                        *(["-"] if wide else []),
                     ]
                 )
             if not rows:
                 why = "no selector, no endpoints" if s.selector is None else "selects no pods"
-                rows.append(["-", "-", "-", *(["-"] if wide else []), Text(why, style="red")])
+                end: list[str | Text] = ["-"] if wide else []
+                rows.append(["-", "-", "-", *end, Text(why, style="red"), *end])
             for i, r in enumerate(rows):
                 t.add_row(*_cells(*(first if i == 0 else ["", "", ""]), *r))
     return t

@@ -13,12 +13,19 @@ import pytest
 
 from kinspect import audit, chain
 from kinspect.audit import Severity
+from kinspect.labels import LabelSelector
 from kinspect.model import (
     Ingress,
     IngressClass,
     IngressPath,
     IngressRule,
+    IPBlock,
+    Namespace,
+    NetworkPolicy,
     Pod,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
     ProbePort,
     ServiceConsumer,
     Snapshot,
@@ -299,6 +306,163 @@ CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
         ),
     ),
 }
+
+
+# --- NetworkPolicy checks --------------------------------------------------------------------
+
+_SHOP = _p("shop", labels={"app": "shop"})
+
+
+def _pol(
+    name: str = "web-in",
+    select: dict[str, str] | None = None,
+    ingress: tuple[PolicyRule, ...] = (),
+    egress: tuple[PolicyRule, ...] = (),
+    types: tuple[str, ...] = ("Ingress",),
+    ns: str = "ns",
+) -> NetworkPolicy:
+    return NetworkPolicy(
+        ns,
+        name,
+        LabelSelector({"app": "web"} if select is None else select),
+        types,  # type: ignore[arg-type]
+        ingress=ingress,
+        egress=egress,
+    )
+
+
+def _from(*peers: PolicyPeer, port: int | str | None = None, proto: str = "TCP") -> PolicyRule:
+    ports = (PolicyPort(proto, port),) if port is not None else ()  # type: ignore[arg-type]
+    return PolicyRule(peers=peers, ports=ports)
+
+
+def _app(app: str) -> PolicyPeer:
+    return PolicyPeer(pod_selector=LabelSelector({"app": app}))
+
+
+def _policed(s: Snapshot, *policies: NetworkPolicy, state: str = "read") -> Snapshot:
+    return _with(
+        s,
+        pods=(*s.pods, _SHOP),
+        network_policies=policies,
+        network_policy_state=state,
+        namespaces=(Namespace("ns", {"kubernetes.io/metadata.name": "ns"}),),
+    )
+
+
+def _dns_world(*policies: NetworkPolicy) -> Snapshot:
+    """HEALTHY plus kube-system/kube-dns over one CoreDNS pod on 53/UDP."""
+    dns_pod = pod(
+        "coredns-0",
+        "10.244.9.9",
+        cport("coredns", 53, "dns", "UDP"),
+        ns="kube-system",
+        labels={"k8s-app": "kube-dns"},
+    )
+    dns = svc(
+        "kube-dns",
+        sport(53, "dns", name="dns", protocol="UDP"),
+        ns="kube-system",
+        cluster_ips=("10.96.0.53",),
+        selector={"k8s-app": "kube-dns"},
+    )
+    g = group(
+        "kube-dns",
+        [("dns", 53, "UDP")],
+        ep("10.244.9.9", "coredns-0", ns="kube-system"),
+        ns="kube-system",
+    )
+    s = _policed(HEALTHY, *policies)
+    return _with(
+        s,
+        services=(*s.services, dns),
+        endpoint_groups=(*s.endpoint_groups, g),
+        pods=(*s.pods, dns_pod),
+        namespaces=(
+            *s.namespaces,
+            Namespace("kube-system", {"kubernetes.io/metadata.name": "kube-system"}),
+        ),
+    )
+
+
+_KUBE_SYSTEM = PolicyPeer(
+    namespace_selector=LabelSelector({"kubernetes.io/metadata.name": "kube-system"})
+)
+_EGRESS_WEB_ONLY = _pol("egress", egress=(_from(_app("web")),), types=("Egress",))
+_EGRESS_DNS = _pol("egress", egress=(_from(_KUBE_SYSTEM, port=53, proto="UDP"),), types=("Egress",))
+
+
+POLICY_CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
+    "service-port-unreachable": (
+        lambda: _policed(HEALTHY, _pol(ingress=(_from(_app("nobody")),))),
+        lambda: _policed(HEALTHY, _pol(ingress=(_from(_app("shop")),))),
+    ),
+    "external-traffic-denied": (
+        lambda: _policed(_web(_p("a"), type="NodePort"), _pol(ingress=(_from(_app("shop")),))),
+        lambda: _policed(
+            _web(_p("a"), type="NodePort"),
+            _pol(ingress=(_from(PolicyPeer(ip_block=IPBlock("0.0.0.0/0"))),)),
+        ),
+    ),
+    "policy-selects-no-pod": (
+        lambda: _policed(HEALTHY, _pol(select={"app": "wbe"})),
+        lambda: _policed(HEALTHY, _pol()),
+    ),
+    "policy-named-port-undeclared": (
+        lambda: _policed(HEALTHY, _pol(ingress=(_from(_app("shop"), port="htpp"),))),
+        lambda: _policed(HEALTHY, _pol(ingress=(_from(_app("shop"), port="http"),))),
+    ),
+    "egress-blocks-dns": (
+        lambda: _dns_world(_EGRESS_WEB_ONLY),
+        lambda: _dns_world(_EGRESS_WEB_ONLY, _EGRESS_DNS),
+    ),
+    "policy-rule-never-matches": (
+        lambda: _policed(
+            HEALTHY,
+            _pol(
+                ingress=(_from(PolicyPeer(ip_block=IPBlock("10.0.0.0/16", ("10.0.0.0/8",)))),),
+            ),
+        ),
+        lambda: _policed(
+            HEALTHY,
+            _pol(ingress=(_from(PolicyPeer(ip_block=IPBlock("10.0.0.0/8", ("10.1.0.0/16",)))),)),
+        ),
+    ),
+}
+CASES.update(POLICY_CASES)
+
+
+@pytest.mark.parametrize("check", sorted(POLICY_CASES))
+def test_policy_checks_stay_quiet_when_policies_are_unreadable(check: str) -> None:
+    s = _with(POLICY_CASES[check][0](), network_policy_state="forbidden")
+    assert check not in {f.check for f in _run(s)}
+
+
+def test_rules_of_a_direction_the_policy_types_leave_out_never_match() -> None:
+    s = _policed(HEALTHY, _pol(ingress=(_from(_app("shop")),), types=("Egress",)))
+    (f,) = [f for f in _run(s) if f.check == "policy-rule-never-matches"]
+    assert f.message == (
+        "NetworkPolicy web-in ingress[0] never matches: policyTypes ['Egress'] leaves out "
+        "Ingress: ignored"
+    )
+    assert f.service == "networkpolicy/web-in"
+
+
+def test_unreachable_port_names_the_policy_and_is_an_error() -> None:
+    (f,) = [
+        f
+        for f in _run(POLICY_CASES["service-port-unreachable"][0]())
+        if f.check == "service-port-unreachable"
+    ]
+    assert f.severity == Severity.ERROR
+    assert "isolated by ns/web-in" in f.message
+    assert f.port == audit.PortKey("http", 80, "TCP")
+
+
+def test_dns_blocked_names_the_dns_service_and_the_pods() -> None:
+    (f,) = [f for f in _run(_dns_world(_EGRESS_WEB_ONLY)) if f.check == "egress-blocks-dns"]
+    assert "kube-system/kube-dns on 53/UDP" in f.message
+    assert f.pods == ("ns/a", "ns/b")
 
 
 def test_ingress_findings_say_which_path_breaks_and_classes_unreadable_are_not_missing() -> None:

@@ -1,0 +1,106 @@
+"""NetworkPolicy in `map`, `audit` and `policy`: in-process on snapshot files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kinspect.errors import ExitCode
+from tests.schema import validate
+from tests.unit.runner import invoke, one_line_error
+from tests.unit.test_trace_from import _save, _world
+
+
+def test_map_marks_isolated_backends_and_wide_names_the_policies(tmp_path: Path) -> None:
+    path = _save(tmp_path, _world())
+    r = invoke("map", "--snapshot", path, "-n", "ns")
+    assert r.code == ExitCode.OK, r.stderr
+    row = next(line for line in r.stdout.splitlines() if "web-a" in line)
+    assert row.rstrip().endswith("ready, isolated")
+    wide = invoke("map", "--snapshot", path, "-n", "ns", "-o", "wide")
+    row = next(line for line in wide.stdout.splitlines() if "web-a" in line)
+    assert "POLICIES" in wide.stdout
+    assert row.rstrip().endswith("ns/web-from-shop")
+
+
+def test_map_json_lists_isolated_backends_in_the_schema(tmp_path: Path) -> None:
+    path = _save(tmp_path, _world())
+    doc = json.loads(invoke("map", "--snapshot", path, "-n", "ns", "-o", "json").stdout)
+    validate(doc, "chain-report.json")
+    assert doc["networkPolicies"] == {
+        "state": "read",
+        "ingressIsolated": [
+            {"pod": {"namespace": "ns", "name": "web-a"}, "policies": ["ns/web-from-shop"]}
+        ],
+    }
+
+
+def test_map_with_unreadable_policies_marks_nothing_and_says_unknown(tmp_path: Path) -> None:
+    path = _save(tmp_path, _world("forbidden"))
+    r = invoke("map", "--snapshot", path, "-n", "ns", "-o", "wide")
+    row = next(line for line in r.stdout.splitlines() if "web-a" in line)
+    assert "isolated" not in row
+    assert row.rstrip().endswith("unknown")
+    doc = json.loads(invoke("map", "--snapshot", path, "-n", "ns", "-o", "json").stdout)
+    validate(doc, "chain-report.json")
+    assert doc["networkPolicies"] == {"state": "forbidden", "ingressIsolated": []}
+
+
+def test_policy_on_a_service_port_lists_who_may_reach_each_backend(tmp_path: Path) -> None:
+    path = _save(tmp_path, _world())
+    r = invoke("policy", "ns/web:80", "--snapshot", path)
+    assert r.code == ExitCode.OK, r.stderr
+    assert "ns/web-a:8080/TCP  (backend of service ns/web port 80)" in r.stdout
+    assert (
+        "allowed by ns/web-from-shop ingress[0]: from pods app=shop in namespace ns on http/TCP"
+        in r.stdout
+    )
+    doc = json.loads(invoke("policy", "ns/web", "--snapshot", path, "-o", "json").stdout)
+    validate(doc, "policy-access.json")
+    (a,) = doc["pods"]
+    assert a["ingressPolicies"] == ["ns/web-from-shop"]
+    assert a["admittedBy"] == [
+        {
+            "policy": "ns/web-from-shop",
+            "rule": 0,
+            "from": ["pods app=shop in namespace ns"],
+            "ports": ["http/TCP"],
+        }
+    ]
+
+
+def test_policy_on_a_pod_without_policies_and_with_unreadable_ones(tmp_path: Path) -> None:
+    r = invoke("policy", "ns/shop-0", "--snapshot", _save(tmp_path, _world()))
+    assert "not isolated for ingress: every source may reach it" in r.stdout
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    r = invoke("policy", "ns/web-a", "--snapshot", _save(bad, _world("forbidden")))
+    assert "unknown: NetworkPolicies could not be read" in r.stdout
+    assert "allowed by" not in r.stdout
+
+
+def test_policy_matrix_text_and_json(tmp_path: Path) -> None:
+    path = _save(tmp_path, _world())
+    doc = json.loads(
+        invoke("policy", "--matrix", "-n", "ns", "--snapshot", path, "-o", "json").stdout
+    )
+    validate(doc, "policy-matrix.json")
+    cells = {(c["from"], c["to"]): c["verdict"] for c in doc["cells"]}
+    assert cells[("shop-0", "web-a")] == "allowed"
+    assert cells[("db-0", "web-a")] == "denied"
+    assert cells[("db-0", "shop-0")] == "none"  # shop-0 declares no port
+    r = invoke("policy", "--matrix", "-n", "ns", "--port", "8080", "--snapshot", path)
+    assert r.code == ExitCode.OK, r.stderr
+    rows = {line.split()[0]: line.split()[1:] for line in r.stdout.splitlines()[2:5]}
+    assert rows["shop-0"] == ["✓", "✓", "✓"]
+    assert rows["db-0"] == ["✗", "✓", "✓"]  # columns: web-a, shop-0, db-0
+
+
+def test_policy_usage_errors(tmp_path: Path) -> None:
+    path = _save(tmp_path, _world())
+    one_line_error(invoke("policy", "--snapshot", path), ExitCode.USAGE, "give either")
+    one_line_error(invoke("policy", "ns", "--snapshot", path), ExitCode.USAGE, "bad target")
+    one_line_error(
+        invoke("policy", "--matrix", "--port", "0", "--snapshot", path), ExitCode.USAGE, "--port"
+    )
+    one_line_error(invoke("policy", "ns/nope", "--snapshot", path), ExitCode.NOT_FOUND, "no pod")
