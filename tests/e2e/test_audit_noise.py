@@ -169,6 +169,14 @@ EXPECTED = [
     ("service-type-cost", "lb", "info"),
     ("service-type-cost", "web", "info"),
     ("unnamed-container-port", "ext-ips", "info"),
+    # examples/entry.yaml's deliberately broken Ingress (issue 13): a missing service, a port
+    # the service lacks, and a class nobody defines.
+    ("ingress-backend-missing", "ingress/legacy", "error"),
+    ("ingress-backend-missing", "ingress/legacy", "error"),
+    ("ingress-class-missing", "ingress/legacy", "warning"),
+    # The demo's web-from-shop policy (issue 14) admits only shop's pods: web's NodePort is
+    # open, yet no outside client may pass.
+    ("external-traffic-denied", "web", "warning"),
     *(
         ("single-ready-endpoint", s, "info")
         for s in ("db", "dns", "ext-ips", "lb", "node-agent", "shop", "solo", "undeclared")
