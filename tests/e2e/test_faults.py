@@ -255,6 +255,10 @@ def test_a_bad_namespaces_page_does_not_fail_the_command(
     assert "malformed" in proc.stderr, proc.stderr
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_exits_130_at_once_with_one_line(
     web: Namespace, proxy: FaultProxy, tmp_path: Path
 ) -> None:
@@ -265,6 +269,9 @@ def test_ctrl_c_exits_130_at_once_with_one_line(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "KINSPECT_CHUNK_SIZE": "2", "NO_COLOR": "1"},
+        # As at a terminal: a runner started in the background (`cmd &` without job control)
+        # ignores SIGINT, its children inherit that, and Python then keeps it ignored.
+        preexec_fn=_sigint_default,  # noqa: PLW1509 (resets one signal, then exec)
     )
     deadline = time.monotonic() + 30
     while proxy.count(_pods_path(web)) == 0:
