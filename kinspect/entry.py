@@ -28,6 +28,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kinspect import gateway
 from kinspect.chain import Index, PortChain, service_chain
 from kinspect.errors import UsageError
 from kinspect.model import Ingress, IngressBackend, IngressClass, IngressPath, Service, ServicePort
@@ -49,6 +50,7 @@ class Request:
     port: int
     address: str | None = None  # an IP the request is sent to (an Ingress's status address)
     scheme: Literal["http", "https"] = "http"
+    query: tuple[tuple[str, str], ...] = ()  # the URL's query parameters (Gateway API matches)
 
     @property
     def url(self) -> str:
@@ -77,9 +79,11 @@ def parse_request(text: str, host: str | None = None, path: str | None = None) -
         target = parse_target(parts.netloc)
         url_path = parts.path or "/"
         path = path or url_path
+        query = tuple(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
     else:
         target = parse_target(text)
         path = path or "/"
+        query = ()
         if target.port == 443:
             scheme = "https"
     if not path.startswith("/"):
@@ -90,7 +94,7 @@ def parse_request(text: str, host: str | None = None, path: str | None = None) -
         address = target.address  # an IP: the Host header comes from --host only
     else:
         host = host or target.address
-    return Request(host.lower().rstrip(".") if host else None, path, port, address, scheme)
+    return Request(host.lower().rstrip(".") if host else None, path, port, address, scheme, query)
 
 
 # --- matching rules ------------------------------------------------------------------------
@@ -204,10 +208,12 @@ class EntryResult:
     also: list[IngressHit] = field(default_factory=list)
     why_not: str | None = None  # when nothing answers: no host matches, no path matches ...
     considered: int = 0  # Ingresses the request could reach
+    # The Gateway API's answer (listener, route, rule), beside the Ingress's.
+    gateway: gateway.GatewayResult = field(default_factory=gateway.GatewayResult)
 
     @property
     def found(self) -> bool:
-        return self.hit is not None and self.hit.hop.port is not None
+        return (self.hit is not None and self.hit.hop.port is not None) or self.gateway.found
 
 
 Services = dict[tuple[str, str], Service]
@@ -271,7 +277,17 @@ def _path_key(p: IngressPath) -> tuple[int, int]:
 
 
 def resolve(idx: Index, req: Request) -> EntryResult:
-    """Which Ingress rule answers the request, and the service port it lands on."""
+    """Which Ingress rule and which Gateway route answer the request, and their service ports."""
+    res = _resolve_ingress(idx, req)
+    # The Gateway API: HTTP semantics of a plain trace (method GET, no headers but Host).
+    http = gateway.HTTPRequest(req.path, query=req.query)
+    res.gateway = gateway.resolve_gateway(
+        idx, services_of(idx), req.host, req.port, req.address, http
+    )
+    return res
+
+
+def _resolve_ingress(idx: Index, req: Request) -> EntryResult:
     res = EntryResult(req)
     svcs = services_of(idx)
     ings = reachable_ingresses(idx, req)
@@ -420,4 +436,6 @@ def entry_services(idx: Index, req: Request) -> list[Service]:
             svc = svcs.get((ing.namespace, b.service or ""))
             if svc is not None:
                 out[(svc.namespace, svc.name)] = svc
+    for svc in gateway.gateway_services(idx, req.address):
+        out[(svc.namespace, svc.name)] = svc
     return list(out.values())

@@ -12,8 +12,9 @@ import msgspec
 
 from kinspect.chain import NotBackend, PortChain, ServiceChain
 from kinspect.entry import EntryResult, IngressHit
+from kinspect.gateway import Attachment, GatewayHit, GatewayResult
 from kinspect.inventory import Inventory
-from kinspect.model import Node, PodRef, ServicePort, Snapshot, Value
+from kinspect.model import GatewayCondition, Node, PodRef, ServicePort, Snapshot, Value
 from kinspect.render import reasons
 from kinspect.trace import TraceResult
 
@@ -245,6 +246,82 @@ def entry_report(context: str, r: EntryResult) -> Json:
         "match": _entry_hit(r.hit) if r.hit else None,
         "alsoMatched": [_entry_hit(h) for h in r.also],
         "whyNot": r.why_not,
+        "gateway": gateway_result(r.gateway),
+    }
+
+
+def _conditions(cs: tuple[GatewayCondition, ...]) -> list[Json]:
+    return [
+        {"type": c.type, "status": c.status, "reason": c.reason, "message": c.message} for c in cs
+    ]
+
+
+def attachment(a: Attachment) -> Json:
+    """One parentRef of a route and whether it attaches (the reason when not)."""
+    r, ref = a.route, a.ref
+    return {
+        "route": {"kind": r.kind, "namespace": r.namespace, "name": r.name},
+        "parentRef": {
+            "namespace": ref.namespace,
+            "name": ref.name,
+            "sectionName": ref.section_name,
+            "port": ref.port,
+        },
+        "attached": a.attached,
+        "listeners": [ln.name for ln in a.listeners],
+        "reason": a.reason,
+        "why": a.why or None,
+    }
+
+
+def _gateway_hit(h: GatewayHit) -> Json:
+    g, ln, r = h.gateway, h.listener, h.route
+    rule = r.rules[h.rule_index]
+    return {
+        "gateway": {"namespace": g.namespace, "name": g.name, "class": g.class_name},
+        "addresses": list(g.addresses),
+        "listener": {
+            "name": ln.name,
+            "port": ln.port,
+            "protocol": ln.protocol,
+            "hostname": ln.hostname,
+        },
+        "route": {"kind": r.kind, "namespace": r.namespace, "name": r.name},
+        "rule": h.rule_index,
+        "ruleName": rule.name,
+        "why": h.why,
+        "conditions": {
+            "written": _conditions(h.conditions.written),
+            "computed": _conditions(h.conditions.computed),
+            "disagree": h.conditions.disagreements(),
+        },
+        "backendRefs": [
+            {
+                "kind": f.ref.kind,
+                "namespace": f.ref.namespace,
+                "name": f.ref.name,
+                "port": f.ref.port,
+                "weight": f.ref.weight,
+                "share": f.share,
+                "problem": f.problem,
+                "reason": f.reason,
+                "readyEndpoints": f.ready,
+                "servicePort": port(f.port) if f.port else None,
+            }
+            for f in h.refs
+        ],
+    }
+
+
+def gateway_result(g: GatewayResult) -> Json:
+    """The Gateway API half of an EntryTraceReport."""
+    return {
+        "considered": g.considered,
+        "found": g.found,
+        "match": _gateway_hit(g.hit) if g.hit else None,
+        "alsoMatched": [_gateway_hit(h) for h in g.also],
+        "whyNot": g.why_not,
+        "unattached": [attachment(a) for a in g.unattached],
     }
 
 

@@ -6,8 +6,10 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from kinspect.chain import Backend, Frontend, ServiceChain
+from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.entry import EntryResult, IngressHit
+from kinspect.gateway import GatewayHit
+from kinspect.model import Service
 from kinspect.render import reasons
 from kinspect.render.safe import plain
 from kinspect.render.words import consumer_long, port_label, port_text
@@ -293,15 +295,105 @@ def _ingress_label(h: IngressHit) -> Text:
     return t
 
 
+def _service_hops(parent: Tree, svc: Service, pc: PortChain) -> None:
+    """A service port behind an entry point: ClusterIP, then each endpoint and its container."""
+    head = f"service {plain(svc.namespace)}/{plain(svc.name)} port {plain(port_text(pc.port))}"
+    sh = parent.add(Text(head, style="bold magenta"))
+    for ip in svc.cluster_ips:
+        sh.add(Text(f"ClusterIP {plain(ip)}:{pc.port.port}", style="dim"))
+    dnat = sh.add(Text(f"to an endpoint, targetPort {plain(str(pc.port.target_port))}"))
+    for be in pc.backends:
+        dnat.add(_backend_label(be)).add(_container_label(be))
+    if not pc.backends:
+        dnat.add(Text("no endpoints: this URL fails (503 from most controllers)", style="red"))
+    elif not any(be.ready for be in pc.backends):
+        dnat.add(Text("no ready endpoint: this URL fails (503 from most controllers)", style="red"))
+
+
 def entry_tree(r: EntryResult) -> RenderableType:
-    """Render a URL trace: the Ingress rule that answers it, then its service port's chain."""
-    root = Tree(Text(r.request.url, style="bold"))
+    """Render a URL trace: the Ingress rule and Gateway route that answer it, then the chain."""
+    root = Tree(Text(plain(r.request.url), style="bold"))
     if r.request.address:
-        root.add(Text(f"sent to {r.request.address}:{r.request.port}", style="dim"))
+        root.add(Text(f"sent to {plain(r.request.address)}:{r.request.port}", style="dim"))
+    g = r.gateway
     h = r.hit
     if h is None:
-        root.add(Text(f"no Ingress answers: {r.why_not}", style="red"))
-        return root
+        if r.considered or not g.considered:
+            root.add(Text(f"no Ingress answers: {plain(r.why_not or '')}", style="red"))
+    else:
+        _ingress_hop(root, r, h)
+    if g.hit is not None:
+        _gateway_hop(root, g.hit)
+        for other in g.also:
+            root.add(Text(f"also answered by Gateway {plain(str(other.gateway))}", style="yellow"))
+    elif g.considered:
+        root.add(Text(f"no Gateway answers: {plain(g.why_not or '')}", style="red"))
+    for a in g.unattached:
+        root.add(
+            Text(
+                f"{a.route.kind} {plain(str(a.route))} not attached to "
+                f"{plain(a.ref.namespace)}/{plain(a.ref.name)}: {a.reason}: {plain(a.why)}",
+                style="yellow",
+            )
+        )
+    return root
+
+
+def _gateway_hop(root: Tree, h: GatewayHit) -> None:
+    gw, ln, route = h.gateway, h.listener, h.route
+    t = Text(f"Gateway {plain(str(gw))}", style="bold magenta")
+    t.append(f"  class {plain(gw.class_name)}")
+    addrs = ", ".join(plain(a) for a in gw.addresses)
+    t.append(f"  address {addrs}" if addrs else "  no address in status", style="dim")
+    hop = root.add(t)
+    lt = Text(
+        f"listener {plain(ln.name)} {plain(ln.protocol)}:{ln.port} host {plain(ln.hostname or '*')}"
+    )
+    if ln.attached_routes is not None:
+        lt.append(f"  attachedRoutes {ln.attached_routes}", style="dim")
+    if ln.certificate_refs:
+        certs = ", ".join(plain(c) for c in ln.certificate_refs)
+        lt.append(f"  TLS: secret {certs} (by name; kinspect never reads Secrets)", style="dim")
+    lh = hop.add(lt)
+    rh = lh.add(Text(f"{route.kind} {plain(str(route))}", style="bold"))
+    rh.add(Text(f"matched: {plain(h.why)}"))
+    _conditions(rh, h)
+    if not h.refs:
+        rh.add(Text("no backendRefs: this rule answers 500 (HTTPRoute spec)", style="red"))
+    for f in h.refs:
+        share = f"weight {f.ref.weight} ({f.share:.0%})"
+        if f.port is None or f.service is None:
+            rh.add(
+                Text(
+                    f"backendRef {share}: {plain(f.problem or '')}: 500 for this share", style="red"
+                )
+            )
+            continue
+        bh = rh.add(Text(f"backendRef {share}", style="cyan"))
+        _service_hops(bh, f.service, f.port)
+
+
+def _conditions(parent: Tree, h: GatewayHit) -> None:
+    c = h.conditions
+    written = {w.type: w for w in c.written}
+    disagree = set(c.disagreements())
+    for comp in c.computed:
+        w = written.get(comp.type)
+        if w is None:
+            parent.add(
+                Text(f"{comp.type}: {comp.status} (computed: no controller status)", style="dim")
+            )
+            continue
+        line = Text(f"{comp.type}: {plain(w.status)} {plain(w.reason)} (controller)")
+        if comp.type in disagree:
+            line.append(f"; computed: {comp.status} {comp.reason}", style="red")
+        parent.add(line)
+    for w in c.written:
+        if w.type not in {comp.type for comp in c.computed}:
+            parent.add(Text(f"{plain(w.type)}: {plain(w.status)} {plain(w.reason)} (controller)"))
+
+
+def _ingress_hop(root: Tree, r: EntryResult, h: IngressHit) -> None:
     hop = root.add(_ingress_label(h))
     hop.add(Text(f"matched: {h.why}"))
     if h.tls:
@@ -317,17 +409,5 @@ def entry_tree(r: EntryResult) -> RenderableType:
     b, pc = h.hop, h.hop.port
     if pc is None or b.service is None:
         hop.add(Text(f"backend: {b.problem}", style="red"))
-        return root
-    svc = b.service
-    head = f"service {svc.namespace}/{svc.name} port {port_text(pc.port)}"
-    sh = hop.add(Text(head, style="bold magenta"))
-    for ip in svc.cluster_ips:
-        sh.add(Text(f"ClusterIP {ip}:{pc.port.port}", style="dim"))
-    dnat = sh.add(f"to an endpoint, targetPort {pc.port.target_port}")
-    for be in pc.backends:
-        dnat.add(_backend_label(be)).add(_container_label(be))
-    if not pc.backends:
-        dnat.add(Text("no endpoints: this URL fails (503 from most controllers)", style="red"))
-    elif not any(be.ready for be in pc.backends):
-        dnat.add(Text("no ready endpoint: this URL fails (503 from most controllers)", style="red"))
-    return root
+        return
+    _service_hops(hop, b.service, pc)
