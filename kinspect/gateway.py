@@ -268,9 +268,14 @@ def _same_parent(a: ParentRef, b: ParentRef) -> bool:
     )
 
 
+def written_conditions(a: Attachment) -> tuple[GatewayCondition, ...]:
+    """The conditions a controller wrote for this route on this parent (status.parents)."""
+    return next((p.conditions for p in a.route.parents if _same_parent(p.parent, a.ref)), ())
+
+
 def route_conditions(a: Attachment, refs: list[RefHop]) -> Conditions:
     """Accepted and ResolvedRefs, as the controller wrote them and as kinspect computes them."""
-    written = next((p.conditions for p in a.route.parents if _same_parent(p.parent, a.ref)), ())
+    written = written_conditions(a)
     accepted = GatewayCondition(
         "Accepted", "True" if a.attached else "False", a.reason or "Accepted", a.why
     )
@@ -551,8 +556,14 @@ def resolve_gateway(
                 f"Gateway {gw}: no HTTP/HTTPS listener on port {port} for host {host or '(none)'}"
             )
             continue
+        # Routes meant for this Gateway and this host that did not attach: say why.
         res.unattached += [
-            a for a in atts.items if a.gateway is gw and not a.attached and a not in res.unattached
+            a
+            for a in atts.items
+            if a.gateway is gw
+            and not a.attached
+            and a not in res.unattached
+            and (not a.route.hostnames or any(host_matches(h, host) for h in a.route.hostnames))
         ]
         ranked: list[tuple[tuple[object, ...], GatewayHit]] = []
         fails: list[str] = []

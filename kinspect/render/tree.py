@@ -8,7 +8,7 @@ from rich.tree import Tree
 
 from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.entry import EntryResult, IngressHit
-from kinspect.gateway import GatewayHit
+from kinspect.gateway import GatewayHit, written_conditions
 from kinspect.model import Service
 from kinspect.render import reasons
 from kinspect.render.safe import plain
@@ -328,14 +328,24 @@ def entry_tree(r: EntryResult) -> RenderableType:
             root.add(Text(f"also answered by Gateway {plain(str(other.gateway))}", style="yellow"))
     elif g.considered:
         root.add(Text(f"no Gateway answers: {plain(g.why_not or '')}", style="red"))
-    for a in g.unattached:
+    if h is not None and g.hit is not None:
         root.add(
             Text(
-                f"{a.route.kind} {plain(str(a.route))} not attached to "
-                f"{plain(a.ref.namespace)}/{plain(a.ref.name)}: {a.reason}: {plain(a.why)}",
+                "both an Ingress and a Gateway answer this URL: DNS decides which receives it "
+                "(trace ADDRESS:PORT --host H picks one)",
                 style="yellow",
             )
         )
+    for a in g.unattached:
+        t = Text(
+            f"{a.route.kind} {plain(str(a.route))} not attached to "
+            f"{plain(a.ref.namespace)}/{plain(a.ref.name)}: computed {a.reason}: {plain(a.why)}",
+            style="yellow",
+        )
+        said = next((c for c in written_conditions(a) if c.type == "Accepted"), None)
+        if said is not None and said.status == "True":
+            t.append(f"; the controller's status says Accepted {plain(said.status)}", style="red")
+        root.add(t)
     return root
 
 
@@ -381,7 +391,10 @@ def _conditions(parent: Tree, h: GatewayHit) -> None:
         w = written.get(comp.type)
         if w is None:
             parent.add(
-                Text(f"{comp.type}: {comp.status} (computed: no controller status)", style="dim")
+                Text(
+                    f"{comp.type}: {comp.status} {comp.reason} (computed: no controller status)",
+                    style="dim" if comp.status == "True" else "red",
+                )
             )
             continue
         line = Text(f"{comp.type}: {plain(w.status)} {plain(w.reason)} (controller)")
