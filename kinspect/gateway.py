@@ -550,12 +550,6 @@ def resolve_gateway(
     hits: list[GatewayHit] = []
     reasons: list[str] = []
     for gw in gws:
-        ln = _best_listener(gw, host, port)
-        if ln is None:
-            reasons.append(
-                f"Gateway {gw}: no HTTP/HTTPS listener on port {port} for host {host or '(none)'}"
-            )
-            continue
         # Routes meant for this Gateway and this host that did not attach: say why.
         res.unattached += [
             a
@@ -565,6 +559,12 @@ def resolve_gateway(
             and a not in res.unattached
             and (not a.route.hostnames or any(host_matches(h, host) for h in a.route.hostnames))
         ]
+        ln = _best_listener(gw, host, port)
+        if ln is None:
+            reasons.append(
+                f"Gateway {gw}: no HTTP/HTTPS listener on port {port} for host {host or '(none)'}"
+            )
+            continue
         ranked: list[tuple[tuple[object, ...], GatewayHit]] = []
         fails: list[str] = []
         for a in atts.on(gw, ln):
