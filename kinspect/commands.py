@@ -296,9 +296,19 @@ def _emit(
 
 
 def map_(
-    s: Session, t: Target, w: Where, fmt: MapFormat, service: str | None, selector: str | None
+    s: Session,
+    t: Target,
+    w: Where,
+    fmt: MapFormat,
+    service: str | None,
+    selector: str | None,
+    entrypoints: bool = False,
 ) -> ExitCode:
-    """The chain of every service port, one row per backend."""
+    """The chain of every service port, one row per backend.
+
+    Each port names the Ingress paths and Gateway routes that enter it; `entrypoints`
+    (--entrypoints) lists every host and path of the cluster instead, with where it lands.
+    """
     if fmt is MapFormat.svg and shutil.which("dot") is None:
         raise UsageError("-o svg needs Graphviz's dot, which is not on PATH", SVG_HINT)
     snap, where = read(s, t, w, service=service, selector=selector)
@@ -309,14 +319,21 @@ def map_(
             f"list services with: kinspect map -n {where}",
         )
     chains = chain.build(snap)
-    doc = report.chain_report(snap, chains)
+    eps = entry.entrypoints(chain.Index.of(snap))
+    by_port = entry.entries_by_port(eps)
+    doc = report.chain_report(snap, chains, eps)
+    if entrypoints and fmt in (MapFormat.table, MapFormat.wide, MapFormat.tree):
+        from kinspect.render import table
+
+        _emit(s, "text", doc, lambda: table.entrypoints_table(eps), "lines")
+        return ExitCode.OK
     match fmt:
         case MapFormat.json | MapFormat.yaml:
             _emit(s, fmt.value, doc, lambda: "")
         case MapFormat.tree:
             from kinspect.render import tree
 
-            _emit(s, "text", doc, lambda: tree.map_tree(chains))
+            _emit(s, "text", doc, lambda: tree.map_tree(chains, by_port))
         case MapFormat.table | MapFormat.wide:
             from kinspect.render import table
 
@@ -325,7 +342,7 @@ def map_(
                 s,
                 "text",
                 doc,
-                lambda: table.map_table(chains, wide=wide),
+                lambda: table.map_table(chains, wide=wide, entries=by_port),
                 "wide" if wide else "lines",
             )
         case MapFormat.dot:

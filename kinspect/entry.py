@@ -439,3 +439,86 @@ def entry_services(idx: Index, req: Request) -> list[Service]:
     for svc in gateway.gateway_services(idx, req.address):
         out[(svc.namespace, svc.name)] = svc
     return list(out.values())
+
+
+# --- every entry point of the cluster, Ingress and Gateway API (map, map --entrypoints) -----
+
+
+@dataclass(frozen=True, slots=True)
+class Entrypoint:
+    """One host and path of an Ingress or a route, and one service port it lands on."""
+
+    kind: str  # "Ingress", or the route's kind (HTTPRoute, GRPCRoute ...)
+    namespace: str
+    name: str
+    via: str  # "class nginx", "Gateway ns/gw listener http (HTTP:80)"
+    host: str  # "*": every host
+    path: str  # "/api (Prefix)", "defaultBackend", "path /api PathPrefix, header x=1"
+    addresses: tuple[str, ...]  # where it is reached (status addresses)
+    service: Service | None
+    port: PortChain | None
+    problem: str | None = None
+    weight: int | None = None  # Gateway API backendRefs
+    share: float | None = None
+
+    @property
+    def ready(self) -> int:
+        return sum(1 for b in self.port.backends if b.ready) if self.port else 0
+
+    @property
+    def total(self) -> int:
+        return len(self.port.backends) if self.port else 0
+
+
+def entrypoints(idx: Index) -> list[Entrypoint]:
+    """Every host and path of every Ingress and attached route, with where it lands."""
+    out: list[Entrypoint] = []
+    for e in entry_paths(idx):
+        ing = e.ingress
+        path = f"{e.path.path} ({e.path.path_type})" if e.path else "defaultBackend"
+        out.append(
+            Entrypoint(
+                "Ingress", ing.namespace, ing.name, e.klass.text, e.host or "*", path,
+                tuple(a.address for a in ing.addresses), e.hop.service, e.hop.port,
+                e.hop.problem,
+            )
+        )  # fmt: skip
+    for gp in gateway.gateway_paths(idx):
+        r, ln, gw = gp.route, gp.listener, gp.gateway
+        via = f"Gateway {gw.namespace}/{gw.name} listener {ln.name} ({ln.protocol}:{ln.port})"
+        path = gateway.match_text(r, gp.match) if gp.match is not None else "every request"
+        for host in gp.hostnames or ("*",):
+            for ref in gp.refs:
+                out.append(
+                    Entrypoint(
+                        r.kind, r.namespace, r.name, via, host, path, gw.addresses,
+                        ref.service, ref.port, ref.problem, ref.ref.weight, ref.share,
+                    )
+                )  # fmt: skip
+            if not gp.refs:
+                out.append(
+                    Entrypoint(
+                        r.kind, r.namespace, r.name, via, host, path, gw.addresses, None,
+                        None, "no backendRefs (500)",
+                    )
+                )  # fmt: skip
+    return out
+
+
+PortKey = tuple[str, str, int]  # (namespace, service, port)
+
+
+def entries_by_port(eps: list[Entrypoint]) -> dict[PortKey, list[Entrypoint]]:
+    """The entry points that land on each service port."""
+    out: dict[PortKey, list[Entrypoint]] = {}
+    for e in eps:
+        if e.service is not None and e.port is not None:
+            out.setdefault((e.service.namespace, e.service.name, e.port.port.port), []).append(e)
+    return out
+
+
+def short(e: Entrypoint) -> str:
+    """`ingress shop shop.example.com/api`, `httproute store store.example.net/api 90%`."""
+    where = e.path.split(" ")[0] if e.kind == "Ingress" else e.path
+    share = f" {e.share:.0%}" if e.share is not None and e.share < 1 else ""
+    return f"{e.kind.lower()} {e.name} {e.host}{'' if where.startswith('/') else ' '}{where}{share}"

@@ -11,7 +11,7 @@ from typing import Any
 import msgspec
 
 from kinspect.chain import NotBackend, PortChain, ServiceChain
-from kinspect.entry import EntryResult, IngressHit
+from kinspect.entry import Entrypoint, EntryResult, IngressHit
 from kinspect.gateway import Attachment, GatewayHit, GatewayResult
 from kinspect.inventory import Inventory
 from kinspect.model import GatewayCondition, Node, PodRef, ServicePort, Snapshot, Value
@@ -118,8 +118,37 @@ def service(c: ServiceChain) -> Json:
     }
 
 
-def chain_report(snapshot: Snapshot, chains: list[ServiceChain]) -> Json:
-    """Build the kinspect/v1 ChainReport."""
+def entrypoint(e: Entrypoint) -> Json:
+    """One host and path of an Ingress or a route, and the service port it lands on."""
+    return {
+        "kind": e.kind,
+        "namespace": e.namespace,
+        "name": e.name,
+        "via": e.via,
+        "host": e.host,
+        "path": e.path,
+        "addresses": list(e.addresses),
+        "service": f"{e.service.namespace}/{e.service.name}" if e.service else None,
+        "port": e.port.port.port if e.port else None,
+        "weight": e.weight,
+        "share": e.share,
+        "readyEndpoints": e.ready,
+        "endpoints": e.total,
+        "problem": e.problem,
+    }
+
+
+def chain_report(
+    snapshot: Snapshot, chains: list[ServiceChain], entries: list[Entrypoint] | None = None
+) -> Json:
+    """Build the kinspect/v1 ChainReport (`entrypoints`: Ingress paths and routes, additive)."""
+    doc = _chain_report(snapshot, chains)
+    if entries is not None:
+        doc["entrypoints"] = [entrypoint(e) for e in entries]
+    return doc
+
+
+def _chain_report(snapshot: Snapshot, chains: list[ServiceChain]) -> Json:
     return {
         "apiVersion": API_VERSION,
         "kind": "ChainReport",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import assert_never
 
 from rich.console import Group, RenderableType
@@ -9,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
+from kinspect.entry import Entrypoint, PortKey, short
 from kinspect.inventory import Inventory
 from kinspect.model import PodRef
 from kinspect.render import reasons
@@ -84,8 +86,16 @@ def _cells(*cells: str | Text) -> list[Text]:
     return [c if isinstance(c, Text) else Text(c) for c in cells]
 
 
-def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
-    """One row per backend (and per pod that gets no endpoint), grouped by service port."""
+def map_table(
+    chains: list[ServiceChain],
+    wide: bool = False,
+    entries: Mapping[PortKey, list[Entrypoint]] | None = None,
+) -> Table:
+    """One row per backend (and per pod that gets no endpoint), grouped by service port.
+
+    `entries`: the Ingress paths and Gateway routes that enter each port, shown under its
+    frontends (`← ingress shop shop.example.com/api`).
+    """
     namespaced = len({c.service.namespace for c in chains}) == 1
     # No cell ever wraps (a folded name defeats grep, like kubectl's tables): off a terminal the
     # console has no width, at a terminal a cell too long ends in an ellipsis.
@@ -127,6 +137,10 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
                 ok = {h.node for h in c.health_checks if h.status == 200}
                 nodes = {h.node for h in c.health_checks}
                 fronts += f"\nhc:{c.health_checks[0].port} {len(ok)}/{len(nodes)}"
+            # One line per host and path (a route on two listeners enters the port once).
+            ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
+            for line in dict.fromkeys(short(e) for e in ins):
+                fronts += f"\n← {plain(line)}"
             label = plain(port_label(pc))
             if wide and pc.port.app_protocol:
                 label += f"\n({plain(pc.port.app_protocol)})"
@@ -159,6 +173,33 @@ def map_table(chains: list[ServiceChain], wide: bool = False) -> Table:
                 rows.append(["-", "-", "-", *(["-"] if wide else []), Text(why, style="red")])
             for i, r in enumerate(rows):
                 t.add_row(*_cells(*(first if i == 0 else ["", "", ""]), *r))
+    return t
+
+
+def entrypoints_table(eps: list[Entrypoint]) -> Table:
+    """`map --entrypoints`: every host and path of the cluster and where it lands."""
+    t = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, padding=(0, 1, 0, 0))
+    for col in ("HOST", "PATH", "ENTRY", "VIA", "SERVICE", "WEIGHT", "READY"):
+        t.add_column(col, no_wrap=True, overflow="ellipsis")
+    for e in sorted(eps, key=lambda e: (e.host, e.path, e.kind, e.namespace, e.name)):
+        target = (
+            f"{plain(e.service.namespace)}/{plain(e.service.name)}:{e.port.port.port}"
+            if e.service is not None and e.port is not None
+            else "-"
+        )
+        weight = (
+            f"{e.weight} ({e.share:.0%})" if e.weight is not None and e.share is not None else "-"
+        )
+        if e.problem:
+            ready = Text(plain(e.problem), style="red")
+        else:
+            ready = Text(f"{e.ready}/{e.total}", style="green" if e.ready else "red")
+        t.add_row(
+            *_cells(
+                plain(e.host), plain(e.path), f"{e.kind} {plain(e.namespace)}/{plain(e.name)}",
+                plain(e.via), target, weight, ready,
+            )
+        )  # fmt: skip
     return t
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
 from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
-from kinspect.entry import EntryResult, IngressHit
+from kinspect.entry import Entrypoint, EntryResult, IngressHit, PortKey, short
 from kinspect.gateway import GatewayHit, written_conditions
 from kinspect.model import Service
 from kinspect.render import reasons
@@ -42,8 +44,10 @@ def _container_label(b: Backend) -> Text:
     return Text(f"{kind}container {plain(cp.container)}:{cp.port}{name}/{cp.protocol}")
 
 
-def map_tree(chains: list[ServiceChain]) -> RenderableType:
-    """Render chains as trees: service, port, frontends, backends, containers."""
+def map_tree(
+    chains: list[ServiceChain], entries: Mapping[PortKey, list[Entrypoint]] | None = None
+) -> RenderableType:
+    """Render chains as trees: (entry points,) service, port, frontends, backends, containers."""
     trees = []
     for c in chains:
         s = c.service
@@ -76,6 +80,9 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
             pt = tree.add(Text(f"port {plain(port_label(pc))}", style="bold magenta"))
             if pc.port.app_protocol:
                 pt.add(Text(f"appProtocol {plain(pc.port.app_protocol)}"))
+            ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
+            for line in dict.fromkeys(f"{short(e)} ({e.via})" for e in ins):
+                pt.add(Text(f"entered by {plain(line)}", style="cyan"))
             if s.type != "ExternalName":
                 fronts = pt.add(Text("frontends"))
                 for f in pc.frontends:

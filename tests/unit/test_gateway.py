@@ -582,3 +582,47 @@ def test_trace_url_through_a_gateway_from_a_snapshot_file(tmp_path: Path) -> Non
     assert "no Gateway answers: Gateway ns/gw listener http: no attached route matches /nope" in (
         out.stdout
     )
+
+
+def test_map_names_the_routes_entering_each_port_and_lists_every_entrypoint(
+    tmp_path: Path,
+) -> None:
+    from kinspect.model import IngressRule
+
+    from .builders import ingress, ipath
+
+    path = tmp_path / "s.json"
+    r = route(
+        "store",
+        rule(prefix("/api"), refs=(ref("web", weight=9), ref("api", 8080, weight=1))),
+        hostnames=("store.example.net",),
+        parents=(
+            ParentRef("ns", "gw", section_name="http"),
+            ParentRef("ns", "gw", section_name="b"),
+        ),
+    )
+    g = gw(listener("http"), listener("b", 8080))
+    ing = ingress("shop", IngressRule("shop.example.com", (ipath("/x", "web", 80),)))
+    s = msgspec.structs.replace(_cluster((g,), (r,)), ingresses=(ing,))
+    snapshotfile.save(str(path), s)
+    out = invoke("map", "--snapshot", str(path), "-A")
+    assert out.code == ExitCode.OK, out.stderr
+    # Once per host and path, though the route attaches to two listeners.
+    assert out.stdout.count("← httproute store store.example.net path /api PathPrefix 90%") == 1
+    assert "← ingress shop shop.example.com/x" in out.stdout
+    assert "← httproute store store.example.net path /api PathPrefix 10%" in out.stdout
+    out = invoke("map", "--snapshot", str(path), "-A", "--entrypoints")
+    lines = [ln.split() for ln in out.stdout.splitlines()]
+    assert lines[0] == ["HOST", "PATH", "ENTRY", "VIA", "SERVICE", "WEIGHT", "READY"]
+    assert [
+        "store.example.net", "path", "/api", "PathPrefix", "HTTPRoute", "ns/store", "Gateway",
+        "ns/gw", "listener", "http", "(HTTP:80)", "ns/api:8080", "1", "(10%)", "0/1",
+    ] in lines  # fmt: skip
+    assert lines[-1][:5] == ["shop.example.com", "/x", "(Prefix)", "Ingress", "ns/shop"]
+    doc = json.loads(invoke("map", "--snapshot", str(path), "-A", "-o", "json").stdout)
+    validate(doc, "chain-report.json")
+    assert {(e["kind"], e["service"], e["weight"]) for e in doc["entrypoints"]} == {
+        ("Ingress", "ns/web", None),
+        ("HTTPRoute", "ns/web", 9),
+        ("HTTPRoute", "ns/api", 1),
+    }
