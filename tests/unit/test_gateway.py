@@ -618,7 +618,7 @@ def test_map_names_the_routes_entering_each_port_and_lists_every_entrypoint(
         "store.example.net", "path", "/api", "PathPrefix", "HTTPRoute", "ns/store", "Gateway",
         "ns/gw", "listener", "http", "(HTTP:80)", "ns/api:8080", "1", "(10%)", "0/1",
     ] in lines  # fmt: skip
-    assert lines[-1][:5] == ["shop.example.com", "/x", "(Prefix)", "Ingress", "ns/shop"]
+    assert lines[1][:5] == ["shop.example.com", "/x", "(Prefix)", "Ingress", "ns/shop"]
     doc = json.loads(invoke("map", "--snapshot", str(path), "-A", "-o", "json").stdout)
     validate(doc, "chain-report.json")
     assert {(e["kind"], e["service"], e["weight"]) for e in doc["entrypoints"]} == {
