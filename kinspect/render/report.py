@@ -394,4 +394,8 @@ def inventory_report(inv: Inventory) -> Json:
             for p in inv.pods
         ],
         "podsWithoutIP": inv.pods_without_ip,
+        "entryAddresses": [
+            {"kind": kind, "name": name, "address": addr}
+            for kind, name, addr in inv.entry_addresses
+        ],
     }

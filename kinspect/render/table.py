@@ -238,6 +238,16 @@ def ips_tables(inv: Inventory) -> RenderableType:
         ext.add_row(*_cells(plain(svc), "LoadBalancer ingress", plain(addr)))
     for svc, addr in inv.external_ips:
         ext.add_row(*_cells(plain(svc), "externalIP", plain(addr)))
+    entries = Table(
+        title="Entry-point addresses (Ingress and Gateway status)",
+        title_justify="left",
+        box=None,
+        header_style="bold",
+    )
+    for col in ("ENTRY", "ADDRESS"):
+        entries.add_column(col)
+    for kind, name, addr in inv.entry_addresses:
+        entries.add_row(*_cells(f"{kind} {plain(name)}", plain(addr)))
     pods = Table(
         title="Pod IPs (one network namespace per pod: its containers share the IP)",
         title_justify="left",
@@ -269,6 +279,8 @@ def ips_tables(inv: Inventory) -> RenderableType:
     parts: list[RenderableType] = [nodes, Text(""), svcs, Text("")]
     if inv.lb_ingress or inv.external_ips:
         parts += [ext, Text("")]
+    if inv.entry_addresses:
+        parts += [entries, Text("")]
     parts.append(pods)
     if waiting := inv.pods_without_ip:
         parts.append(

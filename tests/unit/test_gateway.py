@@ -626,3 +626,29 @@ def test_map_names_the_routes_entering_each_port_and_lists_every_entrypoint(
         ("HTTPRoute", "ns/web", 9),
         ("HTTPRoute", "ns/api", 1),
     }
+
+
+def test_ips_lists_gateway_and_ingress_addresses(tmp_path: Path) -> None:
+    from kinspect.model import IngressRule, LoadBalancerIngress
+
+    from .builders import ingress, ipath
+
+    path = tmp_path / "s.json"
+    ing = msgspec.structs.replace(
+        ingress("shop", IngressRule("h", (ipath("/", "web", 80),))),
+        addresses=(LoadBalancerIngress(ip="203.0.113.20"),),
+    )
+    s = msgspec.structs.replace(_cluster((gw(),), (route("r"),)), ingresses=(ing,))
+    snapshotfile.save(str(path), s)
+    out = invoke("ips", "--snapshot", str(path))
+    assert out.code == ExitCode.OK, out.stderr
+    assert "Entry-point addresses (Ingress and Gateway status)" in out.stdout
+    rows = [ln.split() for ln in out.stdout.splitlines()]
+    assert ["Ingress", "ns/shop", "203.0.113.20"] in rows
+    assert ["Gateway", "ns/gw", "203.0.113.30"] in rows
+    doc = json.loads(invoke("ips", "--snapshot", str(path), "-o", "json").stdout)
+    validate(doc, "ip-inventory.json")
+    assert doc["entryAddresses"] == [
+        {"kind": "Ingress", "name": "ns/shop", "address": "203.0.113.20"},
+        {"kind": "Gateway", "name": "ns/gw", "address": "203.0.113.30"},
+    ]
