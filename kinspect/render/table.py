@@ -239,7 +239,7 @@ def ips_tables(inv: Inventory) -> RenderableType:
     for svc, addr in inv.external_ips:
         ext.add_row(*_cells(plain(svc), "externalIP", plain(addr)))
     entries = Table(
-        title="Entry-point addresses (Ingress and Gateway status)",
+        title="Ingress and Gateway addresses",
         title_justify="left",
         box=None,
         header_style="bold",

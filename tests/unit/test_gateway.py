@@ -642,7 +642,7 @@ def test_ips_lists_gateway_and_ingress_addresses(tmp_path: Path) -> None:
     snapshotfile.save(str(path), s)
     out = invoke("ips", "--snapshot", str(path))
     assert out.code == ExitCode.OK, out.stderr
-    assert "Entry-point addresses (Ingress and Gateway status)" in out.stdout
+    assert "Ingress and Gateway addresses" in out.stdout
     rows = [ln.split() for ln in out.stdout.splitlines()]
     assert ["Ingress", "ns/shop", "203.0.113.20"] in rows
     assert ["Gateway", "ns/gw", "203.0.113.30"] in rows
