@@ -519,7 +519,8 @@ def explain(s: Session, t: Target, w: Where) -> ExitCode:
     _warnings(s, snap)
     from kinspect.render import explain  # rich.markdown costs 50 ms of every start otherwise
 
-    s.console("prose").print(explain.explain(chain.build(snap)))
+    entries = entry.entrypoints(chain.Index.of(snap))
+    s.console("prose").print(explain.explain(chain.build(snap), entries))
     return ExitCode.OK
 
 

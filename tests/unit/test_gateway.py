@@ -652,3 +652,19 @@ def test_ips_lists_gateway_and_ingress_addresses(tmp_path: Path) -> None:
         {"kind": "Ingress", "name": "ns/shop", "address": "203.0.113.20"},
         {"kind": "Gateway", "name": "ns/gw", "address": "203.0.113.30"},
     ]
+
+
+def test_explain_teaches_the_hop_in_front_of_the_service_only_when_there_is_one(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.json"
+    r = route("store", rule(prefix("/api"), refs=(ref("web"),)), hostnames=("store.example.net",))
+    snapshotfile.save(str(path), _cluster((gw(),), (r,)))
+    out = invoke("explain", "--snapshot", str(path))
+    assert out.code == ExitCode.OK, out.stderr
+    assert "The hop in front of the Service" in out.stdout
+    assert "HTTPRoute ns/store, via Gateway ns/gw listener http (HTTP:80)" in out.stdout
+    assert "→ endpoint 10.244.0.5:8080, container app" in out.stdout
+    snapshotfile.save(str(path), _cluster((), ()))
+    out = invoke("explain", "--snapshot", str(path))
+    assert "The hop in front of the Service" not in out.stdout
