@@ -496,6 +496,7 @@ class GatewayHit:
     why: str
     refs: tuple[RefHop, ...]
     conditions: Conditions
+    class_defined: bool = True  # a GatewayClass of the Gateway's class name exists
 
     @property
     def route(self) -> Route:
@@ -626,7 +627,10 @@ def _hit(
     name = f" ({rule.name})" if rule.name else ""
     why = f"{lh}; {rh}; rule {i + 1}{name}: {how}; by the spec's precedence"
     refs = tuple(resolve_refs(idx, svcs, r, rule))
-    return GatewayHit(gw, ln, a, i, m, why, refs, route_conditions(a, list(refs)))
+    # GatewayClasses are cluster-scoped: unreadable (none read) is unknown, not missing.
+    classes = idx.snapshot.gateway_classes
+    defined = not classes or any(c.name == gw.class_name for c in classes)
+    return GatewayHit(gw, ln, a, i, m, why, refs, route_conditions(a, list(refs)), defined)
 
 
 # --- every route of the cluster (map --entrypoints, the audit) -------------------------------

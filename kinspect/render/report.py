@@ -308,6 +308,8 @@ def _gateway_hit(h: GatewayHit) -> Json:
     rule = r.rules[h.rule_index]
     return {
         "gateway": {"namespace": g.namespace, "name": g.name, "class": g.class_name},
+        "gatewayConditions": _conditions(g.conditions + ln.conditions),
+        "classDefined": h.class_defined,
         "addresses": list(g.addresses),
         "listener": {
             "name": ln.name,

@@ -363,6 +363,20 @@ def _gateway_hop(root: Tree, h: GatewayHit) -> None:
     addrs = ", ".join(plain(a) for a in gw.addresses)
     t.append(f"  address {addrs}" if addrs else "  no address in status", style="dim")
     hop = root.add(t)
+    if not h.class_defined:
+        hop.add(
+            Text(
+                f"no GatewayClass {plain(gw.class_name)}: no controller serves it (computed)",
+                style="red",
+            )
+        )
+    # The Gateway's and the listener's own status (Accepted, Programmed ...), as written: the
+    # CRD itself defaults them to Unknown/Pending until a controller takes the Gateway.
+    for c in (*gw.conditions, *h.listener.conditions):
+        style = "dim" if c.status == "True" else "yellow"
+        hop.add(Text(f"{plain(c.type)}: {plain(c.status)} {plain(c.reason)} (status)", style=style))
+    if not gw.conditions:
+        hop.add(Text("no controller status on the Gateway (Programmed unknown)", style="dim"))
     lt = Text(
         f"listener {plain(ln.name)} {plain(ln.protocol)}:{ln.port} host {plain(ln.hostname or '*')}"
     )

@@ -668,3 +668,25 @@ def test_explain_teaches_the_hop_in_front_of_the_service_only_when_there_is_one(
     snapshotfile.save(str(path), _cluster((), ()))
     out = invoke("explain", "--snapshot", str(path))
     assert "The hop in front of the Service" not in out.stdout
+
+
+def test_gateway_status_and_a_missing_gateway_class() -> None:
+    from kinspect.model import GatewayClass
+
+    g = msgspec.structs.replace(
+        gw(), conditions=(GatewayCondition("Programmed", "Unknown", "Pending"),)
+    )
+    s = msgspec.structs.replace(
+        _cluster((g,), (route("r"),)), gateway_classes=(GatewayClass("other", "x"),)
+    )
+    res = _trace(s, "http://h/")
+    assert res.gateway.hit is not None
+    assert res.gateway.hit.class_defined is False
+    text = _render(res)
+    assert "no GatewayClass cls: no controller serves it (computed)" in text
+    assert "Programmed: Unknown Pending (status)" in text
+    # GatewayClasses unreadable (none read): unknown, not missing.
+    res = _trace(_cluster((gw(),), (route("r"),)), "http://h/")
+    assert res.gateway.hit is not None
+    assert res.gateway.hit.class_defined is True
+    assert "no controller status on the Gateway (Programmed unknown)" in _render(res)
