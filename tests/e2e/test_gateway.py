@@ -248,3 +248,34 @@ def test_demo_audit_has_the_gateway_findings(demo: Namespace) -> None:
         ("gateway-route-not-attached", "httproute/elsewhere"),
         ("gateway-listener-unused", "gateway/shop-gw"),
     }
+
+
+def test_map_ips_and_explain_show_the_entry_points(demo: Namespace) -> None:
+    text = demo.kinspect("map", "-n", demo.name).stdout
+    assert "← httproute store store.example.net path /api PathPrefix 90%" in text
+    assert "← grpcroute orders grpc.example.net gRPC /shop.Orders/Get Exact" in text
+    assert "← ingress shop shop.example.com/api" in text
+    doc = demo.kinspect_json("map", "-n", demo.name)
+    validate(doc, "chain-report.json")
+    store = [
+        e for e in doc["entrypoints"] if e["name"] == "store" and "/api PathPrefix" in e["path"]
+    ]
+    assert {(e["service"], e["weight"]) for e in store} == {
+        (f"{demo.name}/shop", 90),
+        (f"{demo.name}/web", 10),
+    }
+    rows = [
+        ln.split()
+        for ln in demo.kinspect("map", "-n", demo.name, "--entrypoints").stdout.splitlines()
+    ]
+    assert rows[0] == ["HOST", "PATH", "ENTRY", "VIA", "SERVICE", "WEIGHT", "READY"]
+    assert any(r[:2] == ["broken.example.net", "path"] and "not" in r for r in rows)
+    ips = demo.kinspect_json("ips", "-n", demo.name)
+    validate(ips, "ip-inventory.json")
+    assert {"kind": "Gateway", "name": f"{demo.name}/shop-gw", "address": "203.0.113.30"} in ips[
+        "entryAddresses"
+    ]
+    assert {"kind": "Ingress", "name": f"{demo.name}/shop", "address": "203.0.113.20"} in ips[
+        "entryAddresses"
+    ]
+    assert "The hop in front of the Service" in demo.kinspect("explain", "-n", demo.name).stdout
