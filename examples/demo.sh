@@ -22,7 +22,8 @@ set -x
 "$ks" trace http://shop.example.com/api/orders -n demo
 "$ks" trace 203.0.113.20:443 --host shop.example.com --path /api/health -n demo
 "$ks" trace http://store.example.net/api/orders -n demo     # through the Gateway's HTTPRoute
-"$ks" trace 203.0.113.30:80 --host broken.example.net --path /api -n demo
+"$ks" trace 203.0.113.30:80 --host broken.example.net --path /api -n demo || :  # exit 6: broken
+"$ks" map -n demo --entrypoints
 { set +x; } 2>/dev/null
 echo
 echo "The test bed keeps running. Try: KUBECONFIG=$kc $ks ips"

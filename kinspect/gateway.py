@@ -625,7 +625,7 @@ def _hit(
     rh = f"route hostnames {', '.join(names)}" if names else "route without hostnames (every host)"
     how = match_text(r, m) if m is not None else "rule without matches (every request)"
     name = f" ({rule.name})" if rule.name else ""
-    why = f"{lh}; {rh}; rule {i + 1}{name}: {how}; by the spec's precedence"
+    why = f"{lh}; {rh}; rule {i + 1}{name}: {how}"
     refs = tuple(resolve_refs(idx, svcs, r, rule))
     # GatewayClasses are cluster-scoped: unreadable (none read) is unknown, not missing.
     classes = idx.snapshot.gateway_classes

@@ -324,8 +324,10 @@ def entry_tree(r: EntryResult) -> RenderableType:
         root.add(Text(f"sent to {plain(r.request.address)}:{r.request.port}", style="dim"))
     g = r.gateway
     h = r.hit
+    # A miss is said only when the other API did not answer either: a URL answered by a
+    # Gateway needs no "no Ingress rule matches" beside it, and the other way round.
     if h is None:
-        if r.considered or not g.considered:
+        if g.hit is None and (r.considered or not g.considered):
             root.add(Text(f"no Ingress answers: {plain(r.why_not or '')}", style="red"))
     else:
         _ingress_hop(root, r, h)
@@ -333,7 +335,7 @@ def entry_tree(r: EntryResult) -> RenderableType:
         _gateway_hop(root, g.hit)
         for other in g.also:
             root.add(Text(f"also answered by Gateway {plain(str(other.gateway))}", style="yellow"))
-    elif g.considered:
+    elif g.considered and h is None:
         root.add(Text(f"no Gateway answers: {plain(g.why_not or '')}", style="red"))
     if h is not None and g.hit is not None:
         root.add(

@@ -690,3 +690,22 @@ def test_gateway_status_and_a_missing_gateway_class() -> None:
     assert res.gateway.hit is not None
     assert res.gateway.hit.class_defined is True
     assert "no controller status on the Gateway (Programmed unknown)" in _render(res)
+
+
+def test_a_miss_is_said_only_when_neither_api_answers() -> None:
+    from kinspect.model import IngressRule
+
+    from .builders import ingress, ipath
+
+    ing = ingress("shop", IngressRule("shop.example.com", (ipath("/", "web", 80),)))
+    r = route("r", hostnames=("store.example.net",))
+    s = msgspec.structs.replace(_cluster((gw(),), (r,)), ingresses=(ing,))
+    by_ingress = _render(_trace(s, "http://shop.example.com/"))
+    assert "Ingress ns/shop" in by_ingress
+    assert "no Gateway answers" not in by_ingress
+    by_gateway = _render(_trace(s, "http://store.example.net/"))
+    assert "HTTPRoute ns/r" in by_gateway
+    assert "no Ingress answers" not in by_gateway
+    neither = _render(_trace(s, "http://nope.example.org/"))
+    assert "no Ingress answers: no Ingress rule matches host nope.example.org" in neither
+    assert "no Gateway answers: Gateway ns/gw listener http: no attached route matches /" in neither
