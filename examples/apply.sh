@@ -37,3 +37,18 @@ printf '%s\n' "$manifest" | "${kubectl[@]}" apply -n "$ns" -f - >&2
 "${kubectl[@]}" apply -n "$ns" -f "$here/entry.yaml" >&2
 "${kubectl[@]}" patch ingress shop -n "$ns" --subresource=status --type=merge \
   -p '{"status":{"loadBalancer":{"ingress":[{"ip":"203.0.113.20"}]}}}' >/dev/null
+# Gateway API entry points, only where its CRDs are installed (testbed/crds.sh).
+if "${kubectl[@]}" get crd gateways.gateway.networking.k8s.io httproutes.gateway.networking.k8s.io \
+    grpcroutes.gateway.networking.k8s.io >/dev/null 2>&1; then
+  "${kubectl[@]}" apply -n "$ns" -f "$here/gateway.yaml" >&2
+  "${kubectl[@]}" patch gateway shop-gw -n "$ns" --subresource=status --type=merge \
+    -p '{"status":{"addresses":[{"type":"IPAddress","value":"203.0.113.30"}]}}' >/dev/null
+  # What a controller would write: store accepted (agreeing with kinspect), elsewhere accepted
+  # although its hostname matches no listener (kinspect shows both).
+  now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  for route in store elsewhere; do
+    cond='{"type":"Accepted","status":"True","reason":"Accepted","message":"","lastTransitionTime":"'$now'","observedGeneration":1}'
+    "${kubectl[@]}" patch httproute "$route" -n "$ns" --subresource=status --type=merge -p \
+      '{"status":{"parents":[{"parentRef":{"name":"shop-gw","sectionName":"http"},"controllerName":"example.com/kinspect-demo","conditions":['"$cond"']}]}}' >/dev/null
+  done
+fi

@@ -28,12 +28,14 @@ from kinspect.chain import (
     named_port,
 )
 from kinspect.entry import EntryPath, class_of, entry_paths
+from kinspect.gateway import RefHop, attachments, resolve_refs
 from kinspect.model import (
     EndpointGroup,
     Ingress,
     NetworkPolicy,
     Pod,
     ProbePort,
+    Route,
     ServiceConsumer,
     ServicePort,
     Snapshot,
@@ -932,6 +934,91 @@ def policy_rule_never_matches(check: Check, a: AuditInput) -> Iterator[Finding]:
                 )
 
 
+# --- Gateway API routes (issue 13) -----------------------------------------------------------
+
+
+def _route_place(r: Route) -> str:
+    return f"{r.kind.lower()}/{r.name}"
+
+
+def _route_refs(a: AuditInput) -> Iterator[tuple[Route, int, RefHop]]:
+    # Every backendRef of every route with at least one attached parent, resolved once.
+    svcs = {(s.namespace, s.name): s for s in a.snapshot.services}
+    seen: set[int] = set()
+    for att in attachments(a.index).items:
+        r = att.route
+        if not att.attached or id(r) in seen:
+            continue
+        seen.add(id(r))
+        for i, rule in enumerate(r.rules):
+            for hop in resolve_refs(a.index, svcs, r, rule):
+                yield r, i, hop
+
+
+def gateway_route_not_attached(check: Check, a: AuditInput) -> Iterator[Finding]:
+    """A route parentRef that attaches to no listener: its paths are not served there."""
+    for att in attachments(a.index).items:
+        if att.attached:
+            continue
+        r, ref = att.route, att.ref
+        yield check.finding_at(
+            r.namespace,
+            _route_place(r),
+            f"{r.kind} {r.name} is not attached to {ref.namespace}/{ref.name}"
+            f"{' sectionName ' + ref.section_name if ref.section_name else ''}: "
+            f"{att.reason}: {att.why}",
+        )
+
+
+def gateway_ref_not_permitted(check: Check, a: AuditInput) -> Iterator[Finding]:
+    """A backendRef into another namespace that no ReferenceGrant there permits: it gets 500s."""
+    if any("cross-namespace backendRefs" in w for w in a.snapshot.warnings):
+        return  # ReferenceGrants could not be read: unknown, not missing
+    for r, i, hop in _route_refs(a):
+        if hop.reason == "RefNotPermitted":
+            yield check.finding_at(
+                r.namespace, _route_place(r), f"{r.kind} {r.name} rule {i + 1}: {hop.problem}"
+            )
+
+
+def gateway_backend_missing(check: Check, a: AuditInput) -> Iterator[Finding]:
+    """A route backendRef to a missing service or port: its share of requests gets 500s."""
+    for r, i, hop in _route_refs(a):
+        if hop.reason in ("BackendNotFound", "InvalidKind"):
+            yield check.finding_at(
+                r.namespace, _route_place(r), f"{r.kind} {r.name} rule {i + 1}: {hop.problem}"
+            )
+
+
+def gateway_backend_unavailable(check: Check, a: AuditInput) -> Iterator[Finding]:
+    """A route backendRef whose service port has no ready endpoint: its requests fail."""
+    for r, i, hop in _route_refs(a):
+        if hop.port is not None and hop.service is not None and hop.ready == 0:
+            share = f" ({hop.share:.0%} of the rule's requests)" if hop.share < 1 else ""
+            yield check.finding_at(
+                r.namespace,
+                _route_place(r),
+                f"{r.kind} {r.name} rule {i + 1}: service {hop.service.name} port "
+                f"{hop.port.port.port} has no ready endpoint{share}; these requests fail",
+                PortKey.of(hop.port.port),
+            )
+
+
+def gateway_listener_unused(check: Check, a: AuditInput) -> Iterator[Finding]:
+    """A Gateway listener no route attaches to: its hostname answers every request with 404."""
+    atts = attachments(a.index)
+    for gw in a.snapshot.gateways:
+        for ln in gw.listeners:
+            if not atts.on(gw, ln):
+                host = f"hostname {ln.hostname}" if ln.hostname else "every hostname"
+                yield check.finding_at(
+                    gw.namespace,
+                    f"gateway/{gw.name}",
+                    f"Gateway {gw.name} listener {ln.name} ({ln.protocol}:{ln.port}, {host}) "
+                    "has no attached route",
+                )
+
+
 CHECKS: tuple[Check, ...] = (
     Check("selector-matches-no-pods", Severity.ERROR, selector_matches_no_pods, ("1100",)),
     Check("no-ready-endpoints", Severity.ERROR, no_ready_endpoints, ("1105", "1110")),
@@ -971,6 +1058,11 @@ CHECKS: tuple[Check, ...] = (
     Check("ingress-backend-unavailable", Severity.ERROR, ingress_backend_unavailable),
     Check("ingress-path-conflict", Severity.WARNING, ingress_path_conflict),
     Check("ingress-class-missing", Severity.WARNING, ingress_class_missing),
+    Check("gateway-route-not-attached", Severity.WARNING, gateway_route_not_attached),
+    Check("gateway-ref-not-permitted", Severity.ERROR, gateway_ref_not_permitted),
+    Check("gateway-backend-missing", Severity.ERROR, gateway_backend_missing),
+    Check("gateway-backend-unavailable", Severity.ERROR, gateway_backend_unavailable),
+    Check("gateway-listener-unused", Severity.INFO, gateway_listener_unused),
     Check("service-port-unreachable", Severity.ERROR, service_port_unreachable),
     Check("external-traffic-denied", Severity.WARNING, external_traffic_denied),
     Check("policy-selects-no-pod", Severity.WARNING, policy_selects_no_pod),

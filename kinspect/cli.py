@@ -98,10 +98,11 @@ def map_(
     kubeconfig: KubeconfigOpt = None,
     request_timeout: TimeoutOpt = 30.0,
     snapshot: SnapshotOpt = None,
+    entrypoints: Annotated[bool, typer.Option(help="Every host and path, where it lands.")] = False,
 ) -> ExitCode:
     """The chain of every service port, one row per backend."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
-    return commands.map_(_session(ctx), t, w, output, service, selector)
+    return commands.map_(_session(ctx), t, w, output, service, selector, entrypoints)
 
 
 @app.command()

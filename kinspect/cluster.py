@@ -792,7 +792,7 @@ def _snapshot(
         # In registry order: when several reads fail, the first one's error is reported.
         for kind, future in futures.items():
             try:
-                fields[kind.field] = tuple(future.result())
+                fields[kind.field] = (*fields.get(kind.field, ()), *future.result())
                 if kind.state_field is not None:
                     states[kind.state_field] = "read"
             except KinspectError as e:
@@ -803,7 +803,9 @@ def _snapshot(
                 # replaces a kind that is refused or not served.
                 if not (kind.optional or (kind.fallback and refused)):
                     raise
-                if kind.consequence is not None:
+                if kind.quiet_when_absent and isinstance(e, NotFoundError):
+                    pass  # the API is not installed: nothing of it exists, nothing is hidden
+                elif kind.consequence is not None:
                     warnings.append(f"{e.message}; {kind.consequence}")
                 elif not refused:
                     warnings.append(f"{e.message}; {kind.plural} not used")

@@ -306,9 +306,19 @@ def _emit(
 
 
 def map_(
-    s: Session, t: Target, w: Where, fmt: MapFormat, service: str | None, selector: str | None
+    s: Session,
+    t: Target,
+    w: Where,
+    fmt: MapFormat,
+    service: str | None,
+    selector: str | None,
+    entrypoints: bool = False,
 ) -> ExitCode:
-    """The chain of every service port, one row per backend."""
+    """The chain of every service port, one row per backend.
+
+    Each port names the Ingress paths and Gateway routes that enter it; `entrypoints`
+    (--entrypoints) lists every host and path of the cluster instead, with where it lands.
+    """
     if fmt is MapFormat.svg and shutil.which("dot") is None:
         raise UsageError("-o svg needs Graphviz's dot, which is not on PATH", SVG_HINT)
     snap, where = read(s, t, w, service=service, selector=selector)
@@ -325,14 +335,21 @@ def map_(
         refs = {b.pod for c in chains for pc in c.ports for b in pc.backends if b.pod_found}
         found = [idx.pods[r] for r in refs if r is not None and r in idx.pods]
     isolation = policy.backend_isolation(snap, found, idx.by_labels)
-    doc = report.chain_report(snap, chains, isolation)
+    eps = entry.entrypoints(idx)
+    by_port = entry.entries_by_port(eps)
+    doc = report.chain_report(snap, chains, isolation, eps)
+    if entrypoints and fmt in (MapFormat.table, MapFormat.wide, MapFormat.tree):
+        from kinspect.render import table
+
+        _emit(s, "text", doc, lambda: table.entrypoints_table(eps), "lines")
+        return ExitCode.OK
     match fmt:
         case MapFormat.json | MapFormat.yaml:
             _emit(s, fmt.value, doc, lambda: "")
         case MapFormat.tree:
             from kinspect.render import tree
 
-            _emit(s, "text", doc, lambda: tree.map_tree(chains))
+            _emit(s, "text", doc, lambda: tree.map_tree(chains, by_port))
         case MapFormat.table | MapFormat.wide:
             from kinspect.render import table
 
@@ -341,7 +358,7 @@ def map_(
                 s,
                 "text",
                 doc,
-                lambda: table.map_table(chains, wide=wide, isolation=isolation),
+                lambda: table.map_table(chains, wide=wide, entries=by_port, isolation=isolation),
                 "wide" if wide else "lines",
             )
         case MapFormat.dot:
@@ -565,7 +582,8 @@ def explain(s: Session, t: Target, w: Where) -> ExitCode:
     _warnings(s, snap)
     from kinspect.render import explain  # rich.markdown costs 50 ms of every start otherwise
 
-    s.console("prose").print(explain.explain(chain.build(snap)))
+    entries = entry.entrypoints(chain.Index.of(snap))
+    s.console("prose").print(explain.explain(chain.build(snap), entries))
     return ExitCode.OK
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from kinspect import labels, model, raw
 
@@ -410,4 +410,143 @@ def network_policy(n: raw.NetworkPolicy) -> model.NetworkPolicy:
             )
             for r in spec.egress or ()
         ),
+    )
+
+
+# --- gateway.networking.k8s.io (issue 13) ----------------------------------------------------
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+_FROM: dict[str, model.FromNamespaces] = {"Same": "Same", "All": "All", "Selector": "Selector"}
+_GW_PATH_TYPES: dict[str, model.GatewayPathType] = {
+    "Exact": "Exact",
+    "PathPrefix": "PathPrefix",
+    "RegularExpression": "RegularExpression",
+}
+
+
+def _conditions(cs: list[raw.GWCondition] | None) -> tuple[model.GatewayCondition, ...]:
+    return tuple(model.GatewayCondition(c.type, c.status, c.reason, c.message) for c in cs or ())
+
+
+def gateway_class(c: raw.GatewayClass) -> model.GatewayClass:
+    """Convert a wire GatewayClass."""
+    return model.GatewayClass(
+        c.metadata.name, c.spec.controllerName, _conditions(c.status.conditions)
+    )
+
+
+def _listener(ln: raw.Listener, status: raw.ListenerStatus | None) -> model.Listener:
+    ar = ln.allowedRoutes
+    return model.Listener(
+        name=ln.name,
+        port=ln.port,
+        protocol=ln.protocol,
+        hostname=ln.hostname.lower() if ln.hostname else None,
+        # "None" (no routes) and unknown values admit nothing.
+        allowed_from=_FROM.get(ar.namespaces.from_, "None"),
+        allowed_selector=label_selector(ar.namespaces.selector),
+        allowed_kinds=tuple(
+            f"{k.group if k.group is not None else GATEWAY_GROUP}/{k.kind}" for k in ar.kinds or ()
+        ),
+        tls_mode=ln.tls.mode if ln.tls else None,
+        certificate_refs=tuple(r.name for r in ln.tls.certificateRefs or ()) if ln.tls else (),
+        attached_routes=status.attachedRoutes if status else None,
+        conditions=_conditions(status.conditions) if status else (),
+    )
+
+
+def gateway(g: raw.Gateway) -> model.Gateway:
+    """Convert a wire Gateway: listeners with their status, addresses from status (else spec)."""
+    statuses = {s.name: s for s in g.status.listeners or ()}
+    addresses = g.status.addresses or g.spec.addresses or ()
+    return model.Gateway(
+        namespace=g.metadata.namespace,
+        name=g.metadata.name,
+        class_name=g.spec.gatewayClassName,
+        listeners=tuple(_listener(ln, statuses.get(ln.name)) for ln in g.spec.listeners or ()),
+        addresses=tuple(a.value for a in addresses if a.value),
+        conditions=_conditions(g.status.conditions),
+    )
+
+
+def _parent_ref(p: raw.ParentReference, ns: str) -> model.ParentRef:
+    return model.ParentRef(
+        namespace=p.namespace or ns,
+        name=p.name,
+        group=p.group if p.group is not None else GATEWAY_GROUP,
+        kind=p.kind or "Gateway",
+        section_name=p.sectionName,
+        port=p.port,
+    )
+
+
+def _value_matches(ms: list[raw.ValueMatch] | None) -> tuple[model.ValueMatch, ...]:
+    return tuple(model.ValueMatch(m.name, m.value, m.type or "Exact") for m in ms or ())
+
+
+def _route_match(m: raw.RouteMatch) -> model.RouteMatch:
+    path = m.path or raw.PathMatch()
+    grpc = m.method if isinstance(m.method, raw.GRPCMethodMatch) else None
+    return model.RouteMatch(
+        # Unknown path types match nothing; the API server admits only these three.
+        path_type=_GW_PATH_TYPES.get(path.type, "RegularExpression"),
+        path=path.value,
+        headers=_value_matches(m.headers),
+        query_params=_value_matches(m.queryParams),
+        method=m.method if isinstance(m.method, str) else None,
+        grpc_service=grpc.service if grpc else None,
+        grpc_method=grpc.method if grpc else None,
+        grpc_type=grpc.type if grpc else "Exact",
+    )
+
+
+def _backend_ref(b: raw.BackendRef, ns: str) -> model.BackendRef:
+    return model.BackendRef(
+        namespace=b.namespace or ns,
+        name=b.name,
+        group=b.group or "",
+        kind=b.kind or "Service",
+        port=b.port,
+        weight=1 if b.weight is None else b.weight,  # the CRD's default weight is 1
+    )
+
+
+def route(kind: model.RouteKind) -> Callable[[raw.Route], model.Route]:
+    """A converter for one route kind (the wire struct is shared, the kind is the list's)."""
+
+    def convert(r: raw.Route) -> model.Route:
+        ns = r.metadata.namespace
+        return model.Route(
+            kind=kind,
+            namespace=ns,
+            name=r.metadata.name,
+            parent_refs=tuple(_parent_ref(p, ns) for p in r.spec.parentRefs or ()),
+            hostnames=tuple(h.lower() for h in r.spec.hostnames or ()),
+            rules=tuple(
+                model.RouteRule(
+                    matches=tuple(_route_match(m) for m in rule.matches or ()),
+                    backend_refs=tuple(_backend_ref(b, ns) for b in rule.backendRefs or ()),
+                    name=rule.name,
+                )
+                for rule in r.spec.rules or ()
+            ),
+            created=r.metadata.creationTimestamp or "",
+            parents=tuple(
+                model.RouteParentStatus(
+                    _parent_ref(p.parentRef, ns), p.controllerName, _conditions(p.conditions)
+                )
+                for p in r.status.parents or ()
+            ),
+        )
+
+    return convert
+
+
+def reference_grant(g: raw.ReferenceGrant) -> model.ReferenceGrant:
+    """Convert a wire ReferenceGrant."""
+    return model.ReferenceGrant(
+        namespace=g.metadata.namespace,
+        name=g.metadata.name,
+        from_=tuple(model.GrantFrom(f.group, f.kind, f.namespace) for f in g.spec.from_ or ()),
+        to=tuple(model.GrantTo(t.group, t.kind, t.name) for t in g.spec.to or ()),
     )

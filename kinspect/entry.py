@@ -28,6 +28,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kinspect import gateway
 from kinspect.chain import Index, PortChain, service_chain
 from kinspect.errors import UsageError
 from kinspect.model import Ingress, IngressBackend, IngressClass, IngressPath, Service, ServicePort
@@ -47,6 +48,7 @@ class Request:
     port: int
     address: str | None = None  # an IP the request is sent to (an Ingress's status address)
     scheme: Literal["http", "https"] = "http"
+    query: tuple[tuple[str, str], ...] = ()  # the URL's query parameters (Gateway API matches)
 
     @property
     def url(self) -> str:
@@ -75,9 +77,11 @@ def parse_request(text: str, host: str | None = None, path: str | None = None) -
         target = parse_target(parts.netloc)
         url_path = parts.path or "/"
         path = path or url_path
+        query = tuple(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
     else:
         target = parse_target(text)
         path = path or "/"
+        query = ()
         if target.port == 443:
             scheme = "https"
     if not path.startswith("/"):
@@ -88,7 +92,7 @@ def parse_request(text: str, host: str | None = None, path: str | None = None) -
         address = target.address  # an IP: the Host header comes from --host only
     else:
         host = host or target.address
-    return Request(host.lower().rstrip(".") if host else None, path, port, address, scheme)
+    return Request(host.lower().rstrip(".") if host else None, path, port, address, scheme, query)
 
 
 # --- matching rules ------------------------------------------------------------------------
@@ -202,10 +206,12 @@ class EntryResult:
     also: list[IngressHit] = field(default_factory=list)
     why_not: str | None = None  # when nothing answers: no host matches, no path matches ...
     considered: int = 0  # Ingresses the request could reach
+    # The Gateway API's answer (listener, route, rule), beside the Ingress's.
+    gateway: gateway.GatewayResult = field(default_factory=gateway.GatewayResult)
 
     @property
     def found(self) -> bool:
-        return self.hit is not None and self.hit.hop.port is not None
+        return (self.hit is not None and self.hit.hop.port is not None) or self.gateway.found
 
 
 Services = dict[tuple[str, str], Service]
@@ -269,7 +275,17 @@ def _path_key(p: IngressPath) -> tuple[int, int]:
 
 
 def resolve(idx: Index, req: Request) -> EntryResult:
-    """Which Ingress rule answers the request, and the service port it lands on."""
+    """Which Ingress rule and which Gateway route answer the request, and their service ports."""
+    res = _resolve_ingress(idx, req)
+    # The Gateway API: HTTP semantics of a plain trace (method GET, no headers but Host).
+    http = gateway.HTTPRequest(req.path, query=req.query)
+    res.gateway = gateway.resolve_gateway(
+        idx, services_of(idx), req.host, req.port, req.address, http
+    )
+    return res
+
+
+def _resolve_ingress(idx: Index, req: Request) -> EntryResult:
     res = EntryResult(req)
     svcs = services_of(idx)
     ings = reachable_ingresses(idx, req)
@@ -418,4 +434,89 @@ def entry_services(idx: Index, req: Request) -> list[Service]:
             svc = svcs.get((ing.namespace, b.service or ""))
             if svc is not None:
                 out[(svc.namespace, svc.name)] = svc
+    for svc in gateway.gateway_services(idx, req.address):
+        out[(svc.namespace, svc.name)] = svc
     return list(out.values())
+
+
+# --- every entry point of the cluster, Ingress and Gateway API (map, map --entrypoints) -----
+
+
+@dataclass(frozen=True, slots=True)
+class Entrypoint:
+    """One host and path of an Ingress or a route, and one service port it lands on."""
+
+    kind: str  # "Ingress", or the route's kind (HTTPRoute, GRPCRoute ...)
+    namespace: str
+    name: str
+    via: str  # "class nginx", "Gateway ns/gw listener http (HTTP:80)"
+    host: str  # "*": every host
+    path: str  # "/api (Prefix)", "defaultBackend", "path /api PathPrefix, header x=1"
+    addresses: tuple[str, ...]  # where it is reached (status addresses)
+    service: Service | None
+    port: PortChain | None
+    problem: str | None = None
+    weight: int | None = None  # Gateway API backendRefs
+    share: float | None = None
+
+    @property
+    def ready(self) -> int:
+        return sum(1 for b in self.port.backends if b.ready) if self.port else 0
+
+    @property
+    def total(self) -> int:
+        return len(self.port.backends) if self.port else 0
+
+
+def entrypoints(idx: Index) -> list[Entrypoint]:
+    """Every host and path of every Ingress and attached route, with where it lands."""
+    out: list[Entrypoint] = []
+    for e in entry_paths(idx):
+        ing = e.ingress
+        path = f"{e.path.path} ({e.path.path_type})" if e.path else "defaultBackend"
+        out.append(
+            Entrypoint(
+                "Ingress", ing.namespace, ing.name, e.klass.text, e.host or "*", path,
+                tuple(a.address for a in ing.addresses), e.hop.service, e.hop.port,
+                e.hop.problem,
+            )
+        )  # fmt: skip
+    for gp in gateway.gateway_paths(idx):
+        r, ln, gw = gp.route, gp.listener, gp.gateway
+        via = f"Gateway {gw.namespace}/{gw.name} listener {ln.name} ({ln.protocol}:{ln.port})"
+        path = gateway.match_text(r, gp.match) if gp.match is not None else "every request"
+        for host in gp.hostnames or ("*",):
+            for ref in gp.refs:
+                out.append(
+                    Entrypoint(
+                        r.kind, r.namespace, r.name, via, host, path, gw.addresses,
+                        ref.service, ref.port, ref.problem, ref.ref.weight, ref.share,
+                    )
+                )  # fmt: skip
+            if not gp.refs:
+                out.append(
+                    Entrypoint(
+                        r.kind, r.namespace, r.name, via, host, path, gw.addresses, None,
+                        None, "no backendRefs (500)",
+                    )
+                )  # fmt: skip
+    return out
+
+
+PortKey = tuple[str, str, int]  # (namespace, service, port)
+
+
+def entries_by_port(eps: list[Entrypoint]) -> dict[PortKey, list[Entrypoint]]:
+    """The entry points that land on each service port."""
+    out: dict[PortKey, list[Entrypoint]] = {}
+    for e in eps:
+        if e.service is not None and e.port is not None:
+            out.setdefault((e.service.namespace, e.service.name, e.port.port.port), []).append(e)
+    return out
+
+
+def short(e: Entrypoint) -> str:
+    """`ingress shop shop.example.com/api`, `httproute store store.example.net/api 90%`."""
+    where = e.path.split(" ")[0] if e.kind == "Ingress" else e.path
+    share = f" {e.share:.0%}" if e.share is not None and e.share < 1 else ""
+    return f"{e.kind.lower()} {e.name} {e.host}{'' if where.startswith('/') else ' '}{where}{share}"

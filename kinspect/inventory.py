@@ -17,6 +17,10 @@ ALLOCATORS: dict[str, str] = {
     "loadBalancerIngress": "the load-balancer controller (cloud provider, MetalLB, ...) "
     "writes status.loadBalancer.ingress",
     "externalIP": "nobody: spec.externalIPs is set by hand and routed to a node by you",
+    "ingressAddress": "the Ingress controller writes the Ingress's status.loadBalancer.ingress "
+    "(usually its own LoadBalancer service's address)",
+    "gatewayAddress": "the Gateway controller writes the Gateway's status.addresses "
+    "(spec.addresses only asks for them)",
     "podIP": "the CNI plugin's IPAM, usually from the node's podCIDR; containers of a pod "
     "share it (one network namespace); hostNetwork pods use the node IP",
 }
@@ -33,6 +37,8 @@ class Inventory:
     pods: tuple[Pod, ...]
     pods_without_ip: int  # not yet given one (pending), and not finished
     allocators: tuple[tuple[str, str], ...]
+    # (kind "Ingress" or "Gateway", namespace/name, address): where entry points are reached.
+    entry_addresses: tuple[tuple[str, str, str], ...] = ()
 
 
 def inventory(snap: Snapshot) -> Inventory:
@@ -58,4 +64,16 @@ def inventory(snap: Snapshot) -> Inventory:
             1 for p in snap.pods if not p.pod_ips and p.phase not in ("Succeeded", "Failed")
         ),
         allocators=tuple(ALLOCATORS.items()),
+        entry_addresses=tuple(
+            [
+                ("Ingress", f"{i.namespace}/{i.name}", a.address)
+                for i in sorted(snap.ingresses, key=lambda i: (i.namespace, i.name))
+                for a in i.addresses
+            ]
+            + [
+                ("Gateway", f"{g.namespace}/{g.name}", a)
+                for g in sorted(snap.gateways, key=lambda g: (g.namespace, g.name))
+                for a in g.addresses
+            ]
+        ),
     )

@@ -18,6 +18,8 @@ CORE, DISCOVERY = "/api/v1", "/apis/discovery.k8s.io/v1"
 APIREGISTRATION = "/apis/apiregistration.k8s.io/v1"
 ADMISSIONREGISTRATION = "/apis/admissionregistration.k8s.io/v1"
 NETWORKING = "/apis/networking.k8s.io/v1"
+GATEWAY = "/apis/gateway.networking.k8s.io/v1"
+GATEWAY_BETA = "/apis/gateway.networking.k8s.io/v1beta1"
 
 W = TypeVar("W")  # a wire item (raw.Node ...)
 W_co = TypeVar("W_co", covariant=True)
@@ -73,6 +75,10 @@ class Kind(Generic[W, V]):
     # for kinds whose absence must not read as "none exist" (NetworkPolicies: a policy that
     # cannot be read makes verdicts unknown, never allowed).
     state_field: str | None = None
+    # Not served (404: the CRD is not installed) is quiet even with a consequence: a cluster
+    # without the Gateway API has no Gateway entry points, nothing is hidden. Refused still warns.
+    quiet_when_absent: bool = False
+    # Several kinds may fill one field (the five route kinds fill `routes`): values are appended.
 
 
 # Legacy core/v1 Endpoints: the fallback for EndpointSlices, and read beside them for the audit
@@ -214,6 +220,78 @@ NETWORK_POLICIES = Kind(
     state_field="network_policy_state",
 )
 
+# Gateway API (gateway.networking.k8s.io, issue 13), optional CRDs. Not installed: quiet.
+# Refused: one warning for Gateways (what is not shown), one for HTTPRoutes, one for
+# ReferenceGrants (cross-namespace backendRefs would look unpermitted); the other kinds' refusal
+# is quiet. ReferenceGrant is read at v1beta1 (served by every release since v0.6, and by
+# v1.6's CRD beside v1); TLS/TCP/UDPRoute at v1 (v1.6's standard channel): an install that
+# serves them only at v1alpha2 (before v1.5) is not read, docs/json.md says so.
+GATEWAY_CLASSES = Kind(
+    field="gateway_classes",
+    group=GATEWAY,
+    plural="gatewayclasses",
+    namespaced=False,
+    list_type=raw.GatewayClassList,
+    convert=convert.gateway_class,
+    optional=True,
+    quiet_when_absent=True,
+)
+GATEWAYS = Kind(
+    field="gateways",
+    group=GATEWAY,
+    plural="gateways",
+    namespaced=True,
+    list_type=raw.GatewayList,
+    convert=convert.gateway,
+    optional=True,
+    consequence="Gateway API entry points are not shown",
+    quiet_when_absent=True,
+)
+
+
+def _route_kind(
+    plural: str, kind: model.RouteKind, consequence: str | None = None
+) -> Kind[Any, Any]:
+    return Kind(
+        field="routes",
+        group=GATEWAY,
+        plural=plural,
+        namespaced=True,
+        list_type=raw.RouteList,
+        convert=convert.route(kind),
+        optional=True,
+        consequence=consequence,
+        quiet_when_absent=True,
+    )
+
+
+HTTP_ROUTES = _route_kind("httproutes", "HTTPRoute", "HTTPRoutes are not shown")
+GRPC_ROUTES = _route_kind("grpcroutes", "GRPCRoute")
+TLS_ROUTES = _route_kind("tlsroutes", "TLSRoute")
+TCP_ROUTES = _route_kind("tcproutes", "TCPRoute")
+UDP_ROUTES = _route_kind("udproutes", "UDPRoute")
+REFERENCE_GRANTS = Kind(
+    field="reference_grants",
+    group=GATEWAY_BETA,
+    plural="referencegrants",
+    namespaced=True,
+    list_type=raw.ReferenceGrantList,
+    convert=convert.reference_grant,
+    optional=True,
+    consequence="cross-namespace backendRefs are shown as not permitted",
+    quiet_when_absent=True,
+)
+GATEWAY_KINDS = (
+    GATEWAY_CLASSES,
+    GATEWAYS,
+    HTTP_ROUTES,
+    GRPC_ROUTES,
+    TLS_ROUTES,
+    TCP_ROUTES,
+    UDP_ROUTES,
+    REFERENCE_GRANTS,
+)
+
 # The registry `cluster.snapshot` walks. To read a new kind: a wire struct in raw.py, a
 # converter in convert.py, one entry here. Order matters: reads are submitted and their results
 # taken in this order, so when several fail the first one's error is reported; namespaces come
@@ -232,4 +310,5 @@ KINDS: tuple[Kind[Any, Any], ...] = (
     INGRESSES,
     INGRESS_CLASSES,
     NETWORK_POLICIES,
+    *GATEWAY_KINDS,
 )

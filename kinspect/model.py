@@ -309,6 +309,144 @@ class NetworkPolicy(Value, frozen=True):
         return f"{self.namespace}/{self.name}"
 
 
+# --- gateway.networking.k8s.io (issue 13) ----------------------------------------------------
+
+RouteKind = Literal["HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"]
+FromNamespaces = Literal["Same", "All", "Selector", "None"]
+GatewayPathType = Literal["Exact", "PathPrefix", "RegularExpression"]
+
+
+class GatewayCondition(Value, frozen=True):
+    """A status condition a controller wrote (Accepted, ResolvedRefs, Programmed ...)."""
+
+    type: str
+    status: str  # "True", "False", "Unknown"
+    reason: str = ""
+    message: str = ""
+
+
+class GatewayClass(Value, frozen=True):
+    name: str
+    controller: str = ""
+    conditions: tuple[GatewayCondition, ...] = ()
+
+
+class Listener(Value, frozen=True):
+    """One Gateway listener and which routes it admits (allowedRoutes, CRD defaults applied)."""
+
+    name: str
+    port: int
+    protocol: str  # HTTP, HTTPS, TLS, TCP, UDP or an implementation's own
+    hostname: str | None = None  # None: every host
+    allowed_from: FromNamespaces = "Same"
+    allowed_selector: LabelSelector | None = None  # for allowed_from == "Selector"
+    allowed_kinds: tuple[str, ...] = ()  # "group/Kind"; empty: inferred from the protocol
+    tls_mode: str | None = None
+    certificate_refs: tuple[str, ...] = ()  # Secret names: never read
+    # status.listeners[] for this listener, when a controller wrote it.
+    attached_routes: int | None = None
+    conditions: tuple[GatewayCondition, ...] = ()
+
+
+class Gateway(Value, frozen=True):
+    namespace: str
+    name: str
+    class_name: str = ""
+    listeners: tuple[Listener, ...] = ()
+    addresses: tuple[str, ...] = ()  # status.addresses (else spec.addresses) values
+    conditions: tuple[GatewayCondition, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class ParentRef(Value, frozen=True):
+    """A route's parentRef, defaults applied (group gateway.networking.k8s.io, kind Gateway)."""
+
+    namespace: str
+    name: str
+    group: str = "gateway.networking.k8s.io"
+    kind: str = "Gateway"
+    section_name: str | None = None
+    port: int | None = None
+
+
+class ValueMatch(Value, frozen=True):
+    """A header or query parameter match."""
+
+    name: str
+    value: str
+    type: str = "Exact"  # Exact or RegularExpression (implementation-specific)
+
+
+class RouteMatch(Value, frozen=True):
+    """One match of a rule: all of its parts must hold (HTTPRouteMatch, GRPCRouteMatch)."""
+
+    path_type: GatewayPathType = "PathPrefix"
+    path: str = "/"
+    headers: tuple[ValueMatch, ...] = ()
+    query_params: tuple[ValueMatch, ...] = ()
+    method: str | None = None  # HTTP method
+    # GRPCRoute: service and method, matched on the request path /service/method.
+    grpc_service: str | None = None
+    grpc_method: str | None = None
+    grpc_type: str = "Exact"
+
+
+class BackendRef(Value, frozen=True):
+    namespace: str  # defaulted to the route's
+    name: str
+    group: str = ""  # "": core
+    kind: str = "Service"
+    port: int | None = None
+    weight: int = 1
+
+
+class RouteRule(Value, frozen=True):
+    matches: tuple[RouteMatch, ...] = ()  # empty: PathPrefix / (HTTP), every request (others)
+    backend_refs: tuple[BackendRef, ...] = ()
+    name: str | None = None
+
+
+class RouteParentStatus(Value, frozen=True):
+    parent: ParentRef
+    controller: str = ""
+    conditions: tuple[GatewayCondition, ...] = ()
+
+
+class Route(Value, frozen=True):
+    kind: RouteKind
+    namespace: str
+    name: str
+    parent_refs: tuple[ParentRef, ...] = ()
+    hostnames: tuple[str, ...] = ()
+    rules: tuple[RouteRule, ...] = ()
+    created: str = ""  # creationTimestamp (RFC 3339: sorts as text)
+    parents: tuple[RouteParentStatus, ...] = ()  # status.parents
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class GrantFrom(Value, frozen=True):
+    group: str
+    kind: str
+    namespace: str
+
+
+class GrantTo(Value, frozen=True):
+    group: str
+    kind: str
+    name: str | None = None
+
+
+class ReferenceGrant(Value, frozen=True):
+    namespace: str
+    name: str
+    from_: tuple[GrantFrom, ...] = msgspec.field(default=(), name="from")
+    to: tuple[GrantTo, ...] = ()
+
+
 class Snapshot(Value, frozen=True):
     """Everything read from one cluster (or one namespace of it) at one time."""
 
@@ -335,6 +473,11 @@ class Snapshot(Value, frozen=True):
     # Whether IngressClasses were read: refused (cluster-scoped, so every namespace-scoped
     # reader) makes an Ingress's class unknown, not missing.
     ingress_class_state: ReadState = "not-read"
+    # gateway.networking.k8s.io (optional kinds, issue 13): quietly empty when not served.
+    gateway_classes: tuple[GatewayClass, ...] = ()
+    gateways: tuple[Gateway, ...] = ()
+    routes: tuple[Route, ...] = ()  # HTTPRoutes, then GRPC, TLS, TCP and UDP routes
+    reference_grants: tuple[ReferenceGrant, ...] = ()
 
     @property
     def consumers(self) -> tuple[ServiceConsumer, ...]:
@@ -365,4 +508,6 @@ class Snapshot(Value, frozen=True):
             namespaces=tuple(n for n in self.namespaces if keep(n.name)),
             network_policies=tuple(p for p in self.network_policies if keep(p.namespace)),
             ingresses=tuple(i for i in self.ingresses if keep(i.namespace)),
+            gateways=tuple(g for g in self.gateways if keep(g.namespace)),
+            routes=tuple(r for r in self.routes if keep(r.namespace)),
         )

@@ -452,3 +452,214 @@ class IngressClass(Wire):
 class IngressClassList(Wire):
     items: list[IngressClass] | None = None
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+# --- gateway.networking.k8s.io (issue 13): only the fields route attachment and matching use ---
+
+
+class GWCondition(Wire):
+    type: str = ""
+    status: str = ""
+    reason: str = ""
+    message: str = ""
+
+
+class GatewayClassSpec(Wire):
+    controllerName: str = ""
+
+
+class GatewayClassStatus(Wire):
+    conditions: list[GWCondition] | None = None
+
+
+class GatewayClass(Wire):
+    metadata: ObjectMeta
+    spec: GatewayClassSpec = msgspec.field(default_factory=GatewayClassSpec)
+    status: GatewayClassStatus = msgspec.field(default_factory=GatewayClassStatus)
+
+
+class GatewayClassList(Wire):
+    items: list[GatewayClass] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class RouteNamespaces(Wire):
+    # The CRD defaults `from` to Same; a missing value is read the same way.
+    from_: str = msgspec.field(default="Same", name="from")
+    selector: LabelSelector | None = None
+
+
+class RouteGroupKind(Wire):
+    group: str | None = None
+    kind: str = ""
+
+
+class AllowedRoutes(Wire):
+    namespaces: RouteNamespaces = msgspec.field(default_factory=RouteNamespaces)
+    kinds: list[RouteGroupKind] | None = None
+
+
+class GatewayTLSCertRef(Wire):
+    name: str = ""  # a Secret's name: shown, never read
+
+
+class GatewayTLSConfig(Wire):
+    mode: str | None = None
+    certificateRefs: list[GatewayTLSCertRef] | None = None
+
+
+class Listener(Wire):
+    name: str = ""
+    port: int = 0
+    protocol: str = ""
+    hostname: str | None = None
+    allowedRoutes: AllowedRoutes = msgspec.field(default_factory=AllowedRoutes)
+    tls: GatewayTLSConfig | None = None
+
+
+class GatewayAddress(Wire):
+    type: str | None = None
+    value: str = ""
+
+
+class GatewaySpec(Wire):
+    gatewayClassName: str = ""
+    listeners: list[Listener] | None = None
+    addresses: list[GatewayAddress] | None = None
+
+
+class ListenerStatus(Wire):
+    name: str = ""
+    attachedRoutes: int = 0
+    conditions: list[GWCondition] | None = None
+
+
+class GatewayStatus(Wire):
+    addresses: list[GatewayAddress] | None = None
+    conditions: list[GWCondition] | None = None
+    listeners: list[ListenerStatus] | None = None
+
+
+class Gateway(Wire):
+    metadata: ObjectMeta
+    spec: GatewaySpec = msgspec.field(default_factory=GatewaySpec)
+    status: GatewayStatus = msgspec.field(default_factory=GatewayStatus)
+
+
+class GatewayList(Wire):
+    items: list[Gateway] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class ParentReference(Wire):
+    group: str | None = None
+    kind: str | None = None
+    namespace: str | None = None
+    name: str = ""
+    sectionName: str | None = None
+    port: int | None = None
+
+
+class BackendRef(Wire):
+    group: str | None = None
+    kind: str | None = None
+    namespace: str | None = None
+    name: str = ""
+    port: int | None = None
+    weight: int | None = None
+
+
+class PathMatch(Wire):
+    type: str = "PathPrefix"
+    value: str = "/"
+
+
+class ValueMatch(Wire):
+    """A header or query parameter match (HTTPHeaderMatch, HTTPQueryParamMatch, GRPCHeaderMatch)."""
+
+    name: str = ""
+    value: str = ""
+    type: str = "Exact"
+
+
+class GRPCMethodMatch(Wire):
+    type: str = "Exact"
+    service: str | None = None
+    method: str | None = None
+
+
+class RouteMatch(Wire):
+    """An HTTPRouteMatch or a GRPCRouteMatch (`method`: a string in one, an object in the other)."""
+
+    path: PathMatch | None = None
+    headers: list[ValueMatch] | None = None
+    queryParams: list[ValueMatch] | None = None
+    method: str | GRPCMethodMatch | None = None
+
+
+class RouteRule(Wire):
+    name: str | None = None
+    matches: list[RouteMatch] | None = None
+    backendRefs: list[BackendRef] | None = None
+
+
+class RouteSpec(Wire):
+    parentRefs: list[ParentReference] | None = None
+    hostnames: list[str] | None = None
+    rules: list[RouteRule] | None = None
+
+
+class RouteParentStatus(Wire):
+    parentRef: ParentReference = msgspec.field(default_factory=ParentReference)
+    controllerName: str = ""
+    conditions: list[GWCondition] | None = None
+
+
+class RouteStatus(Wire):
+    parents: list[RouteParentStatus] | None = None
+
+
+class CreatedMeta(ObjectMeta):
+    """ObjectMeta with the creation time: the oldest route wins a tie (HTTPRouteRule.matches)."""
+
+    creationTimestamp: str | None = None
+
+
+class Route(Wire):
+    """HTTPRoute, GRPCRoute, TLSRoute, TCPRoute or UDPRoute: the kind comes from the list read."""
+
+    metadata: CreatedMeta
+    spec: RouteSpec = msgspec.field(default_factory=RouteSpec)
+    status: RouteStatus = msgspec.field(default_factory=RouteStatus)
+
+
+class RouteList(Wire):
+    items: list[Route] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class ReferenceGrantFrom(Wire):
+    group: str = ""
+    kind: str = ""
+    namespace: str = ""
+
+
+class ReferenceGrantTo(Wire):
+    group: str = ""
+    kind: str = ""
+    name: str | None = None
+
+
+class ReferenceGrantSpec(Wire):
+    from_: list[ReferenceGrantFrom] | None = msgspec.field(default=None, name="from")
+    to: list[ReferenceGrantTo] | None = None
+
+
+class ReferenceGrant(Wire):
+    metadata: ObjectMeta
+    spec: ReferenceGrantSpec = msgspec.field(default_factory=ReferenceGrantSpec)
+
+
+class ReferenceGrantList(Wire):
+    items: list[ReferenceGrant] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)

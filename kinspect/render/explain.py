@@ -10,6 +10,7 @@ from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 
 from kinspect.chain import PortChain, ServiceChain
+from kinspect.entry import Entrypoint
 from kinspect.render import reasons
 from kinspect.render.safe import markdown as md
 
@@ -128,10 +129,61 @@ def pick_example(chains: list[ServiceChain]) -> tuple[PortChain, ServiceChain] |
     return (best[1], best[2]) if best else None
 
 
-def explain(chains: list[ServiceChain]) -> RenderableType:
-    """Render the explanation, with an example from `chains` when there is one."""
+_ENTRY_TEXT = """\
+# The hop in front of the Service
+
+This cluster has entry points: most outside traffic arrives as a URL at an **Ingress** or a
+**Gateway** (Gateway API), not at a ClusterIP. Their controller (a proxy such as ingress-nginx,
+Envoy Gateway, a cloud load balancer) receives the request on its own address, picks a rule by
+**host** and **path** (a Gateway: a **listener** by port and hostname, then an attached
+**route**'s matches on path, headers, query and method, each backendRef by **weight**), and
+sends it to the rule's **service port**: usually straight to an endpoint of it (the proxy
+watches EndpointSlices), sometimes through its ClusterIP. From there the chain above applies.
+A route that is not attached (wrong namespace, hostname or sectionName), a backendRef into
+another namespace without a ReferenceGrant, or a service without ready endpoints makes the
+URL fail although every pod is healthy: `kinspect trace URL` shows which.
+"""
+
+
+def pick_entry(entries: list[Entrypoint]) -> Entrypoint | None:
+    """The most illustrative entry point: a Gateway route to ready backends, then an Ingress."""
+    scored = [
+        ((1 if e.kind != "Ingress" else 0) + (2 if e.ready else 0), i, e)
+        for i, e in enumerate(entries)
+        if e.port is not None and e.service is not None
+    ]
+    return max(scored, key=lambda t: (t[0], -t[1]))[2] if scored else None
+
+
+def _entry_example(e: Entrypoint) -> str:
+    assert e.port is not None
+    assert e.service is not None
+    b = next((b for b in e.port.backends if b.ready), None)
+    weight = f" (weight {e.weight}, {e.share:.0%} of the rule)" if e.share is not None else ""
+    lines = [
+        "## In this cluster",
+        "",
+        f"* {md(e.kind)} **{md(e.namespace)}/{md(e.name)}**, via {md(e.via)}: host "
+        f"`{md(e.host)}`, {md(e.path)}",
+        f"* → service **{md(e.service.namespace)}/{md(e.service.name)}** port "
+        f"{e.port.port.port}{weight}, {e.ready} ready endpoint(s)",
+    ]
+    if b is not None:
+        cp = f", container {md(b.container)}" if b.container else ""
+        lines.append(f"* → endpoint {md(b.address)}:{b.port}{cp}")
+    return "\n".join(lines) + "\n"
+
+
+def explain(chains: list[ServiceChain], entries: list[Entrypoint] | None = None) -> RenderableType:
+    """Render the explanation, with an example from `chains` when there is one.
+
+    With `entries` (the cluster's Ingress paths and routes), the hop in front of the Service too.
+    """
     parts: list[RenderableType] = [Markdown(_TEXT)]
     ex = pick_example(chains)
     if ex:
         parts.append(Markdown(_example(*ex)))
+    e = pick_entry(entries or [])
+    if e is not None:
+        parts += [Markdown(_ENTRY_TEXT), Markdown(_entry_example(e))]
     return Group(*parts)

@@ -11,9 +11,10 @@ from typing import Any
 import msgspec
 
 from kinspect.chain import NotBackend, PortChain, ServiceChain
-from kinspect.entry import EntryResult, IngressHit
+from kinspect.entry import Entrypoint, EntryResult, IngressHit
+from kinspect.gateway import Attachment, GatewayHit, GatewayResult
 from kinspect.inventory import Inventory
-from kinspect.model import Node, PodRef, ServicePort, Snapshot, Value
+from kinspect.model import GatewayCondition, Node, PodRef, ServicePort, Snapshot, Value
 from kinspect.policy import Isolation
 from kinspect.render import reasons
 from kinspect.trace import TraceResult
@@ -118,6 +119,26 @@ def service(c: ServiceChain) -> Json:
     }
 
 
+def entrypoint(e: Entrypoint) -> Json:
+    """One host and path of an Ingress or a route, and the service port it lands on."""
+    return {
+        "kind": e.kind,
+        "namespace": e.namespace,
+        "name": e.name,
+        "via": e.via,
+        "host": e.host,
+        "path": e.path,
+        "addresses": list(e.addresses),
+        "service": f"{e.service.namespace}/{e.service.name}" if e.service else None,
+        "port": e.port.port.port if e.port else None,
+        "weight": e.weight,
+        "share": e.share,
+        "readyEndpoints": e.ready,
+        "endpoints": e.total,
+        "problem": e.problem,
+    }
+
+
 def isolation_json(iso: Isolation) -> Json:
     """The ChainReport's `networkPolicies`: backends isolated for ingress, and by what."""
     return {
@@ -133,10 +154,26 @@ def isolation_json(iso: Isolation) -> Json:
 
 
 def chain_report(
-    snapshot: Snapshot, chains: list[ServiceChain], isolation: Isolation | None = None
+    snapshot: Snapshot,
+    chains: list[ServiceChain],
+    isolation: Isolation | None = None,
+    entries: list[Entrypoint] | None = None,
 ) -> Json:
-    """Build the kinspect/v1 ChainReport (with `networkPolicies` when `isolation` is given)."""
-    doc: Json = {
+    """Build the kinspect/v1 ChainReport.
+
+    Additive members: `networkPolicies` when `isolation` is given, `entrypoints` (Ingress paths
+    and Gateway routes) when `entries` is.
+    """
+    doc = _chain_report(snapshot, chains)
+    if isolation is not None:
+        doc["networkPolicies"] = isolation_json(isolation)
+    if entries is not None:
+        doc["entrypoints"] = [entrypoint(e) for e in entries]
+    return doc
+
+
+def _chain_report(snapshot: Snapshot, chains: list[ServiceChain]) -> Json:
+    return {
         "apiVersion": API_VERSION,
         "kind": "ChainReport",
         "context": snapshot.context,
@@ -145,9 +182,6 @@ def chain_report(
         "nodes": [node(n) for n in snapshot.nodes],
         "services": [service(c) for c in chains],
     }
-    if isolation is not None:
-        doc["networkPolicies"] = isolation_json(isolation)
-    return doc
 
 
 def trace_report(context: str, r: TraceResult) -> Json:
@@ -265,6 +299,84 @@ def entry_report(context: str, r: EntryResult) -> Json:
         "match": _entry_hit(r.hit) if r.hit else None,
         "alsoMatched": [_entry_hit(h) for h in r.also],
         "whyNot": r.why_not,
+        "gateway": gateway_result(r.gateway),
+    }
+
+
+def _conditions(cs: tuple[GatewayCondition, ...]) -> list[Json]:
+    return [
+        {"type": c.type, "status": c.status, "reason": c.reason, "message": c.message} for c in cs
+    ]
+
+
+def attachment(a: Attachment) -> Json:
+    """One parentRef of a route and whether it attaches (the reason when not)."""
+    r, ref = a.route, a.ref
+    return {
+        "route": {"kind": r.kind, "namespace": r.namespace, "name": r.name},
+        "parentRef": {
+            "namespace": ref.namespace,
+            "name": ref.name,
+            "sectionName": ref.section_name,
+            "port": ref.port,
+        },
+        "attached": a.attached,
+        "listeners": [ln.name for ln in a.listeners],
+        "reason": a.reason,
+        "why": a.why or None,
+    }
+
+
+def _gateway_hit(h: GatewayHit) -> Json:
+    g, ln, r = h.gateway, h.listener, h.route
+    rule = r.rules[h.rule_index]
+    return {
+        "gateway": {"namespace": g.namespace, "name": g.name, "class": g.class_name},
+        "gatewayConditions": _conditions(g.conditions + ln.conditions),
+        "classDefined": h.class_defined,
+        "addresses": list(g.addresses),
+        "listener": {
+            "name": ln.name,
+            "port": ln.port,
+            "protocol": ln.protocol,
+            "hostname": ln.hostname,
+        },
+        "route": {"kind": r.kind, "namespace": r.namespace, "name": r.name},
+        "rule": h.rule_index,
+        "ruleName": rule.name,
+        "why": h.why,
+        "conditions": {
+            "written": _conditions(h.conditions.written),
+            "computed": _conditions(h.conditions.computed),
+            "disagree": h.conditions.disagreements(),
+        },
+        "backendRefs": [
+            {
+                "kind": f.ref.kind,
+                "namespace": f.ref.namespace,
+                "name": f.ref.name,
+                "port": f.ref.port,
+                "weight": f.ref.weight,
+                "share": f.share,
+                "problem": f.problem,
+                "reason": f.reason,
+                "readyEndpoints": f.ready,
+                "servicePort": port(f.port) if f.port else None,
+            }
+            for f in h.refs
+        ],
+    }
+
+
+def gateway_result(g: GatewayResult) -> Json:
+    """The Gateway API half of an EntryTraceReport."""
+    return {
+        "considered": g.considered,
+        "found": g.found,
+        "match": _gateway_hit(g.hit) if g.hit else None,
+        "alsoMatched": [_gateway_hit(h) for h in g.also],
+        "whyNot": g.why_not,
+        "unattached": [attachment(a) for a in g.unattached],
     }
 
 
@@ -308,4 +420,8 @@ def inventory_report(inv: Inventory) -> Json:
             for p in inv.pods
         ],
         "podsWithoutIP": inv.pods_without_ip,
+        "entryAddresses": [
+            {"kind": kind, "name": name, "address": addr}
+            for kind, name, addr in inv.entry_addresses
+        ],
     }

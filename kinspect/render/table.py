@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import assert_never
 
 from rich.console import Group, RenderableType
@@ -9,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
+from kinspect.entry import Entrypoint, PortKey, short
 from kinspect.inventory import Inventory
 from kinspect.model import PodRef
 from kinspect.policy import Isolation
@@ -97,12 +99,18 @@ def _policies(b: Backend, iso: Isolation | None) -> str:
 
 
 def map_table(
-    chains: list[ServiceChain], wide: bool = False, isolation: Isolation | None = None
+    chains: list[ServiceChain],
+    wide: bool = False,
+    entries: Mapping[PortKey, list[Entrypoint]] | None = None,
+    isolation: Isolation | None = None,
 ) -> Table:
     """One row per backend (and per pod that gets no endpoint), grouped by service port.
 
     With `isolation`, a backend pod that NetworkPolicies isolate for ingress is marked
     "isolated" in STATE, and `wide` names the policies in a POLICIES column.
+
+    `entries`: the Ingress paths and Gateway routes that enter each port, shown under its
+    frontends (`← ingress shop shop.example.com/api`).
     """
     namespaced = len({c.service.namespace for c in chains}) == 1
     # No cell ever wraps (a folded name defeats grep, like kubectl's tables): off a terminal the
@@ -148,6 +156,10 @@ def map_table(
                 ok = {h.node for h in c.health_checks if h.status == 200}
                 nodes = {h.node for h in c.health_checks}
                 fronts += f"\nhc:{c.health_checks[0].port} {len(ok)}/{len(nodes)}"
+            # One line per host and path (a route on two listeners enters the port once).
+            ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
+            for line in dict.fromkeys(short(e) for e in ins):
+                fronts += f"\n← {plain(line)}"
             label = plain(port_label(pc))
             if wide and pc.port.app_protocol:
                 label += f"\n({plain(pc.port.app_protocol)})"
@@ -186,6 +198,33 @@ def map_table(
     return t
 
 
+def entrypoints_table(eps: list[Entrypoint]) -> Table:
+    """`map --entrypoints`: every host and path of the cluster and where it lands."""
+    t = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, padding=(0, 1, 0, 0))
+    for col in ("HOST", "PATH", "ENTRY", "VIA", "SERVICE", "WEIGHT", "READY"):
+        t.add_column(col, no_wrap=True, overflow="ellipsis")
+    for e in sorted(eps, key=lambda e: (e.host, e.path, e.kind, e.namespace, e.name)):
+        target = (
+            f"{plain(e.service.namespace)}/{plain(e.service.name)}:{e.port.port.port}"
+            if e.service is not None and e.port is not None
+            else "-"
+        )
+        weight = (
+            f"{e.weight} ({e.share:.0%})" if e.weight is not None and e.share is not None else "-"
+        )
+        if e.problem:
+            ready = Text(plain(e.problem), style="red")
+        else:
+            ready = Text(f"{e.ready}/{e.total}", style="green" if e.ready else "red")
+        t.add_row(
+            *_cells(
+                plain(e.host), plain(e.path), f"{e.kind} {plain(e.namespace)}/{plain(e.name)}",
+                plain(e.via), target, weight, ready,
+            )
+        )  # fmt: skip
+    return t
+
+
 def ips_tables(inv: Inventory) -> RenderableType:
     """Render the IP inventory as tables, one per kind of address."""
     nodes = Table(title="Node IPs", title_justify="left", box=None, header_style="bold")
@@ -221,6 +260,16 @@ def ips_tables(inv: Inventory) -> RenderableType:
         ext.add_row(*_cells(plain(svc), "LoadBalancer ingress", plain(addr)))
     for svc, addr in inv.external_ips:
         ext.add_row(*_cells(plain(svc), "externalIP", plain(addr)))
+    entries = Table(
+        title="Ingress and Gateway addresses",
+        title_justify="left",
+        box=None,
+        header_style="bold",
+    )
+    for col in ("ENTRY", "ADDRESS"):
+        entries.add_column(col)
+    for kind, name, addr in inv.entry_addresses:
+        entries.add_row(*_cells(f"{kind} {plain(name)}", plain(addr)))
     pods = Table(
         title="Pod IPs (one network namespace per pod: its containers share the IP)",
         title_justify="left",
@@ -252,6 +301,8 @@ def ips_tables(inv: Inventory) -> RenderableType:
     parts: list[RenderableType] = [nodes, Text(""), svcs, Text("")]
     if inv.lb_ingress or inv.external_ips:
         parts += [ext, Text("")]
+    if inv.entry_addresses:
+        parts += [entries, Text("")]
     parts.append(pods)
     if waiting := inv.pods_without_ip:
         parts.append(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from kinspect.chain import Backend, Frontend, ServiceChain
-from kinspect.entry import EntryResult, IngressHit
+from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
+from kinspect.entry import Entrypoint, EntryResult, IngressHit, PortKey, short
+from kinspect.gateway import GatewayHit, written_conditions
+from kinspect.model import Service
 from kinspect.render import reasons
 from kinspect.render.safe import plain
 from kinspect.render.words import consumer_long, port_label, port_text
@@ -40,8 +44,10 @@ def _container_label(b: Backend) -> Text:
     return Text(f"{kind}container {plain(cp.container)}:{cp.port}{name}/{cp.protocol}")
 
 
-def map_tree(chains: list[ServiceChain]) -> RenderableType:
-    """Render chains as trees: service, port, frontends, backends, containers."""
+def map_tree(
+    chains: list[ServiceChain], entries: Mapping[PortKey, list[Entrypoint]] | None = None
+) -> RenderableType:
+    """Render chains as trees: (entry points,) service, port, frontends, backends, containers."""
     trees = []
     for c in chains:
         s = c.service
@@ -74,6 +80,9 @@ def map_tree(chains: list[ServiceChain]) -> RenderableType:
             pt = tree.add(Text(f"port {plain(port_label(pc))}", style="bold magenta"))
             if pc.port.app_protocol:
                 pt.add(Text(f"appProtocol {plain(pc.port.app_protocol)}"))
+            ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
+            for line in dict.fromkeys(f"{short(e)} ({e.via})" for e in ins):
+                pt.add(Text(f"entered by {plain(line)}", style="cyan"))
             if s.type != "ExternalName":
                 fronts = pt.add(Text("frontends"))
                 for f in pc.frontends:
@@ -293,15 +302,134 @@ def _ingress_label(h: IngressHit) -> Text:
     return t
 
 
+def _service_hops(parent: Tree, svc: Service, pc: PortChain) -> None:
+    """A service port behind an entry point: ClusterIP, then each endpoint and its container."""
+    head = f"service {plain(svc.namespace)}/{plain(svc.name)} port {plain(port_text(pc.port))}"
+    sh = parent.add(Text(head, style="bold magenta"))
+    for ip in svc.cluster_ips:
+        sh.add(Text(f"ClusterIP {plain(ip)}:{pc.port.port}", style="dim"))
+    dnat = sh.add(Text(f"to an endpoint, targetPort {plain(str(pc.port.target_port))}"))
+    for be in pc.backends:
+        dnat.add(_backend_label(be)).add(_container_label(be))
+    if not pc.backends:
+        dnat.add(Text("no endpoints: this URL fails (503 from most controllers)", style="red"))
+    elif not any(be.ready for be in pc.backends):
+        dnat.add(Text("no ready endpoint: this URL fails (503 from most controllers)", style="red"))
+
+
 def entry_tree(r: EntryResult) -> RenderableType:
-    """Render a URL trace: the Ingress rule that answers it, then its service port's chain."""
-    root = Tree(Text(r.request.url, style="bold"))
+    """Render a URL trace: the Ingress rule and Gateway route that answer it, then the chain."""
+    root = Tree(Text(plain(r.request.url), style="bold"))
     if r.request.address:
-        root.add(Text(f"sent to {r.request.address}:{r.request.port}", style="dim"))
+        root.add(Text(f"sent to {plain(r.request.address)}:{r.request.port}", style="dim"))
+    g = r.gateway
     h = r.hit
+    # A miss is said only when the other API did not answer either: a URL answered by a
+    # Gateway needs no "no Ingress rule matches" beside it, and the other way round.
     if h is None:
-        root.add(Text(f"no Ingress answers: {r.why_not}", style="red"))
-        return root
+        if g.hit is None and (r.considered or not g.considered):
+            root.add(Text(f"no Ingress answers: {plain(r.why_not or '')}", style="red"))
+    else:
+        _ingress_hop(root, r, h)
+    if g.hit is not None:
+        _gateway_hop(root, g.hit)
+        for other in g.also:
+            root.add(Text(f"also answered by Gateway {plain(str(other.gateway))}", style="yellow"))
+    elif g.considered and h is None:
+        root.add(Text(f"no Gateway answers: {plain(g.why_not or '')}", style="red"))
+    if h is not None and g.hit is not None:
+        root.add(
+            Text(
+                "both an Ingress and a Gateway answer this URL: DNS decides which receives it "
+                "(trace ADDRESS:PORT --host H picks one)",
+                style="yellow",
+            )
+        )
+    for a in g.unattached:
+        t = Text(
+            f"{a.route.kind} {plain(str(a.route))} not attached to "
+            f"{plain(a.ref.namespace)}/{plain(a.ref.name)}: computed {a.reason}: {plain(a.why)}",
+            style="yellow",
+        )
+        said = next((c for c in written_conditions(a) if c.type == "Accepted"), None)
+        if said is not None and said.status == "True":
+            t.append(f"; the controller's status says Accepted {plain(said.status)}", style="red")
+        root.add(t)
+    return root
+
+
+def _gateway_hop(root: Tree, h: GatewayHit) -> None:
+    gw, ln, route = h.gateway, h.listener, h.route
+    t = Text(f"Gateway {plain(str(gw))}", style="bold magenta")
+    t.append(f"  class {plain(gw.class_name)}")
+    addrs = ", ".join(plain(a) for a in gw.addresses)
+    t.append(f"  address {addrs}" if addrs else "  no address in status", style="dim")
+    hop = root.add(t)
+    if not h.class_defined:
+        hop.add(
+            Text(
+                f"no GatewayClass {plain(gw.class_name)}: no controller serves it (computed)",
+                style="red",
+            )
+        )
+    # The Gateway's and the listener's own status (Accepted, Programmed ...), as written: the
+    # CRD itself defaults them to Unknown/Pending until a controller takes the Gateway.
+    for c in (*gw.conditions, *h.listener.conditions):
+        style = "dim" if c.status == "True" else "yellow"
+        hop.add(Text(f"{plain(c.type)}: {plain(c.status)} {plain(c.reason)} (status)", style=style))
+    if not gw.conditions:
+        hop.add(Text("no controller status on the Gateway (Programmed unknown)", style="dim"))
+    lt = Text(
+        f"listener {plain(ln.name)} {plain(ln.protocol)}:{ln.port} host {plain(ln.hostname or '*')}"
+    )
+    if ln.attached_routes is not None:
+        lt.append(f"  attachedRoutes {ln.attached_routes}", style="dim")
+    if ln.certificate_refs:
+        certs = ", ".join(plain(c) for c in ln.certificate_refs)
+        lt.append(f"  TLS: secret {certs} (by name; kinspect never reads Secrets)", style="dim")
+    lh = hop.add(lt)
+    rh = lh.add(Text(f"{route.kind} {plain(str(route))}", style="bold"))
+    rh.add(Text(f"matched: {plain(h.why)}"))
+    _conditions(rh, h)
+    if not h.refs:
+        rh.add(Text("no backendRefs: this rule answers 500 (HTTPRoute spec)", style="red"))
+    for f in h.refs:
+        share = f"weight {f.ref.weight} ({f.share:.0%})"
+        if f.port is None or f.service is None:
+            rh.add(
+                Text(
+                    f"backendRef {share}: {plain(f.problem or '')}: 500 for this share", style="red"
+                )
+            )
+            continue
+        bh = rh.add(Text(f"backendRef {share}", style="cyan"))
+        _service_hops(bh, f.service, f.port)
+
+
+def _conditions(parent: Tree, h: GatewayHit) -> None:
+    c = h.conditions
+    written = {w.type: w for w in c.written}
+    disagree = set(c.disagreements())
+    for comp in c.computed:
+        w = written.get(comp.type)
+        if w is None:
+            parent.add(
+                Text(
+                    f"{comp.type}: {comp.status} {comp.reason} (computed: no controller status)",
+                    style="dim" if comp.status == "True" else "red",
+                )
+            )
+            continue
+        line = Text(f"{comp.type}: {plain(w.status)} {plain(w.reason)} (controller)")
+        if comp.type in disagree:
+            line.append(f"; computed: {comp.status} {comp.reason}", style="red")
+        parent.add(line)
+    for w in c.written:
+        if w.type not in {comp.type for comp in c.computed}:
+            parent.add(Text(f"{plain(w.type)}: {plain(w.status)} {plain(w.reason)} (controller)"))
+
+
+def _ingress_hop(root: Tree, r: EntryResult, h: IngressHit) -> None:
     hop = root.add(_ingress_label(h))
     hop.add(Text(f"matched: {h.why}"))
     if h.tls:
@@ -317,17 +445,5 @@ def entry_tree(r: EntryResult) -> RenderableType:
     b, pc = h.hop, h.hop.port
     if pc is None or b.service is None:
         hop.add(Text(f"backend: {b.problem}", style="red"))
-        return root
-    svc = b.service
-    head = f"service {svc.namespace}/{svc.name} port {port_text(pc.port)}"
-    sh = hop.add(Text(head, style="bold magenta"))
-    for ip in svc.cluster_ips:
-        sh.add(Text(f"ClusterIP {ip}:{pc.port.port}", style="dim"))
-    dnat = sh.add(f"to an endpoint, targetPort {pc.port.target_port}")
-    for be in pc.backends:
-        dnat.add(_backend_label(be)).add(_container_label(be))
-    if not pc.backends:
-        dnat.add(Text("no endpoints: this URL fails (503 from most controllers)", style="red"))
-    elif not any(be.ready for be in pc.backends):
-        dnat.add(Text("no ready endpoint: this URL fails (503 from most controllers)", style="red"))
-    return root
+        return
+    _service_hops(hop, b.service, pc)

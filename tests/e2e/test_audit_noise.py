@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -169,11 +170,13 @@ EXPECTED = [
     ("service-type-cost", "lb", "info"),
     ("service-type-cost", "web", "info"),
     ("unnamed-container-port", "ext-ips", "info"),
-    # examples/entry.yaml's deliberately broken Ingress (issue 13): a missing service, a port
-    # the service lacks, and a class nobody defines.
-    ("ingress-backend-missing", "ingress/legacy", "error"),
-    ("ingress-backend-missing", "ingress/legacy", "error"),
+    # The entry points' deliberate faults (examples/entry.yaml, examples/gateway.yaml; issue 13).
+    *[("ingress-backend-missing", "ingress/legacy", "error")] * 2,  # / and /db
     ("ingress-class-missing", "ingress/legacy", "warning"),
+    *[("gateway-backend-missing", "httproute/broken", "error")] * 2,  # /gone and /db
+    ("gateway-ref-not-permitted", "httproute/broken", "error"),
+    ("gateway-route-not-attached", "httproute/elsewhere", "warning"),
+    *[("gateway-listener-unused", "gateway/shop-gw", "info")] * 2,  # tenants and idle
     # The demo's web-from-shop policy (issue 14) admits only shop's pods: web's NodePort is
     # open, yet no outside client may pass.
     ("external-traffic-denied", "web", "warning"),
@@ -187,7 +190,8 @@ EXPECTED = [
 def test_audit_of_the_demo_has_no_noise(noisy_demo: Namespace) -> None:
     doc = noisy_demo.kinspect_json("audit", "-n", noisy_demo.name)
     got = sorted((f["check"], f["service"], f["severity"]) for f in doc["findings"])
-    assert got == sorted(EXPECTED)
+    extra, missing = Counter(got) - Counter(EXPECTED), Counter(EXPECTED) - Counter(got)
+    assert got == sorted(EXPECTED), (sorted(extra.elements()), sorted(missing.elements()))
 
 
 def test_text_rolls_single_replicas_into_one_line(noisy_demo: Namespace) -> None:

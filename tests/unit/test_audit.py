@@ -15,18 +15,27 @@ from kinspect import audit, chain
 from kinspect.audit import Severity
 from kinspect.labels import LabelSelector
 from kinspect.model import (
+    BackendRef,
+    Gateway,
+    GrantFrom,
+    GrantTo,
     Ingress,
     IngressClass,
     IngressPath,
     IngressRule,
     IPBlock,
+    Listener,
     Namespace,
     NetworkPolicy,
+    ParentRef,
     Pod,
     PolicyPeer,
     PolicyPort,
     PolicyRule,
     ProbePort,
+    ReferenceGrant,
+    Route,
+    RouteRule,
     ServiceConsumer,
     Snapshot,
 )
@@ -102,6 +111,30 @@ def _entry(
 ) -> Snapshot:
     return _with(base, ingresses=ings, ingress_classes=classes, ingress_class_state="read")
 
+
+GW = Gateway("ns", "gw", "cls", (Listener("http", 80, "HTTP", "*.example.com"),))
+
+
+def _route(
+    *refs: BackendRef, name: str = "r", hostnames: tuple[str, ...] = ("a.example.com",)
+) -> Route:
+    return Route(
+        "HTTPRoute", "ns", name, (ParentRef("ns", "gw"),), hostnames,
+        (RouteRule(backend_refs=refs or (BackendRef("ns", "web", port=80),)),),
+    )  # fmt: skip
+
+
+def _gw(base: Snapshot, *routes: Route, **kw: Any) -> Snapshot:
+    return _with(base, gateways=(GW,), routes=routes, **kw)
+
+
+GRANT = ReferenceGrant(
+    "other",
+    "g",
+    (GrantFrom("gateway.networking.k8s.io", "HTTPRoute", "ns"),),
+    (GrantTo("", "Service"),),
+)
+CROSS = BackendRef("other", "web", port=80)
 
 CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
     "selector-matches-no-pods": (lambda: _web(_p("a", labels={"app": "other"})), lambda: HEALTHY),
@@ -305,7 +338,72 @@ CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
             classes=(IngressClass("nginx", "x", default=True),),
         ),
     ),
+    "gateway-route-not-attached": (
+        lambda: _gw(HEALTHY, _route(hostnames=("a.example.org",))),
+        lambda: _gw(HEALTHY, _route()),
+    ),
+    "gateway-ref-not-permitted": (
+        lambda: _gw(HEALTHY, _route(CROSS)),
+        lambda: _gw(HEALTHY, _route(CROSS), reference_grants=(GRANT,)),
+    ),
+    "gateway-backend-missing": (
+        lambda: _gw(
+            HEALTHY, _route(BackendRef("ns", "gone", port=80), BackendRef("ns", "web", port=81))
+        ),
+        lambda: _gw(HEALTHY, _route()),
+    ),
+    "gateway-backend-unavailable": (
+        lambda: _gw(DOWN, _route()),
+        lambda: _gw(HEALTHY, _route()),
+    ),
+    "gateway-listener-unused": (
+        lambda: _gw(HEALTHY, _route(hostnames=("a.example.org",))),
+        lambda: _gw(HEALTHY, _route()),
+    ),
 }
+
+
+def test_gateway_findings_say_why() -> None:
+    got = sorted(
+        (f.check, f.message)
+        for f in _run(
+            _gw(
+                DOWN,
+                _route(hostnames=("a.example.org",), name="lost"),
+                _route(
+                    BackendRef("ns", "web", port=80, weight=3),
+                    BackendRef("ns", "gone", port=80),
+                    CROSS,
+                ),
+            )
+        )
+        if f.check.startswith("gateway")
+    )
+    assert got == [
+        ("gateway-backend-missing", "HTTPRoute r rule 1: service ns/gone not found"),
+        (
+            "gateway-backend-unavailable",
+            "HTTPRoute r rule 1: service web port 80 has no ready endpoint (60% of the rule's "
+            "requests); these requests fail",
+        ),
+        (
+            "gateway-ref-not-permitted",
+            "HTTPRoute r rule 1: service other/web is in another namespace and no ReferenceGrant "
+            "in other permits HTTPRoute from ns",
+        ),
+        (
+            "gateway-route-not-attached",
+            "HTTPRoute lost is not attached to ns/gw: NoMatchingListenerHostname: route hostnames "
+            "a.example.org do not intersect listener hostnames *.example.com",
+        ),
+    ]
+    quiet = _with(
+        _gw(HEALTHY, _route(CROSS)),
+        warnings=(
+            "referencegrants is forbidden; cross-namespace backendRefs are shown as not permitted",
+        ),
+    )
+    assert "gateway-ref-not-permitted" not in {f.check for f in _run(quiet)}
 
 
 # --- NetworkPolicy checks --------------------------------------------------------------------

@@ -18,9 +18,12 @@ NOT_A_KIND = {
 
 
 def test_every_kind_field_of_the_snapshot_is_filled_by_exactly_one_entry() -> None:
-    fields = [k.field for k in kinds.KINDS]
-    assert sorted(fields) == sorted(set(Snapshot.__struct_fields__) - NOT_A_KIND)
+    # The five Gateway API route kinds share `routes` (their values are appended).
+    fields = [k.field for k in kinds.KINDS if k.field != "routes"]
+    assert sorted([*fields, "routes"]) == sorted(set(Snapshot.__struct_fields__) - NOT_A_KIND)
     assert len(fields) == len(set(fields))
+    routes = {k.plural for k in kinds.KINDS if k.field == "routes"}
+    assert routes == {"httproutes", "grpcroutes", "tlsroutes", "tcproutes", "udproutes"}
 
 
 def test_optional_entries_and_their_warnings() -> None:
@@ -40,7 +43,19 @@ def test_optional_entries_and_their_warnings() -> None:
         "ingressclasses": None,
         # Refused: every policy verdict is "unknown", never "allowed" (issue 14).
         "networkpolicies": "NetworkPolicy verdicts are unknown",
+        # Gateway API (issue 13): not installed is quiet (quiet_when_absent), refused warns
+        # for the three whose absence would mislead.
+        "gatewayclasses": None,
+        "gateways": "Gateway API entry points are not shown",
+        "httproutes": "HTTPRoutes are not shown",
+        "grpcroutes": None,
+        "tlsroutes": None,
+        "tcproutes": None,
+        "udproutes": None,
+        "referencegrants": "cross-namespace backendRefs are shown as not permitted",
     }
+    quiet = {k.plural for k in kinds.KINDS if k.quiet_when_absent}
+    assert quiet == {k.plural for k in kinds.GATEWAY_KINDS}
     states = {k.plural: k.state_field for k in kinds.KINDS if k.state_field}
     assert states == {
         "networkpolicies": "network_policy_state",
@@ -70,4 +85,6 @@ def test_every_entry_decodes_an_empty_list_of_its_kind() -> None:
             kinds.APIREGISTRATION,
             kinds.ADMISSIONREGISTRATION,
             kinds.NETWORKING,
+            kinds.GATEWAY,
+            kinds.GATEWAY_BETA,
         )
