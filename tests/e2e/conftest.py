@@ -120,7 +120,7 @@ def cluster(pytestconfig: pytest.Config) -> Cluster:
                         f"kubeconfig {path} names files under {cache}: flatten it "
                         "(kubectl config view --raw --flatten), as `make e2e-context` does"
                     )
-        return Cluster(kubeconfig, ctx, kubectl, None)
+        return _with_gateway_crds(Cluster(kubeconfig, ctx, kubectl, None))
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
     if reporter is not None and capture is not None:
@@ -137,7 +137,28 @@ def cluster(pytestconfig: pytest.Config) -> Cluster:
     kubeconfig = up.stdout.strip().splitlines()[-1]
     kubectl = os.path.join(cache, "bin", "current", "kubectl")
     logs = str(Path(kubeconfig).parent / "logs")
-    return Cluster(kubeconfig, _current_context(kubectl, kubeconfig), kubectl, logs)
+    return _with_gateway_crds(
+        Cluster(kubeconfig, _current_context(kubectl, kubeconfig), kubectl, logs)
+    )
+
+
+def _with_gateway_crds(c: Cluster) -> Cluster:
+    """Install the Gateway API CRDs (testbed/crds.sh, idempotent) before any test runs.
+
+    Every test then sees one world: examples/apply.sh adds the demo's Gateway and routes only
+    where the CRDs exist, so a suite that installed them halfway through (on a fresh test bed)
+    would give the tests before and after it different demos.
+    """
+    crds = subprocess.run(
+        [str(ROOT / "testbed" / "crds.sh")],
+        env={**os.environ, "KUBECTL": " ".join(c.kubectl_args())},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert crds.returncode == 0, f"testbed/crds.sh failed:\n{crds.stderr[-3000:]}"
+    return c
 
 
 @dataclass
