@@ -527,6 +527,7 @@ def route(kind: model.RouteKind) -> Callable[[raw.Route], model.Route]:
                     matches=tuple(_route_match(m) for m in rule.matches or ()),
                     backend_refs=tuple(_backend_ref(b, ns) for b in rule.backendRefs or ()),
                     name=rule.name,
+                    filters=tuple(f.type for f in rule.filters or () if f.type),
                 )
                 for rule in r.spec.rules or ()
             ),

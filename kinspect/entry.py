@@ -494,10 +494,11 @@ def entrypoints(idx: Index) -> list[Entrypoint]:
                     )
                 )  # fmt: skip
             if not gp.refs:
+                redirect = gp.route.rules[gp.rule_index].redirects
                 out.append(
                     Entrypoint(
                         r.kind, r.namespace, r.name, via, host, path, gw.addresses, None,
-                        None, "no backendRefs (500)",
+                        None, "redirects (RequestRedirect)" if redirect else "no backendRefs (500)",
                     )
                 )  # fmt: skip
     return out

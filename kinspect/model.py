@@ -406,6 +406,13 @@ class RouteRule(Value, frozen=True):
     matches: tuple[RouteMatch, ...] = ()  # empty: PathPrefix / (HTTP), every request (others)
     backend_refs: tuple[BackendRef, ...] = ()
     name: str | None = None
+    # The types of its filters (RequestRedirect, URLRewrite, RequestMirror, ...): only their
+    # kind is read. A rule that redirects needs no backendRefs.
+    filters: tuple[str, ...] = ()
+
+    @property
+    def redirects(self) -> bool:
+        return "RequestRedirect" in self.filters
 
 
 class RouteParentStatus(Value, frozen=True):

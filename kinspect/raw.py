@@ -597,10 +597,15 @@ class RouteMatch(Wire):
     method: str | GRPCMethodMatch | None = None
 
 
+class RouteFilter(Wire):
+    type: str = ""
+
+
 class RouteRule(Wire):
     name: str | None = None
     matches: list[RouteMatch] | None = None
     backendRefs: list[BackendRef] | None = None
+    filters: list[RouteFilter] | None = None
 
 
 class RouteSpec(Wire):

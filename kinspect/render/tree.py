@@ -391,7 +391,9 @@ def _gateway_hop(root: Tree, h: GatewayHit) -> None:
     rh = lh.add(Text(f"{route.kind} {plain(str(route))}", style="bold"))
     rh.add(Text(f"matched: {plain(h.why)}"))
     _conditions(rh, h)
-    if not h.refs:
+    if not h.refs and h.route.rules[h.rule_index].redirects:
+        rh.add(Text("RequestRedirect filter: the Gateway answers with a redirect (not followed)"))
+    elif not h.refs:
         rh.add(Text("no backendRefs: this rule answers 500 (HTTPRoute spec)", style="red"))
     for f in h.refs:
         share = f"weight {f.ref.weight} ({f.share:.0%})"

@@ -7,11 +7,13 @@ examples there are the expected values here.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import msgspec
 import pytest
+from rich.console import Console
 
 from kinspect import chain, entry, gateway, snapshotfile
 from kinspect.errors import ExitCode
@@ -709,3 +711,22 @@ def test_a_miss_is_said_only_when_neither_api_answers() -> None:
     neither = _render(_trace(s, "http://nope.example.org/"))
     assert "no Ingress answers: no Ingress rule matches host nope.example.org" in neither
     assert "no Gateway answers: Gateway ns/gw listener http: no attached route matches /" in neither
+
+
+def test_a_redirecting_rule_is_a_redirect_not_a_500() -> None:
+    # HTTPRoute rules need no backendRefs when a RequestRedirect filter answers (GEP-726);
+    # without a filter and without backendRefs the Gateway answers 500.
+    redirect = route("r", RouteRule((prefix("/old"),), (), None, ("RequestRedirect",)))
+    empty = route("r", RouteRule((prefix("/old"),), (), None))
+    lands = {
+        e.problem
+        for s in (redirect, empty)
+        for e in entry.entrypoints(chain.Index.of(_cluster((gw(),), (s,))))
+        if e.kind == "HTTPRoute"
+    }
+    assert lands == {"redirects (RequestRedirect)", "no backendRefs (500)"}
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(tree.entry_tree(_trace(_cluster((gw(),), (redirect,)), "http://h/old/x")))
+    text = console.export_text()
+    assert "RequestRedirect filter: the Gateway answers with a redirect" in text
+    assert "answers 500" not in text
