@@ -268,9 +268,27 @@ def read_for_trace(conn: cluster.Connection, ns: str | None, target: trace.Targe
     (usually two: the address's pods, then the entered services' pods); every pod when it
     cannot tell.
     """
-    done = plan.first_pod_queries(target, ns)
+    return _read_in_rounds(
+        conn,
+        ns,
+        plan.first_pod_queries(target, ns),
+        lambda snap, done: plan.pods_needed(snap, target, ns, done),
+    )
+
+
+def _read_in_rounds(
+    conn: cluster.Connection,
+    ns: str | None,
+    first: list[plan.PodQuery],
+    needed: Callable[[Snapshot, list[plan.PodQuery]], list[plan.PodQuery] | None],
+) -> Snapshot:
+    """Everything but pods in full, then rounds of the pod reads `needed` asks for (until []).
+
+    `needed` returning None: only every pod in `ns` can answer.
+    """
+    done = first
     snap = cluster.snapshot(conn, cluster.Scope(ns), pod_queries=done)
-    while (need := plan.pods_needed(snap, target, ns, done)) != []:
+    while (need := needed(snap, done)) != []:
         if need is None:
             return msgspec.structs.replace(snap, pods=tuple(cluster.read_pods(conn, ns)))
         done = [*done, *need]
@@ -413,15 +431,7 @@ def ips(s: Session, t: Target, w: Where, fmt: str) -> ExitCode:
 
 def read_for_entry(conn: cluster.Connection, ns: str | None, req: entry.Request) -> Snapshot:
     """Everything but pods in full, then only the pods of the services the URL can reach."""
-    done: list[plan.PodQuery] = []
-    snap = cluster.snapshot(conn, cluster.Scope(ns), pod_queries=done)
-    while need := plan.entry_pods_needed(snap, req, done):
-        done = [*done, *need]
-        known = {p.ref for p in snap.pods}
-        more = [p for p in cluster.read_pod_queries(conn, need) if p.ref not in known]
-        snap = msgspec.structs.replace(snap, pods=(*snap.pods, *more))
-    pods = sorted(snap.pods, key=lambda p: f"{p.namespace}/{p.name}")
-    return msgspec.structs.replace(snap, pods=tuple(pods))
+    return _read_in_rounds(conn, ns, [], lambda snap, done: plan.entry_pods_needed(snap, req, done))
 
 
 def trace_url(

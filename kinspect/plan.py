@@ -18,7 +18,7 @@ import msgspec
 
 from kinspect import entry
 from kinspect.chain import Index
-from kinspect.model import PodRef, Snapshot
+from kinspect.model import PodRef, Service, Snapshot
 from kinspect.trace import Target, entry_services, identify
 
 
@@ -100,21 +100,28 @@ def pods_needed(
     ]
     if target.port is not None:
         for svc in entry_services(idx, matches, target.port):
-            by_selector = None
-            labels = _label_selector(svc.selector) if svc.selector else None
-            if labels is not None:
-                by_selector = PodQuery(svc.namespace, label_selector=labels)
-                want.append(by_selector)
-            if by_selector is None or by_selector in done:
-                # Once the selector's pods are read, fetch by name only the endpoints' pods
-                # still missing (selectorless services, hand-written slices).
-                want += [
-                    _by_name(e.pod)
-                    for g in idx.groups.get((svc.namespace, svc.name), ())
-                    for e in g.endpoints
-                    if e.pod is not None and e.pod not in idx.pods
-                ]
+            want += _service_pods(idx, svc, done)
     return list(dict.fromkeys(q for q in want if q not in done))
+
+
+def _service_pods(idx: Index, svc: Service, done: Collection[PodQuery]) -> list[PodQuery]:
+    """The reads that give a service's pods: its selector, then its endpoints' missing pods."""
+    want: list[PodQuery] = []
+    by_selector = None
+    labels = _label_selector(svc.selector) if svc.selector else None
+    if labels is not None:
+        by_selector = PodQuery(svc.namespace, label_selector=labels)
+        want.append(by_selector)
+    if by_selector is None or by_selector in done:
+        # Once the selector's pods are read, fetch by name only the endpoints' pods still
+        # missing (selectorless services, hand-written slices).
+        want += [
+            _by_name(e.pod)
+            for g in idx.groups.get((svc.namespace, svc.name), ())
+            for e in g.endpoints
+            if e.pod is not None and e.pod not in idx.pods
+        ]
+    return want
 
 
 def entry_pods_needed(
@@ -126,18 +133,5 @@ def entry_pods_needed(
     endpoint targetRef still missing.
     """
     idx = Index.of(snap)
-    want: list[PodQuery] = []
-    for svc in entry.entry_services(idx, req):
-        by_selector = None
-        if svc.selector:
-            labels = ",".join(f"{k}={v}" for k, v in sorted(svc.selector.items()))
-            by_selector = PodQuery(svc.namespace, label_selector=labels)
-            want.append(by_selector)
-        if by_selector is None or by_selector in done:
-            want += [
-                _by_name(e.pod)
-                for g in idx.groups.get((svc.namespace, svc.name), ())
-                for e in g.endpoints
-                if e.pod is not None and e.pod not in idx.pods
-            ]
+    want = [q for svc in entry.entry_services(idx, req) for q in _service_pods(idx, svc, done)]
     return list(dict.fromkeys(q for q in want if q not in done))

@@ -251,3 +251,21 @@ def test_cli_trace_url_on_a_snapshot_file(tmp_path: object) -> None:
     r = invoke("trace", "http://nope.example/", "--snapshot", str(path))
     assert r.code == ExitCode.NOT_FOUND
     assert "no Ingress rule matches host nope.example" in r.stdout
+
+
+def test_a_url_trace_reads_the_backends_pods_and_never_sends_a_selector_outside_the_grammar() -> (
+    None
+):
+    from kinspect import plan
+
+    s = _cluster(ingress("shop", IngressRule("shop.example.com", (ipath("/", "web", 80),))))
+    empty = msgspec.structs.replace(s, pods=())
+    req = entry.parse_request("http://shop.example.com/")
+    assert plan.entry_pods_needed(empty, req, []) == [plan.PodQuery("ns", label_selector="app=web")]
+    # A selector a hand-edited snapshot made unsendable (label selectors have no escapes): the
+    # endpoints' pods are read by name instead, as for trace ADDRESS:PORT.
+    odd = msgspec.structs.replace(empty.services[0], selector={"app": "web,x=y"})
+    odd_snap = msgspec.structs.replace(empty, services=(odd, *empty.services[1:]))
+    assert plan.entry_pods_needed(odd_snap, req, []) == [
+        plan.PodQuery("ns", field_selector="metadata.name=web-0")
+    ]
