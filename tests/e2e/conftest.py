@@ -182,6 +182,19 @@ class Namespace:
     def apply(self, manifest: str) -> None:
         self.kubectl("apply", "-f", "-", input=manifest)
 
+    def apply_demo(self) -> None:
+        """examples/apply.sh into this namespace: the demo, its entry points and its policy.
+
+        --any-nodeport: web's fixed 30080 (kind's port mapping) may be taken by `make demo`.
+        """
+        subprocess.run(
+            [str(ROOT / "examples" / "apply.sh"), self.name, "--any-nodeport"],
+            env={**os.environ, "KUBECTL": " ".join(self.cluster.kubectl_args())},
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
     def get(self, *args: str) -> Any:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
 

@@ -9,15 +9,13 @@ Endpoints drop it; that must not read as a disagreement.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from .conftest import ROOT, Cluster, Namespace, new_namespace
+from .conftest import Cluster, Namespace, new_namespace
 from .test_demo import EXPECTED_READY, _ready_endpoints
 
 HOLD = "e2e.kinspect.io/hold"
@@ -75,13 +73,7 @@ def _ready(p: dict[str, Any]) -> bool:
 @pytest.fixture(scope="module")
 def noisy_demo(cluster: Cluster) -> Iterator[Namespace]:
     with new_namespace(cluster) as ns:
-        subprocess.run(
-            [str(ROOT / "examples" / "apply.sh"), ns.name, "--any-nodeport"],
-            env={**os.environ, "KUBECTL": " ".join(cluster.kubectl_args())},
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        ns.apply_demo()
         items = [
             _deployment("solo", 1),
             _service("solo"),

@@ -5,16 +5,14 @@ Each assertion compares what kinspect prints with what the API server says (kube
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from ..schema import validate
-from .conftest import ROOT, Cluster, Namespace, new_namespace
+from .conftest import Cluster, Namespace, new_namespace
 
 # Ready endpoints each demo service must have before kinspect is run.
 EXPECTED_READY = {
@@ -48,14 +46,7 @@ def _ready_endpoints(ns: Namespace) -> dict[str, int]:
 @pytest.fixture(scope="module")
 def demo(cluster: Cluster) -> Iterator[Namespace]:
     with new_namespace(cluster) as ns:
-        # --any-nodeport: web's fixed 30080 (kind's port mapping) may be taken by `make demo`.
-        subprocess.run(
-            [str(ROOT / "examples" / "apply.sh"), ns.name, "--any-nodeport"],
-            env={**os.environ, "KUBECTL": " ".join(cluster.kubectl_args())},
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        ns.apply_demo()
         ns.wait_until(
             "demo endpoints to be ready",
             lambda: all(_ready_endpoints(ns).get(k, 0) >= v for k, v in EXPECTED_READY.items()),

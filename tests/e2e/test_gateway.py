@@ -42,13 +42,7 @@ def demo(cluster: Cluster) -> Iterator[Namespace]:
     )
     assert crds.returncode == 0, crds.stderr[-3000:]
     with new_namespace(cluster) as ns:
-        subprocess.run(
-            [str(ROOT / "examples" / "apply.sh"), ns.name, "--any-nodeport"],
-            env=_env(cluster),
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        ns.apply_demo()
         ns.wait_until(
             "shop's and web's endpoints and the Gateway address",
             lambda: bool(

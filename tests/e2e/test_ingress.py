@@ -24,13 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def demo(cluster: Cluster) -> Iterator[Namespace]:
     with new_namespace(cluster) as ns:
-        subprocess.run(
-            [str(ROOT / "examples" / "apply.sh"), ns.name, "--any-nodeport"],
-            env={**os.environ, "KUBECTL": " ".join(cluster.kubectl_args())},
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        ns.apply_demo()
         ns.wait_until(
             "shop's endpoint and the Ingress address",
             lambda: bool(
