@@ -434,19 +434,34 @@ def read_for_entry(conn: cluster.Connection, ns: str | None, req: entry.Request)
     return _read_in_rounds(conn, ns, [], lambda snap, done: plan.entry_pods_needed(snap, req, done))
 
 
-def trace_url(
-    s: Session, t: Target, w: Where, fmt: str, address: str, host: str | None, path: str | None
-) -> ExitCode:
-    """Which Ingress rule answers a URL, why, and the chain behind its service port."""
-    req = entry.parse_request(address, host, path)
+def _read_traced(
+    s: Session,
+    t: Target,
+    w: Where,
+    live: Callable[[cluster.Connection, str | None], Snapshot],
+) -> Snapshot:
+    """A trace's snapshot, its warnings printed.
+
+    The snapshot file in full, or the cluster as `live` reads it (only what the trace
+    touches), in all namespaces unless -n.
+    """
     if w.snapshot:
         snap, _ = read(s, t, w, default_all=True)
     else:
         conn = connect(s, t)
         ns = namespace_of(w, True, conn.default_namespace)
         with s.spinner(f"reading {conn.context} ({conn.server})…"):
-            snap = read_for_entry(conn, ns, req)
+            snap = live(conn, ns)
     _warnings(s, snap)
+    return snap
+
+
+def trace_url(
+    s: Session, t: Target, w: Where, fmt: str, address: str, host: str | None, path: str | None
+) -> ExitCode:
+    """Which Ingress rule answers a URL, why, and the chain behind its service port."""
+    req = entry.parse_request(address, host, path)
+    snap = _read_traced(s, t, w, lambda conn, ns: read_for_entry(conn, ns, req))
     result = entry.resolve(chain.Index.of(snap), req)
     from kinspect.render import tree
 
@@ -478,16 +493,12 @@ def trace_(
         return trace_url(s, t, w, fmt, address, host, path)
     target = trace.parse_target(address)
     src = reach.parse_source(source) if source is not None else None
-    if w.snapshot:
-        snap, _ = read(s, t, w, default_all=True)
-    else:
-        conn = connect(s, t)
-        ns = namespace_of(w, True, conn.default_namespace)
-        with s.spinner(f"reading {conn.context} ({conn.server})…"):
-            snap = read_for_trace(conn, ns, target)
-            if src is not None:
-                snap = _with_source_pods(conn, snap, src)
-    _warnings(s, snap)
+
+    def live(conn: cluster.Connection, ns: str | None) -> Snapshot:
+        snap = read_for_trace(conn, ns, target)
+        return snap if src is None else _with_source_pods(conn, snap, src)
+
+    snap = _read_traced(s, t, w, live)
     result = trace.trace(chain.Index.of(snap), target)
     from kinspect.render import tree
 
