@@ -140,7 +140,8 @@ def trace_(
         str | None,
         typer.Option(
             "--from",
-            help="NAMESPACE/POD, IP or 'outside': the NetworkPolicy verdict at every hop.",
+            help="NAMESPACE/POD, NAMESPACE, node/NAME, IP or 'outside': the NetworkPolicy "
+            "verdict at every hop.",
         ),
     ] = None,
 ) -> ExitCode:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, TextIO, assert_never
+from typing import Any, Literal, TextIO, assert_never
 
 import msgspec
 from rich.console import Console, Group, RenderableType
@@ -429,9 +429,16 @@ def ips(s: Session, t: Target, w: Where, fmt: str) -> ExitCode:
     return ExitCode.OK
 
 
-def read_for_entry(conn: cluster.Connection, ns: str | None, req: entry.Request) -> Snapshot:
-    """Everything but pods in full, then only the pods of the services the URL can reach."""
-    return _read_in_rounds(conn, ns, [], lambda snap, done: plan.entry_pods_needed(snap, req, done))
+def read_for_entry(
+    conn: cluster.Connection, ns: str | None, req: entry.Request, controllers: bool = False
+) -> Snapshot:
+    """Everything but pods in full, then only the pods of the services the URL can reach.
+
+    With `controllers` (`--from`), the pods of the Services at the entry's address as well.
+    """
+    return _read_in_rounds(
+        conn, ns, [], lambda snap, done: plan.entry_pods_needed(snap, req, done, controllers)
+    )
 
 
 def _read_traced(
@@ -456,16 +463,63 @@ def _read_traced(
     return snap
 
 
+def _with_policy(
+    s: Session,
+    fmt: str,
+    doc: dict[str, Any],
+    text: Callable[[], RenderableType],
+    snap: Snapshot,
+    src: reach.Source | None,
+    hops: Callable[[policy.PolicyIndex, reach.From], list[reach.HopVerdict]],
+) -> None:
+    """Emit a trace's document and text, with --from's verdict at every hop when given."""
+    if src is not None:
+        from kinspect.render import policy as policy_render
+
+        origin = reach.resolve(src, snap.pods, snap.nodes)
+        found = hops(policy.PolicyIndex(snap), origin)
+        doc["policy"] = policy_render.hops_json(origin, found)
+        before = text
+        text = lambda: Group(before(), policy_render.hops_text(origin, found))  # noqa: E731
+    _emit(s, fmt, doc, text)
+
+
 def trace_url(
-    s: Session, t: Target, w: Where, fmt: str, address: str, host: str | None, path: str | None
+    s: Session,
+    t: Target,
+    w: Where,
+    fmt: str,
+    address: str,
+    host: str | None,
+    path: str | None,
+    source: str | None = None,
 ) -> ExitCode:
-    """Which Ingress rule answers a URL, why, and the chain behind its service port."""
+    """Which Ingress rule answers a URL, why, and the chain behind its service port.
+
+    With `source` (--from): the verdict from it to the controller, and from the controller's
+    pods to the backends.
+    """
     req = entry.parse_request(address, host, path)
-    snap = _read_traced(s, t, w, lambda conn, ns: read_for_entry(conn, ns, req))
-    result = entry.resolve(chain.Index.of(snap), req)
+    src = reach.parse_source(source) if source is not None else None
+
+    def live(conn: cluster.Connection, ns: str | None) -> Snapshot:
+        snap = read_for_entry(conn, ns, req, controllers=src is not None)
+        return snap if src is None else _with_source_pods(conn, snap, src)
+
+    snap = _read_traced(s, t, w, live)
+    idx = chain.Index.of(snap)
+    result = entry.resolve(idx, req)
     from kinspect.render import tree
 
-    _emit(s, fmt, report.entry_report(snap.context, result), lambda: tree.entry_tree(result))
+    _with_policy(
+        s,
+        fmt,
+        report.entry_report(snap.context, result),
+        lambda: tree.entry_tree(result),
+        snap,
+        src,
+        lambda index, origin: reach.entry_verdicts(result, idx, index, origin),
+    )
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
 
 
@@ -485,12 +539,7 @@ def trace_(
     (--from): the NetworkPolicy verdict at every hop, from that source.
     """
     if entry.is_url(address) or host is not None or path is not None:
-        if source is not None:
-            raise UsageError(
-                "--from does not apply to a URL trace yet",
-                "trace the service's ClusterIP:port with --from",
-            )
-        return trace_url(s, t, w, fmt, address, host, path)
+        return trace_url(s, t, w, fmt, address, host, path, source)
     target = trace.parse_target(address)
     src = reach.parse_source(source) if source is not None else None
 
@@ -502,28 +551,22 @@ def trace_(
     result = trace.trace(chain.Index.of(snap), target)
     from kinspect.render import tree
 
-    doc = report.trace_report(snap.context, result)
-    text: Callable[[], RenderableType] = lambda: tree.trace_tree(result)  # noqa: E731
-    if src is not None:
-        from kinspect.render import policy as policy_render
-
-        peer = _source_peer(snap, src)
-        hops = reach.hop_verdicts(
-            result,
-            policy.PolicyIndex(snap),
-            peer,
-            {p.ref: p for p in snap.pods},
-            {f"{v.namespace}/{v.name}": v for v in snap.services},
-        )
-        doc["policy"] = policy_render.hops_json(peer, hops)
-        tree_text = text
-        text = lambda: Group(tree_text(), policy_render.hops_text(peer, hops))  # noqa: E731
-    _emit(s, fmt, doc, text)
+    pods = {p.ref: p for p in snap.pods}
+    services = {f"{v.namespace}/{v.name}": v for v in snap.services}
+    _with_policy(
+        s,
+        fmt,
+        report.trace_report(snap.context, result),
+        lambda: tree.trace_tree(result),
+        snap,
+        src,
+        lambda index, origin: reach.hop_verdicts(result, index, origin, pods, services),
+    )
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
 
 
 def _with_source_pods(conn: cluster.Connection, snap: Snapshot, src: reach.Source) -> Snapshot:
-    """The snapshot with --from's pod (by name, or by pod IP) read too."""
+    """The snapshot with --from's pods (by name, by pod IP, or a namespace's) read too."""
     if src.kind == "pod" and src.pod is not None:
         q = plan.PodQuery(
             src.pod.namespace,
@@ -531,23 +574,13 @@ def _with_source_pods(conn: cluster.Connection, snap: Snapshot, src: reach.Sourc
         )
     elif src.kind == "ip":
         q = plan.PodQuery(None, field_selector=f"status.podIP={src.ip}")
+    elif src.kind == "namespace":
+        q = plan.PodQuery(src.namespace)
     else:
         return snap
     known = {p.ref for p in snap.pods}
     more = [p for p in cluster.read_pod_queries(conn, [q]) if p.ref not in known]
     return msgspec.structs.replace(snap, pods=(*snap.pods, *more))
-
-
-def _source_peer(snap: Snapshot, src: reach.Source) -> policy.Peer:
-    if src.kind == "outside":
-        return policy.Peer.outside()
-    if src.kind == "ip" and src.ip is not None:
-        pods = [p for p in snap.pods if src.ip in p.pod_ips and not p.host_network]
-        return policy.Peer.of_pod(pods[0]) if pods else policy.Peer.of_ip(src.ip)
-    found = [p for p in snap.pods if p.ref == src.pod]
-    if not found:
-        raise NotFoundError(f"--from {src.pod}: no such pod", "kubectl get pods -n NAMESPACE")
-    return policy.Peer.of_pod(found[0])
 
 
 @dataclass(frozen=True)
