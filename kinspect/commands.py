@@ -856,21 +856,21 @@ def diff(s: Session, t: Target, w: Where, fmt: DiffFormat, old: str, new: str) -
     if old == LIVE and new == LIVE:
         raise UsageError("both sides are live", "save one first: kinspect snapshot save FILE")
     max_bytes = max_snapshot_bytes(s)
-    files_read = {p: _diff_file(p, max_bytes) for p in (old, new) if p != LIVE}
-    audits = [p for p, x in files_read.items() if x.findings is not None]
-    if audits and (len(audits) != 2 or LIVE in (old, new)):
+    # Both files are read before the cluster: a bad file never waits for a connection.
+    given = [None if p == LIVE else _diff_file(p, max_bytes) for p in (old, new)]
+    audits = sum(1 for x in given if x is not None and x.findings is not None)
+    if audits == 1:
         other = "live" if LIVE in (old, new) else "a snapshot"
         raise UsageError(f"cannot compare an audit report with {other}", MIXED_HINT)
     ns = namespace_of(w, True, "default")
-    if audits:
-        a, b = files_read[old], files_read[new]
+    if audits == 2:
+        a, b = (x for x in given if x is not None)
         changes = chaindiff.diff_findings(a.findings or [], b.findings or [], ns)
         sides = (a.side, b.side)
     else:
         snaps: list[Snapshot] = []
         side_list: list[chaindiff.Side] = []
-        for p in (old, new):
-            x = files_read.get(p)
+        for x in given:
             if x is None or x.snapshot is None:  # live
                 snap, _ = read(s, t, Where(w.namespace, w.all_namespaces), default_all=True)
                 snaps.append(snap)

@@ -44,9 +44,14 @@ def _was_now(c: Change) -> str:
     return f"{c.before} → {c.after}"
 
 
+_PORT_LEVEL = ("port-added", "port-removed", "port-changed")
+
+
 def words(c: Change) -> str:
-    """What changed, in one line (without the service, which heads its group)."""
-    on = f"port {c.port}: " if c.port else ""
+    """What changed, in one line.
+
+    Without its service, and with its port only for the port's own changes: both head groups.
+    """
     match c.kind:
         case "service-added":
             return f"service added ({c.after})"
@@ -59,23 +64,23 @@ def words(c: Change) -> str:
         case "port-changed":
             return f"port {c.port} changed: {_was_now(c)}"
         case "target-port-changed":
-            return f"{on}targetPort {c.subject} resolves to {_was_now(c)}"
+            return f"targetPort {c.subject} resolves to {_was_now(c)}"
         case "frontend-added":
-            return f"{on}frontend {c.subject}"
+            return f"frontend {c.subject}"
         case "frontend-removed":
-            return f"{on}frontend {c.subject}"
+            return f"frontend {c.subject}"
         case "backend-added":
-            return f"{on}backend {c.subject} {c.after}"
+            return f"backend {c.subject} {c.after}"
         case "backend-removed":
-            return f"{on}backend {c.subject} {c.before}"
+            return f"backend {c.subject} {c.before}"
         case "backend-state":
-            return f"{on}backend {c.subject} {_was_now(c)}"
+            return f"backend {c.subject} {_was_now(c)}"
         case "backend-address":
-            return f"{on}backend {c.subject} address {_was_now(c)}"
+            return f"backend {c.subject} address {_was_now(c)}"
         case "finding-new":
-            return f"{on}[{c.severity}] {c.subject}: {c.after}"
+            return f"[{c.severity}] {c.subject}: {c.after}"
         case "finding-resolved":
-            return f"{on}[{c.severity}] {c.subject}: {c.before}"
+            return f"[{c.severity}] {c.subject}: {c.before}"
         case _:
             assert_never(c.kind)
 
@@ -111,9 +116,18 @@ def text(d: ChainDiff) -> RenderableType:
         parts.append(Text(plain(f"namespace {d.namespace} only"), style="dim"))
     for where, changes in groupby(d.changes, key=_group):
         parts.append(Text(plain(where), style="bold"))
+        port: str | None = None
         for c in changes:
             m = mark(c.kind)
-            parts.append(Text.assemble("  ", (m, _STYLE[m]), " ", plain(words(c))))
+            indent = "  "
+            if c.kind in _PORT_LEVEL:
+                port = c.port
+            elif c.port is not None:
+                if c.port != port:
+                    parts.append(Text(plain(f"  port {c.port}")))
+                    port = c.port
+                indent = "    "
+            parts.append(Text.assemble(indent, (m, _STYLE[m]), " ", plain(words(c))))
     parts.append(Text(totals(d)))
     return Group(*parts)
 
@@ -165,8 +179,9 @@ def markdown(d: ChainDiff) -> str:
         lines.append(f"- namespace: {md(d.namespace)} only")
     if not d.different:
         return "\n".join([*lines, "", "No differences."]) + "\n"
-    lines += ["", "| | where | change |", "|---|---|---|"]
+    lines += ["", "| | where | port | change |", "|---|---|---|---|"]
     for c in d.changes:
-        lines.append(f"| {mark(c.kind)} | {md(_group(c))} | {md(words(c))} |")
+        port = md(c.port) if c.port and c.kind not in _PORT_LEVEL else ""
+        lines.append(f"| {mark(c.kind)} | {md(_group(c))} | {port} | {md(words(c))} |")
     lines += ["", md(totals(d))]
     return "\n".join(lines) + "\n"
