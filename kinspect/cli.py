@@ -216,7 +216,7 @@ def diff_(
 
     Services, ports, frontends, backends (and their readiness), the container port a named
     targetPort resolves to; between two audit reports, findings new and resolved. -n compares
-    that namespace only, on both sides.
+    that namespace only, on both sides. A file named live: ./live.
     """
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces)
     return commands.diff(_session(ctx), t, w, output, old, new)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+import yaml
 from rich.console import Console
 
 from kinspect import chaindiff, snapshotfile
@@ -446,6 +447,9 @@ def test_cli_differences_exit_10_in_every_format(tmp_path: Path) -> None:
     assert doc["different"] is True
     assert doc["old"] == {"source": "snapshot", "path": a, "context": "test"}
     assert doc["summary"]["service-added"] == doc["summary"]["service-removed"] == 1
+    yml = invoke("diff", a, b, "-o", "yaml")
+    assert yml.code == ExitCode.DIFFERENT
+    assert yaml.safe_load(yml.stdout) == doc
     md = invoke("diff", a, b, "-o", "markdown")
     assert md.code == ExitCode.DIFFERENT
     assert md.stdout.startswith("# kinspect diff\n")
