@@ -4,7 +4,8 @@ Pure. Both snapshots are built into chains (`chain.build`, and `entry.entrypoint
 Ingress and Gateway entry points), then matched through dicts, never nested scans, so two
 100k-pod snapshots cost two chain builds and one linear pass:
 
-- services by namespace/name;
+- services by namespace/name, with the fields that steer traffic (type, selector, traffic
+  policies, externalName, publishNotReadyAddresses) as `service-changed`;
 - ports by name (the API makes names unique within a service; the one unnamed port a service
   may have matches the other side's unnamed port): a new number, protocol, targetPort,
   nodePort or appProtocol under the same name is `port-changed`;
@@ -30,11 +31,12 @@ from typing import Literal, get_args
 from kinspect import chain, entry
 from kinspect.auditreport import BaselineFinding
 from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
-from kinspect.model import PodRef, ServicePort, Snapshot
+from kinspect.model import PodRef, Service, ServicePort, Snapshot
 
 ChangeKind = Literal[
     "service-added",
     "service-removed",
+    "service-changed",
     "port-added",
     "port-removed",
     "port-changed",
@@ -202,6 +204,35 @@ def diff_snapshots(old: Snapshot, new: Snapshot) -> list[Change]:
     return out
 
 
+def _service_fields(s: Service) -> dict[str, str]:
+    """What a service-changed compares, in words: the fields that steer traffic, not ports."""
+    out: dict[str, str] = {"type": s.type}
+    if s.selector is not None:
+        out["selector"] = ",".join(f"{k}={v}" for k, v in sorted(s.selector.items())) or "{}"
+    if s.external_name:
+        out["externalName"] = s.external_name
+    if s.external_traffic_policy:
+        out["externalTrafficPolicy"] = s.external_traffic_policy
+    if s.internal_traffic_policy:
+        out["internalTrafficPolicy"] = s.internal_traffic_policy
+    if s.publish_not_ready_addresses:
+        out["publishNotReadyAddresses"] = "true"
+    return out
+
+
+def _service_changed(before: Service, after: Service) -> Change | None:
+    """The steering fields that differ, each side as `type NodePort, selector app=web`."""
+    a, b = _service_fields(before), _service_fields(after)
+    keys = [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
+    if not keys:
+        return None
+
+    def side(f: dict[str, str]) -> str:
+        return ", ".join(f"{k} {f.get(k, '(none)')}" for k in keys)
+
+    return Change("service-changed", after.namespace, after.name, before=side(a), after=side(b))
+
+
 def _diff_service(
     before: ServiceChain, after: ServiceChain, old_entries: _Entries, new_entries: _Entries
 ) -> list[Change]:
@@ -209,6 +240,8 @@ def _diff_service(
     old_ports = {_port_key(pc.port): pc for pc in before.ports}
     new_ports = {_port_key(pc.port): pc for pc in after.ports}
     out: list[Change] = []
+    if changed := _service_changed(before.service, after.service):
+        out.append(changed)
     # The new side's order (as the service lists them), then ports that are gone.
     for k in [*new_ports, *(k for k in old_ports if k not in new_ports)]:
         o, n = old_ports.get(k), new_ports.get(k)

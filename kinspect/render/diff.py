@@ -34,7 +34,13 @@ def mark(kind: ChangeKind) -> str:
             | "finding-resolved"
         ):
             return "-"
-        case "port-changed" | "target-port-changed" | "backend-state" | "backend-address":
+        case (
+            "service-changed"
+            | "port-changed"
+            | "target-port-changed"
+            | "backend-state"
+            | "backend-address"
+        ):
             return "~"
         case _:
             assert_never(kind)
@@ -57,6 +63,8 @@ def words(c: Change) -> str:
             return f"service added ({c.after})"
         case "service-removed":
             return f"service removed ({c.before})"
+        case "service-changed":
+            return f"service changed: {_was_now(c)}"
         case "port-added":
             return f"port {c.port} added ({c.after})"
         case "port-removed":

@@ -120,6 +120,26 @@ def test_service_added_and_removed() -> None:
     ]
 
 
+def test_service_changed_names_the_fields_that_differ() -> None:
+    shop = msgspec.structs.replace(
+        _web(type="ClusterIP", ports=(sport(80, "http", name="http"),)),
+        selector={"app": "shop"},
+        external_traffic_policy="Local",
+    )
+    web = msgspec.structs.replace(_web(), external_traffic_policy="Local")
+    changes = _changes(_base(services=(shop, _api())), _base(services=(web, _api())))
+    assert changes[0] == Change(
+        "service-changed",
+        NS,
+        "web",
+        before="type NodePort, selector app=web",
+        after="type ClusterIP, selector app=shop",
+    )
+    # Its consequences follow: the port lost its nodePort, the node frontend went, and the
+    # pods no longer selected are still listed by the slice until the controller acts.
+    assert [c.kind for c in changes[1:]] == ["port-changed", "frontend-removed"]
+
+
 def test_port_added_and_removed() -> None:
     two = (
         sport(80, "http", name="http", node_port=30080),
@@ -203,7 +223,8 @@ def test_the_same_pods_resolving_the_name_elsewhere_is_one_change() -> None:
 def test_frontends_added_and_removed() -> None:
     lb = _base(services=(_web(type="LoadBalancer", lb=("203.0.113.7",)), _api()))
     assert _changes(lb) == [
-        Change("frontend-added", NS, "web", "http 80/TCP", "LoadBalancer 203.0.113.7:80")
+        Change("service-changed", NS, "web", before="type NodePort", after="type LoadBalancer"),
+        Change("frontend-added", NS, "web", "http 80/TCP", "LoadBalancer 203.0.113.7:80"),
     ]
     external = _base(services=(_web(external_ips=("198.51.100.1",)), _api()))
     assert _changes(_base(), external) == [
