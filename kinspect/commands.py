@@ -31,6 +31,7 @@ from kinspect import (
     auditfiles,
     auditreport,
     chain,
+    chaindiff,
     cluster,
     entry,
     files,
@@ -77,6 +78,13 @@ class DataFormat(StrEnum):
     text = "text"
     json = "json"
     yaml = "yaml"
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+    markdown = "markdown"
 
 
 @dataclass
@@ -831,3 +839,92 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
     if any(not r.ok for r in results):
         return ExitCode.PARTIAL
     return ExitCode.OK
+
+
+# --- diff ----------------------------------------------------------------------------------
+
+LIVE = "live"
+DIFF_HINT = (
+    "each side is a file of kinspect snapshot save, a report of kinspect audit -o json, or live"
+)
+MIXED_HINT = (
+    "compare two snapshots (or a snapshot and live), or two audit reports; "
+    "kinspect audit --snapshot FILE -o json writes a snapshot's report"
+)
+
+
+@dataclass(frozen=True)
+class _DiffInput:
+    """One side of a diff as read: a snapshot (a file's, or live) or an audit report's findings."""
+
+    side: chaindiff.Side
+    snapshot: Snapshot | None = None
+    findings: list[auditreport.BaselineFinding] | None = None
+
+
+def _diff_file(path: str, max_bytes: int) -> _DiffInput:
+    """A snapshot file or an AuditReport, told apart by the document's kind (gzip or not)."""
+    data = snapshotfile.read_bytes(path, max_bytes, "file")
+    api, kind = snapshotfile.document_kind(data, path)
+    if kind == "Snapshot":
+        snap = snapshotfile.decode(data, path)
+        return _DiffInput(chaindiff.Side("snapshot", path, snap.context), snapshot=snap)
+    if kind == "AuditReport" and api == report.API_VERSION:
+        findings = auditfiles.decode_report(data, path, DIFF_HINT)
+        contexts = ", ".join(auditfiles.report_contexts(data))
+        return _DiffInput(chaindiff.Side("audit", path, contexts), findings=findings)
+    what = f"a {kind} of {api}" if kind else "not a kinspect document"
+    raise UsageError(f"{path} is {what}, not a snapshot or an audit report", DIFF_HINT)
+
+
+def diff(s: Session, t: Target, w: Where, fmt: DiffFormat, old: str, new: str) -> ExitCode:
+    """What changed in the traffic chain (or in the audit's findings) from OLD to NEW.
+
+    OK when nothing did, DIFFERENT (10) when something did: 1 is kinspect's bug code.
+    Snapshot against snapshot or live, audit report against audit report. An audit report
+    against a snapshot is refused: the report carries its run's choices (ignore rules,
+    --ignore, contexts), which the snapshot's audit would not share, so set-aside findings
+    would show as new.
+    """
+    if old == LIVE and new == LIVE:
+        raise UsageError("both sides are live", "save one first: kinspect snapshot save FILE")
+    max_bytes = max_snapshot_bytes(s)
+    # Both files are read before the cluster: a bad file never waits for a connection.
+    given = [None if p == LIVE else _diff_file(p, max_bytes) for p in (old, new)]
+    audits = sum(1 for x in given if x is not None and x.findings is not None)
+    if audits == 1:
+        other = "live" if LIVE in (old, new) else "a snapshot"
+        raise UsageError(f"cannot compare an audit report with {other}", MIXED_HINT)
+    ns = namespace_of(w, True, "default")
+    if audits == 2:
+        a, b = (x for x in given if x is not None)
+        changes = chaindiff.diff_findings(a.findings or [], b.findings or [], ns)
+        sides = (a.side, b.side)
+    else:
+        snaps: list[Snapshot] = []
+        side_list: list[chaindiff.Side] = []
+        for x in given:
+            if x is None or x.snapshot is None:  # live
+                snap, _ = read(s, t, Where(w.namespace, w.all_namespaces), default_all=True)
+                snaps.append(snap)
+                side_list.append(chaindiff.Side("live", None, snap.context))
+            else:
+                snaps.append(x.snapshot.narrow(ns))
+                side_list.append(x.side)
+        for side, snap in zip(side_list, snaps, strict=True):
+            for warning in snap.warnings:
+                s.warn(f"{side.path or LIVE}: {warning}")
+        changes = chaindiff.diff_snapshots(snaps[0], snaps[1])
+        sides = (side_list[0], side_list[1])
+    result = chaindiff.ChainDiff(sides[0], sides[1], ns, tuple(changes))
+    from kinspect.render import diff as render_diff
+
+    match fmt:
+        case DiffFormat.text | DiffFormat.json | DiffFormat.yaml:
+            doc = render_diff.document(result)
+            _emit(s, fmt.value, doc, lambda: render_diff.text(result))
+        case DiffFormat.markdown:
+            s.stdout.write(render_diff.markdown(result))
+        case _:
+            assert_never(fmt)
+    return ExitCode.DIFFERENT if result.different else ExitCode.OK
