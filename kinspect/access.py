@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from kinspect.errors import NotFoundError, UsageError
 from kinspect.labels import describe
 from kinspect.model import Pod, PodRef, PolicyPeer, PolicyPort, PolicyRule, Protocol, Snapshot
-from kinspect.policy import Peer, PolicyIndex, Verdict, dead_peer, describe_block, port_matches
+from kinspect.peer import Peer
+from kinspect.policy import PolicyIndex, Verdict, dead_peer, describe_block, port_matches
 from kinspect.reach import _NAME
 
 # A pair's verdict over several ports: "partial" when some are allowed and some denied.

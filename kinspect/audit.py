@@ -40,7 +40,8 @@ from kinspect.model import (
     ServicePort,
     Snapshot,
 )
-from kinspect.policy import Peer, PolicyIndex, Reach, dead_peer
+from kinspect.peer import Peer
+from kinspect.policy import PolicyIndex, Reach, dead_peer
 
 
 class Severity(IntEnum):

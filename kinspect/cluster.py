@@ -796,14 +796,16 @@ def _snapshot(
                 if kind.state_field is not None:
                     states[kind.state_field] = "read"
             except KinspectError as e:
+                absent = kind.quiet_when_absent and isinstance(e, NotFoundError)
                 if kind.state_field is not None:
-                    states[kind.state_field] = "forbidden"
+                    # Not served (a CRD not installed): none of it exists.
+                    states[kind.state_field] = "absent" if absent else "forbidden"
                 refused = isinstance(e, (ForbiddenError, NotFoundError))
                 # An optional kind that fails in any way leaves its field empty; a fallback
                 # replaces a kind that is refused or not served.
                 if not (kind.optional or (kind.fallback and refused)):
                     raise
-                if kind.quiet_when_absent and isinstance(e, NotFoundError):
+                if absent:
                     pass  # the API is not installed: nothing of it exists, nothing is hidden
                 elif kind.consequence is not None:
                     warnings.append(f"{e.message}; {kind.consequence}")

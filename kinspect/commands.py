@@ -43,6 +43,7 @@ from kinspect import (
 )
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
 from kinspect.model import Pod, Snapshot
+from kinspect.peer import Peer
 from kinspect.render import data, report
 from kinspect.render.audit import AuditFormat, Chart, RenderContext
 from kinspect.render.audit import render as render_audit
@@ -538,16 +539,16 @@ def _with_source_pods(conn: cluster.Connection, snap: Snapshot, src: reach.Sourc
     return msgspec.structs.replace(snap, pods=(*snap.pods, *more))
 
 
-def _source_peer(snap: Snapshot, src: reach.Source) -> policy.Peer:
+def _source_peer(snap: Snapshot, src: reach.Source) -> Peer:
     if src.kind == "outside":
-        return policy.Peer.outside()
+        return Peer.outside()
     if src.kind == "ip" and src.ip is not None:
         pods = [p for p in snap.pods if src.ip in p.pod_ips and not p.host_network]
-        return policy.Peer.of_pod(pods[0]) if pods else policy.Peer.of_ip(src.ip)
+        return Peer.of_pod(pods[0]) if pods else Peer.of_ip(src.ip)
     found = [p for p in snap.pods if p.ref == src.pod]
     if not found:
         raise NotFoundError(f"--from {src.pod}: no such pod", "kubectl get pods -n NAMESPACE")
-    return policy.Peer.of_pod(found[0])
+    return Peer.of_pod(found[0])
 
 
 @dataclass(frozen=True)

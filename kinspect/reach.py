@@ -18,7 +18,8 @@ from typing import Literal
 
 from kinspect.errors import UsageError
 from kinspect.model import Pod, PodRef, Protocol, Service
-from kinspect.policy import Peer, PolicyIndex, PolicyVerdict
+from kinspect.peer import Peer
+from kinspect.policy import PolicyIndex, PolicyVerdict
 from kinspect.trace import TraceResult
 
 # A namespace or pod name (DNS-1123 subdomain; pods' are validated as such on create).

@@ -13,7 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from kinspect.access import Cell, PodAccess
-from kinspect.policy import Peer, Side
+from kinspect.peer import Peer
+from kinspect.policy import Side
 from kinspect.reach import HopVerdict
 from kinspect.render.safe import plain
 

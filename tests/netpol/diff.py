@@ -26,7 +26,8 @@ import msgspec
 
 from kinspect import convert, raw
 from kinspect.model import ContainerPort, Namespace, Pod, Snapshot
-from kinspect.policy import Peer, PolicyIndex
+from kinspect.peer import Peer
+from kinspect.policy import PolicyIndex
 from tests.netpol import gen
 
 REPO = Path(__file__).resolve().parents[2]
