@@ -362,28 +362,48 @@ def _decided(d: Decision) -> Side:
 
 
 def isolated_for_ingress(index: PolicyIndex, pods: Iterable[Pod]) -> dict[str, list[str]]:
-    """For each pod (`ns/name`) isolated for ingress, the names of the policies isolating it."""
+    """For each pod (`ns/name`) restricted for ingress, the names of the policies restricting it.
+
+    Restricted: a NetworkPolicy isolates it for ingress, or an AdminNetworkPolicy or the
+    BaselineAdminNetworkPolicy applying to it has an ingress rule that Denies (named
+    `AdminNetworkPolicy NAME`, `BaselineAdminNetworkPolicy default`). An Allow or Pass rule
+    alone restricts nothing, so it does not mark the pod.
+    """
     out: dict[str, list[str]] = {}
     for pod in pods:
         names = [str(p) for p in index.selecting(pod, "ingress")]
+        names += [
+            str(p) for p in index.admin.applying(pod) if any(r.action == "Deny" for r in p.ingress)
+        ]
         if names:
             out[str(pod.ref)] = names
     return out
 
 
 class Isolation(Value, frozen=True):
-    """For `map`: which backend pods policies isolate for ingress, and whether that is known.
+    """For `map`: which backend pods policies restrict for ingress, and whether that is known.
 
-    `state` is the snapshot's `network_policy_state`: anything but "read" means the marks are
-    unknown (no pod is shown as isolated, and none as open either).
+    `state` is the snapshot's `network_policy_state`, `admin_state` the worst of its two
+    AdminNetworkPolicy states: a `state` other than "read", or an `admin_state` other than
+    "read"/"absent", means the marks are unknown (no pod is shown as isolated, and none as open
+    either).
     """
 
     state: str
     by_pod: dict[str, tuple[str, ...]]
+    admin_state: str = "absent"
 
     @property
     def known(self) -> bool:
-        return self.state == "read"
+        return self.state == "read" and self.admin_state in ("read", "absent")
+
+
+def _admin_state(snapshot: Snapshot) -> str:
+    states = (snapshot.admin_network_policy_state, snapshot.baseline_admin_network_policy_state)
+    for bad in ("forbidden", "not-read", "read"):
+        if bad in states:
+            return bad
+    return "absent"
 
 
 def backend_isolation(
@@ -394,11 +414,17 @@ def backend_isolation(
     With no policies read nothing is isolated and the index is never built (map stays as fast
     as without policies); otherwise each policy is one selector query and each pod one lookup.
     """
-    state = snapshot.network_policy_state
-    if state != "read" or not snapshot.network_policies:
-        return Isolation(state, {})
+    state, admin = snapshot.network_policy_state, _admin_state(snapshot)
+    unread = state != "read" or admin not in ("read", "absent")
+    if unread or not (
+        snapshot.network_policies
+        or snapshot.admin_network_policies
+        or snapshot.baseline_admin_network_policies
+    ):
+        return Isolation(state, {}, admin)
     idx = PolicyIndex(snapshot, index)
-    return Isolation(state, {k: tuple(v) for k, v in isolated_for_ingress(idx, pods).items()})
+    by_pod = {k: tuple(v) for k, v in isolated_for_ingress(idx, pods).items()}
+    return Isolation(state, by_pod, admin)
 
 
 def _block_empty(block: IPBlock) -> bool:
