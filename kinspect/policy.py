@@ -487,10 +487,17 @@ class Reach:
     def anyone(self, pod: Pod, port: int, protocol: Protocol) -> Tri:
         """True when some pod or outside client may reach `port` on `pod` by its ingress side.
 
-        False only when the pod is isolated for ingress and no rule of its policies admits the
-        port from any peer that exists (an ipBlock counts as "someone": an outside client or an
+        False only when the pod is isolated for ingress, no AdminNetworkPolicy or baseline
+        ingress rule applies to it, and no rule of its policies admits the port from any peer
+        that exists (an ipBlock counts as "someone": an outside client or an
         address of the block); None when it cannot be told (namespace labels unread).
         """
+        if self.index.admin.state in ("forbidden", "not-read") or any(
+            p.ingress for p in self.index.admin.applying(pod)
+        ):
+            # An AdminNetworkPolicy may Allow what NetworkPolicies refuse (or the baseline
+            # decide): reasoning over the NetworkPolicy rules alone would mislead.
+            return None
         policies = self.index.selecting(pod, "ingress")
         if not policies:
             return True
