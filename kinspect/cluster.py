@@ -796,7 +796,17 @@ def _snapshot(
                 if kind.state_field is not None:
                     states[kind.state_field] = "read"
             except KinspectError as e:
-                absent = kind.quiet_when_absent and isinstance(e, NotFoundError)
+                absent = kind.quiet_when_absent and (
+                    isinstance(e, NotFoundError)
+                    # RBAC answers 403 before the resource is looked up: a namespace-scoped
+                    # reader is refused a CRD that is not even installed. Discovery, which
+                    # every authenticated user may read, tells the two apart.
+                    or (
+                        isinstance(e, ForbiddenError)
+                        and kind.state_field is not None
+                        and served(conn, kind) is False
+                    )
+                )
                 if kind.state_field is not None:
                     # Not served (a CRD not installed): none of it exists.
                     states[kind.state_field] = "absent" if absent else "forbidden"
@@ -819,6 +829,21 @@ def _snapshot(
                     source = "Endpoints"  # the one fallback there is: EndpointSlices → Endpoints
     snap = model.Snapshot(conn.context, endpoint_source=source, warnings=tuple(warnings))
     return msgspec.structs.replace(snap, **fields, **states)
+
+
+def served(conn: Connection, kind: kinds.Kind[Any, Any]) -> bool | None:
+    """Whether the API server serves `kind` (its group/version's discovery document lists it).
+
+    None when discovery cannot tell (refused, failed): the caller keeps what it knew.
+    """
+    try:
+        body = fetch_page(conn, kind.group, kind.group, "(discovery)", None, paged=False)
+        doc = msgspec.json.decode(body, type=raw.APIResourceList)
+    except NotFoundError:
+        return False  # the group/version is not served at all
+    except (KinspectError, msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    return any(r.name == kind.plural for r in doc.resources or ())
 
 
 def _submit(

@@ -351,6 +351,16 @@ class NetworkPolicyList(Wire):
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
+# Discovery: what a group/version serves (GET /apis/GROUP/VERSION), to tell a CRD that is not
+# installed from one that is refused.
+class APIResource(Wire):
+    name: str = ""
+
+
+class APIResourceList(Wire):
+    resources: list[APIResource] | None = None
+
+
 # policy.networking.k8s.io/v1alpha1 (sigs.k8s.io/network-policy-api apis/v1alpha1): the
 # AdminNetworkPolicy and the BaselineAdminNetworkPolicy share subject, peer and port types.
 class NamespacedPod(Wire):
