@@ -364,16 +364,19 @@ def _decided(d: Decision) -> Side:
 def isolated_for_ingress(index: PolicyIndex, pods: Iterable[Pod]) -> dict[str, list[str]]:
     """For each pod (`ns/name`) restricted for ingress, the names of the policies restricting it.
 
-    Restricted: a NetworkPolicy isolates it for ingress, or an AdminNetworkPolicy or the
-    BaselineAdminNetworkPolicy applying to it has an ingress rule that Denies (named
-    `AdminNetworkPolicy NAME`, `BaselineAdminNetworkPolicy default`). An Allow or Pass rule
-    alone restricts nothing, so it does not mark the pod.
+    Restricted: a NetworkPolicy isolates it for ingress, an AdminNetworkPolicy applying to it
+    has an ingress rule that Denies (named `AdminNetworkPolicy NAME`), or, when no NetworkPolicy
+    isolates it (only then is the baseline consulted), the BaselineAdminNetworkPolicy does
+    (`BaselineAdminNetworkPolicy default`). An Allow or Pass rule alone restricts nothing.
     """
     out: dict[str, list[str]] = {}
     for pod in pods:
         names = [str(p) for p in index.selecting(pod, "ingress")]
         names += [
-            str(p) for p in index.admin.applying(pod) if any(r.action == "Deny" for r in p.ingress)
+            str(p)
+            for p in index.admin.applying(pod)
+            if any(r.action == "Deny" for r in p.ingress)
+            and (p.tier == "AdminNetworkPolicy" or not names)
         ]
         if names:
             out[str(pod.ref)] = names

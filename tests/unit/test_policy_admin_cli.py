@@ -176,10 +176,23 @@ def test_map_marks_pods_an_admin_deny_rule_applies_to(tmp_path: Path) -> None:
         "ingressIsolated": [
             {
                 "pod": {"namespace": "ns", "name": "web-a"},
-                "policies": ["ns/web-from-shop", "BaselineAdminNetworkPolicy default"],
+                # The baseline is never consulted for a pod a NetworkPolicy isolates.
+                "policies": ["ns/web-from-shop"],
             }
         ],
     }
+    open_world = tmp_path / "open"
+    open_world.mkdir()
+    no_np = msgspec.structs.replace(_admin_world(), network_policies=())
+    doc = json.loads(
+        invoke("map", "--snapshot", _save(open_world, no_np), "-n", "ns", "-o", "json").stdout
+    )
+    assert doc["networkPolicies"]["ingressIsolated"] == [
+        {
+            "pod": {"namespace": "ns", "name": "web-a"},
+            "policies": ["BaselineAdminNetworkPolicy default"],
+        }
+    ]
     forbidden = tmp_path / "f"
     forbidden.mkdir()
     bad = _save(forbidden, _admin_world("forbidden"))
