@@ -65,6 +65,9 @@ def snapshot(w: gen.World) -> Snapshot:
         namespaces=tuple(Namespace(n, labels) for n, labels in w.namespaces.items()),
         network_policies=policies,
         network_policy_state="read",
+        # NetworkPolicies alone, as cyclonus sees them: no AdminNetworkPolicy CRDs.
+        admin_network_policy_state="absent",
+        baseline_admin_network_policy_state="absent",
     )
 
 
