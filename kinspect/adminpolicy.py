@@ -145,6 +145,10 @@ class AdminIndex:
             n.name: n.labels for n in snapshot.namespaces
         }
         self._nodes = snapshot.nodes
+        self._ns_cache: dict[tuple[int, str], Tri] = {}
+        self._levels_cache: dict[
+            tuple[str, str, str], list[tuple[int | None, list[tuple[AdminNetworkPolicy, Tri]]]]
+        ] = {}
 
     @property
     def inert(self) -> bool:
@@ -159,12 +163,19 @@ class AdminIndex:
     # --- selection ------------------------------------------------------------------------
 
     def _namespace(self, sel: LabelSelector, namespace: str) -> Tri:
+        # Cached by selector and namespace: a matrix asks the same few pairs thousands of
+        # times (selectors live as long as the index, so their id is a stable key).
+        key = (id(sel), namespace)
+        found = self._ns_cache.get(key, _MISSING)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
         if sel.empty:
-            return True
-        labels = self._ns_labels.get(namespace)
-        if labels is None:
-            return None  # the namespace's labels were not read
-        return sel.matches(labels)
+            m: Tri = True
+        else:
+            labels = self._ns_labels.get(namespace)
+            m = None if labels is None else sel.matches(labels)  # None: labels not read
+        self._ns_cache[key] = m
+        return m
 
     def _pod_in(self, namespaces: LabelSelector, pods: LabelSelector | None, pod: Pod) -> Tri:
         if pod.host_network:
@@ -244,12 +255,19 @@ class AdminIndex:
         port: int,
         proto: Protocol,
         dst: Pod | None,
+        sub: Tri | Literal["ask"] = "ask",
     ) -> Decision:
-        """The first rule of `p` that matches, for the side of `pod` (the subject)."""
-        sub = self.subject(p.subject, pod)
+        """The first rule of `p` that matches, for the side of `pod` (the subject).
+
+        `sub`: whether `p` applies to `pod` (None: cannot be told), when the caller knows.
+        """
+        rules = p.ingress if direction == "ingress" else p.egress
+        if not rules:
+            return NONE  # "ANPs with no ingress rules do not affect ingress traffic"
+        if sub == "ask":
+            sub = self.subject(p.subject, pod)
         if sub is False:
             return NONE
-        rules = p.ingress if direction == "ingress" else p.egress
         for i, rule in enumerate(rules):
             m, action, why = self._rule(rule, other, port, proto, dst)
             if m is False:
@@ -265,6 +283,31 @@ class AdminIndex:
                 return Decision("unknown", ref, f"{ref} has an action kinspect does not know")
             return Decision(action, ref)
         return NONE
+
+    def _levels(
+        self, direction: Direction, pod: Pod
+    ) -> list[tuple[int | None, list[tuple[AdminNetworkPolicy, Tri]]]]:
+        """By priority, the policies with `direction` rules that (may) apply to `pod`.
+
+        Each with whether it applies (None: cannot be told); cached per pod, as a matrix asks
+        about each pod once per other pod.
+        """
+        key = (direction, pod.namespace, pod.name)
+        levels = self._levels_cache.get(key)
+        if levels is None:
+            levels = []
+            for priority, group in groupby(self.policies, key=lambda p: p.priority):
+                members: list[tuple[AdminNetworkPolicy, Tri]] = []
+                for p in group:
+                    if not (p.ingress if direction == "ingress" else p.egress):
+                        continue
+                    sub = self.subject(p.subject, pod)
+                    if sub is not False:
+                        members.append((p, sub))
+                if members:
+                    levels.append((priority, members))
+            self._levels_cache[key] = levels
+        return levels
 
     # --- the two tiers --------------------------------------------------------------------
 
@@ -283,12 +326,14 @@ class AdminIndex:
         """
         if self.state in _UNREAD:
             return Decision("unknown", reason=f"AdminNetworkPolicies {_UNREAD[self.state]}")
-        for priority, group in groupby(self.policies, key=lambda p: p.priority):
+        for priority, members in self._levels(direction, pod):
             found = [
                 d
-                for p in group
-                if (d := self._first(p, direction, pod, other, port, proto, dst)) is not NONE
+                for p, sub in members
+                if (d := self._first(p, direction, pod, other, port, proto, dst, sub)) is not NONE
             ]
+            if not found:
+                continue
             for d in found:
                 if d.outcome == "unknown":
                     return d
@@ -302,8 +347,7 @@ class AdminIndex:
                     f"actions ({', '.join(actions)}): the API leaves the choice to the "
                     "implementation",
                 )
-            if found:
-                return found[0]
+            return found[0]
         return NONE
 
     def baseline_decision(
@@ -325,4 +369,5 @@ class AdminIndex:
         return self._first(self.baseline, direction, pod, other, port, proto, dst)
 
 
+_MISSING = object()
 _SUBJECT_WHY = "namespace labels that were not read, or a subject kinspect does not know"
