@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from kinspect.adminpolicy import AdminRef, ports_match
+from kinspect.adminpolicy import UNREAD, AdminRef, ports_match
 from kinspect.errors import NotFoundError, UsageError
 from kinspect.labels import LabelSelector, describe
 from kinspect.model import (
@@ -143,8 +143,8 @@ class PodAccess:
     def summary(self) -> str:
         """The pod's ingress in one phrase (AdminNetworkPolicy rules, when any, come first)."""
         np = self._np_summary
-        if self.admin_state in ("forbidden", "not-read"):
-            return "unknown: AdminNetworkPolicies could not be read"
+        if self.admin_state in UNREAD:
+            return f"unknown: AdminNetworkPolicies {UNREAD[self.admin_state]}"
         if self.admin_rules:
             return f"AdminNetworkPolicy rules decide first; then {np}"
         return np
@@ -156,10 +156,10 @@ class PodAccess:
         if self.host_network and self.ingress_policies:
             return "unknown: policies select a hostNetwork pod (left to the network plugin)"
         if not self.ingress_policies:
-            if self.baseline_state in ("forbidden", "not-read"):
+            if self.baseline_state in UNREAD:
                 return (
                     "not isolated for ingress by NetworkPolicies; unknown: the "
-                    "BaselineAdminNetworkPolicy could not be read"
+                    f"BaselineAdminNetworkPolicy {UNREAD[self.baseline_state]}"
                 )
             if self.baseline_rules:
                 return (

@@ -69,7 +69,8 @@ from kinspect.peer import Direction, Peer, Tri, in_cidr
 # next tier decides) or "unknown" (with a reason).
 Outcome = Literal["Allow", "Deny", "Pass", "none", "unknown"]
 
-_UNREAD = {
+# Why a tier's policies are missing, by state ("AdminNetworkPolicies " + this).
+UNREAD = {
     "forbidden": "could not be read",
     "not-read": "were not read (a snapshot from before kinspect read them)",
 }
@@ -324,8 +325,8 @@ class AdminIndex:
 
         Allow or Deny decide the side; Pass and "none" hand it to NetworkPolicies.
         """
-        if self.state in _UNREAD:
-            return Decision("unknown", reason=f"AdminNetworkPolicies {_UNREAD[self.state]}")
+        if self.state in UNREAD:
+            return Decision("unknown", reason=f"AdminNetworkPolicies {UNREAD[self.state]}")
         for priority, members in self._levels(direction, pod):
             found = [
                 d
@@ -360,9 +361,9 @@ class AdminIndex:
         dst: Pod | None = None,
     ) -> Decision:
         """The BaselineAdminNetworkPolicy tier (for a side no NetworkPolicy isolates)."""
-        if self.baseline_state in _UNREAD:
+        if self.baseline_state in UNREAD:
             return Decision(
-                "unknown", reason=f"the BaselineAdminNetworkPolicy {_UNREAD[self.baseline_state]}"
+                "unknown", reason=f"the BaselineAdminNetworkPolicy {UNREAD[self.baseline_state]}"
             )
         if self.baseline is None:
             return NONE

@@ -200,3 +200,10 @@ def test_map_marks_pods_an_admin_deny_rule_applies_to(tmp_path: Path) -> None:
     row = next(line for line in r.stdout.splitlines() if "web-a" in line)
     assert "isolated" not in row
     assert row.rstrip().endswith("unknown")
+
+
+def test_policy_with_unreadable_admin_policies_is_unknown(tmp_path: Path) -> None:
+    r = invoke("policy", "ns/shop-0", "--snapshot", _save(tmp_path, _admin_world("forbidden")))
+    assert r.code == ExitCode.OK, r.stderr
+    assert "  unknown: AdminNetworkPolicies could not be read" in r.stdout.splitlines()
+    assert "every source may reach it" not in r.stdout
