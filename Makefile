@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: netpol-diff netpol-diff-ci tools pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
+.PHONY: netpol-diff netpol-diff-ci tools pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small bench-diff clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -87,6 +87,11 @@ bench-small: venv
 	@if [ -n "$$KINSPECT_E2E_CONTEXT" ]; then \
 	  echo "bench-small: skipped: it measures the test bed, and KINSPECT_E2E_CONTEXT is set"; \
 	else BENCH_SMALL=1 bench/run.sh; fi
+	$(BIN)/python bench/diff.py 3000
+
+# `kinspect diff` of two synthetic 100k-pod snapshots, in-process (no cluster): prints the times.
+bench-diff: venv
+	$(BIN)/python bench/diff.py 100000
 
 # NetworkPolicy verdicts against cyclonus (testbed/cyclonus.sh builds it once, cached):
 # CI runs a few hundred cases (tests/netpol), netpol-diff many thousands (NETPOL_SEED=N to vary).

@@ -54,6 +54,7 @@ for scale in $SCALES; do
   name=kinspect-bench-$scale
   export KINSPECT_CLUSTER=$name
   kc=$(testbed/cluster.sh up | tail -n 1)
+  KUBECONFIG="$kc" testbed/crds.sh
   .venv/bin/python bench/populate.py --kubeconfig "$kc" --pods "$scale" \
     --services $((scale / 10)) --nodes $((scale / 100))
   if [ "${BENCH_POPULATE_ONLY:-}" != 1 ]; then
@@ -69,6 +70,16 @@ for scale in $SCALES; do
     .venv/bin/python bench/measure.py --kubeconfig "$kc" --kubectl "$cache/bin/current/kubectl" \
       --runs "$RUNS" --label "$scale pods" --json "$results/bench-$scale.json" >> "$summary"
     curve+=("$results/bench-$scale.json")
+    # The same cluster without its Ingresses, HTTPRoutes and NetworkPolicies: what reading and
+    # evaluating them costs map and audit (issues 14 and 17). They are created again after.
+    .venv/bin/python bench/populate.py --kubeconfig "$kc" --kubectl "$cache/bin/current/kubectl" \
+      --extras delete
+    quiet "$name"
+    .venv/bin/python bench/measure.py --kubeconfig "$kc" --kubectl "$cache/bin/current/kubectl" \
+      --runs "$RUNS" --label "$scale pods, without entry points and policies" \
+      --skip a2,c,d,e1,e3 --json "$results/bench-$scale-bare.json" >> "$summary"
+    .venv/bin/python bench/populate.py --kubeconfig "$kc" --pods "$scale" \
+      --services $((scale / 10)) --nodes $((scale / 100)) --extras only
   fi
   testbed/cluster.sh stop
 done

@@ -20,7 +20,16 @@ from typer._click.exceptions import ClickException
 
 from kinspect import __version__, commands
 from kinspect.audit import Severity
-from kinspect.commands import AuditOptions, DataFormat, Level, MapFormat, Session, Target, Where
+from kinspect.commands import (
+    AuditOptions,
+    DataFormat,
+    DiffFormat,
+    Level,
+    MapFormat,
+    Session,
+    Target,
+    Where,
+)
 from kinspect.errors import ExitCode, KinspectError
 from kinspect.render.audit import AuditFormat
 from kinspect.render.safe import plain
@@ -140,7 +149,8 @@ def trace_(
         str | None,
         typer.Option(
             "--from",
-            help="NAMESPACE/POD, IP or 'outside': the NetworkPolicy verdict at every hop.",
+            help="NAMESPACE/POD, NAMESPACE, node/NAME, IP or 'outside': the NetworkPolicy "
+            "verdict at every hop.",
         ),
     ] = None,
 ) -> ExitCode:
@@ -187,6 +197,30 @@ def explain_(
     """The four IPs and four ports, illustrated with a real service of this cluster."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     return commands.explain(_session(ctx), t, w)
+
+
+@app.command("diff")
+def diff_(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(help="A snapshot file, an audit -o json report, or live.")],
+    new: Annotated[str, typer.Argument(help="A snapshot file, an audit -o json report, or live.")],
+    output: Annotated[DiffFormat, typer.Option("-o", "--output", help="Output format.")] = (
+        DiffFormat.text
+    ),
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNsOpt = False,
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    request_timeout: TimeoutOpt = 30.0,
+) -> ExitCode:
+    """What changed in the chain from OLD to NEW: exit 0 when nothing, 10 when something did.
+
+    Services, ports, frontends, backends (and their readiness), the container port a named
+    targetPort resolves to; between two audit reports, findings new and resolved. -n compares
+    that namespace only, on both sides. A file named live: ./live.
+    """
+    t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces)
+    return commands.diff(_session(ctx), t, w, output, old, new)
 
 
 snapshot_app = typer.Typer(help="Save what kinspect reads, to work offline with --snapshot.")

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, TextIO, assert_never
+from typing import Any, Literal, TextIO, assert_never
 
 import msgspec
 from rich.console import Console, Group, RenderableType
@@ -31,6 +31,7 @@ from kinspect import (
     auditfiles,
     auditreport,
     chain,
+    chaindiff,
     cluster,
     entry,
     files,
@@ -43,7 +44,6 @@ from kinspect import (
 )
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
 from kinspect.model import Pod, Snapshot
-from kinspect.peer import Peer
 from kinspect.render import data, report
 from kinspect.render.audit import AuditFormat, Chart, RenderContext
 from kinspect.render.audit import render as render_audit
@@ -78,6 +78,13 @@ class DataFormat(StrEnum):
     text = "text"
     json = "json"
     yaml = "yaml"
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+    markdown = "markdown"
 
 
 @dataclass
@@ -431,9 +438,16 @@ def ips(s: Session, t: Target, w: Where, fmt: str) -> ExitCode:
     return ExitCode.OK
 
 
-def read_for_entry(conn: cluster.Connection, ns: str | None, req: entry.Request) -> Snapshot:
-    """Everything but pods in full, then only the pods of the services the URL can reach."""
-    return _read_in_rounds(conn, ns, [], lambda snap, done: plan.entry_pods_needed(snap, req, done))
+def read_for_entry(
+    conn: cluster.Connection, ns: str | None, req: entry.Request, controllers: bool = False
+) -> Snapshot:
+    """Everything but pods in full, then only the pods of the services the URL can reach.
+
+    With `controllers` (`--from`), the pods of the Services at the entry's address as well.
+    """
+    return _read_in_rounds(
+        conn, ns, [], lambda snap, done: plan.entry_pods_needed(snap, req, done, controllers)
+    )
 
 
 def _read_traced(
@@ -458,16 +472,63 @@ def _read_traced(
     return snap
 
 
+def _with_policy(
+    s: Session,
+    fmt: str,
+    doc: dict[str, Any],
+    text: Callable[[], RenderableType],
+    snap: Snapshot,
+    src: reach.Source | None,
+    hops: Callable[[policy.PolicyIndex, reach.From], list[reach.HopVerdict]],
+) -> None:
+    """Emit a trace's document and text, with --from's verdict at every hop when given."""
+    if src is not None:
+        from kinspect.render import policy as policy_render
+
+        origin = reach.resolve(src, snap.pods, snap.nodes)
+        found = hops(policy.PolicyIndex(snap), origin)
+        doc["policy"] = policy_render.hops_json(origin, found)
+        before = text
+        text = lambda: Group(before(), policy_render.hops_text(origin, found))  # noqa: E731
+    _emit(s, fmt, doc, text)
+
+
 def trace_url(
-    s: Session, t: Target, w: Where, fmt: str, address: str, host: str | None, path: str | None
+    s: Session,
+    t: Target,
+    w: Where,
+    fmt: str,
+    address: str,
+    host: str | None,
+    path: str | None,
+    source: str | None = None,
 ) -> ExitCode:
-    """Which Ingress rule answers a URL, why, and the chain behind its service port."""
+    """Which Ingress rule answers a URL, why, and the chain behind its service port.
+
+    With `source` (--from): the verdict from it to the controller, and from the controller's
+    pods to the backends.
+    """
     req = entry.parse_request(address, host, path)
-    snap = _read_traced(s, t, w, lambda conn, ns: read_for_entry(conn, ns, req))
-    result = entry.resolve(chain.Index.of(snap), req)
+    src = reach.parse_source(source) if source is not None else None
+
+    def live(conn: cluster.Connection, ns: str | None) -> Snapshot:
+        snap = read_for_entry(conn, ns, req, controllers=src is not None)
+        return snap if src is None else _with_source_pods(conn, snap, src)
+
+    snap = _read_traced(s, t, w, live)
+    idx = chain.Index.of(snap)
+    result = entry.resolve(idx, req)
     from kinspect.render import tree
 
-    _emit(s, fmt, report.entry_report(snap.context, result), lambda: tree.entry_tree(result))
+    _with_policy(
+        s,
+        fmt,
+        report.entry_report(snap.context, result),
+        lambda: tree.entry_tree(result),
+        snap,
+        src,
+        lambda index, origin: reach.entry_verdicts(result, idx, index, origin),
+    )
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
 
 
@@ -487,12 +548,7 @@ def trace_(
     (--from): the NetworkPolicy verdict at every hop, from that source.
     """
     if entry.is_url(address) or host is not None or path is not None:
-        if source is not None:
-            raise UsageError(
-                "--from does not apply to a URL trace yet",
-                "trace the service's ClusterIP:port with --from",
-            )
-        return trace_url(s, t, w, fmt, address, host, path)
+        return trace_url(s, t, w, fmt, address, host, path, source)
     target = trace.parse_target(address)
     src = reach.parse_source(source) if source is not None else None
 
@@ -504,28 +560,22 @@ def trace_(
     result = trace.trace(chain.Index.of(snap), target)
     from kinspect.render import tree
 
-    doc = report.trace_report(snap.context, result)
-    text: Callable[[], RenderableType] = lambda: tree.trace_tree(result)  # noqa: E731
-    if src is not None:
-        from kinspect.render import policy as policy_render
-
-        peer = _source_peer(snap, src)
-        hops = reach.hop_verdicts(
-            result,
-            policy.PolicyIndex(snap),
-            peer,
-            {p.ref: p for p in snap.pods},
-            {f"{v.namespace}/{v.name}": v for v in snap.services},
-        )
-        doc["policy"] = policy_render.hops_json(peer, hops)
-        tree_text = text
-        text = lambda: Group(tree_text(), policy_render.hops_text(peer, hops))  # noqa: E731
-    _emit(s, fmt, doc, text)
+    pods = {p.ref: p for p in snap.pods}
+    services = {f"{v.namespace}/{v.name}": v for v in snap.services}
+    _with_policy(
+        s,
+        fmt,
+        report.trace_report(snap.context, result),
+        lambda: tree.trace_tree(result),
+        snap,
+        src,
+        lambda index, origin: reach.hop_verdicts(result, index, origin, pods, services),
+    )
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
 
 
 def _with_source_pods(conn: cluster.Connection, snap: Snapshot, src: reach.Source) -> Snapshot:
-    """The snapshot with --from's pod (by name, or by pod IP) read too."""
+    """The snapshot with --from's pods (by name, by pod IP, or a namespace's) read too."""
     if src.kind == "pod" and src.pod is not None:
         q = plan.PodQuery(
             src.pod.namespace,
@@ -533,23 +583,13 @@ def _with_source_pods(conn: cluster.Connection, snap: Snapshot, src: reach.Sourc
         )
     elif src.kind == "ip":
         q = plan.PodQuery(None, field_selector=f"status.podIP={src.ip}")
+    elif src.kind == "namespace":
+        q = plan.PodQuery(src.namespace)
     else:
         return snap
     known = {p.ref for p in snap.pods}
     more = [p for p in cluster.read_pod_queries(conn, [q]) if p.ref not in known]
     return msgspec.structs.replace(snap, pods=(*snap.pods, *more))
-
-
-def _source_peer(snap: Snapshot, src: reach.Source) -> Peer:
-    if src.kind == "outside":
-        return Peer.outside()
-    if src.kind == "ip" and src.ip is not None:
-        pods = [p for p in snap.pods if src.ip in p.pod_ips and not p.host_network]
-        return Peer.of_pod(pods[0]) if pods else Peer.of_ip(src.ip)
-    found = [p for p in snap.pods if p.ref == src.pod]
-    if not found:
-        raise NotFoundError(f"--from {src.pod}: no such pod", "kubectl get pods -n NAMESPACE")
-    return Peer.of_pod(found[0])
 
 
 @dataclass(frozen=True)
@@ -800,3 +840,92 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
     if any(not r.ok for r in results):
         return ExitCode.PARTIAL
     return ExitCode.OK
+
+
+# --- diff ----------------------------------------------------------------------------------
+
+LIVE = "live"
+DIFF_HINT = (
+    "each side is a file of kinspect snapshot save, a report of kinspect audit -o json, or live"
+)
+MIXED_HINT = (
+    "compare two snapshots (or a snapshot and live), or two audit reports; "
+    "kinspect audit --snapshot FILE -o json writes a snapshot's report"
+)
+
+
+@dataclass(frozen=True)
+class _DiffInput:
+    """One side of a diff as read: a snapshot (a file's, or live) or an audit report's findings."""
+
+    side: chaindiff.Side
+    snapshot: Snapshot | None = None
+    findings: list[auditreport.BaselineFinding] | None = None
+
+
+def _diff_file(path: str, max_bytes: int) -> _DiffInput:
+    """A snapshot file or an AuditReport, told apart by the document's kind (gzip or not)."""
+    data = snapshotfile.read_bytes(path, max_bytes, "file")
+    api, kind = snapshotfile.document_kind(data, path)
+    if kind == "Snapshot":
+        snap = snapshotfile.decode(data, path)
+        return _DiffInput(chaindiff.Side("snapshot", path, snap.context), snapshot=snap)
+    if kind == "AuditReport" and api == report.API_VERSION:
+        findings = auditfiles.decode_report(data, path, DIFF_HINT)
+        contexts = ", ".join(auditfiles.report_contexts(data))
+        return _DiffInput(chaindiff.Side("audit", path, contexts), findings=findings)
+    what = f"a {kind} of {api}" if kind else "not a kinspect document"
+    raise UsageError(f"{path} is {what}, not a snapshot or an audit report", DIFF_HINT)
+
+
+def diff(s: Session, t: Target, w: Where, fmt: DiffFormat, old: str, new: str) -> ExitCode:
+    """What changed in the traffic chain (or in the audit's findings) from OLD to NEW.
+
+    OK when nothing did, DIFFERENT (10) when something did: 1 is kinspect's bug code.
+    Snapshot against snapshot or live, audit report against audit report. An audit report
+    against a snapshot is refused: the report carries its run's choices (ignore rules,
+    --ignore, contexts), which the snapshot's audit would not share, so set-aside findings
+    would show as new.
+    """
+    if old == LIVE and new == LIVE:
+        raise UsageError("both sides are live", "save one first: kinspect snapshot save FILE")
+    max_bytes = max_snapshot_bytes(s)
+    # Both files are read before the cluster: a bad file never waits for a connection.
+    given = [None if p == LIVE else _diff_file(p, max_bytes) for p in (old, new)]
+    audits = sum(1 for x in given if x is not None and x.findings is not None)
+    if audits == 1:
+        other = "live" if LIVE in (old, new) else "a snapshot"
+        raise UsageError(f"cannot compare an audit report with {other}", MIXED_HINT)
+    ns = namespace_of(w, True, "default")
+    if audits == 2:
+        a, b = (x for x in given if x is not None)
+        changes = chaindiff.diff_findings(a.findings or [], b.findings or [], ns)
+        sides = (a.side, b.side)
+    else:
+        snaps: list[Snapshot] = []
+        side_list: list[chaindiff.Side] = []
+        for x in given:
+            if x is None or x.snapshot is None:  # live
+                snap, _ = read(s, t, Where(w.namespace, w.all_namespaces), default_all=True)
+                snaps.append(snap)
+                side_list.append(chaindiff.Side("live", None, snap.context))
+            else:
+                snaps.append(x.snapshot.narrow(ns))
+                side_list.append(x.side)
+        for side, snap in zip(side_list, snaps, strict=True):
+            for warning in snap.warnings:
+                s.warn(f"{side.path or LIVE}: {warning}")
+        changes = chaindiff.diff_snapshots(snaps[0], snaps[1])
+        sides = (side_list[0], side_list[1])
+    result = chaindiff.ChainDiff(sides[0], sides[1], ns, tuple(changes))
+    from kinspect.render import diff as render_diff
+
+    match fmt:
+        case DiffFormat.text | DiffFormat.json | DiffFormat.yaml:
+            doc = render_diff.document(result)
+            _emit(s, fmt.value, doc, lambda: render_diff.text(result))
+        case DiffFormat.markdown:
+            s.stdout.write(render_diff.markdown(result))
+        case _:
+            assert_never(fmt)
+    return ExitCode.DIFFERENT if result.different else ExitCode.OK

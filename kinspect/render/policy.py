@@ -14,9 +14,8 @@ from rich.text import Text
 
 from kinspect.access import AdminAdmission, Cell, PodAccess
 from kinspect.adminpolicy import AdminRef
-from kinspect.peer import Peer
 from kinspect.policy import Side
-from kinspect.reach import HopVerdict
+from kinspect.reach import From, HopVerdict
 from kinspect.render.safe import plain
 
 _STYLE = {"allowed": "green", "denied": "red", "unknown": "yellow"}
@@ -39,6 +38,8 @@ def _side_what(side: Side) -> str:
         what = f"unknown: {side.reason}"
     elif side.decided_by is not None:
         what = f"{side.verdict} by {side.decided_by}"
+    elif side.reason and not side.isolating:
+        what = f"{side.verdict}: {side.reason}"
     elif not side.isolating:
         what = "not isolated"
     elif side.allowed_by:
@@ -50,19 +51,31 @@ def _side_what(side: Side) -> str:
     return what
 
 
-def hops_text(source: Peer, hops: list[HopVerdict]) -> Group:
-    """One block per hop: the verdict, the pod and port, and each side's reason."""
-    lines: list[Text] = [Text(f"policy from {source} ({BY_POLICY}):", style="bold")]
+def hops_text(source: From, hops: list[HopVerdict]) -> Group:
+    """One block per hop: the verdict, the pod and port, and each side's reason.
+
+    From a namespace, the source pods with the same verdict at one hop share a block.
+    """
+    lines: list[Text] = [Text(plain(f"policy from {source.label} ({BY_POLICY}):"), style="bold")]
     if not hops:
         lines.append(Text("  no hop reaches a pod: nothing to evaluate"))
+    groups: dict[tuple[object, ...], list[HopVerdict]] = {}
     for h in hops:
+        key = (h.via, h.pod, h.port, h.protocol, h.verdict, h.notes)
+        groups.setdefault(key, []).append(h)
+    for same in groups.values():
+        h = same[0]
         line = Text("  ")
         line.append(f"{h.verdict.verdict:<8}", style=_STYLE[h.verdict.verdict])
-        line.append(f" {h.pod}:{h.port}/{h.protocol}  via {h.via}")
+        line.append(plain(f" {h.pod}:{h.port}/{h.protocol}  via {h.via}"))
         lines.append(line)
-        lines.append(Text("           " + plain(side_words("egress", h.verdict.egress))))
-        lines.append(Text("           " + plain(side_words("ingress", h.verdict.ingress))))
-        lines.extend(Text(f"           note: {n}") for n in h.notes)
+        sources = [x.source for x in same if x.source is not None]
+        if sources:
+            who = ", ".join(sources)
+            lines.append(Text(plain(f"           from {len(sources)} pod(s): {who}")))
+        lines.append(Text(plain("           " + side_words("egress", h.verdict.egress))))
+        lines.append(Text(plain("           " + side_words("ingress", h.verdict.ingress))))
+        lines.extend(Text(plain(f"           note: {n}")) for n in h.notes)
     return Group(*lines)
 
 
@@ -101,13 +114,14 @@ def admin_ref(r: AdminRef | None) -> dict[str, Any] | None:
     }
 
 
-def hops_json(source: Peer, hops: list[HopVerdict]) -> dict[str, Any]:
+def hops_json(source: From, hops: list[HopVerdict]) -> dict[str, Any]:
     """The TraceReport's `policy` member (docs/json.md)."""
     return {
-        "from": str(source),
+        "from": source.label,
         "fromKind": source.kind,
         "hops": [
             {
+                "source": h.source,
                 "via": h.via,
                 "pod": {"namespace": h.pod.namespace, "name": h.pod.name},
                 "port": h.port,
