@@ -207,3 +207,18 @@ def test_policy_with_unreadable_admin_policies_is_unknown(tmp_path: Path) -> Non
     assert r.code == ExitCode.OK, r.stderr
     assert "  unknown: AdminNetworkPolicies could not be read" in r.stdout.splitlines()
     assert "every source may reach it" not in r.stdout
+
+
+def test_trace_from_a_namespace_takes_the_admin_tiers(tmp_path: Path) -> None:
+    path = _save(tmp_path, _admin_world())
+    doc = json.loads(
+        invoke("trace", "10.96.0.10:80", "--from", "ns", "-o", "json", "--snapshot", path).stdout
+    )
+    validate(doc, "trace-report.json")
+    by = {h["source"]: h for h in doc["policy"]["hops"]}
+    # db-0: the ANP's Allow; shop-0: passed, then the NetworkPolicy's allow; web-a: passed, and
+    # the NetworkPolicy (which isolates web-a) refuses it: the baseline is never consulted.
+    assert by["ns/db-0"]["ingress"]["decidedBy"]["name"] == "shop-may"
+    assert by["ns/shop-0"]["ingress"]["passedBy"]["name"] == "pass-the-rest"
+    assert by["ns/shop-0"]["verdict"] == "allowed"
+    assert (by["ns/web-a"]["verdict"], by["ns/web-a"]["ingress"]["decidedBy"]) == ("denied", None)
