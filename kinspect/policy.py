@@ -25,6 +25,11 @@ Where the API leaves the outcome to the implementation it says "unknown" and why
 hostNetwork pods ("NetworkPolicy behaviour for hostNetwork pods is undefined", the page above).
 A verdict is what the policies say; enforcement depends on the CNI plugin ("by policy").
 Policies that could not be read make every verdict "unknown", never "allowed".
+
+AdminNetworkPolicies (kinspect.adminpolicy, whose docstring cites their semantics) wrap this
+tier: each side first asks the AdminNetworkPolicy tier (Allow or Deny decide, and the
+NetworkPolicies are not consulted; Pass or no match go on), then the NetworkPolicies when they
+isolate the pod, else the BaselineAdminNetworkPolicy; no match anywhere leaves it allowed.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from kinspect.reach import From, HopVerdict
 from kinspect.render.safe import plain
 
 _STYLE = {"allowed": "green", "denied": "red", "unknown": "yellow"}
-BY_POLICY = "by policy: what the NetworkPolicies say; enforcement depends on the network plugin"
+BY_POLICY = "by policy: what the policies say; enforcement depends on the network plugin"
 
 
 def side_words(direction: str, side: Side) -> str:
