@@ -796,14 +796,26 @@ def _snapshot(
                 if kind.state_field is not None:
                     states[kind.state_field] = "read"
             except KinspectError as e:
+                absent = kind.quiet_when_absent and (
+                    isinstance(e, NotFoundError)
+                    # RBAC answers 403 before the resource is looked up: a namespace-scoped
+                    # reader is refused a CRD that is not even installed. Discovery, which
+                    # every authenticated user may read, tells the two apart.
+                    or (
+                        isinstance(e, ForbiddenError)
+                        and kind.state_field is not None
+                        and served(conn, kind) is False
+                    )
+                )
                 if kind.state_field is not None:
-                    states[kind.state_field] = "forbidden"
+                    # Not served (a CRD not installed): none of it exists.
+                    states[kind.state_field] = "absent" if absent else "forbidden"
                 refused = isinstance(e, (ForbiddenError, NotFoundError))
                 # An optional kind that fails in any way leaves its field empty; a fallback
                 # replaces a kind that is refused or not served.
                 if not (kind.optional or (kind.fallback and refused)):
                     raise
-                if kind.quiet_when_absent and isinstance(e, NotFoundError):
+                if absent:
                     pass  # the API is not installed: nothing of it exists, nothing is hidden
                 elif kind.consequence is not None:
                     warnings.append(f"{e.message}; {kind.consequence}")
@@ -817,6 +829,21 @@ def _snapshot(
                     source = "Endpoints"  # the one fallback there is: EndpointSlices → Endpoints
     snap = model.Snapshot(conn.context, endpoint_source=source, warnings=tuple(warnings))
     return msgspec.structs.replace(snap, **fields, **states)
+
+
+def served(conn: Connection, kind: kinds.Kind[Any, Any]) -> bool | None:
+    """Whether the API server serves `kind` (its group/version's discovery document lists it).
+
+    None when discovery cannot tell (refused, failed): the caller keeps what it knew.
+    """
+    try:
+        body = fetch_page(conn, kind.group, kind.group, "(discovery)", None, paged=False)
+        doc = msgspec.json.decode(body, type=raw.APIResourceList)
+    except NotFoundError:
+        return False  # the group/version is not served at all
+    except (KinspectError, msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    return any(r.name == kind.plural for r in doc.resources or ())
 
 
 def _submit(

@@ -357,7 +357,8 @@ def map_(
     idx = chain.Index.of(snap)
     chains = chain.build(snap, idx)
     found: list[Pod] = []
-    if snap.network_policies:  # without policies no pod is isolated: skip the walk
+    # Without policies no pod is isolated: skip the walk.
+    if snap.network_policies or snap.admin_network_policies or snap.baseline_admin_network_policies:
         refs = {b.pod for c in chains for pc in c.ports for b in pc.backends if b.pod_found}
         found = [idx.pods[r] for r in refs if r is not None and r in idx.pods]
     isolation = policy.backend_isolation(snap, found, idx.by_labels)

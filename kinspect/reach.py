@@ -27,7 +27,8 @@ from kinspect.chain import Backend, Index, service_chain
 from kinspect.entry import EntryResult, controller_services
 from kinspect.errors import NotFoundError, UsageError
 from kinspect.model import Node, Pod, PodRef, Protocol, Service
-from kinspect.policy import Peer, PolicyIndex, PolicyVerdict, Side
+from kinspect.peer import Peer
+from kinspect.policy import PolicyIndex, PolicyVerdict, Side
 from kinspect.trace import TraceResult
 
 # A namespace or pod name (DNS-1123 subdomain; pods' are validated as such on create).

@@ -12,19 +12,32 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from kinspect.access import Cell, PodAccess
+from kinspect.access import AdminAdmission, Cell, PodAccess
+from kinspect.adminpolicy import AdminRef
 from kinspect.policy import Side
 from kinspect.reach import From, HopVerdict
 from kinspect.render.safe import plain
 
 _STYLE = {"allowed": "green", "denied": "red", "unknown": "yellow"}
-BY_POLICY = "by policy: what the NetworkPolicies say; enforcement depends on the network plugin"
+BY_POLICY = "by policy: what the policies say; enforcement depends on the network plugin"
 
 
 def side_words(direction: str, side: Side) -> str:
-    """`ingress: allowed by x/web ingress[0]`, `egress: isolated by x/deny, no rule matches`."""
+    """`ingress: allowed by x/web ingress[0]`, `egress: isolated by x/deny, no rule matches`.
+
+    AdminNetworkPolicy tiers: `ingress: denied by BaselineAdminNetworkPolicy default
+    ingress[1] 'deny-all'`, `ingress: passed by AdminNetworkPolicy p ingress[0] (priority 5),
+    then allowed by x/web ingress[0]`.
+    """
+    prefix = f"passed by {side.passed_by}, then " if side.passed_by is not None else ""
+    return f"{direction}: {prefix}{_side_what(side)}"
+
+
+def _side_what(side: Side) -> str:
     if side.reason and side.verdict == "unknown":
         what = f"unknown: {side.reason}"
+    elif side.decided_by is not None:
+        what = f"{side.verdict} by {side.decided_by}"
     elif side.reason and not side.isolating:
         what = f"{side.verdict}: {side.reason}"
     elif not side.isolating:
@@ -35,7 +48,7 @@ def side_words(direction: str, side: Side) -> str:
         what = "allowed only from " + "; ".join(side.only_from)
     else:
         what = "isolated by " + ", ".join(side.isolating) + ", no rule matches"
-    return f"{direction}: {what}"
+    return what
 
 
 def hops_text(source: From, hops: list[HopVerdict]) -> Group:
@@ -81,6 +94,23 @@ def _side(side: Side) -> dict[str, Any]:
         ],
         "onlyFrom": list(side.only_from),
         "reason": side.reason,
+        "decidedBy": admin_ref(side.decided_by),
+        "passedBy": admin_ref(side.passed_by),
+    }
+
+
+def admin_ref(r: AdminRef | None) -> dict[str, Any] | None:
+    """An AdminNetworkPolicy or BaselineAdminNetworkPolicy rule in JSON (docs/json.md)."""
+    if r is None:
+        return None
+    return {
+        "kind": r.tier,
+        "policy": r.policy,
+        "priority": r.priority,
+        "direction": r.direction,
+        "rule": r.index,
+        "name": r.name,
+        "action": r.action,
     }
 
 
@@ -126,8 +156,14 @@ def access_text(found: list[PodAccess]) -> Group:
         if a.ingress_policies:
             lines.append(Text("  ingress policies: " + plain(", ".join(a.ingress_policies))))
         lines.append(Text("  egress policies: " + (plain(", ".join(a.egress_policies)) or "none")))
+        if a.admin_rules:
+            lines.append(Text("  first, AdminNetworkPolicy rules in the order they apply:"))
+            lines.extend(_admin_lines(a.admin_rules))
         if a.state != "read" or (a.host_network and a.ingress_policies):
             continue
+        if a.baseline_rules and not a.ingress_policies:
+            lines.append(Text("  then, as no NetworkPolicy isolates it, the baseline's rules:"))
+            lines.extend(_admin_lines(a.baseline_rules))
         for ad in a.admissions:
             lines.append(
                 Text(
@@ -138,6 +174,25 @@ def access_text(found: list[PodAccess]) -> Group:
                 )
             )
     return Group(*lines)
+
+
+def _admin_lines(rules: tuple[AdminAdmission, ...]) -> list[Text]:
+    return [
+        Text(
+            f"  {r.rule.action or 'unknown action'} by {plain(str(r.rule))}: from "
+            + plain("; or ".join(r.sources))
+            + " on "
+            + plain(", ".join(r.ports))
+        )
+        for r in rules
+    ]
+
+
+def _admin_json(rules: tuple[AdminAdmission, ...]) -> list[dict[str, Any]]:
+    return [
+        {**(admin_ref(r.rule) or {}), "from": list(r.sources), "ports": list(r.ports)}
+        for r in rules
+    ]
 
 
 def access_json(found: list[PodAccess]) -> dict[str, Any]:
@@ -162,6 +217,10 @@ def access_json(found: list[PodAccess]) -> dict[str, Any]:
                     }
                     for ad in a.admissions
                 ],
+                "adminPolicyState": a.admin_state,
+                "baselinePolicyState": a.baseline_state,
+                "adminRules": _admin_json(a.admin_rules),
+                "baselineRules": _admin_json(a.baseline_rules),
             }
             for a in found
         ]

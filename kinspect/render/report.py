@@ -143,6 +143,7 @@ def isolation_json(iso: Isolation) -> Json:
     """The ChainReport's `networkPolicies`: backends isolated for ingress, and by what."""
     return {
         "state": iso.state,
+        "adminState": iso.admin_state,
         "ingressIsolated": [
             {
                 "pod": dict(zip(("namespace", "name"), k.split("/", 1), strict=True)),
