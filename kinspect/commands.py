@@ -892,7 +892,7 @@ class _Watching:
                 else:
                     changes = [item]
                 for change in changes:
-                    before = self.state.objects[change.field].get(change.key, ())
+                    before = self.state.stored(change.field, change.key)
                     events = self.state.step(change)
                     self.status.applied += 1
                     self.status.last_event = _clock()[1]

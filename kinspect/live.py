@@ -177,32 +177,62 @@ class State:
         self.skip = {ns: v for ns, rv in (skip or {}).items() if (v := _resource_version(rv))}
         idx = LiveIndex(snapshot)
         self.idx = idx
-        self.objects: dict[Field, dict[Key, tuple[Value, ...]]] = {f: {} for f in WATCHED}
         self.services: dict[Key, Service] = {}
         self.nodes: dict[str, Node] = {}
+        # Endpoint groups by the object (EndpointSlice, or legacy Endpoints) they came from.
+        # Pods, services and nodes are kept once, in the dicts above and the index.
+        self.slices: dict[Key, tuple[Value, ...]] = {}
         # (namespace, label, value) → services filed under that pair of their selector.
         self._by_pair: dict[tuple[str, str, str], set[Key]] = {}
         # (namespace, service) → its endpoint groups, by the object they came from.
         self._groups: dict[Key, dict[Key, tuple[EndpointGroup, ...]]] = {}
         # pod → the services whose endpoint groups name it, with how many times.
         self._named_by: dict[PodRef, dict[Key, int]] = {}
+        # The first read is filed in bulk: no event, nothing to say which services it touches.
         for s in snapshot.services:
-            self._store(Change("services", "ADDED", (s.namespace, s.name), (s,)))
+            self._service((s.namespace, s.name), (), (s,))
         for p in snapshot.pods:
-            self._store(Change("pods", "ADDED", (p.namespace, p.name), (p,)))
+            idx.add_pod(p)
         for n in snapshot.nodes:
-            self._store(Change("nodes", "ADDED", ("", n.name), (n,)))
+            self.nodes[n.name] = n
         by_object: dict[Key, list[Value]] = {}
         for g in snapshot.endpoint_groups:
             by_object.setdefault(key_of("endpoint_groups", g, self.source), []).append(g)
         for k, gs in by_object.items():
-            self._store(Change("endpoint_groups", "ADDED", k, tuple(gs)))
+            self.slices[k] = tuple(gs)
+            self._endpoint_groups(k, (), self.slices[k])
         idx.node_ips = _node_ips(self.nodes)
         for c in snapshot.consumers:
             idx.consumers.setdefault((c.namespace, c.service), []).append(c)
         self.chains: dict[Key, ServiceChain] = {
             k: service_chain(idx, s) for k, s in sorted(self.services.items())
         }
+
+    def stored(self, field_: Field, key: Key) -> tuple[Value, ...]:
+        """What the state holds for one object (nothing when it holds none)."""
+        found: Value | None
+        match field_:
+            case "services":
+                found = self.services.get(key)
+            case "pods":
+                found = self.idx.pods.get(PodRef(*key))
+            case "nodes":
+                found = self.nodes.get(key[1])
+            case "endpoint_groups":
+                return self.slices.get(key, ())
+        return () if found is None else (found,)
+
+    def keys(self, field_: Field) -> list[Key]:
+        """The keys of every object of one kind the state holds."""
+        match field_:
+            case "services":
+                return list(self.services)
+            case "pods":
+                return [(r.namespace, r.name) for r in self.idx.pods]
+            case "nodes":
+                return [("", n) for n in self.nodes]
+            case "endpoint_groups":
+                return list(self.slices)
 
     @classmethod
     def of(cls, snapshot: Snapshot, skip: Mapping[str, str] | None = None) -> State:
@@ -217,7 +247,7 @@ class State:
             version = _resource_version(change.resource_version)
             if version is not None and version <= self.skip[change.key[0]]:
                 return set()  # already in the namespace's own list
-        old = self.objects[change.field].get(change.key, ())
+        old = self.stored(change.field, change.key)
         if old == change.values:
             return set()  # nothing kinspect reads changed (a status heartbeat, say)
         return self._store(change, old)
@@ -230,28 +260,27 @@ class State:
         """
         if field_ == "pods":
             self.skip = {}  # the new list is one consistent read
-        stored = self.objects[field_]
-        out = [Change(field_, "DELETED", k) for k in stored if k not in objects]
+        out = [Change(field_, "DELETED", k) for k in self.keys(field_) if k not in objects]
         for k, values in objects.items():
-            before = stored.get(k)
-            if before is None:
+            before = self.stored(field_, k)
+            if not before:
                 out.append(Change(field_, "ADDED", k, values))
             elif before != values:
                 out.append(Change(field_, "MODIFIED", k, values))
         return out
 
-    def _store(self, change: Change, old: tuple[Value, ...] = ()) -> set[Key]:
+    def _store(self, change: Change, old: tuple[Value, ...]) -> set[Key]:
         new = () if change.type == "DELETED" else change.values
-        if new:
-            self.objects[change.field][change.key] = new
-        else:
-            self.objects[change.field].pop(change.key, None)
         match change.field:
             case "services":
                 return self._service(change.key, old, new)
             case "pods":
                 return self._pod(old, new)
             case "endpoint_groups":
+                if new:
+                    self.slices[change.key] = new
+                else:
+                    self.slices.pop(change.key, None)
                 return self._endpoint_groups(change.key, old, new)
             case "nodes":
                 return self._node(change.key, new)
@@ -377,14 +406,12 @@ class State:
             services=tuple(self.services[k] for k in sorted(self.services)),
             pods=tuple(self.idx.pods[r] for r in sorted(self.idx.pods)),
             endpoint_groups=tuple(
-                g for k in sorted(self.objects["endpoint_groups"]) for g in self._groups_of(k)
+                g
+                for k in sorted(self.slices)
+                for g in self.slices[k]
+                if isinstance(g, EndpointGroup)
             ),
             nodes=tuple(self.nodes[n] for n in sorted(self.nodes)),
-        )
-
-    def _groups_of(self, key: Key) -> tuple[EndpointGroup, ...]:
-        return tuple(
-            g for g in self.objects["endpoint_groups"][key] if isinstance(g, EndpointGroup)
         )
 
 

@@ -187,7 +187,7 @@ def test_relist_after_410_gives_the_missed_events() -> None:
     for ch in changes:
         state.step(ch)
     _same_as_build(state)
-    assert state.relist("pods", dict(state.objects["pods"])) == []
+    assert state.relist("pods", {k: state.stored("pods", k) for k in state.keys("pods")}) == []
 
 
 def test_pod_events_already_in_a_namespace_list_are_skipped() -> None:
@@ -203,7 +203,7 @@ def test_legacy_endpoints_are_keyed_by_their_service() -> None:
     s = msgspec.structs.replace(_web(), endpoint_source="Endpoints")
     g0 = msgspec.structs.replace(s.endpoint_groups[0], name="web[0]")
     state = State.of(msgspec.structs.replace(s, endpoint_groups=(g0,)))
-    assert set(state.objects["endpoint_groups"]) == {WEB}
+    assert set(state.slices) == {WEB}
     events = state.step(Change("endpoint_groups", "DELETED", WEB))
     assert [e.event for e in events] == ["backend-removed", "backend-removed"]
 
