@@ -9,12 +9,17 @@ json`: nothing lost. Ctrl-C ends every run with 130 and the one-line "interrupte
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
 from kinspect.errors import ExitCode
 
-from .conftest import Cluster, Namespace
+from .conftest import KINSPECT, Cluster, Namespace
 from .faultproxy import FaultProxy, Rule
 from .watchstream import Mirror, Stream, backends_of
 
@@ -250,3 +255,78 @@ def test_off_a_terminal_without_json_the_table_then_one_line_per_change(ns: Name
         assert f" backend-added {ns.name}/web 80/TCP " in added["line"]
     finally:
         _stop(stream)
+
+
+def test_a_kind_that_may_be_listed_but_not_watched_is_polled(ns: Namespace, tmp_path: Path) -> None:
+    _app(ns, 1)
+    everything = ["get", "list", "watch"]
+    kc = ns.restricted_kubeconfig(
+        str(tmp_path),
+        [
+            {"apiGroups": [""], "resources": ["services"], "verbs": everything},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
+            {
+                "apiGroups": ["discovery.k8s.io"],
+                "resources": ["endpointslices"],
+                "verbs": everything,
+            },
+        ],
+    )
+    stream = _watch(ns, kubeconfig=["--kubeconfig", kc])
+    try:
+        stream.synced()
+        ns.kubectl("scale", "deployment", "web", "--replicas=2")
+        # The new pod's container comes from the pods, listed every 10 s: the mirror agrees with
+        # a fresh map (which names it) only once they were listed again.
+        _equal_to_a_fresh_map(stream, ns)
+    finally:
+        err = _stop(stream)
+    assert (
+        f"context restricted may not watch pods in namespace {ns.name} (403 Forbidden); "
+        "listing pods every 10s instead"
+    ) in err, err
+
+
+def test_at_a_terminal_the_table_is_redrawn_with_the_changed_rows_highlighted(
+    ns: Namespace,
+) -> None:
+    _app(ns, 1)
+    args = [*KINSPECT, "map", "-n", ns.name, "--watch", *ns.cluster.kinspect_args()]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: kinspect at a terminal 160 columns wide, and nothing else
+        try:
+            os.environ.update(COLUMNS="160", LINES="40", TERM="xterm")
+            os.environ.pop("NO_COLOR", None)
+            os.execv(args[0], args)
+        finally:
+            os._exit(127)
+    out = b""
+
+    def read_until(what: str, check: Any, seconds: float = 60) -> None:
+        nonlocal out
+        deadline = time.monotonic() + seconds
+        while not check(out):
+            assert time.monotonic() < deadline, f"timed out waiting for {what}: {out[-2000:]!r}"
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    out += os.read(fd, 65536)
+                except OSError:
+                    break
+
+    try:
+        read_until("the status line", lambda o: b"healthy" in o)
+        start = len(out)
+        ns.kubectl("scale", "deployment", "web", "--replicas=2")
+        # Reverse video (the highlight) on a row of the service, and the count of events moves.
+        read_until("a highlighted row", lambda o: b"\x1b[7m" in o[start:])
+        read_until("events counted", lambda o: b" 0 events" not in o[o.rfind(b"watching") :])
+    finally:
+        os.kill(pid, signal.SIGINT)
+        read_until("the end", lambda o: b"interrupted" in o, seconds=10)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == ExitCode.INTERRUPTED
+    # Drawn in place: the cursor moves up over the previous frame instead of scrolling.
+    assert b"\x1b[1A" in out[start:]
+    assert out.rstrip().endswith(b"kinspect: error: interrupted")
