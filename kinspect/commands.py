@@ -855,7 +855,7 @@ class _Watching:
 
     s: Session
     state: live.State
-    feed: watcher.Watcher
+    feed: watcher.Feed
     status: render_watch.Status
     live_view: bool  # the status goes in the live view; otherwise health changes go to stderr
 
@@ -883,7 +883,11 @@ class _Watching:
                     items.append(self.feed.queue.get_nowait())
                 except queue.Empty:
                     break
+            crash: BaseException | None = None
             for item in items:
+                if isinstance(item, watcher.Crashed):
+                    crash = item.error  # raised once what came before it is shown
+                    break
                 if isinstance(item, watcher.Health):
                     self._health(item)
                     continue
@@ -898,6 +902,8 @@ class _Watching:
                     self.status.last_event = _clock()[1]
                     changed(change, before, events)
             tick()
+            if crash is not None:
+                raise crash
 
     def _health(self, h: watcher.Health) -> None:
         problem = None
@@ -965,6 +971,13 @@ def map_watch(
     if fmt not in (MapFormat.table, MapFormat.wide, MapFormat.json):
         raise UsageError(f"--watch cannot write -o {fmt.value}", "use -o json, wide or table")
     snap, state, wt = _start_watch(s, t, w, o, False, service, selector)
+    return follow_map(s, fmt, snap, state, wt)
+
+
+def follow_map(
+    s: Session, fmt: MapFormat, snap: Snapshot, state: live.State, wt: watcher.Feed
+) -> ExitCode:
+    """The rest of `map --watch` after its first read: the chains, then each change of `wt`."""
     status = render_watch.Status(snap.context)
     live_view = fmt is not MapFormat.json and s.out_is_terminal
     run = _Watching(s, state, wt, status, live_view)
@@ -1009,20 +1022,23 @@ def map_watch(
 
     with Live(console=s.console("wide" if wide else "lines"), auto_refresh=False) as view:
 
-        def draw() -> None:
+        def draw(last: bool = False) -> None:
             now = time.monotonic()
             for k in [k for k, until in lit.items() if until <= now]:
                 del lit[k]
                 drawn["dirty"] = True
             # At most one frame per FRAME_SECONDS, and one a second for the status line.
             due = now - drawn["at"] >= (FRAME_SECONDS if drawn["dirty"] else 1.0)
-            if due:
+            if due or (last and drawn["dirty"]):
                 frame = render_watch.map_frame(state.current(), status, set(lit), wide)
                 view.update(frame, refresh=True)
                 drawn["at"], drawn["dirty"] = now, False
 
         draw()
-        run.run(mark, draw)
+        try:
+            run.run(mark, draw)
+        finally:
+            draw(last=True)  # Ctrl-C leaves the state as it is, not as last drawn
     return ExitCode.OK
 
 
@@ -1049,6 +1065,18 @@ def trace_watch(
     """
     target = trace.parse_target(address)
     snap, state, wt = _start_watch(s, t, w, o, True)
+    return follow_trace(s, fmt, target, snap, state, wt)
+
+
+def follow_trace(
+    s: Session,
+    fmt: str,
+    target: trace.Target,
+    snap: Snapshot,
+    state: live.State,
+    wt: watcher.Feed,
+) -> ExitCode:
+    """The rest of `trace --watch` after its first read: the trace, again when it changes."""
     status = render_watch.Status(snap.context)
     live_view = fmt != "json" and s.out_is_terminal
     run = _Watching(s, state, wt, status, live_view)
@@ -1086,12 +1114,16 @@ def trace_watch(
 
     with Live(console=s.console(), auto_refresh=False) as view:
 
-        def draw() -> None:
+        def draw(last: bool = False) -> None:
             at = time.monotonic()
-            if at - now.drawn_at >= (FRAME_SECONDS if now.dirty else 1.0):
+            due = at - now.drawn_at >= (FRAME_SECONDS if now.dirty else 1.0)
+            if due or (last and now.dirty):
                 view.update(render_watch.trace_frame(now.result, status), refresh=True)
                 now.drawn_at, now.dirty = at, False
 
         draw()
-        run.run(retrace, draw)
+        try:
+            run.run(retrace, draw)
+        finally:
+            draw(last=True)
     return ExitCode.OK

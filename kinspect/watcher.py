@@ -25,7 +25,7 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from kinspect import cluster, kinds, live, model, retry
 from kinspect.errors import ForbiddenError, KinspectError, NotFoundError
@@ -60,7 +60,22 @@ class Relisted:
     objects: dict[live.Key, tuple[model.Value, ...]]
 
 
-Item = live.Change | Relisted | Health
+@dataclass(frozen=True)
+class Crashed:
+    """A watcher thread failed unexpectedly (a bug): the consumer raises it (exit 1)."""
+
+    error: BaseException
+
+
+Item = live.Change | Relisted | Health | Crashed
+
+
+class Feed(Protocol):
+    """What the consumer needs of a `Watcher`: start it, and take what it queues."""
+
+    queue: queue.Queue[Item]
+
+    def start(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -124,13 +139,19 @@ class Watcher:
         """One daemon thread per kind: Ctrl-C (in the main thread) never waits for them."""
         for w in self.kinds:
             name = f"watch-{w.kind.plural}"
-            threading.Thread(target=self._run, args=(w,), name=name, daemon=True).start()
+            threading.Thread(target=self._guarded, args=(w,), name=name, daemon=True).start()
 
     def stop(self) -> None:
         self.stopped.set()
 
     def _put(self, item: Item) -> None:
         self.queue.put(item)  # blocks while the consumer is behind: backpressure, no loss
+
+    def _guarded(self, w: Watched) -> None:
+        try:
+            self._run(w)
+        except Exception as e:  # a bug: never a thread that stops quietly, a status still green
+            self._put(Crashed(e))
 
     def _run(self, w: Watched) -> None:
         plural = w.kind.plural
