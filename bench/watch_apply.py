@@ -125,37 +125,41 @@ def measure(pods: int, flips: int, seed: int) -> dict[str, float]:
     sync_s = time.perf_counter() - t0
     gc.collect()
     gc.freeze()  # as `--watch` does after its first read (commands._Watching.run)
-    synced_rss = _rss_mib()
     rng = random.Random(seed)
-    groups = {(g.namespace, g.service): g for g in snap.endpoint_groups}
+    # From here on only the state holds the objects, as in `--watch` (the bench keeps refs).
+    refs = sorted(state.idx.pods)
+    del snap
+    gc.collect()
+    synced_rss = _rss_mib()
     times: list[float] = []
     nodeport: list[float] = []  # the events of NodePort services (a frontend per node)
     events = 0
     for _ in range(flips):
-        p = rng.choice(snap.pods)
-        now = state.idx.pods[p.ref]
+        ref = rng.choice(refs)
+        now = state.idx.pods[ref]
         flipped = msgspec.structs.replace(now, ready=not now.ready)
-        service = str(p.labels["app"])
-        g = groups[(p.namespace, service)]
+        service = str(now.labels["app"])
+        key = (ref.namespace, f"{service}-abcde")
+        (g,) = state.slices[key]
+        assert isinstance(g, EndpointGroup)
         g = msgspec.structs.replace(
             g,
             endpoints=tuple(
                 msgspec.structs.replace(e, ready=flipped.ready, serving=flipped.ready)
-                if e.pod == p.ref
+                if e.pod == ref
                 else e
                 for e in g.endpoints
             ),
         )
-        groups[(p.namespace, service)] = g
         for change in (
-            live.Change("pods", "MODIFIED", (p.namespace, p.name), (flipped,)),
-            live.Change("endpoint_groups", "MODIFIED", (g.namespace, g.name), (g,)),
+            live.Change("pods", "MODIFIED", (ref.namespace, ref.name), (flipped,)),
+            live.Change("endpoint_groups", "MODIFIED", key, (g,)),
         ):
             t0 = time.perf_counter()
             events += len(state.step(change))
             took = time.perf_counter() - t0
             times.append(took)
-            if state.services[(p.namespace, service)].type == "NodePort":
+            if state.services[(ref.namespace, service)].type == "NodePort":
                 nodeport.append(took)
     gc.collect()
     gc.unfreeze()
@@ -163,7 +167,7 @@ def measure(pods: int, flips: int, seed: int) -> dict[str, float]:
     nodeport.sort()
     return {
         "pods": pods,
-        "services": len(snap.services),
+        "services": len(state.services),
         "map_build_s": map_s,
         "state_of_s": sync_s,
         "sync_ratio": sync_s / map_s if map_s else 0.0,
@@ -173,7 +177,7 @@ def measure(pods: int, flips: int, seed: int) -> dict[str, float]:
         "p99_ms": _pct(times, 0.99) * 1000,
         "max_ms": times[-1] * 1000,
         "nodeport_p99_ms": _pct(nodeport, 0.99) * 1000 if nodeport else 0.0,
-        "nodes": len(snap.nodes),
+        "nodes": len(state.nodes),
         "rss_snapshot_mib": base,
         "rss_synced_mib": synced_rss,
         "rss_after_mib": _rss_mib(),

@@ -867,10 +867,12 @@ class _Watching:
         """Apply the watchers' events for ever (until Ctrl-C), calling `changed` after each."""
         import gc
 
-        # A long-lived process: cycles (a traceback per reconnect) must be collected. What the
-        # first read built is frozen, so the collector never walks it again.
-        gc.freeze()
-        gc.enable()
+        # A long-lived process: cycles (a traceback per reconnect) must be collected, though
+        # `cli.main` turned the collector off for one-shot commands. What the first read built
+        # is frozen first, so the collector never walks it again.
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
         self.feed.start()
         while True:
             try:
@@ -927,7 +929,10 @@ def _start_watch(
     service: str | None = None,
     selector: str | None = None,
 ) -> tuple[Snapshot, live.State, watcher.Watcher]:
-    """The first read (one LIST per kind, versions kept), its state, and the watchers for it."""
+    """The first read (one LIST per kind, versions kept), its state, and the watchers for it.
+
+    The snapshot returned is the first read without the watched kinds (the state has those).
+    """
     if w.snapshot:
         raise UsageError("--watch follows a cluster, not a snapshot file", "drop --snapshot")
     if not 1 <= o.timeout <= MAX_WATCH_TIMEOUT:
@@ -944,7 +949,8 @@ def _start_watch(
     _warnings(s, snap)
     state = live.State.of(snap, watcher.pod_versions(conn, scope))
     kinds_ = watcher.watched(conn, snap, scope)
-    return snap, state, watcher.Watcher(conn, scope, kinds_, o.timeout, s.warn)
+    # The state holds the objects from here on: the first read's own tuples are let go.
+    return state.snapshot, state, watcher.Watcher(conn, scope, kinds_, o.timeout, s.warn)
 
 
 def _write_line(s: Session, doc: dict[str, object]) -> None:
@@ -1082,7 +1088,7 @@ def follow_trace(
     run = _Watching(s, state, wt, status, live_view)
     from kinspect.render import tree
 
-    first = trace.trace(chain.Index.of(snap), target)
+    first = trace.trace(chain.Index.of(state.as_snapshot()), target)
     now = _Traced(first, report.trace_report(snap.context, first), live.involved(first))
 
     def show() -> None:

@@ -122,7 +122,10 @@ def _resource_version(rv: str) -> int | None:
 class LiveIndex(Index):
     """`chain.Index` kept up to date object by object instead of built once.
 
-    `select` answers a service selector from dicts of pods by namespace and label pair.
+    `select` answers a service selector from dicts of pods by namespace and label pair. Only
+    what `chain.service_chain` reads is kept: `snapshot` lacks the watched kinds and
+    `pods_by_ip`/`by_labels` are empty, so trace and policy take `chain.Index.of(
+    State.as_snapshot())` instead.
     """
 
     pairs: dict[tuple[str, str, str], dict[PodRef, Pod]] = field(default_factory=dict)
@@ -172,10 +175,14 @@ class State:
         namespace by namespace and are watched from the oldest of those lists: a pod event of
         such a namespace at or before its own list's version is one already seen, and skipped.
         """
-        self.snapshot = snapshot
+        # The first read without the watched kinds: those are held once, below, and replaced
+        # object by object (keeping the first read's tuples too would hold every object twice).
+        self.snapshot = msgspec.structs.replace(
+            snapshot, services=(), pods=(), endpoint_groups=(), nodes=()
+        )
         self.source = snapshot.endpoint_source
         self.skip = {ns: v for ns, rv in (skip or {}).items() if (v := _resource_version(rv))}
-        idx = LiveIndex(snapshot)
+        idx = LiveIndex(self.snapshot)
         self.idx = idx
         self.services: dict[Key, Service] = {}
         self.nodes: dict[str, Node] = {}

@@ -330,3 +330,28 @@ def test_at_a_terminal_the_table_is_redrawn_with_the_changed_rows_highlighted(
     # Drawn in place: the cursor moves up over the previous frame instead of scrolling.
     assert b"\x1b[1A" in out[start:]
     assert out.rstrip().endswith(b"kinspect: error: interrupted")
+
+
+def test_a_watch_silent_past_its_timeout_is_started_again(
+    ns: Namespace, cluster: Cluster, tmp_path: Path
+) -> None:
+    _app(ns, 1)
+    with FaultProxy.start(cluster.kubeconfig_view(), tmp_path) as proxy:
+        kc = ["--kubeconfig", proxy.kubeconfig(tmp_path)]
+        services = (f"/namespaces/{ns.name}/services?", "watch=1")
+        # The services' first watch answers nothing for 14 s: past --watch-timeout (1 s) plus
+        # kinspect's margin (10 s), so kinspect gives up on it and watches again.
+        proxy.add(Rule(services, "delay", interval=14.0))
+        stream = _watch(ns, "--watch-timeout", "1", kubeconfig=kc)
+        try:
+            stream.synced()
+            ns.kubectl("delete", "service", "web")
+            stream.until(
+                "web removed",
+                lambda d: d["event"] == "service-removed" and d["service"] == "web",
+                seconds=60,
+            )
+        finally:
+            err = _stop(stream)
+        assert "watch of services: reconnecting (attempt 1): silent too long" in err, err
+        assert proxy.count(*services) >= 2

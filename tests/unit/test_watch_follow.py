@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import msgspec
 import pytest
 
-from kinspect import commands, live, trace
+from kinspect import chain, commands, live, trace
 from kinspect.commands import MapFormat, Session
 from kinspect.live import Change, State
 from kinspect.model import Snapshot
@@ -165,5 +165,6 @@ def test_trace_live_view_at_a_terminal() -> None:
 
 
 def test_involved_names_the_services_a_trace_passes() -> None:
-    result = trace.trace(live.State.of(_snap()).idx, trace.parse_target("10.96.0.10:80"))
+    state = live.State.of(_snap())
+    result = trace.trace(chain.Index.of(state.as_snapshot()), trace.parse_target("10.96.0.10:80"))
     assert live.involved(result) == {("ns", "web")}
