@@ -113,8 +113,9 @@ def key_of(field_: Field, value: Value, endpoint_source: EndpointSource) -> Key:
 
 
 def _resource_version(rv: str) -> int | None:
-    # Resource versions are etcd revisions, decimal and increasing (KEP-5504 makes that a
-    # promise); anything else is not compared.
+    # Resource versions of one resource type compare as increasing integers: a promise since
+    # Kubernetes 1.35 (KEP-5504, kubernetes/enhancements#5504), and what etcd revisions always
+    # were. Anything that is not a decimal integer is not compared.
     return int(rv) if rv.isascii() and rv.isdigit() else None
 
 
@@ -430,6 +431,19 @@ def _filing(s: Service) -> tuple[str, str, str] | None:
     return (s.namespace, k, s.selector[k])
 
 
+def _same_but_addresses(a: Service, b: Service) -> bool:
+    """Whether two versions of a service differ at most in load balancer and external IPs.
+
+    Then only frontends changed (a load balancer's address assigned, say), not the ports.
+    """
+    if a == b:
+        return True
+    moved = msgspec.structs.replace(
+        a, load_balancer_ingress=b.load_balancer_ingress, external_ips=b.external_ips
+    )
+    return moved == b
+
+
 def _backend_key(b: Backend) -> tuple[str, int, str, PodRef | None]:
     return (b.address, b.port, b.protocol, b.pod)
 
@@ -445,7 +459,7 @@ def diff(old: ServiceChain | None, new: ServiceChain | None) -> list[ChainEvent]
     ns, name = new.service.namespace, new.service.name
     if old is None:
         return [ChainEvent("service-added", ns, name, chain=new)]
-    if old.service != new.service or len(old.ports) != len(new.ports):
+    if not _same_but_addresses(old.service, new.service) or len(old.ports) != len(new.ports):
         return [ChainEvent("service-changed", ns, name, chain=new)]
     out: list[ChainEvent] = []
     for before, after in zip(old.ports, new.ports, strict=True):

@@ -12,7 +12,7 @@ import msgspec
 
 from kinspect import chain, live
 from kinspect.live import ChainEvent, Change, State
-from kinspect.model import Node, NodeAddress, Pod, Service, Snapshot, Value
+from kinspect.model import LoadBalancerIngress, Node, NodeAddress, Pod, Service, Snapshot, Value
 
 from .builders import cport, ep, group, node, pod, snap, sport, svc
 
@@ -144,6 +144,27 @@ def test_a_changed_spec_is_service_changed_with_the_whole_chain() -> None:
     assert ev.event == "service-changed"
     assert ev.chain is not None
     assert len(ev.chain.ports) == 2
+
+
+def test_a_load_balancer_address_assigned_is_frontends_changed() -> None:
+    base = _web()
+    lb = svc(
+        "lb", sport(80, 8080, node_port=30081), type="LoadBalancer", cluster_ips=("10.96.0.12",)
+    )
+    state = State.of(msgspec.structs.replace(base, services=(*base.services, lb)))
+    assigned = msgspec.structs.replace(
+        lb, load_balancer_ingress=(LoadBalancerIngress(ip="203.0.113.7"),)
+    )
+    (ev,) = state.step(_svc(assigned))
+    assert (ev.event, ev.service, ev.port) == (
+        "frontends-changed",
+        "lb",
+        sport(80, 8080, node_port=30081),
+    )
+    assert ev.frontends is not None
+    assert [f.address for f in ev.frontends if f.kind == "LoadBalancer"] == ["203.0.113.7"]
+    assert state.chains[("ns", "lb")].service == assigned
+    _same_as_build(state)
 
 
 def test_a_node_address_change_changes_nodeport_frontends_only() -> None:
