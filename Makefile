@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: netpol-diff netpol-diff-ci tools pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small bench-diff clean dist dist-check
+.PHONY: netpol-diff netpol-diff-ci tools pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small bench-diff bench-watch clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -81,9 +81,16 @@ demo: venv testbed
 
 bench: venv testbed
 	bench/run.sh
+	$(BIN)/python bench/watch_apply.py --pods 10000 100000 --flips 2000
+
+# --watch's per-event cost, in-process on a synthetic snapshot (no cluster; figures only).
+bench-watch: venv
+	$(BIN)/python bench/watch_apply.py --pods 10000 100000 --flips 2000
 
 # CI's proof that the benchmark scripts work (a few thousand pods, one run; no time asserted).
+# watch_apply needs no cluster: it runs even through KINSPECT_E2E_CONTEXT (under a second).
 bench-small: venv
+	$(BIN)/python bench/watch_apply.py --pods 3000 --flips 200
 	@if [ -n "$$KINSPECT_E2E_CONTEXT" ]; then \
 	  echo "bench-small: skipped: it measures the test bed, and KINSPECT_E2E_CONTEXT is set"; \
 	else BENCH_SMALL=1 bench/run.sh; fi

@@ -21,6 +21,7 @@ from typer._click.exceptions import ClickException
 from kinspect import __version__, commands
 from kinspect.audit import Severity
 from kinspect.commands import (
+    WATCH_TIMEOUT,
     AuditOptions,
     DataFormat,
     DiffFormat,
@@ -28,6 +29,7 @@ from kinspect.commands import (
     MapFormat,
     Session,
     Target,
+    WatchOptions,
     Where,
 )
 from kinspect.errors import ExitCode, KinspectError
@@ -63,6 +65,16 @@ SnapshotOpt = Annotated[
     ),
 ]
 DataOutputOpt = Annotated[DataFormat, typer.Option("-o", "--output", help="Output format.")]
+WatchOpt = Annotated[
+    bool,
+    typer.Option(
+        "--watch", "-w", help="Follow the cluster: update in place, or JSON Lines with -o json."
+    ),
+]
+WatchTimeoutOpt = Annotated[
+    int,
+    typer.Option("--watch-timeout", help="Seconds each WATCH lasts on the server (--watch)."),
+]
 
 
 def _session(ctx: typer.Context) -> Session:
@@ -108,10 +120,13 @@ def map_(
     request_timeout: TimeoutOpt = 30.0,
     snapshot: SnapshotOpt = None,
     entrypoints: Annotated[bool, typer.Option(help="Every host and path, where it lands.")] = False,
+    watch: WatchOpt = False,
+    watch_timeout: WatchTimeoutOpt = WATCH_TIMEOUT,
 ) -> ExitCode:
     """The chain of every service port, one row per backend."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
-    return commands.map_(_session(ctx), t, w, output, service, selector, entrypoints)
+    o = WatchOptions(watch, watch_timeout)
+    return commands.map_(_session(ctx), t, w, output, service, selector, entrypoints, o)
 
 
 @app.command()
@@ -153,6 +168,8 @@ def trace_(
             "verdict at every hop.",
         ),
     ] = None,
+    watch: WatchOpt = False,
+    watch_timeout: WatchTimeoutOpt = WATCH_TIMEOUT,
 ) -> ExitCode:
     """What an address is and, with a port, where its traffic goes hop by hop.
 
@@ -160,7 +177,8 @@ def trace_(
     A URL (or --host/--path): the Ingress rule that answers it, then the service's chain.
     """
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
-    return commands.trace_(_session(ctx), t, w, output.value, address, host, path, source)
+    o = WatchOptions(watch, watch_timeout)
+    return commands.trace_(_session(ctx), t, w, output.value, address, host, path, source, o)
 
 
 @app.command("policy")

@@ -434,6 +434,28 @@ class EndpointsList(Wire):
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
+class WatchObjectMeta(Wire):
+    name: str = ""
+    namespace: str = ""
+    resourceVersion: str = ""
+
+
+class WatchObject(Wire):
+    """What a watch event's object is, whatever its kind: its name and resourceVersion."""
+
+    metadata: WatchObjectMeta = msgspec.field(default_factory=WatchObjectMeta)
+
+
+class WatchEvent(Wire):
+    """One line of a watch stream: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR, and its object.
+
+    The object is kept raw and decoded by its kind's item type (or as a Status, for ERROR).
+    """
+
+    type: str
+    object: msgspec.Raw = msgspec.Raw(b"null")
+
+
 class Status(Wire):
     """A metav1.Status error body (403, 404 ...)."""
 
