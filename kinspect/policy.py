@@ -180,6 +180,11 @@ class PolicyIndex:
             for pod in chosen:
                 self._selecting[(pod.namespace, pod.name)].append(p)
 
+    @property
+    def selecting_all(self) -> Mapping[tuple[str, str], list[NetworkPolicy]]:
+        """(namespace, pod name) -> every policy selecting that pod, of either type."""
+        return self._selecting
+
     def selecting(self, pod: Pod, direction: Direction | None = None) -> list[NetworkPolicy]:
         """The policies that select `pod` (for `direction`'s policy type, when given)."""
         found = self._selecting.get((pod.namespace, pod.name), [])
@@ -375,16 +380,27 @@ def isolated_for_ingress(index: PolicyIndex, pods: Iterable[Pod]) -> dict[str, l
     (`BaselineAdminNetworkPolicy default`). An Allow or Pass rule alone restricts nothing.
     """
     out: dict[str, list[str]] = {}
+    # Names once per policy, not once per pod it selects; the admin tiers only when one has a
+    # Deny ingress rule (the rest cannot restrict anything).
+    names_of = {id(p): str(p) for p in index.policies if "Ingress" in p.policy_types}
+    admin = index.admin
+    denying = any(
+        any(r.action == "Deny" for r in p.ingress)
+        for p in (*admin.policies, *((admin.baseline,) if admin.baseline else ()))
+    )
+    selecting = index.selecting_all
     for pod in pods:
-        names = [str(p) for p in index.selecting(pod, "ingress")]
-        names += [
-            str(p)
-            for p in index.admin.applying(pod)
-            if any(r.action == "Deny" for r in p.ingress)
-            and (p.tier == "AdminNetworkPolicy" or not names)
-        ]
+        found = selecting.get((pod.namespace, pod.name))
+        names = [names_of[id(p)] for p in found if id(p) in names_of] if found else []
+        if denying:
+            names += [
+                str(p)
+                for p in admin.applying(pod)
+                if any(r.action == "Deny" for r in p.ingress)
+                and (p.tier == "AdminNetworkPolicy" or not names)
+            ]
         if names:
-            out[str(pod.ref)] = names
+            out[f"{pod.namespace}/{pod.name}"] = names
     return out
 
 
