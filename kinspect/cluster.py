@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import time
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -67,6 +68,15 @@ PAGE_SIZE = 1000
 # (a few ms each) would cost more than they save. docs/performance.md has the measurements.
 SPLIT_PAGES_PER_NAMESPACE = 2
 SPLIT_WORKERS = 4
+# A LIST that turns out (from its first page's remainingItemCount) to hold at most this many
+# items is read again in one response, without a limit, instead of page by page: a LIST with
+# no limit and no resourceVersion is a consistent read served from the API server's watch
+# cache (ConsistentListFromCache), while the continue pages of a paged LIST come from etcd on
+# a cluster whose objects have not changed since the last compaction (above), at about twice
+# the server's CPU. The bound keeps each response, and what a server without streaming list
+# encoding (before 1.33) builds in memory for it, to about 100 MB of pods; bigger lists stay
+# paged (pods per namespace first). docs/performance.md has the measurements and the rule.
+UNPAGED_MAX = 25_000
 
 W = TypeVar("W")
 V = TypeVar("V", bound=model.Value)
@@ -103,6 +113,8 @@ class Connection:
     gate: retry.Gate = field(default_factory=retry.Gate)
     # The server has answered once: a refused connection now means it is restarting.
     answered: bool = False
+    # Lists of at most this many items are read whole (UNPAGED_MAX); 0: always by pages.
+    unpaged_max: int = UNPAGED_MAX
     # When set (--watch), the resourceVersion of every LIST read, by (resource, namespace or
     # None): a watch starts from it.
     list_versions: dict[tuple[str, str | None], str] | None = None
@@ -176,6 +188,7 @@ def connect(
     page_size: int = PAGE_SIZE,
     log: Callable[[str], None] = _quiet,
     warn: Callable[[str], None] = _quiet,
+    unpaged_max: int = UNPAGED_MAX,
 ) -> Connection:
     """Load credentials for `context` (or the current one, or in-cluster config)."""
     client_log = _ClientLog()
@@ -228,7 +241,9 @@ def connect(
     api = k8s.ApiClient(cfg)
     # Named in the API server's audit log, which the e2e suite reads to prove we only read.
     api.user_agent = f"kinspect/{__version__}"
-    return Connection(name, cfg.host, api, ns, timeout, page_size, log, warn)
+    conn = Connection(name, cfg.host, api, ns, timeout, page_size, log, warn)
+    conn.unpaged_max = unpaged_max
+    return conn
 
 
 def _incluster_namespace() -> str:
@@ -577,13 +592,24 @@ def _list(
     def fetch(token: str | None) -> bytes:
         return fetch_page(conn, path, resource, scope, token, paged=paged, **(query or {}))
 
+    def fetch_whole() -> bytes:
+        return fetch_page(conn, path, resource, scope, None, paged=False, **(query or {}))
+
     decoder = msgspec.json.Decoder(kind)
     what = f"{resource} {scope}".strip()
+    # Only a list read from its start may be read again whole (UNPAGED_MAX).
+    first = start is None and paged
     with threads(1) as ahead:
         pending: Future[bytes] | None = ahead.submit(fetch, start)
         while pending is not None:
             body = pending.result()
             token = head_continue(body)
+            if first and token and _small(conn, body):
+                del body
+                first = False
+                pending = ahead.submit(fetch_whole)
+                continue
+            first = False
             pending = ahead.submit(fetch, token) if token else None
             page = decode_page(conn, decoder, body, what)
             del body
@@ -593,6 +619,21 @@ def _list(
 
 
 _CONTINUE = b'"continue":"'
+
+
+_REMAINING = re.compile(rb'"remainingItemCount":(\d+)')
+
+
+def _small(conn: Connection, body: bytes) -> bool:
+    """Whether the list whose first page is `body` is small enough to read again whole.
+
+    The count is in the list's leading metadata, absent when selectors narrow the list (then
+    it stays paged: selected lists are small, and read by their pages).
+    """
+    head = body[:4096]
+    items = head.find(b'"items"')
+    m = _REMAINING.search(head, 0, items if items >= 0 else len(head))
+    return m is not None and int(m.group(1)) + conn.page_size <= conn.unpaged_max
 
 
 def head_continue(body: bytes) -> str | None:
@@ -692,8 +733,13 @@ def read_pods(
     pods_kind = kinds.PODS
     path, where = _where(pods_kind, None)
     body = fetch_page(conn, path, pods_kind.plural, where, None)
+    if head_continue(body) and _small(conn, body):
+        del body
+        whole = _list(conn, path, pods_kind.list_type, pods_kind.plural, where, paged=False)
+        return _values(pods_kind, _recorded(conn, (pods_kind.plural, None), whole))
     decoder = msgspec.json.Decoder(pods_kind.list_type)
     first = decode_page(conn, decoder, body, f"{pods_kind.plural} {where}")
+    del body
     pods = _values(pods_kind, _recorded(conn, (pods_kind.plural, None), [first]))
     token = first.metadata.continue_
     if not token:

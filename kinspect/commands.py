@@ -211,16 +211,16 @@ def connect(s: Session, t: Target) -> cluster.Connection:
             "e.g. 30",
         )
     # Like kubectl's --chunk-size: items per LIST page, 0 for no paging.
-    chunk = s.environ.get("KINSPECT_CHUNK_SIZE", "")
-    if chunk and not (
-        chunk.isascii() and chunk.isdigit() and len(chunk) <= 10 and int(chunk) <= MAX_CHUNK_SIZE
-    ):
-        raise UsageError(
-            f"KINSPECT_CHUNK_SIZE must be a whole number from 0 to {MAX_CHUNK_SIZE}, "
-            f"got {chunk[:20]!r}",
-            f"e.g. {cluster.PAGE_SIZE}, or 0 for no paging",
-        )
-    page_size = int(chunk) if chunk else cluster.PAGE_SIZE
+    chunk = _env_count(s, "KINSPECT_CHUNK_SIZE", f"e.g. {cluster.PAGE_SIZE}, or 0 for no paging")
+    page_size = cluster.PAGE_SIZE if chunk is None else chunk
+    # A page size the user chose is kept for every list, unless KINSPECT_UNPAGED_MAX says
+    # which lists to read whole anyway (docs/performance.md).
+    whole = _env_count(
+        s,
+        "KINSPECT_UNPAGED_MAX",
+        f"e.g. {cluster.UNPAGED_MAX}, or 0 to read every list by pages",
+    )
+    unpaged_max = whole if whole is not None else 0 if chunk is not None else cluster.UNPAGED_MAX
     return cluster.connect(
         kubeconfig,
         t.context,
@@ -229,7 +229,23 @@ def connect(s: Session, t: Target) -> cluster.Connection:
         page_size=page_size,
         log=s.log,
         warn=s.warn,
+        unpaged_max=unpaged_max,
     )
+
+
+def _env_count(s: Session, name: str, hint: str) -> int | None:
+    """A whole number from 0 to MAX_CHUNK_SIZE in environment variable `name`, if set."""
+    value = s.environ.get(name, "")
+    if not value:
+        return None
+    if not (
+        value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_CHUNK_SIZE
+    ):
+        raise UsageError(
+            f"{name} must be a whole number from 0 to {MAX_CHUNK_SIZE}, got {value[:20]!r}",
+            hint,
+        )
+    return int(value)
 
 
 def max_snapshot_bytes(s: Session) -> int:

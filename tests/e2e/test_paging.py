@@ -133,3 +133,58 @@ def test_without_namespace_list_rights_pods_are_read_in_one_paged_list(
     finally:
         cluster_scoped = [f"clusterrole/{name}", f"clusterrolebinding/{name}"]
         ns.kubectl("delete", *cluster_scoped, "--wait=false", check=False)
+
+
+def _pod_lists(cluster: Cluster, ns: str) -> list[str]:
+    """The query strings of kinspect's LISTs of pods in `ns`, by the API server's audit log."""
+    assert cluster.logs is not None
+    with open(os.path.join(cluster.logs, "audit.log")) as f:
+        events = [json.loads(line) for line in f]
+    path = f"/api/v1/namespaces/{ns}/pods"
+    return [
+        e["requestURI"][len(path) :]
+        for e in events
+        if str(e.get("userAgent", "")).startswith("kinspect/")
+        and e.get("verb") == "list"
+        and e.get("requestURI", "").partition("?")[0] == path
+        and e.get("stage") == "ResponseComplete"
+    ]
+
+
+def test_a_list_small_enough_is_read_again_whole_not_by_its_continue_pages(
+    cluster: Cluster, ns: Namespace, tmp_path: Path
+) -> None:
+    """Pages of 2 but lists of up to 1,000 items read whole: one page, then one LIST unpaged.
+
+    The continue pages of a LIST come from etcd on a quiet cluster; one without a limit is
+    served from the watch cache (cluster.UNPAGED_MAX).
+    """
+    ns.apply(_pods(7))
+    ns.wait_until("7 pods", lambda: len(ns.get("pods", "-l", "app=paged")["items"]) == 7)
+    env = {**os.environ, "KINSPECT_CHUNK_SIZE": "2", "KINSPECT_UNPAGED_MAX": "1000"}
+    proc = subprocess.run(
+        [*KINSPECT, "map", "-n", ns.name, "-o", "json", *cluster.kinspect_args()],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**env, "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    cluster.audit_log("kinspect's pod LISTs")
+    lists = _pod_lists(cluster, ns.name)
+    assert [q for q in lists if "continue=" in q] == [], lists
+    assert sum(1 for q in lists if "limit=2" in q) == 1, lists
+    assert sum(1 for q in lists if "limit=" not in q) == 1, lists
+    # Chosen page sizes alone keep every list paged: 7 pods in 4 pages.
+    proc = subprocess.run(
+        [*KINSPECT, "map", "-n", ns.name, "-o", "json", *cluster.kinspect_args()],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "KINSPECT_CHUNK_SIZE": "2", "NO_COLOR": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    cluster.audit_log("kinspect's paged pod LISTs")
+    assert sum(1 for q in _pod_lists(cluster, ns.name) if "continue=" in q) == 3
