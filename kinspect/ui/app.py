@@ -177,7 +177,6 @@ class KinspectApp(App[None]):
         self.namespace: str | None = self._start(first.namespace)
         self.service: ServiceKey | None = None
         self.target: str | None = None  # what `t` traces
-        self._hold_target = False
         self._row_keys: list[ServiceKey] = []
 
     # --- layout ------------------------------------------------------------------------
@@ -359,6 +358,8 @@ class KinspectApp(App[None]):
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         i = event.cursor_row
+        if i != event.data_table.cursor_row:
+            return  # stale: the table was refilled since (a namespace switch, a jump)
         if 0 <= i < len(self._row_keys) and self._row_keys[i] != self.service:
             self._show_chain(self._row_keys[i], None)
 
@@ -366,9 +367,9 @@ class KinspectApp(App[None]):
         self.query_one("#chain", Tree).focus()
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[str | None]) -> None:
-        if self._hold_target:
-            self._hold_target = False
-        elif event.node.data:
+        # Only a move in the focused tree picks what `t` traces: a search hit's jump moves the
+        # cursor to the pod's line too, but `t` then traces the address searched for.
+        if event.control.has_focus and event.node.data:
             self.target = event.node.data
             self._status()
 
@@ -398,7 +399,6 @@ class KinspectApp(App[None]):
                     tree.move_cursor_to_line(i)
                     break
         self.target = hit.address
-        self._hold_target = True  # the cursor's move above must not replace the hit's address
         self._status()
 
     def action_trace(self) -> None:
