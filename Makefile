@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: netpol-diff netpol-diff-ci tools pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
+.PHONY: netpol-diff netpol-diff-ci tools tmux pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,13 +23,13 @@ lint: venv
 
 # The quick loop: every test that needs no cluster (seconds, no Go build), with the CLI's
 # in-process coverage, which must stay at 80% or more.
-unit: venv
+unit: venv tmux
 	$(BIN)/pytest -m "not e2e and not dist" --cov=kinspect.cli --cov=kinspect.commands --cov-report=term \
 	  --cov-fail-under=80
 
 # The unit suite once more under `python -O`, which strips `assert`: the package must not use
 # asserts as validation (pytest still rewrites the tests' own asserts, so they keep checking).
-unit-O: venv
+unit-O: venv tmux
 	$(BIN)/python -O -m pytest -m "not e2e" -q -p no:cacheprovider \
 	  -W "ignore:assertions not in test modules:pytest.PytestConfigWarning"
 
@@ -126,6 +126,13 @@ dist-check: dist
 	dist/venv/bin/kubectl-kinspect --version
 	SHIV_ROOT=dist/shiv dist/krew/kubectl-kinspect --version
 	$(BIN)/pytest -q -m dist tests/packaging
+
+# The ui's smoke test runs the real binary in tmux (tests/unit/test_ui_tmux.py; in CI it fails
+# without tmux rather than skip). Debian's tmux; CI machines run as root.
+tmux:
+	@command -v tmux >/dev/null || { apt-get install -y -q tmux >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q tmux >/dev/null; }; }
+	@tmux -V
 
 # What the picture checks need: Graphviz (Debian's graphviz; CI machines run as root) and the
 # mermaid parser with jsdom from npm, pinned by tests/tools/package-lock.json.

@@ -334,13 +334,13 @@ class KinspectApp(App[None]):
 
     def _status(self) -> None:
         snap = self.view.snapshot
-        t = Text(plain(self.source), style="bold")
+        t = Text(plain(self.source), style="bold", no_wrap=True, overflow="ellipsis")
         t.append(f"  read {self.read_at:%H:%M:%S}Z", style="dim")
         t.append(f"  {len(snap.services)} services {len(snap.pods)} pods  ")
         t.append(plain(self.live), style="cyan")
-        if self.target:
-            t.append(f"  t: trace {plain(self.target)}", style="dim")
         self.query_one("#status", Static).update(t)
+        chain = self.query_one("#chain")
+        chain.border_subtitle = Text(f"t: trace {plain(self.target)}") if self.target else None
 
     # --- events --------------------------------------------------------------------------
 
