@@ -26,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, OptionList, Static, Tree
+from textual.widgets import Footer, Input, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
@@ -140,9 +140,11 @@ class KinspectApp(App[None]):
     CSS = """
     #main { height: 1fr; }
     #namespaces { width: 32; height: 1fr; border: round $primary-darken-2; }
-    #services { width: 2fr; height: 1fr; border: round $primary-darken-2; }
+    #services-pane { width: 2fr; height: 1fr; border: round $primary-darken-2; }
+    #services-header { height: 1; padding: 0 1; text-style: bold; }
+    #services { height: 1fr; border: none; }
     #chain { width: 3fr; height: 1fr; border: round $primary-darken-2; }
-    #namespaces:focus, #services:focus, #chain:focus { border: round $accent; }
+    #namespaces:focus, #services-pane:focus-within, #chain:focus { border: round $accent; }
     #notes { height: auto; max-height: 6; color: $warning; padding: 0 1; }
     #status { height: 1; background: $boost; padding: 0 1; }
     Search { align: center top; }
@@ -184,7 +186,11 @@ class KinspectApp(App[None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             yield OptionList(id="namespaces")
-            yield DataTable(id="services", cursor_type="row", zebra_stripes=False)
+            # Lines of fixed-width columns in an OptionList: a DataTable renders each cell through
+            # rich's console (ten times the cost of a line), too slow for a namespace switch.
+            with Vertical(id="services-pane"):
+                yield Static(id="services-header")
+                yield OptionList(id="services")
             yield Tree(Text(""), id="chain")
         yield Static(id="notes")
         yield Static(id="status")
@@ -192,14 +198,10 @@ class KinspectApp(App[None]):
 
     def on_mount(self) -> None:
         self.query_one("#namespaces").border_title = "namespaces"
-        self.query_one("#services").border_title = "services"
+        self.query_one("#services-pane").border_title = "services"
         self.query_one("#chain").border_title = "chain"
-        table = self.query_one("#services", DataTable)
-        for label, key in (("", "mark"), ("STATE", "state"), ("SERVICE", "name"),
-                           ("TYPE", "type"), ("PORTS", "ports"), ("READY", "ready")):  # fmt: skip
-            table.add_column(label, key=key)
         self._show(keep_tree_line=None)
-        table.focus()
+        self.query_one("#services").focus()
 
     # --- the plug-in point for live updates ---------------------------------------------
 
@@ -271,35 +273,31 @@ class KinspectApp(App[None]):
         self._status()
 
     def _fill_services(self, keep: ServiceKey | None, keep_tree_line: int | None = None) -> None:
-        table = self.query_one("#services", DataTable)
-        table.clear()
+        with self.batch_update():  # one repaint for the table and the tree
+            self._fill(keep, keep_tree_line)
+
+    def _fill(self, keep: ServiceKey | None, keep_tree_line: int | None) -> None:
+        options = self.query_one("#services", OptionList)
+        options.clear_options()
         rows = self.view.services(self.namespace)
-        table.add_rows(self._cells(r) for r in rows)
-        # add_rows gives keys of its own: keep ours beside them, in order.
+        width = min(NAME_WIDTH, max((len(plain(r.name)) for r in rows), default=7))
+        self.query_one("#services-header", Static).update(
+            Text(f"  {'STATE':<9} {'SERVICE':<{width}}  {'TYPE':<12} {'PORTS':<12} READY")
+        )
+        options.add_options(Option(_service_line(r, r.key in self.changed, width)) for r in rows)
         self._row_keys = [r.key for r in rows]
         at = self._row_keys.index(keep) if keep in self._row_keys else 0
         if rows:
-            table.move_cursor(row=at, animate=False)
+            options.highlighted = at
             self._show_chain(rows[at].key, keep_tree_line)
         else:
             self._show_chain(None, None)
 
-    def _cells(self, r: ServiceRow) -> list[Text]:
-        h = r.health
-        s = r.chain.service
-        changed = r.key in self.changed
-        kind = "Headless" if s.headless else s.type
-        ready = Text(f"{h.ready}/{h.total}" if h.state != "dns" else "-")
-        return [
-            Text("●" if changed else " ", style="bold cyan"),
-            Text(h.state, style=STATE_STYLE[h.state]),
-            Text(plain(r.name), style="bold cyan" if changed else ""),
-            Text(kind),
-            Text(plain(r.ports())),
-            ready,
-        ]
-
     def _show_chain(self, key: ServiceKey | None, keep_tree_line: int | None) -> None:
+        with self.batch_update():
+            self._chain(key, keep_tree_line)
+
+    def _chain(self, key: ServiceKey | None, keep_tree_line: int | None) -> None:
         tree: Tree[str | None] = self.query_one("#chain", Tree)
         old = str(tree.cursor_node.label) if tree.cursor_node is not None else None
         self.service = key
@@ -312,7 +310,7 @@ class KinspectApp(App[None]):
         row = self.view.by_key[key]
         tree.reset(_label(drawn.label), row.address())
         _graft(tree.root, drawn, row.address())
-        tree.root.expand_all()
+        tree.root.expand()
         self.target = row.address()
         if keep_tree_line is not None:
             # The same line, found by its words when it moved; else the same position.
@@ -338,13 +336,23 @@ class KinspectApp(App[None]):
         t.append(f"  read {self.read_at:%H:%M:%S}Z", style="dim")
         t.append(f"  {len(snap.services)} services {len(snap.pods)} pods  ")
         t.append(plain(self.live), style="cyan")
-        self.query_one("#status", Static).update(t)
+        # One line, always: no layout pass for it (a relayout of the screen costs a repaint).
+        self.query_one("#status", Static).update(t, layout=False)
         chain = self.query_one("#chain")
-        chain.border_subtitle = Text(f"t: trace {plain(self.target)}") if self.target else None
+        sub = f"t: trace {plain(self.target)}" if self.target else None
+        if str(chain.border_subtitle or "") != (sub or ""):
+            chain.border_subtitle = Text(sub) if sub else None
 
     # --- events --------------------------------------------------------------------------
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        i = event.option_index
+        if i != event.option_list.highlighted:
+            return  # stale: the list was refilled since (a namespace switch, a jump)
+        if event.option_list.id == "services":
+            if 0 <= i < len(self._row_keys) and self._row_keys[i] != self.service:
+                self._show_chain(self._row_keys[i], None)
+            return
         if event.option_list.id != "namespaces":
             return
         name = self.view.namespaces[event.option_index].name
@@ -354,17 +362,9 @@ class KinspectApp(App[None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id == "namespaces":
-            self.query_one("#services", DataTable).focus()
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        i = event.cursor_row
-        if i != event.data_table.cursor_row:
-            return  # stale: the table was refilled since (a namespace switch, a jump)
-        if 0 <= i < len(self._row_keys) and self._row_keys[i] != self.service:
-            self._show_chain(self._row_keys[i], None)
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.query_one("#chain", Tree).focus()
+            self.query_one("#services").focus()
+        elif event.option_list.id == "services":
+            self.query_one("#chain").focus()
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[str | None]) -> None:
         # Only a move in the focused tree picks what `t` traces: a search hit's jump moves the
@@ -455,6 +455,26 @@ class KinspectApp(App[None]):
 
     def _fatal_error(self) -> None:
         self._close_messages_no_wait()
+
+
+NAME_WIDTH = 40  # the SERVICE column at most (a longer name ends in an ellipsis)
+
+
+def _service_line(r: ServiceRow, changed: bool, width: int) -> Text:
+    """One service in the list: changed mark, STATE, SERVICE, TYPE, PORTS, READY."""
+    h = r.health
+    s = r.chain.service
+    name = plain(r.name)
+    if len(name) > width:
+        name = name[: width - 1] + "…"
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append("● " if changed else "  ", style="bold cyan")
+    t.append(f"{h.state:<9} ", style=STATE_STYLE[h.state])
+    t.append(f"{name:<{width}}  ", style="bold cyan" if changed else "")
+    t.append(f"{'Headless' if s.headless else s.type:<12} ")
+    t.append(f"{plain(r.ports()):<12} ")
+    t.append(f"{h.ready}/{h.total}" if h.state != "dns" else "-")
+    return t
 
 
 def _label(label: object) -> Text:

@@ -93,7 +93,7 @@ class ServiceRow:
         return self.key[1]
 
     def ports(self) -> str:
-        return ", ".join(
+        return ",".join(
             f"{p.port}/{p.protocol}" if p.protocol != "TCP" else str(p.port)
             for p in self.chain.service.ports
         )

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static, Tree
+from textual.widgets import OptionList, Static, Tree
 
 from kinspect.commands import Session, Target, Where
 from kinspect.ui import command
@@ -47,8 +47,12 @@ async def _until(pilot: Pilot[None], what: str, check: Callable[[], bool]) -> No
 
 
 def _rows(app: KinspectApp) -> dict[str, list[str]]:
-    table = app.query_one("#services", DataTable)
-    rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+    """The service list as shown, by name: [mark, STATE, SERVICE, TYPE, PORTS, READY]."""
+    options = app.query_one("#services", OptionList)
+    rows = []
+    for i in range(options.option_count):
+        line = str(options.get_option_at_index(i).prompt)
+        rows.append([line[0], *line[2:].split()])
     return {r[2]: r for r in rows}
 
 
@@ -100,8 +104,7 @@ def test_ui_shows_the_demo_as_the_api_server_has_it_and_r_rereads(ns: Namespace)
         assert rows["shop"][1] == "ready"
         assert rows["ext-db"][1] == "dns"
         # The chain of web, down to its containers, with the pods the API server has.
-        table = app.query_one("#services", DataTable)
-        table.move_cursor(row=sorted(rows).index("web"))
+        app.query_one("#services", OptionList).highlighted = sorted(rows).index("web")
         await _until(pilot, "web's chain", lambda: app.service == (ns.name, "web"))
         tree: Tree[str | None] = app.query_one("#chain", Tree)
         lines = [str(tree.get_node_at_line(i).label) for i in range(tree.last_line + 1)]  # type: ignore[union-attr]
