@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: netpol-diff netpol-diff-ci tools tmux pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
+.PHONY: netpol-diff netpol-diff-ci tools tmux bench-ui pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -82,8 +82,15 @@ demo: venv testbed
 bench: venv testbed
 	bench/run.sh
 
+# kinspect ui: open time and key-to-repaint latency on 10k pods (DEMO=FILE: also the demo's
+# open time, from `kinspect snapshot save FILE -n demo` after `make demo`).
+bench-ui: venv tmux
+	$(BIN)/python bench/ui.py $(if $(DEMO),--demo $(DEMO))
+
 # CI's proof that the benchmark scripts work (a few thousand pods, one run; no time asserted).
-bench-small: venv
+# bench/ui.py needs no cluster: it runs even through KINSPECT_E2E_CONTEXT.
+bench-small: venv tmux
+	$(BIN)/python bench/ui.py --pods 2000 --runs 5
 	@if [ -n "$$KINSPECT_E2E_CONTEXT" ]; then \
 	  echo "bench-small: skipped: it measures the test bed, and KINSPECT_E2E_CONTEXT is set"; \
 	else BENCH_SMALL=1 bench/run.sh; fi

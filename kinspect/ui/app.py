@@ -139,11 +139,11 @@ class KinspectApp(App[None]):
     ENABLE_COMMAND_PALETTE = False
     CSS = """
     #main { height: 1fr; }
-    #namespaces { width: 32; height: 1fr; border: round $primary-darken-2; }
-    #services-pane { width: 2fr; height: 1fr; border: round $primary-darken-2; }
-    #services-header { height: 1; padding: 0 1; text-style: bold; }
-    #services { height: 1fr; border: none; }
-    #chain { width: 3fr; height: 1fr; border: round $primary-darken-2; }
+    #namespaces { width: 28; height: 1fr; border: round $primary-darken-2; }
+    #services-pane { width: 60; height: 1fr; border: round $primary-darken-2; }
+    #services-header { height: 1; padding: 0 1; text-style: bold; text-wrap: nowrap; }
+    #services { height: 1fr; border: none; text-wrap: nowrap; text-overflow: ellipsis; }
+    #chain { width: 1fr; height: 1fr; border: round $primary-darken-2; }
     #namespaces:focus, #services-pane:focus-within, #chain:focus { border: round $accent; }
     #notes { height: auto; max-height: 6; color: $warning; padding: 0 1; }
     #status { height: 1; background: $boost; padding: 0 1; }
@@ -202,6 +202,11 @@ class KinspectApp(App[None]):
         self.query_one("#chain").border_title = "chain"
         self._show(keep_tree_line=None)
         self.query_one("#services").focus()
+        self._warm()
+
+    @work(thread=True, group="warm")
+    def _warm(self) -> None:
+        self.view.warm()
 
     # --- the plug-in point for live updates ---------------------------------------------
 
@@ -220,6 +225,7 @@ class KinspectApp(App[None]):
         `notes`: what could not be read (default: the snapshot's warnings).
         """
         view = View(snapshot, snapshot.warnings if notes is None else notes)
+        view.warm()
         moved = None if changed is None else frozenset(changed)
         at = read_at or datetime.datetime.now(datetime.UTC)
         self.post_message(SnapshotPosted(view, moved, status, at))
@@ -282,7 +288,7 @@ class KinspectApp(App[None]):
         rows = self.view.services(self.namespace)
         width = min(NAME_WIDTH, max((len(plain(r.name)) for r in rows), default=7))
         self.query_one("#services-header", Static).update(
-            Text(f"  {'STATE':<9} {'SERVICE':<{width}}  {'TYPE':<12} {'PORTS':<12} READY")
+            Text(f"  {'STATE':<9} {'SERVICE':<{width}}  {'TYPE':<13} {'PORTS':<12} READY")
         )
         options.add_options(Option(_service_line(r, r.key in self.changed, width)) for r in rows)
         self._row_keys = [r.key for r in rows]
@@ -471,7 +477,7 @@ def _service_line(r: ServiceRow, changed: bool, width: int) -> Text:
     t.append("● " if changed else "  ", style="bold cyan")
     t.append(f"{h.state:<9} ", style=STATE_STYLE[h.state])
     t.append(f"{name:<{width}}  ", style="bold cyan" if changed else "")
-    t.append(f"{'Headless' if s.headless else s.type:<12} ")
+    t.append(f"{'Headless' if s.headless else s.type:<13} ")
     t.append(f"{plain(r.ports()):<12} ")
     t.append(f"{h.ready}/{h.total}" if h.state != "dns" else "-")
     return t

@@ -239,6 +239,10 @@ class View:
                 out.append((na.address, Hit("NodeIP", text, None, None, None, na.address)))
         return [(k.lower(), h) for k, h in out]
 
+    def warm(self) -> None:
+        """Build the search index now (off the app's thread), not on the first key of `/`."""
+        _ = self._haystack
+
     def search(self, query: str, limit: int = SEARCH_LIMIT) -> list[Hit]:
         """Services, pods and addresses whose name or address contains `query`.
 
