@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import msgspec
+import pytest
 from rich.console import Console, RenderableType
 from rich.text import Text
 from textual.pilot import Pilot
@@ -467,3 +468,23 @@ def test_off_a_terminal_ui_refuses_in_one_line(tmp_path: Path) -> None:
     snapshotfile.save(path, _shop())
     r = invoke("ui", "--snapshot", path)
     one_line_error(r, ExitCode.USAGE, "kinspect ui needs a terminal", "kinspect map -A")
+
+
+def test_a_bug_is_kept_for_the_command_and_never_printed_with_locals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Textual prints a crash with every frame's locals; kinspect re-raises it for cli.run."""
+
+    def boom(self: View, address: str) -> RenderableType:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(View, "trace", boom)
+    app = KinspectApp(_loaded())
+
+    async def script(pilot: Pilot[None]) -> None:
+        await pilot.press("t")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        _drive(app, script)
+    assert isinstance(app.crashed, RuntimeError)
+    assert app._exit_renderables == []  # no traceback (and no locals) left to print
