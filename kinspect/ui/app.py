@@ -381,6 +381,15 @@ class KinspectApp(App[None]):
 
     # --- actions -------------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The explorer's keys act on the explorer only.
+
+        Over a search or a report, `q`, `t`, `a`, `r` and `/` are that screen's (or text).
+        """
+        if action in ("search", "trace", "audit", "refresh", "quit"):
+            return self.screen is self.screen_stack[0]
+        return True
+
     def action_search(self) -> None:
         self.push_screen(Search(self.view), self._jump)
 

@@ -17,7 +17,7 @@ import pytest
 from rich.console import Console, RenderableType
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import OptionList, Static, Tree
+from textual.widgets import Input, OptionList, Static, Tree
 
 from kinspect import snapshotfile
 from kinspect.errors import ExitCode, UnreachableError
@@ -488,3 +488,17 @@ def test_a_bug_is_kept_for_the_command_and_never_printed_with_locals(
         _drive(app, script)
     assert isinstance(app.crashed, RuntimeError)
     assert app._exit_renderables == []  # no traceback (and no locals) left to print
+
+
+def test_the_explorers_keys_are_text_in_the_search() -> None:
+    app = KinspectApp(_loaded())
+
+    async def script(pilot: Pilot[None]) -> None:
+        await pilot.press("slash", "q", "t", "a", "r", "slash")
+        await pilot.pause()
+        assert isinstance(app.screen, Search)
+        assert app.screen.query_one("#search-input", Input).value == "qtar/"
+        await pilot.press("escape", "q")
+
+    _drive(app, script)
+    assert app.return_code == 0
