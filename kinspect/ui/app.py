@@ -100,6 +100,7 @@ class Search(ModalScreen[Hit | None]):
         super().__init__()
         self.view = view
         self.hits: list[Hit] = []
+        self.searched = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="search"):
@@ -108,6 +109,7 @@ class Search(ModalScreen[Hit | None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.hits = self.view.search(event.value)
+        self.searched = event.value  # what `hits` answer (bench/ui.py waits for it)
         hits = self.query_one("#search-hits", OptionList)
         hits.clear_options()
         hits.add_options(Option(Text(plain(h.text)), id=str(i)) for i, h in enumerate(self.hits))
