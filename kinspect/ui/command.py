@@ -44,11 +44,13 @@ def load(s: Session, t: Target, w: Where, quiet: bool = False) -> Loaded:
 
 def ui(s: Session, t: Target, w: Where) -> ExitCode:
     """Explore the chains interactively: namespaces, services, chains, search, trace, audit."""
-    if not s.out_is_terminal:
-        raise UsageError(
-            "kinspect ui needs a terminal and stdout is not one",
-            "kinspect map -A, which prints the same chains as text",
-        )
+    # Textual draws on stderr and reads the keyboard through the terminal: both must be one.
+    for name, tty in (("stdout", s.out_is_terminal), ("stderr", s.err.is_terminal)):
+        if not tty:
+            raise UsageError(
+                f"kinspect ui needs a terminal and {name} is not one",
+                "kinspect map -A, which prints the same chains as text",
+            )
     first = load(s, t, w)
     from kinspect.ui.app import KinspectApp  # Textual: only when the ui runs
 

@@ -502,3 +502,16 @@ def test_the_explorers_keys_are_text_in_the_search() -> None:
 
     _drive(app, script)
     assert app.return_code == 0
+
+
+def test_ui_refuses_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    """Textual draws on stderr: redirected, the screen would go into a file."""
+    from kinspect.commands import Session, Target, Where
+    from kinspect.errors import UsageError
+    from kinspect.ui import command
+
+    path = str(tmp_path / "s.json.gz")
+    snapshotfile.save(path, _shop())
+    s = Session(io.StringIO(), io.StringIO(), {}, stdout_tty=True)
+    with pytest.raises(UsageError, match="stderr is not one"):
+        command.ui(s, Target(), Where(snapshot=path))

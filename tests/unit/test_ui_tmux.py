@@ -114,3 +114,22 @@ def test_the_binary_in_tmux_searches_traces_and_quits(tmp_path: Path, terminal: 
 
 
 LIVE = "live: not yet (press r to refresh)"
+
+
+def test_ctrl_c_in_the_binary_exits_130_with_one_line(tmp_path: Path, terminal: Terminal) -> None:
+    path = tmp_path / "shop.json.gz"
+    snapshotfile.save(str(path), _shop())
+    code = tmp_path / "exit-code"
+    # The pane stays after kinspect ends, to show what it printed once the screen was restored.
+    cmd = f"{sys.executable} -m kinspect ui --snapshot {path}; echo $? > {code}; sleep 30"
+    terminal.run("new-session", "-d", "-s", "ui", "-x", "160", "-y", "50", cmd)
+    terminal.wait_for("namespaces", LIVE)
+    terminal.keys("C-c")
+    shown = terminal.wait_for("kinspect: error: interrupted")
+    assert "namespaces" not in shown  # the terminal is restored
+    assert "Traceback" not in shown
+    deadline = time.monotonic() + 20
+    while not code.exists() or not code.read_text().strip():
+        assert time.monotonic() < deadline, "no exit code written"
+        time.sleep(0.1)
+    assert code.read_text().strip() == "130"
