@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: netpol-diff netpol-diff-ci tools tmux bench-ui pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small clean dist dist-check
+.PHONY: netpol-diff netpol-diff-ci tools tmux bench-ui pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small bench-diff bench-watch clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -81,6 +81,11 @@ demo: venv testbed
 
 bench: venv testbed
 	bench/run.sh
+	$(BIN)/python bench/watch_apply.py --pods 10000 100000 --flips 2000
+
+# --watch's per-event cost, in-process on a synthetic snapshot (no cluster; figures only).
+bench-watch: venv
+	$(BIN)/python bench/watch_apply.py --pods 10000 100000 --flips 2000
 
 # kinspect ui: open time and key-to-repaint latency on 10k pods (DEMO=FILE: also the demo's
 # open time, from `kinspect snapshot save FILE -n demo` after `make demo`).
@@ -88,12 +93,18 @@ bench-ui: venv tmux
 	$(BIN)/python bench/ui.py $(if $(DEMO),--demo $(DEMO))
 
 # CI's proof that the benchmark scripts work (a few thousand pods, one run; no time asserted).
-# bench/ui.py needs no cluster: it runs even through KINSPECT_E2E_CONTEXT.
+# watch_apply and bench/ui.py need no cluster: they run even through KINSPECT_E2E_CONTEXT.
 bench-small: venv tmux
+	$(BIN)/python bench/watch_apply.py --pods 3000 --flips 200
 	$(BIN)/python bench/ui.py --pods 2000 --runs 5
 	@if [ -n "$$KINSPECT_E2E_CONTEXT" ]; then \
 	  echo "bench-small: skipped: it measures the test bed, and KINSPECT_E2E_CONTEXT is set"; \
 	else BENCH_SMALL=1 bench/run.sh; fi
+	$(BIN)/python bench/diff.py 3000
+
+# `kinspect diff` of two synthetic 100k-pod snapshots, in-process (no cluster): prints the times.
+bench-diff: venv
+	$(BIN)/python bench/diff.py 100000
 
 # NetworkPolicy verdicts against cyclonus (testbed/cyclonus.sh builds it once, cached):
 # CI runs a few hundred cases (tests/netpol), netpol-diff many thousands (NETPOL_SEED=N to vary).

@@ -9,12 +9,21 @@ Shape: NAMESPACES namespaces; services mixed by type (ClusterIP, NodePort, LoadB
 headless) with named and numeric targetPorts, 1 in 20 selecting nothing; pod k carries the
 label of service k % SERVICES. Node i: InternalIP 198.18.(i/256).(i%256) (the never-routed
 benchmarking range), podCIDR 10.(64+i/256).(i%256).0/24.
+
+The entry points and policies kinspect also reads (issue 17: 1,000 Ingresses, 1,000 HTTPRoutes and
+2,000 NetworkPolicies at 10k services), in the same proportions at every scale: Ingress `ing-i`
+and HTTPRoute `route-i` in front of service 10*i, NetworkPolicy `np-i` selecting service 5*i's
+pods (shapes mixed: a named port from pods of the namespace, a namespaceSelector AND
+podSelector, an ipBlock with an except, an egress rule), and per namespace one IngressClass
+user, one Gateway and a default-deny-ingress policy on pods labelled `tier=locked` (none are).
+`--extras delete` removes them again, so a run can measure the same cluster without them.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,14 +43,39 @@ def _api(kubeconfig: str) -> k8s.ApiClient:
     return k8s.ApiClient(cfg)
 
 
+# kind → (group/version, plural) of the extras, created through the generic object API.
+EXTRAS: dict[str, tuple[str, str, str]] = {
+    "NetworkPolicy": ("networking.k8s.io", "v1", "networkpolicies"),
+    "Ingress": ("networking.k8s.io", "v1", "ingresses"),
+    "Gateway": ("gateway.networking.k8s.io", "v1", "gateways"),
+    "HTTPRoute": ("gateway.networking.k8s.io", "v1", "httproutes"),
+}
+
+
 def _post(api: k8s.ApiClient, kind: str, ns: str, body: dict[str, Any]) -> None:
     core = k8s.CoreV1Api(api)
-    create = {
-        "Namespace": lambda: core.create_namespace(body, _preload_content=False),
-        "Node": lambda: core.create_node(body, _preload_content=False),
-        "Service": lambda: core.create_namespaced_service(ns, body, _preload_content=False),
-        "Pod": lambda: core.create_namespaced_pod(ns, body, _preload_content=False),
-    }[kind]
+    custom = k8s.CustomObjectsApi(api)
+    if kind in EXTRAS:
+        group, version, plural = EXTRAS[kind]
+
+        def create() -> object:
+            return custom.create_namespaced_custom_object(group, version, ns, plural, body)
+    elif kind in ("IngressClass", "GatewayClass"):
+        group, plural = (
+            ("networking.k8s.io", "ingressclasses")
+            if kind == "IngressClass"
+            else ("gateway.networking.k8s.io", "gatewayclasses")
+        )
+
+        def create() -> object:
+            return custom.create_cluster_custom_object(group, "v1", plural, body)
+    else:
+        create = {
+            "Namespace": lambda: core.create_namespace(body, _preload_content=False),
+            "Node": lambda: core.create_node(body, _preload_content=False),
+            "Service": lambda: core.create_namespaced_service(ns, body, _preload_content=False),
+            "Pod": lambda: core.create_namespaced_pod(ns, body, _preload_content=False),
+        }[kind]
     for attempt in range(5):
         try:
             create()
@@ -129,6 +163,160 @@ def pod(k: int, services: int, nodes: int) -> tuple[str, dict[str, Any]]:
     }
 
 
+def ingress(i: int) -> tuple[str, dict[str, Any]]:
+    j = 10 * i
+    ns = f"bench-{j % NAMESPACES}"
+    backend = {"service": {"name": f"svc-{j}", "port": {"name": "http"}}}
+    return ns, {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": f"ing-{i}", "namespace": ns},
+        "spec": {
+            "ingressClassName": "bench",
+            "rules": [
+                {
+                    "host": f"svc-{j}.bench.example",
+                    "http": {
+                        "paths": [
+                            {"path": "/", "pathType": "Prefix", "backend": backend},
+                            {"path": "/api", "pathType": "Exact", "backend": backend},
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+
+
+def gateway(n: int) -> tuple[str, dict[str, Any]]:
+    ns = f"bench-{n}"
+    listener = {"name": "http", "protocol": "HTTP", "port": 80, "hostname": "*.bench.example"}
+    return ns, {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "gw", "namespace": ns},
+        "spec": {"gatewayClassName": "bench", "listeners": [listener]},
+    }
+
+
+def route(i: int) -> tuple[str, dict[str, Any]]:
+    j = 10 * i
+    ns = f"bench-{j % NAMESPACES}"
+    return ns, {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": f"route-{i}", "namespace": ns},
+        "spec": {
+            "parentRefs": [{"name": "gw"}],
+            "hostnames": [f"r-{j}.bench.example"],
+            "rules": [
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                    "backendRefs": [{"name": f"svc-{j}", "port": 80}],
+                }
+            ],
+        },
+    }
+
+
+def network_policy(i: int) -> tuple[str, dict[str, Any]]:
+    j = 5 * i
+    ns = f"bench-{j % NAMESPACES}"
+    peers: list[dict[str, Any]]
+    shape = i % 4
+    if shape == 0:
+        peers = [{"podSelector": {"matchLabels": {"app": f"svc-{j + 1}"}}}]
+    elif shape == 1:
+        peers = [
+            {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "bench-1"}},
+                "podSelector": {"matchExpressions": [{"key": "app", "operator": "Exists"}]},
+            }
+        ]
+    else:
+        peers = [{"ipBlock": {"cidr": "10.64.0.0/10", "except": ["10.64.0.0/24"]}}]
+    spec: dict[str, Any] = {
+        "podSelector": {"matchLabels": {"app": f"svc-{j}"}},
+        "ingress": [{"from": peers, "ports": [{"port": "http"}, {"port": 9090}]}],
+    }
+    if shape == 3:
+        spec["egress"] = [
+            {"to": [{"namespaceSelector": {}}], "ports": [{"port": 53, "protocol": "UDP"}]}
+        ]
+    return ns, {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": f"np-{i}", "namespace": ns},
+        "spec": spec,
+    }
+
+
+def locked(n: int) -> tuple[str, dict[str, Any]]:
+    ns = f"bench-{n}"
+    return ns, {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "default-deny-locked", "namespace": ns},
+        "spec": {"podSelector": {"matchLabels": {"tier": "locked"}}, "policyTypes": ["Ingress"]},
+    }
+
+
+def extras(services: int) -> list[tuple[str, dict[str, Any]]]:
+    """Every entry point and policy of a cluster with SERVICES services (see the docstring)."""
+    classes: list[tuple[str, dict[str, Any]]] = [
+        (
+            "",
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "IngressClass",
+                "metadata": {"name": "bench"},
+                "spec": {"controller": "example.com/bench"},
+            },
+        ),
+        (
+            "",
+            {
+                "apiVersion": "gateway.networking.k8s.io/v1",
+                "kind": "GatewayClass",
+                "metadata": {"name": "bench"},
+                "spec": {"controllerName": "example.com/bench"},
+            },
+        ),
+    ]
+    return [
+        *classes,
+        *(gateway(n) for n in range(NAMESPACES)),
+        *(locked(n) for n in range(NAMESPACES)),
+        *(ingress(i) for i in range(services // 10)),
+        *(route(i) for i in range(services // 10)),
+        *(network_policy(i) for i in range(services // 5)),
+    ]
+
+
+def delete_extras(kubectl: str, kubeconfig: str) -> None:
+    """Remove every extra (the classes too): the cluster as it was before issue 17's kinds."""
+    for what in ("networkpolicies", "ingresses", "httproutes", "gateways"):
+        subprocess.run(
+            [kubectl, "--kubeconfig", kubeconfig, "delete", what, "--all", "-A", "--wait=false"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    subprocess.run(
+        [
+            kubectl,
+            "--kubeconfig",
+            kubeconfig,
+            "delete",
+            "ingressclass,gatewayclass",
+            "bench",
+            "--ignore-not-found",
+            "--wait=false",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def _without_ip(api: k8s.ApiClient) -> int:
     """How many pods have no IP yet (at most 1000: one page, selected by the API server)."""
     resp = k8s.CoreV1Api(api).list_pod_for_all_namespaces(
@@ -173,7 +361,19 @@ def main() -> None:
     ap.add_argument("--pods", type=int, default=100000)
     ap.add_argument("--workers", type=int, default=32)
     ap.add_argument("--timeout", type=float, default=3600)
+    ap.add_argument(
+        "--extras",
+        choices=("create", "delete", "only"),
+        default="create",
+        help="the Ingresses, HTTPRoutes and NetworkPolicies: create them too (default), delete "
+        "them (and nothing else), or create only them",
+    )
+    ap.add_argument("--kubectl", default="kubectl", help="for --extras delete")
     a = ap.parse_args()
+    if a.extras == "delete":
+        delete_extras(a.kubectl, a.kubeconfig)
+        print("populate: extras deleted", file=sys.stderr)
+        return
     api = _api(a.kubeconfig)
     t0 = time.monotonic()
 
@@ -187,6 +387,9 @@ def main() -> None:
             file=sys.stderr,
         )
 
+    if a.extras == "only":
+        run("entry points and policies", extras(a.services))
+        return
     run(
         "namespaces",
         [
@@ -202,6 +405,7 @@ def main() -> None:
         "pods",
         [pod(k, a.services, a.nodes) for k in range(a.pods) if f"pod-{k}" not in have],
     )
+    run("entry points and policies", extras(a.services))
     # Wait (with a deadline) until kwok has given every pod an IP and the endpointslice
     # controller has written most endpoints (services selecting nothing have none).
     deadline = time.monotonic() + a.timeout

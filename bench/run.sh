@@ -6,6 +6,8 @@
 #   RUNS     measured runs per command after one warm-up (default 3)
 #   BENCH_SMALL=1  CI's proof that the scripts work: one small scale, one run.
 #   BENCH_POPULATE_ONLY=1  build (or top up) the clusters, measure nothing.
+#   BENCH_SKIP   commands measure.py leaves out, by letter (e.g. "c,d": no kubectl, no official
+#            client), for a quicker look at kinspect's own figures.
 # Each benchmark cluster is separate from the test bed, has client rate limits lifted, runs alone
 # while it is measured, and is stopped (not deleted) afterwards: its etcd data is the saved
 # cluster, and the next run restarts it instead of recreating 100k pods (populate only creates
@@ -54,6 +56,7 @@ for scale in $SCALES; do
   name=kinspect-bench-$scale
   export KINSPECT_CLUSTER=$name
   kc=$(testbed/cluster.sh up | tail -n 1)
+  KUBECONFIG="$kc" testbed/crds.sh
   .venv/bin/python bench/populate.py --kubeconfig "$kc" --pods "$scale" \
     --services $((scale / 10)) --nodes $((scale / 100))
   if [ "${BENCH_POPULATE_ONLY:-}" != 1 ]; then
@@ -67,8 +70,19 @@ for scale in $SCALES; do
       done
     } >> "$summary"
     .venv/bin/python bench/measure.py --kubeconfig "$kc" --kubectl "$cache/bin/current/kubectl" \
-      --runs "$RUNS" --label "$scale pods" --json "$results/bench-$scale.json" >> "$summary"
+      --runs "$RUNS" --label "$scale pods" --skip "${BENCH_SKIP:-}" \
+      --json "$results/bench-$scale.json" >> "$summary"
     curve+=("$results/bench-$scale.json")
+    # The same cluster without its Ingresses, HTTPRoutes and NetworkPolicies: what reading and
+    # evaluating them costs map and audit (issues 14 and 17). They are created again after.
+    .venv/bin/python bench/populate.py --kubeconfig "$kc" --kubectl "$cache/bin/current/kubectl" \
+      --extras delete
+    quiet "$name"
+    .venv/bin/python bench/measure.py --kubeconfig "$kc" --kubectl "$cache/bin/current/kubectl" \
+      --runs "$RUNS" --label "$scale pods, without entry points and policies" \
+      --skip a2,c,d,e1,e3 --json "$results/bench-$scale-bare.json" >> "$summary"
+    .venv/bin/python bench/populate.py --kubeconfig "$kc" --pods "$scale" \
+      --services $((scale / 10)) --nodes $((scale / 100)) --extras only
   fi
   testbed/cluster.sh stop
 done

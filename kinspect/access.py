@@ -11,12 +11,25 @@ declared ports or one given port. Verdicts are by policy; unreadable policies gi
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
+from kinspect.adminpolicy import UNREAD, AdminRef, ports_match
 from kinspect.errors import NotFoundError, UsageError
-from kinspect.labels import describe
-from kinspect.model import Pod, PodRef, PolicyPeer, PolicyPort, PolicyRule, Protocol, Snapshot
-from kinspect.policy import Peer, PolicyIndex, Verdict, dead_peer, describe_block, port_matches
+from kinspect.labels import LabelSelector, describe
+from kinspect.model import (
+    AdminPeer,
+    AdminPort,
+    Pod,
+    PodRef,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+    Protocol,
+    Snapshot,
+)
+from kinspect.peer import Peer
+from kinspect.policy import PolicyIndex, Verdict, dead_peer, describe_block, port_matches
 from kinspect.reach import _NAME
 
 # A pair's verdict over several ports: "partial" when some are allowed and some denied.
@@ -53,6 +66,49 @@ def port_words(pp: PolicyPort) -> str:
     return f"{pp.port}/{pp.protocol}"
 
 
+def _every(sel: LabelSelector, what: str) -> str:
+    return f"every {what}" if sel.empty else f"{what}s {describe(sel)}"
+
+
+def admin_peer_words(peer: AdminPeer) -> str:
+    """One from/to entry of an (Baseline)AdminNetworkPolicy rule in words."""
+    if peer.namespaces is not None:
+        return "every pod in " + _every(peer.namespaces, "namespace")
+    if peer.pods is not None:
+        return (
+            _every(peer.pods.pod_selector, "pod")
+            + " in "
+            + _every(peer.pods.namespace_selector, "namespace")
+        )
+    if peer.nodes is not None:
+        return _every(peer.nodes, "node")
+    if peer.networks:
+        return "addresses " + ", ".join(peer.networks)
+    if peer.domain_names:
+        return "domain names " + ", ".join(peer.domain_names)
+    return "a peer kinspect does not know (the API says to fail closed)"
+
+
+def admin_port_words(ap: AdminPort) -> str:
+    """`8080/TCP`, `8000-8080/TCP`, `named port http`."""
+    if ap.name is not None:
+        return f"named port {ap.name}"
+    if ap.port is None:
+        return "a port entry kinspect does not know"
+    if ap.end_port is not None:
+        return f"{ap.port}-{ap.end_port}/{ap.protocol}"
+    return f"{ap.port}/{ap.protocol}"
+
+
+@dataclass(frozen=True, slots=True)
+class AdminAdmission:
+    """One ingress rule of an (Baseline)AdminNetworkPolicy applying to the pod."""
+
+    rule: AdminRef
+    sources: tuple[str, ...]
+    ports: tuple[str, ...]  # ("every port",) for a rule with no ports
+
+
 @dataclass(frozen=True, slots=True)
 class Admission:
     """One ingress rule of a policy selecting the pod: whom it admits, on which ports."""
@@ -76,15 +132,40 @@ class PodAccess:
     admissions: tuple[Admission, ...]
     host_network: bool = False
     via: str = ""  # "service demo/web port 80" for a service port's backend
+    # AdminNetworkPolicy ingress rules applying to the pod, in the order they are evaluated
+    # (priority, then rule order), before the NetworkPolicies; the baseline's after them.
+    admin_rules: tuple[AdminAdmission, ...] = ()
+    baseline_rules: tuple[AdminAdmission, ...] = ()
+    admin_state: str = "absent"  # the snapshot's admin_network_policy_state
+    baseline_state: str = "absent"
 
     @property
     def summary(self) -> str:
-        """The pod's ingress in one phrase."""
+        """The pod's ingress in one phrase (AdminNetworkPolicy rules, when any, come first)."""
+        np = self._np_summary
+        if self.admin_state in UNREAD:
+            return f"unknown: AdminNetworkPolicies {UNREAD[self.admin_state]}"
+        if self.admin_rules:
+            return f"AdminNetworkPolicy rules decide first; then {np}"
+        return np
+
+    @property
+    def _np_summary(self) -> str:
         if self.state != "read":
             return "unknown: NetworkPolicies could not be read"
         if self.host_network and self.ingress_policies:
             return "unknown: policies select a hostNetwork pod (left to the network plugin)"
         if not self.ingress_policies:
+            if self.baseline_state in UNREAD:
+                return (
+                    "not isolated for ingress by NetworkPolicies; unknown: the "
+                    f"BaselineAdminNetworkPolicy {UNREAD[self.baseline_state]}"
+                )
+            if self.baseline_rules:
+                return (
+                    "not isolated for ingress by NetworkPolicies: the BaselineAdminNetworkPolicy "
+                    "rules decide, and what none matches may reach it"
+                )
             return "not isolated for ingress: every source may reach it"
         if not self.admissions:
             return "isolated for ingress and no rule admits anything: nothing may reach it"
@@ -111,6 +192,23 @@ def pod_access(
             sources = tuple(peer_words(x, p.namespace) for x in rule.peers) or ("every source",)
             ports = tuple(port_words(pp) for pp in rule.ports) or ("every port",)
             admissions.append(Admission(str(p), i, sources, ports))
+    admin: list[AdminAdmission] = []
+    baseline: list[AdminAdmission] = []
+    for ap in index.admin.applying(pod):
+        for i, r in enumerate(ap.ingress):
+            if (
+                port is not None
+                and protocol is not None
+                and not ports_match(r.ports, port, protocol, pod)
+            ):
+                continue
+            ref = AdminRef(ap.tier, ap.name, "ingress", i, r.action, r.name, ap.priority)
+            words = AdminAdmission(
+                ref,
+                tuple(admin_peer_words(x) for x in r.peers),
+                tuple(admin_port_words(x) for x in r.ports or ()) or ("every port",),
+            )
+            (admin if ap.tier == "AdminNetworkPolicy" else baseline).append(words)
     return PodAccess(
         pod.ref,
         port,
@@ -120,6 +218,10 @@ def pod_access(
         tuple(str(p) for p in egr),
         tuple(admissions),
         pod.host_network,
+        admin_rules=tuple(admin),
+        baseline_rules=tuple(baseline),
+        admin_state=index.admin.state,
+        baseline_state=index.admin.baseline_state,
     )
 
 
@@ -179,19 +281,7 @@ def who_may_reach(snapshot: Snapshot, index: PolicyIndex, q: Query) -> list[PodA
                 continue
             a = pod_access(index, pods[b.pod], b.port, b.protocol)
             via = f"service {svc.namespace}/{svc.name} port {pc.port.port}"
-            out.append(
-                PodAccess(
-                    a.pod,
-                    a.port,
-                    a.protocol,
-                    a.state,
-                    a.ingress_policies,
-                    a.egress_policies,
-                    a.admissions,
-                    a.host_network,
-                    via,
-                )
-            )
+            out.append(dataclasses.replace(a, via=via))
     return out
 
 

@@ -40,7 +40,8 @@ from kinspect.model import (
     ServicePort,
     Snapshot,
 )
-from kinspect.policy import Peer, PolicyIndex, Reach, dead_peer
+from kinspect.peer import Peer
+from kinspect.policy import PolicyIndex, Reach, dead_peer
 
 
 class Severity(IntEnum):
@@ -894,7 +895,10 @@ def egress_blocks_dns(check: Check, a: AuditInput) -> Iterator[Finding]:
             continue
         src = Peer.of_pod(pod)
         if any(
-            idx.egress(src, Peer.of_pod(d), b.port, b.protocol).verdict != "denied" for b, d in udp
+            # Denied by the NetworkPolicies only: this finding names them.
+            (v := idx.egress(src, Peer.of_pod(d), b.port, b.protocol)).verdict != "denied"
+            or v.decided_by is not None
+            for b, d in udp
         ):
             continue
         blocked.setdefault(pod.namespace, []).append(str(pod.ref))

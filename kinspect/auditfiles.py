@@ -104,6 +104,14 @@ def _port_key(text: str | None) -> PortKey | None:
     return PortKey(name or None, int(number), protocol)
 
 
+class _Context(msgspec.Struct, frozen=True):
+    name: str
+
+
+class _ReportContexts(msgspec.Struct, frozen=True):
+    contexts: list[_Context] = []
+
+
 def read_baseline(path: str) -> list[BaselineFinding]:
     """The findings of the report at `path` (written by `kinspect audit -o json`)."""
     try:
@@ -111,6 +119,11 @@ def read_baseline(path: str) -> list[BaselineFinding]:
             raw = f.read()
     except OSError as e:
         raise UsageError(f"cannot read baseline {path}: {e.strerror}", BASELINE_HINT) from None
+    return decode_report(raw, path, BASELINE_HINT)
+
+
+def decode_report(raw: bytes, path: str, hint: str) -> list[BaselineFinding]:
+    """The findings of an AuditReport's JSON bytes (`path` names it in errors)."""
     try:
         report = msgspec.json.decode(raw, type=_Report)
         return [
@@ -123,4 +136,12 @@ def read_baseline(path: str) -> list[BaselineFinding]:
             for f in report.findings
         ]
     except (msgspec.DecodeError, ValueError):
-        raise UsageError(f"{path} is not a kinspect audit report", BASELINE_HINT) from None
+        raise UsageError(f"{path} is not a kinspect audit report", hint) from None
+
+
+def report_contexts(raw: bytes) -> list[str]:
+    """The names of the contexts an AuditReport covers (empty when it does not say)."""
+    try:
+        return [c.name for c in msgspec.json.decode(raw, type=_ReportContexts).contexts]
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return []

@@ -20,7 +20,18 @@ from typer._click.exceptions import ClickException
 
 from kinspect import __version__, commands
 from kinspect.audit import Severity
-from kinspect.commands import AuditOptions, DataFormat, Level, MapFormat, Session, Target, Where
+from kinspect.commands import (
+    WATCH_TIMEOUT,
+    AuditOptions,
+    DataFormat,
+    DiffFormat,
+    Level,
+    MapFormat,
+    Session,
+    Target,
+    WatchOptions,
+    Where,
+)
 from kinspect.errors import ExitCode, KinspectError
 from kinspect.render.audit import AuditFormat
 from kinspect.render.safe import plain
@@ -54,6 +65,16 @@ SnapshotOpt = Annotated[
     ),
 ]
 DataOutputOpt = Annotated[DataFormat, typer.Option("-o", "--output", help="Output format.")]
+WatchOpt = Annotated[
+    bool,
+    typer.Option(
+        "--watch", "-w", help="Follow the cluster: update in place, or JSON Lines with -o json."
+    ),
+]
+WatchTimeoutOpt = Annotated[
+    int,
+    typer.Option("--watch-timeout", help="Seconds each WATCH lasts on the server (--watch)."),
+]
 
 
 def _session(ctx: typer.Context) -> Session:
@@ -99,10 +120,13 @@ def map_(
     request_timeout: TimeoutOpt = 30.0,
     snapshot: SnapshotOpt = None,
     entrypoints: Annotated[bool, typer.Option(help="Every host and path, where it lands.")] = False,
+    watch: WatchOpt = False,
+    watch_timeout: WatchTimeoutOpt = WATCH_TIMEOUT,
 ) -> ExitCode:
     """The chain of every service port, one row per backend."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
-    return commands.map_(_session(ctx), t, w, output, service, selector, entrypoints)
+    o = WatchOptions(watch, watch_timeout)
+    return commands.map_(_session(ctx), t, w, output, service, selector, entrypoints, o)
 
 
 @app.command()
@@ -140,9 +164,12 @@ def trace_(
         str | None,
         typer.Option(
             "--from",
-            help="NAMESPACE/POD, IP or 'outside': the NetworkPolicy verdict at every hop.",
+            help="NAMESPACE/POD, NAMESPACE, node/NAME, IP or 'outside': the NetworkPolicy "
+            "verdict at every hop.",
         ),
     ] = None,
+    watch: WatchOpt = False,
+    watch_timeout: WatchTimeoutOpt = WATCH_TIMEOUT,
 ) -> ExitCode:
     """What an address is and, with a port, where its traffic goes hop by hop.
 
@@ -150,7 +177,8 @@ def trace_(
     A URL (or --host/--path): the Ingress rule that answers it, then the service's chain.
     """
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
-    return commands.trace_(_session(ctx), t, w, output.value, address, host, path, source)
+    o = WatchOptions(watch, watch_timeout)
+    return commands.trace_(_session(ctx), t, w, output.value, address, host, path, source, o)
 
 
 @app.command("policy")
@@ -187,6 +215,30 @@ def explain_(
     """The four IPs and four ports, illustrated with a real service of this cluster."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     return commands.explain(_session(ctx), t, w)
+
+
+@app.command("diff")
+def diff_(
+    ctx: typer.Context,
+    old: Annotated[str, typer.Argument(help="A snapshot file, an audit -o json report, or live.")],
+    new: Annotated[str, typer.Argument(help="A snapshot file, an audit -o json report, or live.")],
+    output: Annotated[DiffFormat, typer.Option("-o", "--output", help="Output format.")] = (
+        DiffFormat.text
+    ),
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNsOpt = False,
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    request_timeout: TimeoutOpt = 30.0,
+) -> ExitCode:
+    """What changed in the chain from OLD to NEW: exit 0 when nothing, 10 when something did.
+
+    Services, ports, frontends, backends (and their readiness), the container port a named
+    targetPort resolves to; between two audit reports, findings new and resolved. -n compares
+    that namespace only, on both sides. A file named live: ./live.
+    """
+    t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces)
+    return commands.diff(_session(ctx), t, w, output, old, new)
 
 
 @app.command("ui")

@@ -43,7 +43,7 @@ import yaml
 from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from kinspect import __version__, kinds, model, raw, retry
+from kinspect import __version__, kinds, live, model, raw, retry
 from kinspect.errors import (
     ConfigError,
     ForbiddenError,
@@ -103,6 +103,9 @@ class Connection:
     gate: retry.Gate = field(default_factory=retry.Gate)
     # The server has answered once: a refused connection now means it is restarting.
     answered: bool = False
+    # When set (--watch), the resourceVersion of every LIST read, by (resource, namespace or
+    # None): a watch starts from it.
+    list_versions: dict[tuple[str, str | None], str] | None = None
 
 
 def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
@@ -645,13 +648,26 @@ def read_kind(conn: Connection, kind: kinds.Kind[W, V], scope: Scope, **query: s
     """Every `kind` in scope, narrowed as its registry entry says; `query` adds selectors."""
     path, where = _where(kind, scope.namespace)
     query = _selectors(kind, scope) | query
+    listed = (kind.plural, scope.namespace if kind.namespaced else None)
     try:
         pages = _list(conn, path, kind.list_type, kind.plural, where, query=query)
-        return _values(kind, pages)
+        return _values(kind, _recorded(conn, listed, pages))
     except _Expired:
         _expired(conn, kind.plural, where)
         pages = _list(conn, path, kind.list_type, kind.plural, where, paged=False, query=query)
-        return _values(kind, pages)
+        return _values(kind, _recorded(conn, listed, pages))
+
+
+def _recorded(
+    conn: Connection, listed: tuple[str, str | None], pages: Iterable[kinds.Page[W]]
+) -> Iterator[kinds.Page[W]]:
+    """`pages`, the list's resourceVersion (on its first page) kept when the caller asked."""
+    first = True
+    for page in pages:
+        if first and conn.list_versions is not None and page.metadata.resourceVersion:
+            conn.list_versions[listed] = page.metadata.resourceVersion
+        first = False
+        yield page
 
 
 def _expired(conn: Connection, resource: str, where: str) -> None:
@@ -678,7 +694,7 @@ def read_pods(
     body = fetch_page(conn, path, pods_kind.plural, where, None)
     decoder = msgspec.json.Decoder(pods_kind.list_type)
     first = decode_page(conn, decoder, body, f"{pods_kind.plural} {where}")
-    pods = _values(pods_kind, [first])
+    pods = _values(pods_kind, _recorded(conn, (pods_kind.plural, None), [first]))
     token = first.metadata.continue_
     if not token:
         return pods
@@ -691,7 +707,7 @@ def read_pods(
         except _Expired:
             _expired(conn, pods_kind.plural, where)
             whole = _list(conn, path, pods_kind.list_type, pods_kind.plural, where, paged=False)
-            return _values(pods_kind, whole)
+            return _values(pods_kind, _recorded(conn, (pods_kind.plural, None), whole))
     # The first page holds every pod of the namespaces before the last one it reached; that
     # one and all after it are read whole, each on its own.
     pods = [p for p in pods if p.namespace != pods[-1].namespace]
@@ -796,14 +812,26 @@ def _snapshot(
                 if kind.state_field is not None:
                     states[kind.state_field] = "read"
             except KinspectError as e:
+                absent = kind.quiet_when_absent and (
+                    isinstance(e, NotFoundError)
+                    # RBAC answers 403 before the resource is looked up: a namespace-scoped
+                    # reader is refused a CRD that is not even installed. Discovery, which
+                    # every authenticated user may read, tells the two apart.
+                    or (
+                        isinstance(e, ForbiddenError)
+                        and kind.state_field is not None
+                        and served(conn, kind) is False
+                    )
+                )
                 if kind.state_field is not None:
-                    states[kind.state_field] = "forbidden"
+                    # Not served (a CRD not installed): none of it exists.
+                    states[kind.state_field] = "absent" if absent else "forbidden"
                 refused = isinstance(e, (ForbiddenError, NotFoundError))
                 # An optional kind that fails in any way leaves its field empty; a fallback
                 # replaces a kind that is refused or not served.
                 if not (kind.optional or (kind.fallback and refused)):
                     raise
-                if kind.quiet_when_absent and isinstance(e, NotFoundError):
+                if absent:
                     pass  # the API is not installed: nothing of it exists, nothing is hidden
                 elif kind.consequence is not None:
                     warnings.append(f"{e.message}; {kind.consequence}")
@@ -817,6 +845,21 @@ def _snapshot(
                     source = "Endpoints"  # the one fallback there is: EndpointSlices → Endpoints
     snap = model.Snapshot(conn.context, endpoint_source=source, warnings=tuple(warnings))
     return msgspec.structs.replace(snap, **fields, **states)
+
+
+def served(conn: Connection, kind: kinds.Kind[Any, Any]) -> bool | None:
+    """Whether the API server serves `kind` (its group/version's discovery document lists it).
+
+    None when discovery cannot tell (refused, failed): the caller keeps what it knew.
+    """
+    try:
+        body = fetch_page(conn, kind.group, kind.group, "(discovery)", None, paged=False)
+        doc = msgspec.json.decode(body, type=raw.APIResourceList)
+    except NotFoundError:
+        return False  # the group/version is not served at all
+    except (KinspectError, msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    return any(r.name == kind.plural for r in doc.resources or ())
 
 
 def _submit(
@@ -841,3 +884,210 @@ def _submit(
         return [n.name for n in listing.result() if isinstance(n, model.Namespace)]
 
     return pool.submit(read_pods, conn, None, names)
+
+
+# --- watch (--watch) -----------------------------------------------------------------------
+
+# A watch's socket waits this much longer than the timeoutSeconds asked of the server: a watch
+# that stays silent past it is taken as a dead connection and started again.
+WATCH_MARGIN = 10.0
+WATCH_READ = 1 << 16
+
+
+class WatchExpired(Exception):
+    """410 Gone: the resourceVersion watched from is older than the server keeps."""
+
+
+class WatchBroken(Exception):
+    """The watch ended abnormally (connection refused or lost, silent too long, a 5xx): retry.
+
+    `retry_after`: the seconds the server asked for (429, 503 with Retry-After), if any.
+    """
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    """A BOOKMARK event: nothing changed up to this resourceVersion."""
+
+    resource_version: str
+
+
+def _converted(kind: kinds.Kind[Any, Any], item: Any) -> tuple[model.Value, ...]:
+    value = kind.convert(item)
+    if value is None:
+        return ()
+    if isinstance(value, model.Value):
+        return (value,)
+    return tuple(value)
+
+
+def _key(kind: kinds.Kind[Any, Any], meta: Any) -> live.Key:
+    return (meta.namespace if kind.namespaced else "", meta.name)
+
+
+def list_objects(
+    conn: Connection, kind: kinds.Kind[Any, Any], scope: Scope
+) -> tuple[dict[live.Key, tuple[model.Value, ...]], str]:
+    """Every object of `kind` in scope, converted, by key; and the list's resourceVersion.
+
+    What a watch that expired (410) reads again: one LIST of the kind, as `read_kind` sends it.
+    """
+    path, where = _where(kind, scope.namespace)
+    query = _selectors(kind, scope)
+    out: dict[live.Key, tuple[model.Value, ...]] = {}
+    version = ""
+
+    def read(pages: Iterable[kinds.Page[Any]]) -> None:
+        nonlocal version
+        for n, page in enumerate(pages):
+            if n == 0:
+                version = page.metadata.resourceVersion or ""
+            for item in page.items or ():
+                values = _converted(kind, item)
+                if values:
+                    out[_key(kind, item.metadata)] = values
+
+    try:
+        read(_list(conn, path, kind.list_type, kind.plural, where, query=query))
+    except _Expired:
+        out.clear()
+        read(_list(conn, path, kind.list_type, kind.plural, where, paged=False, query=query))
+    return out, version
+
+
+_EVENT = msgspec.json.Decoder(raw.WatchEvent)
+_OBJECT = msgspec.json.Decoder(raw.WatchObject)
+
+
+def watch(
+    conn: Connection,
+    kind: kinds.Kind[Any, Any],
+    field: live.Field,
+    scope: Scope,
+    resource_version: str,
+    timeout_seconds: int,
+) -> Iterator[live.Change | Bookmark]:
+    """The events of one WATCH of `kind` from `resource_version`, converted, as they come.
+
+    `GET <list path>?watch=1&resourceVersion=RV&allowWatchBookmarks=true&timeoutSeconds=N`, with
+    the LIST's selectors, through the same client and credentials. Each line is one event,
+    decoded by msgspec: its object by the kind's item type and converter. Ends when the server
+    ends the watch (after timeoutSeconds). Raises WatchExpired on 410 (as a status or as an
+    ERROR event), WatchBroken when the connection fails, is lost, or stays silent past
+    timeoutSeconds + WATCH_MARGIN, ForbiddenError/NotFoundError when watching is refused.
+    """
+    path, where = _where(kind, scope.namespace)
+    what = f"{kind.plural} {where}"
+    params = [(k, v) for k, v in _selectors(kind, scope).items() if v]
+    params += [
+        ("watch", "1"),
+        ("resourceVersion", resource_version),
+        ("allowWatchBookmarks", "true"),
+        ("timeoutSeconds", str(timeout_seconds)),
+    ]
+    with _translate(conn, what):
+        _, url, headers, _, _ = conn.api.param_serialize(
+            "GET",
+            path,
+            query_params=params,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+    conn.gate.wait()
+    silent = timeout_seconds + WATCH_MARGIN
+    pool = conn.api.rest_client.pool_manager
+    try:
+        resp = pool.request(
+            "GET",
+            url,
+            headers=headers,
+            preload_content=False,
+            retries=False,
+            timeout=urllib3.Timeout(connect=conn.timeout, read=silent),
+        )
+    except (urllib3.exceptions.HTTPError, OSError) as e:
+        raise WatchBroken(_transport_reason(e)) from None
+    try:
+        if resp.status != 200:
+            body = resp.read()
+            if resp.status == 410:
+                raise WatchExpired
+            if resp.status in (401, 403, 404):
+                raise _api_error(
+                    conn, resp.status, _status_message(body), "watch", kind.plural, where
+                )
+            after = retry.parse_retry_after(resp.headers.get("Retry-After"))
+            raise WatchBroken(f"HTTP {resp.status}", after)
+        # Accepted: nothing changed since the version asked for, as far as the caller knows.
+        yield Bookmark(resource_version)
+        item_decoder = msgspec.json.Decoder(_item_type(kind.list_type))
+        deadline = time.monotonic() + silent
+        pending = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise WatchBroken(f"no end of the watch after {silent:g}s")
+            sock = getattr(resp.connection, "sock", None)
+            if sock is not None:
+                sock.settimeout(left)
+            try:
+                chunk = resp.read1(WATCH_READ)
+            except (urllib3.exceptions.HTTPError, OSError) as e:
+                raise WatchBroken(_transport_reason(e)) from None
+            if not chunk:
+                return  # the server ended the watch (timeoutSeconds): the caller goes on
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            for line in lines:
+                if line.strip():
+                    yield _event(conn, kind, field, item_decoder, line, what)
+    finally:
+        resp.close()
+
+
+def _transport_reason(e: BaseException) -> str:
+    if isinstance(e, urllib3.exceptions.NewConnectionError):
+        return "connection refused"
+    if isinstance(e, (urllib3.exceptions.TimeoutError, TimeoutError)):
+        return "silent too long"
+    return "connection lost"
+
+
+def _event(
+    conn: Connection,
+    kind: kinds.Kind[Any, Any],
+    field: live.Field,
+    item_decoder: msgspec.json.Decoder[Any],
+    line: bytes,
+    what: str,
+) -> live.Change | Bookmark:
+    try:
+        ev = _EVENT.decode(line)
+        if ev.type == "ERROR":
+            status = msgspec.json.decode(ev.object, type=raw.Status)
+            if status.code == 410:
+                raise WatchExpired
+            raise WatchBroken(f"HTTP {status.code}: {one_line(status.message)}")
+        meta = _OBJECT.decode(ev.object).metadata
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise WatchBroken(f"a malformed event in the watch of {what}") from None
+    key, version = _key(kind, meta), meta.resourceVersion
+    if ev.type == "DELETED":
+        return live.Change(field, "DELETED", key, (), version)
+    if ev.type not in ("ADDED", "MODIFIED"):
+        return Bookmark(version)  # BOOKMARK, or a type this version does not know
+    change: live.EventType = "ADDED" if ev.type == "ADDED" else "MODIFIED"
+    try:
+        values = _converted(kind, item_decoder.decode(ev.object))
+    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        conn.warn(
+            f"skipped {one_line(meta.namespace + '/' + meta.name, 120)} in the watch of {what}: "
+            f"the API server sent it malformed ({one_line(str(e), 120)})"
+        )
+        return Bookmark(version)
+    return live.Change(field, change, key, values, version)

@@ -13,13 +13,15 @@ import datetime
 import functools
 import io
 import os
+import queue
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal, TextIO, assert_never
+from typing import Any, Literal, TextIO, assert_never
 
 import msgspec
 from rich.console import Console, Group, RenderableType
@@ -31,19 +33,23 @@ from kinspect import (
     auditfiles,
     auditreport,
     chain,
+    chaindiff,
     cluster,
     entry,
     files,
     inventory,
+    live,
     plan,
     policy,
     reach,
     snapshotfile,
     trace,
+    watcher,
 )
 from kinspect.errors import ExitCode, KinspectError, NotFoundError, UsageError
-from kinspect.model import Pod, Snapshot
+from kinspect.model import Pod, Snapshot, Value
 from kinspect.render import data, report
+from kinspect.render import watch as render_watch
 from kinspect.render.audit import AuditFormat, Chart, RenderContext
 from kinspect.render.audit import render as render_audit
 from kinspect.render.safe import plain
@@ -77,6 +83,13 @@ class DataFormat(StrEnum):
     text = "text"
     json = "json"
     yaml = "yaml"
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+    yaml = "yaml"
+    markdown = "markdown"
 
 
 @dataclass
@@ -340,12 +353,18 @@ def map_(
     service: str | None,
     selector: str | None,
     entrypoints: bool = False,
+    watch: WatchOptions | None = None,
 ) -> ExitCode:
     """The chain of every service port, one row per backend.
 
     Each port names the Ingress paths and Gateway routes that enter it; `entrypoints`
     (--entrypoints) lists every host and path of the cluster instead, with where it lands.
+    `watch` (--watch): follow the chains as they change (`map_watch`).
     """
+    if watch is not None and watch.watch:
+        if entrypoints:
+            raise UsageError("--watch does not follow --entrypoints", "drop one of them")
+        return map_watch(s, t, w, fmt, service, selector, watch)
     if fmt is MapFormat.svg and shutil.which("dot") is None:
         raise UsageError("-o svg needs Graphviz's dot, which is not on PATH", SVG_HINT)
     snap, where = read(s, t, w, service=service, selector=selector)
@@ -358,7 +377,8 @@ def map_(
     idx = chain.Index.of(snap)
     chains = chain.build(snap, idx)
     found: list[Pod] = []
-    if snap.network_policies:  # without policies no pod is isolated: skip the walk
+    # Without policies no pod is isolated: skip the walk.
+    if snap.network_policies or snap.admin_network_policies or snap.baseline_admin_network_policies:
         refs = {b.pod for c in chains for pc in c.ports for b in pc.backends if b.pod_found}
         found = [idx.pods[r] for r in refs if r is not None and r in idx.pods]
     isolation = policy.backend_isolation(snap, found, idx.by_labels)
@@ -438,9 +458,16 @@ def ips(s: Session, t: Target, w: Where, fmt: str) -> ExitCode:
     return ExitCode.OK
 
 
-def read_for_entry(conn: cluster.Connection, ns: str | None, req: entry.Request) -> Snapshot:
-    """Everything but pods in full, then only the pods of the services the URL can reach."""
-    return _read_in_rounds(conn, ns, [], lambda snap, done: plan.entry_pods_needed(snap, req, done))
+def read_for_entry(
+    conn: cluster.Connection, ns: str | None, req: entry.Request, controllers: bool = False
+) -> Snapshot:
+    """Everything but pods in full, then only the pods of the services the URL can reach.
+
+    With `controllers` (`--from`), the pods of the Services at the entry's address as well.
+    """
+    return _read_in_rounds(
+        conn, ns, [], lambda snap, done: plan.entry_pods_needed(snap, req, done, controllers)
+    )
 
 
 def _read_traced(
@@ -465,16 +492,63 @@ def _read_traced(
     return snap
 
 
+def _with_policy(
+    s: Session,
+    fmt: str,
+    doc: dict[str, Any],
+    text: Callable[[], RenderableType],
+    snap: Snapshot,
+    src: reach.Source | None,
+    hops: Callable[[policy.PolicyIndex, reach.From], list[reach.HopVerdict]],
+) -> None:
+    """Emit a trace's document and text, with --from's verdict at every hop when given."""
+    if src is not None:
+        from kinspect.render import policy as policy_render
+
+        origin = reach.resolve(src, snap.pods, snap.nodes)
+        found = hops(policy.PolicyIndex(snap), origin)
+        doc["policy"] = policy_render.hops_json(origin, found)
+        before = text
+        text = lambda: Group(before(), policy_render.hops_text(origin, found))  # noqa: E731
+    _emit(s, fmt, doc, text)
+
+
 def trace_url(
-    s: Session, t: Target, w: Where, fmt: str, address: str, host: str | None, path: str | None
+    s: Session,
+    t: Target,
+    w: Where,
+    fmt: str,
+    address: str,
+    host: str | None,
+    path: str | None,
+    source: str | None = None,
 ) -> ExitCode:
-    """Which Ingress rule answers a URL, why, and the chain behind its service port."""
+    """Which Ingress rule answers a URL, why, and the chain behind its service port.
+
+    With `source` (--from): the verdict from it to the controller, and from the controller's
+    pods to the backends.
+    """
     req = entry.parse_request(address, host, path)
-    snap = _read_traced(s, t, w, lambda conn, ns: read_for_entry(conn, ns, req))
-    result = entry.resolve(chain.Index.of(snap), req)
+    src = reach.parse_source(source) if source is not None else None
+
+    def live(conn: cluster.Connection, ns: str | None) -> Snapshot:
+        snap = read_for_entry(conn, ns, req, controllers=src is not None)
+        return snap if src is None else _with_source_pods(conn, snap, src)
+
+    snap = _read_traced(s, t, w, live)
+    idx = chain.Index.of(snap)
+    result = entry.resolve(idx, req)
     from kinspect.render import tree
 
-    _emit(s, fmt, report.entry_report(snap.context, result), lambda: tree.entry_tree(result))
+    _with_policy(
+        s,
+        fmt,
+        report.entry_report(snap.context, result),
+        lambda: tree.entry_tree(result),
+        snap,
+        src,
+        lambda index, origin: reach.entry_verdicts(result, idx, index, origin),
+    )
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
 
 
@@ -487,19 +561,24 @@ def trace_(
     host: str | None = None,
     path: str | None = None,
     source: str | None = None,
+    watch: WatchOptions | None = None,
 ) -> ExitCode:
     """What an address is and, with a port, where its traffic goes hop by hop.
 
     A URL (or --host/--path) is traced through the Ingress rule that answers it. With `source`
-    (--from): the NetworkPolicy verdict at every hop, from that source.
+    (--from): the NetworkPolicy verdict at every hop, from that source. `watch` (--watch):
+    trace again as the cluster changes (`trace_watch`).
     """
-    if entry.is_url(address) or host is not None or path is not None:
-        if source is not None:
+    if watch is not None and watch.watch:
+        if entry.is_url(address) or host is not None or path is not None or source is not None:
             raise UsageError(
-                "--from does not apply to a URL trace yet",
-                "trace the service's ClusterIP:port with --from",
+                "--watch follows the trace of an ADDRESS[:PORT], without a URL, --host, "
+                "--path or --from",
+                "kinspect trace 10.96.0.10:443 --watch",
             )
-        return trace_url(s, t, w, fmt, address, host, path)
+        return trace_watch(s, t, w, fmt, address, watch)
+    if entry.is_url(address) or host is not None or path is not None:
+        return trace_url(s, t, w, fmt, address, host, path, source)
     target = trace.parse_target(address)
     src = reach.parse_source(source) if source is not None else None
 
@@ -511,28 +590,22 @@ def trace_(
     result = trace.trace(chain.Index.of(snap), target)
     from kinspect.render import tree
 
-    doc = report.trace_report(snap.context, result)
-    text: Callable[[], RenderableType] = lambda: tree.trace_tree(result)  # noqa: E731
-    if src is not None:
-        from kinspect.render import policy as policy_render
-
-        peer = _source_peer(snap, src)
-        hops = reach.hop_verdicts(
-            result,
-            policy.PolicyIndex(snap),
-            peer,
-            {p.ref: p for p in snap.pods},
-            {f"{v.namespace}/{v.name}": v for v in snap.services},
-        )
-        doc["policy"] = policy_render.hops_json(peer, hops)
-        tree_text = text
-        text = lambda: Group(tree_text(), policy_render.hops_text(peer, hops))  # noqa: E731
-    _emit(s, fmt, doc, text)
+    pods = {p.ref: p for p in snap.pods}
+    services = {f"{v.namespace}/{v.name}": v for v in snap.services}
+    _with_policy(
+        s,
+        fmt,
+        report.trace_report(snap.context, result),
+        lambda: tree.trace_tree(result),
+        snap,
+        src,
+        lambda index, origin: reach.hop_verdicts(result, index, origin, pods, services),
+    )
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
 
 
 def _with_source_pods(conn: cluster.Connection, snap: Snapshot, src: reach.Source) -> Snapshot:
-    """The snapshot with --from's pod (by name, or by pod IP) read too."""
+    """The snapshot with --from's pods (by name, by pod IP, or a namespace's) read too."""
     if src.kind == "pod" and src.pod is not None:
         q = plan.PodQuery(
             src.pod.namespace,
@@ -540,23 +613,13 @@ def _with_source_pods(conn: cluster.Connection, snap: Snapshot, src: reach.Sourc
         )
     elif src.kind == "ip":
         q = plan.PodQuery(None, field_selector=f"status.podIP={src.ip}")
+    elif src.kind == "namespace":
+        q = plan.PodQuery(src.namespace)
     else:
         return snap
     known = {p.ref for p in snap.pods}
     more = [p for p in cluster.read_pod_queries(conn, [q]) if p.ref not in known]
     return msgspec.structs.replace(snap, pods=(*snap.pods, *more))
-
-
-def _source_peer(snap: Snapshot, src: reach.Source) -> policy.Peer:
-    if src.kind == "outside":
-        return policy.Peer.outside()
-    if src.kind == "ip" and src.ip is not None:
-        pods = [p for p in snap.pods if src.ip in p.pod_ips and not p.host_network]
-        return policy.Peer.of_pod(pods[0]) if pods else policy.Peer.of_ip(src.ip)
-    found = [p for p in snap.pods if p.ref == src.pod]
-    if not found:
-        raise NotFoundError(f"--from {src.pod}: no such pod", "kubectl get pods -n NAMESPACE")
-    return policy.Peer.of_pod(found[0])
 
 
 @dataclass(frozen=True)
@@ -806,4 +869,407 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
         return ExitCode.FINDINGS
     if any(not r.ok for r in results):
         return ExitCode.PARTIAL
+    return ExitCode.OK
+
+
+# --- diff ----------------------------------------------------------------------------------
+
+LIVE = "live"
+DIFF_HINT = (
+    "each side is a file of kinspect snapshot save, a report of kinspect audit -o json, or live"
+)
+MIXED_HINT = (
+    "compare two snapshots (or a snapshot and live), or two audit reports; "
+    "kinspect audit --snapshot FILE -o json writes a snapshot's report"
+)
+
+
+@dataclass(frozen=True)
+class _DiffInput:
+    """One side of a diff as read: a snapshot (a file's, or live) or an audit report's findings."""
+
+    side: chaindiff.Side
+    snapshot: Snapshot | None = None
+    findings: list[auditreport.BaselineFinding] | None = None
+
+
+def _diff_file(path: str, max_bytes: int) -> _DiffInput:
+    """A snapshot file or an AuditReport, told apart by the document's kind (gzip or not)."""
+    data = snapshotfile.read_bytes(path, max_bytes, "file")
+    api, kind = snapshotfile.document_kind(data, path)
+    if kind == "Snapshot":
+        snap = snapshotfile.decode(data, path)
+        return _DiffInput(chaindiff.Side("snapshot", path, snap.context), snapshot=snap)
+    if kind == "AuditReport" and api == report.API_VERSION:
+        findings = auditfiles.decode_report(data, path, DIFF_HINT)
+        contexts = ", ".join(auditfiles.report_contexts(data))
+        return _DiffInput(chaindiff.Side("audit", path, contexts), findings=findings)
+    what = f"a {kind} of {api}" if kind else "not a kinspect document"
+    raise UsageError(f"{path} is {what}, not a snapshot or an audit report", DIFF_HINT)
+
+
+def diff(s: Session, t: Target, w: Where, fmt: DiffFormat, old: str, new: str) -> ExitCode:
+    """What changed in the traffic chain (or in the audit's findings) from OLD to NEW.
+
+    OK when nothing did, DIFFERENT (10) when something did: 1 is kinspect's bug code.
+    Snapshot against snapshot or live, audit report against audit report. An audit report
+    against a snapshot is refused: the report carries its run's choices (ignore rules,
+    --ignore, contexts), which the snapshot's audit would not share, so set-aside findings
+    would show as new.
+    """
+    if old == LIVE and new == LIVE:
+        raise UsageError("both sides are live", "save one first: kinspect snapshot save FILE")
+    max_bytes = max_snapshot_bytes(s)
+    # Both files are read before the cluster: a bad file never waits for a connection.
+    given = [None if p == LIVE else _diff_file(p, max_bytes) for p in (old, new)]
+    audits = sum(1 for x in given if x is not None and x.findings is not None)
+    if audits == 1:
+        other = "live" if LIVE in (old, new) else "a snapshot"
+        raise UsageError(f"cannot compare an audit report with {other}", MIXED_HINT)
+    ns = namespace_of(w, True, "default")
+    if audits == 2:
+        a, b = (x for x in given if x is not None)
+        changes = chaindiff.diff_findings(a.findings or [], b.findings or [], ns)
+        sides = (a.side, b.side)
+    else:
+        snaps: list[Snapshot] = []
+        side_list: list[chaindiff.Side] = []
+        for x in given:
+            if x is None or x.snapshot is None:  # live
+                snap, _ = read(s, t, Where(w.namespace, w.all_namespaces), default_all=True)
+                snaps.append(snap)
+                side_list.append(chaindiff.Side("live", None, snap.context))
+            else:
+                snaps.append(x.snapshot.narrow(ns))
+                side_list.append(x.side)
+        for side, snap in zip(side_list, snaps, strict=True):
+            for warning in snap.warnings:
+                s.warn(f"{side.path or LIVE}: {warning}")
+        changes = chaindiff.diff_snapshots(snaps[0], snaps[1])
+        sides = (side_list[0], side_list[1])
+    result = chaindiff.ChainDiff(sides[0], sides[1], ns, tuple(changes))
+    from kinspect.render import diff as render_diff
+
+    match fmt:
+        case DiffFormat.text | DiffFormat.json | DiffFormat.yaml:
+            doc = render_diff.document(result)
+            _emit(s, fmt.value, doc, lambda: render_diff.text(result))
+        case DiffFormat.markdown:
+            s.stdout.write(render_diff.markdown(result))
+        case _:
+            assert_never(fmt)
+    return ExitCode.DIFFERENT if result.different else ExitCode.OK
+
+
+# --- --watch -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    """`--watch` (follow the cluster after the first read) and `--watch-timeout`."""
+
+    watch: bool = False
+    timeout: int = watcher.WATCH_TIMEOUT  # the server-side timeoutSeconds of each WATCH
+
+
+WATCH_TIMEOUT = watcher.WATCH_TIMEOUT
+MAX_WATCH_TIMEOUT = 3600
+# The live view is drawn at most this often: events between two frames are all applied, and
+# only the state after them is drawn (a slow terminal loses frames, never events).
+FRAME_SECONDS = 0.25
+# How long the rows of a service that changed stay highlighted.
+HIGHLIGHT_SECONDS = 3.0
+# Events applied at most between two looks at the clock (and two frames).
+BATCH = 500
+
+
+def _clock() -> tuple[str, str]:
+    """Now, as RFC 3339 UTC (JSON) and as HH:MM:SS (the status line)."""
+    now = datetime.datetime.now(datetime.UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), now.strftime("%H:%M:%S")
+
+
+@dataclass
+class _Watching:
+    """One `--watch` run: the state, the watcher threads and what the status line says."""
+
+    s: Session
+    state: live.State
+    feed: watcher.Feed
+    status: render_watch.Status
+    live_view: bool  # the status goes in the live view; otherwise health changes go to stderr
+
+    def run(
+        self,
+        changed: Callable[[live.Change, tuple[Value, ...], list[live.ChainEvent]], None],
+        tick: Callable[[], None],
+    ) -> None:
+        """Apply the watchers' events for ever (until Ctrl-C), calling `changed` after each."""
+        import gc
+
+        # A long-lived process: cycles (a traceback per reconnect) must be collected, though
+        # `cli.main` turned the collector off for one-shot commands. What the first read built
+        # is frozen first, so the collector never walks it again.
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
+        self.feed.start()
+        while True:
+            try:
+                items = [self.feed.queue.get(timeout=FRAME_SECONDS)]
+            except queue.Empty:
+                tick()
+                continue
+            while len(items) < BATCH:
+                try:
+                    items.append(self.feed.queue.get_nowait())
+                except queue.Empty:
+                    break
+            crash: BaseException | None = None
+            for item in items:
+                if isinstance(item, watcher.Crashed):
+                    crash = item.error  # raised once what came before it is shown
+                    break
+                if isinstance(item, watcher.Health):
+                    self._health(item)
+                    continue
+                if isinstance(item, watcher.Relisted):
+                    changes = self.state.relist(item.field, item.objects)
+                else:
+                    changes = [item]
+                for change in changes:
+                    before = self.state.stored(change.field, change.key)
+                    events = self.state.step(change)
+                    self.status.applied += 1
+                    self.status.last_event = _clock()[1]
+                    changed(change, before, events)
+            tick()
+            if crash is not None:
+                raise crash
+
+    def _health(self, h: watcher.Health) -> None:
+        problem = None
+        if h.state == "reconnecting":
+            problem = f"reconnecting (attempt {h.attempt})" + (f": {h.reason}" if h.reason else "")
+        before = self.status.problems.get(h.kind)
+        if problem is None:
+            self.status.problems.pop(h.kind, None)
+        else:
+            self.status.problems[h.kind] = problem
+        if not self.live_view and problem != before:
+            self.s.err.print(render_watch.health_line(h.kind, problem), soft_wrap=True)
+
+
+def _start_watch(
+    s: Session,
+    t: Target,
+    w: Where,
+    o: WatchOptions,
+    default_all: bool,
+    service: str | None = None,
+    selector: str | None = None,
+) -> tuple[Snapshot, live.State, watcher.Watcher]:
+    """The first read (one LIST per kind, versions kept), its state, and the watchers for it.
+
+    The snapshot returned is the first read without the watched kinds (the state has those).
+    """
+    if w.snapshot:
+        raise UsageError("--watch follows a cluster, not a snapshot file", "drop --snapshot")
+    if not 1 <= o.timeout <= MAX_WATCH_TIMEOUT:
+        raise UsageError(
+            f"--watch-timeout must be from 1 to {MAX_WATCH_TIMEOUT} seconds, got {o.timeout}",
+            f"e.g. {watcher.WATCH_TIMEOUT}",
+        )
+    conn = connect(s, t)
+    conn.list_versions = {}
+    ns = namespace_of(w, default_all, conn.default_namespace)
+    scope = cluster.Scope(ns, service=service, selector=selector)
+    with s.spinner(f"reading {conn.context} ({conn.server})…"):
+        snap = cluster.snapshot(conn, scope)
+    _warnings(s, snap)
+    state = live.State.of(snap, watcher.pod_versions(conn, scope))
+    kinds_ = watcher.watched(conn, snap, scope)
+    # The state holds the objects from here on: the first read's own tuples are let go.
+    return state.snapshot, state, watcher.Watcher(conn, scope, kinds_, o.timeout, s.warn)
+
+
+def _write_line(s: Session, doc: dict[str, object]) -> None:
+    s.stdout.flush()
+    s.stdout.buffer.write(data.json_line(doc))
+    s.stdout.buffer.flush()
+
+
+def map_watch(
+    s: Session,
+    t: Target,
+    w: Where,
+    fmt: MapFormat,
+    service: str | None,
+    selector: str | None,
+    o: WatchOptions,
+) -> ExitCode:
+    """`map --watch`: the first read, then every change, until Ctrl-C (exit 130).
+
+    -o json: JSON Lines of ChainEvents (each service of the first read as service-added, then
+    synced, then the changes). At a terminal: map's table, redrawn in place, changed services
+    highlighted, and a status line. Otherwise: the table once, then one line per change.
+    """
+    if fmt not in (MapFormat.table, MapFormat.wide, MapFormat.json):
+        raise UsageError(f"--watch cannot write -o {fmt.value}", "use -o json, wide or table")
+    snap, state, wt = _start_watch(s, t, w, o, False, service, selector)
+    return follow_map(s, fmt, snap, state, wt)
+
+
+def follow_map(
+    s: Session, fmt: MapFormat, snap: Snapshot, state: live.State, wt: watcher.Feed
+) -> ExitCode:
+    """The rest of `map --watch` after its first read: the chains, then each change of `wt`."""
+    status = render_watch.Status(snap.context)
+    live_view = fmt is not MapFormat.json and s.out_is_terminal
+    run = _Watching(s, state, wt, status, live_view)
+    wide = fmt is MapFormat.wide
+    if fmt is MapFormat.json:
+        stamp = _clock()[0]
+        for c in state.current():
+            ev = live.ChainEvent("service-added", c.service.namespace, c.service.name, chain=c)
+            _write_line(s, report.chain_event(snap.context, stamp, ev))
+        _write_line(s, report.synced_event(snap.context, stamp, len(state.chains), snap.warnings))
+
+        def json_lines(_: live.Change, __: tuple[Value, ...], evs: list[live.ChainEvent]) -> None:
+            stamp = _clock()[0]
+            for ev in evs:
+                _write_line(s, report.chain_event(snap.context, stamp, ev))
+
+        run.run(json_lines, lambda: None)
+        return ExitCode.OK
+    if not live_view:
+        from kinspect.render import table
+
+        s.console("wide" if wide else "lines").print(table.map_table(state.current(), wide=wide))
+
+        def text_lines(_: live.Change, __: tuple[Value, ...], evs: list[live.ChainEvent]) -> None:
+            stamp = _clock()[0]
+            for ev in evs:
+                s.console("wide").print(render_watch.event_line(stamp, ev))
+            s.stdout.flush()
+
+        run.run(text_lines, lambda: None)
+        return ExitCode.OK
+    from rich.live import Live
+
+    lit: dict[live.Key, float] = {}  # service → until when it is highlighted
+    drawn = {"at": 0.0, "dirty": True}
+
+    def mark(_: live.Change, __: tuple[Value, ...], evs: list[live.ChainEvent]) -> None:
+        until = time.monotonic() + HIGHLIGHT_SECONDS
+        for ev in evs:
+            lit[(ev.namespace, ev.service)] = until
+        drawn["dirty"] = True
+
+    with Live(console=s.console("wide" if wide else "lines"), auto_refresh=False) as view:
+
+        def draw(last: bool = False) -> None:
+            now = time.monotonic()
+            for k in [k for k, until in lit.items() if until <= now]:
+                del lit[k]
+                drawn["dirty"] = True
+            # At most one frame per FRAME_SECONDS, and one a second for the status line.
+            due = now - drawn["at"] >= (FRAME_SECONDS if drawn["dirty"] else 1.0)
+            if due or (last and drawn["dirty"]):
+                frame = render_watch.map_frame(state.current(), status, set(lit), wide)
+                view.update(frame, refresh=True)
+                drawn["at"], drawn["dirty"] = now, False
+
+        draw()
+        try:
+            run.run(mark, draw)
+        finally:
+            draw(last=True)  # Ctrl-C leaves the state as it is, not as last drawn
+    return ExitCode.OK
+
+
+@dataclass
+class _Traced:
+    """trace --watch: the trace as last shown, and whether the live view must redraw it."""
+
+    result: trace.TraceResult
+    doc: dict[str, object]
+    involved: set[live.Key]
+    dirty: bool = True
+    drawn_at: float = 0.0
+
+
+def trace_watch(
+    s: Session, t: Target, w: Where, fmt: str, address: str, o: WatchOptions
+) -> ExitCode:
+    """`trace ADDRESS --watch`: the trace again whenever an event touches what it involves.
+
+    It is run again when an event changes a service it names (or any service is added,
+    removed or its spec changed), or when the object of an event carries the address. -o json:
+    a TraceReport per line, each time the trace changed. At a terminal: the tree, redrawn in
+    place, with a status line. Otherwise: the tree again under a line with the time.
+    """
+    target = trace.parse_target(address)
+    snap, state, wt = _start_watch(s, t, w, o, True)
+    return follow_trace(s, fmt, target, snap, state, wt)
+
+
+def follow_trace(
+    s: Session,
+    fmt: str,
+    target: trace.Target,
+    snap: Snapshot,
+    state: live.State,
+    wt: watcher.Feed,
+) -> ExitCode:
+    """The rest of `trace --watch` after its first read: the trace, again when it changes."""
+    status = render_watch.Status(snap.context)
+    live_view = fmt != "json" and s.out_is_terminal
+    run = _Watching(s, state, wt, status, live_view)
+    from kinspect.render import tree
+
+    first = trace.trace(chain.Index.of(state.as_snapshot()), target)
+    now = _Traced(first, report.trace_report(snap.context, first), live.involved(first))
+
+    def show() -> None:
+        if fmt == "json":
+            _write_line(s, now.doc)
+        elif not live_view:
+            s.console().print(Text(f"--- {_clock()[0]}"))
+            s.console().print(tree.trace_tree(now.result))
+            s.stdout.flush()
+
+    def retrace(change: live.Change, before: tuple[Value, ...], evs: list[live.ChainEvent]) -> None:
+        touched = {(e.namespace, e.service) for e in evs}
+        structural = any(e.event.startswith("service-") for e in evs)
+        carried = target.address in live.addresses((*before, *change.values))
+        if not (structural or carried or touched & now.involved):
+            return
+        result = trace.trace(chain.Index.of(state.as_snapshot()), target)
+        doc = report.trace_report(snap.context, result)
+        if doc != now.doc:
+            now.result, now.doc, now.involved = result, doc, live.involved(result)
+            now.dirty = True
+            show()
+
+    show()
+    if not live_view:
+        run.run(retrace, lambda: None)
+        return ExitCode.OK
+    from rich.live import Live
+
+    with Live(console=s.console(), auto_refresh=False) as view:
+
+        def draw(last: bool = False) -> None:
+            at = time.monotonic()
+            due = at - now.drawn_at >= (FRAME_SECONDS if now.dirty else 1.0)
+            if due or (last and now.dirty):
+                view.update(render_watch.trace_frame(now.result, status), refresh=True)
+                now.drawn_at, now.dirty = at, False
+
+        draw()
+        try:
+            run.run(retrace, draw)
+        finally:
+            draw(last=True)
     return ExitCode.OK

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import msgspec
+
 from kinspect import labels, model, raw
 
 _SERVICE_NAME_LABEL = "kubernetes.io/service-name"
@@ -38,6 +40,7 @@ def node(n: raw.Node) -> model.Node:
         addresses=tuple(model.NodeAddress(a.type, a.address) for a in n.status.addresses or ()),
         pod_cidrs=tuple(cidrs),
         ready=ready,
+        labels=n.metadata.labels or {},
     )
 
 
@@ -411,6 +414,83 @@ def network_policy(n: raw.NetworkPolicy) -> model.NetworkPolicy:
             for r in spec.egress or ()
         ),
     )
+
+
+# --- policy.networking.k8s.io/v1alpha1 (issue 14) --------------------------------------------
+
+_ADMIN_ACTIONS: dict[str, model.AdminAction] = {"Allow": "Allow", "Deny": "Deny", "Pass": "Pass"}
+
+
+def _namespaced_pods(p: raw.NamespacedPod | None) -> model.NamespacedPods | None:
+    # Both selectors are required; an absent one is read as empty (everything), as Go's zero.
+    if p is None:
+        return None
+    return model.NamespacedPods(
+        namespace_selector=label_selector(p.namespaceSelector) or labels.LabelSelector(),
+        pod_selector=label_selector(p.podSelector) or labels.LabelSelector(),
+    )
+
+
+def _admin_peer(p: raw.AdminNetworkPolicyPeer) -> model.AdminPeer:
+    return model.AdminPeer(
+        namespaces=label_selector(p.namespaces),
+        pods=_namespaced_pods(p.pods),
+        nodes=label_selector(p.nodes),
+        networks=tuple(p.networks or ()),
+        domain_names=tuple(p.domainNames or ()),
+    )
+
+
+def _admin_port(p: raw.AdminNetworkPolicyPort) -> model.AdminPort:
+    # protocol defaults to TCP (+kubebuilder:default=TCP on Port and PortRange).
+    if p.portNumber is not None:
+        return model.AdminPort(_PROTOCOLS.get(p.portNumber.protocol, "TCP"), p.portNumber.port)
+    if p.portRange is not None:
+        r = p.portRange
+        return model.AdminPort(_PROTOCOLS.get(r.protocol, "TCP"), r.start, end_port=r.end)
+    if p.namedPort is not None:
+        return model.AdminPort(name=p.namedPort)
+    return model.AdminPort()  # a kind of port entry this kinspect does not know
+
+
+def _admin_rules(
+    rules: list[raw.AdminNetworkPolicyRule] | None, direction: str
+) -> tuple[model.AdminRule, ...]:
+    return tuple(
+        model.AdminRule(
+            action=_ADMIN_ACTIONS.get(r.action),
+            name=r.name or "",
+            peers=tuple(map(_admin_peer, (r.from_ if direction == "ingress" else r.to) or ())),
+            ports=None if r.ports is None else tuple(_admin_port(p) for p in r.ports),
+        )
+        for r in rules or ()
+    )
+
+
+def _admin_policy(n: raw.AdminNetworkPolicy, tier: model.AdminTier) -> model.AdminNetworkPolicy:
+    spec = n.spec
+    return model.AdminNetworkPolicy(
+        tier=tier,
+        name=n.metadata.name,
+        subject=model.AdminSubject(
+            namespaces=label_selector(spec.subject.namespaces),
+            pods=_namespaced_pods(spec.subject.pods),
+        ),
+        priority=spec.priority if tier == "AdminNetworkPolicy" else None,
+        ingress=_admin_rules(spec.ingress, "ingress"),
+        egress=_admin_rules(spec.egress, "egress"),
+    )
+
+
+def admin_network_policy(n: raw.AdminNetworkPolicy) -> model.AdminNetworkPolicy:
+    """Convert a wire AdminNetworkPolicy (priority is required; absent is read as 0)."""
+    p = _admin_policy(n, "AdminNetworkPolicy")
+    return p if p.priority is not None else msgspec.structs.replace(p, priority=0)
+
+
+def baseline_admin_network_policy(n: raw.AdminNetworkPolicy) -> model.AdminNetworkPolicy:
+    """Convert a wire BaselineAdminNetworkPolicy."""
+    return _admin_policy(n, "BaselineAdminNetworkPolicy")
 
 
 # --- gateway.networking.k8s.io (issue 13) ----------------------------------------------------

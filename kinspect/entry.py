@@ -422,6 +422,30 @@ def entry_paths(idx: Index) -> list[EntryPath]:
     return out
 
 
+def controller_services(idx: Index, result: EntryResult) -> list[Service]:
+    """The Services at the answering Ingress's or Gateway's published address.
+
+    A controller publishes where it listens in the Ingress's `status.loadBalancer.ingress` and
+    the Gateway's `status.addresses`. When one of those is an address of a Service of the
+    cluster (its load balancer, an externalIP or its ClusterIP), that Service's backends are the
+    controller's data-path pods: the source of the hop to the route's backends.
+    """
+    addrs: set[str] = set()
+    for hit in (result.hit, *result.also):
+        if hit is not None:
+            addrs.update(a.address for a in hit.ingress.addresses if a.address)
+    if result.gateway.hit is not None:
+        addrs.update(result.gateway.hit.gateway.addresses)
+    if not addrs:
+        return []
+    out: list[Service] = []
+    for svc in idx.snapshot.services:
+        own = {*svc.cluster_ips, *svc.external_ips, *(i.address for i in svc.load_balancer_ingress)}
+        if own & addrs:
+            out.append(svc)
+    return out
+
+
 def entry_services(idx: Index, req: Request) -> list[Service]:
     """The services a request's Ingresses can send it to (trace reads only their pods)."""
     out: dict[tuple[str, str], Service] = {}

@@ -21,6 +21,9 @@ class ExitCode(IntEnum):
     FINDINGS = 7  # audit: a finding at or above --fail-on
     PARTIAL = 8  # audit: some contexts could not be audited (the others are in the report)
     SERVER_ERROR = 9  # the API server failed: 5xx after retries, an unexpected status, a bad body
+    # diff: the two sides differ. diff(1) and kubectl diff say so with 1, but kinspect's 1 means
+    # a bug and nothing else, so scripts test for 10 here where they would test diff(1) for 1.
+    DIFFERENT = 10
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 

@@ -20,6 +20,7 @@ ADMISSIONREGISTRATION = "/apis/admissionregistration.k8s.io/v1"
 NETWORKING = "/apis/networking.k8s.io/v1"
 GATEWAY = "/apis/gateway.networking.k8s.io/v1"
 GATEWAY_BETA = "/apis/gateway.networking.k8s.io/v1beta1"
+POLICY_ALPHA = "/apis/policy.networking.k8s.io/v1alpha1"
 
 W = TypeVar("W")  # a wire item (raw.Node ...)
 W_co = TypeVar("W_co", covariant=True)
@@ -220,6 +221,35 @@ NETWORK_POLICIES = Kind(
     state_field="network_policy_state",
 )
 
+# AdminNetworkPolicy and BaselineAdminNetworkPolicy (policy.networking.k8s.io/v1alpha1, the
+# CRDs of sigs.k8s.io/network-policy-api up to v0.1.x; v0.3 replaced them with
+# ClusterNetworkPolicy). Not installed: quiet, state "absent" (none exist). Refused or failed: a
+# warning, and every verdict they could decide is "unknown" (kinspect.adminpolicy).
+ADMIN_NETWORK_POLICIES = Kind(
+    field="admin_network_policies",
+    group=POLICY_ALPHA,
+    plural="adminnetworkpolicies",
+    namespaced=False,
+    list_type=raw.AdminNetworkPolicyList,
+    convert=convert.admin_network_policy,
+    optional=True,
+    consequence="policy verdicts that AdminNetworkPolicies could decide are unknown",
+    state_field="admin_network_policy_state",
+    quiet_when_absent=True,
+)
+BASELINE_ADMIN_NETWORK_POLICIES = Kind(
+    field="baseline_admin_network_policies",
+    group=POLICY_ALPHA,
+    plural="baselineadminnetworkpolicies",
+    namespaced=False,
+    list_type=raw.AdminNetworkPolicyList,
+    convert=convert.baseline_admin_network_policy,
+    optional=True,
+    consequence="policy verdicts that the BaselineAdminNetworkPolicy could decide are unknown",
+    state_field="baseline_admin_network_policy_state",
+    quiet_when_absent=True,
+)
+
 # Gateway API (gateway.networking.k8s.io, issue 13), optional CRDs. Not installed: quiet.
 # Refused: one warning for Gateways (what is not shown), one for HTTPRoutes, one for
 # ReferenceGrants (cross-namespace backendRefs would look unpermitted); the other kinds' refusal
@@ -310,5 +340,7 @@ KINDS: tuple[Kind[Any, Any], ...] = (
     INGRESSES,
     INGRESS_CLASSES,
     NETWORK_POLICIES,
+    ADMIN_NETWORK_POLICIES,
+    BASELINE_ADMIN_NETWORK_POLICIES,
     *GATEWAY_KINDS,
 )

@@ -26,6 +26,13 @@ PolicyType = Literal["Ingress", "Egress"]
 # verdict "unknown", never "allowed".
 ReadState = Literal["read", "forbidden", "not-read"]
 PolicyState = ReadState
+# AdminNetworkPolicies and the BaselineAdminNetworkPolicy are CRDs: "absent" (not served, the
+# CRD is not installed: none exist) reads like "read" with none; "forbidden" (refused, or the
+# read failed) and "not-read" (a snapshot file from before kinspect read them) make every
+# verdict they could decide "unknown".
+AdminState = Literal["read", "absent", "forbidden", "not-read"]
+AdminAction = Literal["Allow", "Deny", "Pass"]
+AdminTier = Literal["AdminNetworkPolicy", "BaselineAdminNetworkPolicy"]
 ConsumerKind = Literal[
     "APIService", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"
 ]
@@ -49,6 +56,8 @@ class Node(Value, frozen=True):
     addresses: tuple[NodeAddress, ...] = ()
     pod_cidrs: tuple[str, ...] = ()
     ready: bool = True
+    # What an AdminNetworkPolicy's `nodes` peer selects (last, defaulted: old snapshot files load).
+    labels: Mapping[str, str] = msgspec.field(default_factory=dict)
 
     def ips(self) -> tuple[NodeAddress, ...]:
         """The node's addresses that are IPs (InternalIP, ExternalIP): where nodePorts open."""
@@ -184,6 +193,88 @@ class Namespace(Value, frozen=True):
 
     name: str
     labels: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+
+class NamespacedPods(Value, frozen=True):
+    """AdminNetworkPolicy's `pods`: pods matching both, the namespace's and the pod's labels."""
+
+    namespace_selector: LabelSelector
+    pod_selector: LabelSelector
+
+
+class AdminPeer(Value, frozen=True):
+    """One `from`/`to` entry of an (Baseline)AdminNetworkPolicy rule; exactly one field is set.
+
+    `namespaces` and `pods` exist in both directions; `nodes`, `networks` (CIDRs) and
+    `domain_names` only in egress rules. None of them set: a peer type this kinspect does not
+    know (a newer CRD), which the API says to "fail closed" on.
+    """
+
+    namespaces: LabelSelector | None = None
+    pods: NamespacedPods | None = None
+    nodes: LabelSelector | None = None
+    networks: tuple[str, ...] = ()
+    domain_names: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return bool(
+            self.namespaces is not None
+            or self.pods is not None
+            or self.nodes is not None
+            or self.networks
+            or self.domain_names
+        )
+
+
+class AdminPort(Value, frozen=True):
+    """One `ports` entry: a number (`port`), a range (`port`..`end_port`) or a name (`name`).
+
+    None of them: an entry of a kind this kinspect does not know (it matches nothing).
+    """
+
+    protocol: Protocol = "TCP"
+    port: int | None = None
+    end_port: int | None = None
+    name: str | None = None
+
+
+class AdminRule(Value, frozen=True):
+    """One ingress or egress rule: action, peers (at least one), ports (None: every port).
+
+    `action` None: an action this kinspect does not know; a rule that matches with it is
+    "unknown".
+    """
+
+    action: AdminAction | None
+    name: str = ""
+    peers: tuple[AdminPeer, ...] = ()
+    ports: tuple[AdminPort, ...] | None = None
+
+
+class AdminSubject(Value, frozen=True):
+    """The pods a policy applies to: every pod of `namespaces`, or `pods` (exactly one set)."""
+
+    namespaces: LabelSelector | None = None
+    pods: NamespacedPods | None = None
+
+
+class AdminNetworkPolicy(Value, frozen=True):
+    """A policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy or BaselineAdminNetworkPolicy.
+
+    `priority` is None for the baseline (a singleton named `default`, evaluated after
+    NetworkPolicies, whose rules only Allow or Deny).
+    """
+
+    tier: AdminTier
+    name: str
+    subject: AdminSubject
+    priority: int | None = None
+    ingress: tuple[AdminRule, ...] = ()
+    egress: tuple[AdminRule, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.tier} {self.name}"
 
 
 class ServiceConsumer(Value, frozen=True):
@@ -485,6 +576,11 @@ class Snapshot(Value, frozen=True):
     gateways: tuple[Gateway, ...] = ()
     routes: tuple[Route, ...] = ()  # HTTPRoutes, then GRPC, TLS, TCP and UDP routes
     reference_grants: tuple[ReferenceGrant, ...] = ()
+    # policy.networking.k8s.io (optional CRDs, issue 14): cluster-scoped, never narrowed.
+    admin_network_policies: tuple[AdminNetworkPolicy, ...] = ()
+    admin_network_policy_state: AdminState = "not-read"
+    baseline_admin_network_policies: tuple[AdminNetworkPolicy, ...] = ()
+    baseline_admin_network_policy_state: AdminState = "not-read"
 
     @property
     def consumers(self) -> tuple[ServiceConsumer, ...]:

@@ -125,13 +125,17 @@ def _service_pods(idx: Index, svc: Service, done: Collection[PodQuery]) -> list[
 
 
 def entry_pods_needed(
-    snap: Snapshot, req: entry.Request, done: Collection[PodQuery]
+    snap: Snapshot, req: entry.Request, done: Collection[PodQuery], controllers: bool = False
 ) -> list[PodQuery]:
     """The pod reads, beyond `done`, of a URL trace (`trace http://host/path`).
 
     The pods of the services its Ingresses can send the request to: their selectors, then any
-    endpoint targetRef still missing.
+    endpoint targetRef still missing. With `controllers` (`--from`), also the pods of the
+    Services at the answering entry's address (`entry.controller_services`).
     """
     idx = Index.of(snap)
-    want = [q for svc in entry.entry_services(idx, req) for q in _service_pods(idx, svc, done)]
+    services = entry.entry_services(idx, req)
+    if controllers:
+        services += entry.controller_services(idx, entry.resolve(idx, req))
+    want = [q for svc in services for q in _service_pods(idx, svc, done)]
     return list(dict.fromkeys(q for q in want if q not in done))

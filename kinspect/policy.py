@@ -25,16 +25,22 @@ Where the API leaves the outcome to the implementation it says "unknown" and why
 hostNetwork pods ("NetworkPolicy behaviour for hostNetwork pods is undefined", the page above).
 A verdict is what the policies say; enforcement depends on the CNI plugin ("by policy").
 Policies that could not be read make every verdict "unknown", never "allowed".
+
+AdminNetworkPolicies (kinspect.adminpolicy, whose docstring cites their semantics) wrap this
+tier: each side first asks the AdminNetworkPolicy tier (Allow or Deny decide, and the
+NetworkPolicies are not consulted; Pass or no match go on), then the NetworkPolicies when they
+isolate the pod, else the BaselineAdminNetworkPolicy; no match anywhere leaves it allowed.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import Literal
 
+import msgspec
+
+from kinspect.adminpolicy import AdminIndex, AdminRef, Decision
 from kinspect.labels import LabelSelector, SelectorIndex
 from kinspect.model import (
     IPBlock,
@@ -47,39 +53,11 @@ from kinspect.model import (
     Snapshot,
     Value,
 )
+from kinspect.peer import Direction, Peer, Tri
+from kinspect.peer import address as _address
+from kinspect.peer import network as _network
 
 Verdict = Literal["allowed", "denied", "unknown"]
-Direction = Literal["ingress", "egress"]
-PeerKind = Literal["pod", "ip", "outside"]
-
-# Three-valued matching: True, False, or None when it cannot be told (unreadable namespace
-# labels, hostNetwork pods).
-_Tri = bool | None
-
-
-class Peer(Value, frozen=True):
-    """One end of a connection: a pod, an address that is no pod, or any outside client."""
-
-    kind: PeerKind
-    pod: Pod | None = None
-    ip: str | None = None
-
-    @classmethod
-    def of_pod(cls, pod: Pod) -> Peer:
-        return cls("pod", pod=pod, ip=pod.pod_ips[0] if pod.pod_ips else None)
-
-    @classmethod
-    def of_ip(cls, ip: str) -> Peer:
-        return cls("ip", ip=ip)
-
-    @classmethod
-    def outside(cls) -> Peer:
-        return cls("outside")
-
-    def __str__(self) -> str:
-        if self.pod is not None:
-            return str(self.pod.ref)
-        return self.ip or "outside"
 
 
 class RuleRef(Value, frozen=True):
@@ -98,12 +76,17 @@ class Side(Value, frozen=True):
     """The verdict of one side: the source's egress or the destination's ingress."""
 
     verdict: Verdict
-    # The policies that select the pod for this direction (empty: not isolated).
+    # The policies that select the pod for this direction (empty: not isolated, or not
+    # consulted because an AdminNetworkPolicy rule decided).
     isolating: tuple[str, ...] = ()
     allowed_by: tuple[RuleRef, ...] = ()
     # For an outside client: allowed only from these CIDRs (an ipBlock rule).
     only_from: tuple[str, ...] = ()
     reason: str | None = None
+    # The AdminNetworkPolicy (Allow, Deny) or BaselineAdminNetworkPolicy rule that decided.
+    decided_by: AdminRef | None = None
+    # The AdminNetworkPolicy Pass rule that handed the side to the NetworkPolicies.
+    passed_by: AdminRef | None = None
 
 
 class PolicyVerdict(Value, frozen=True):
@@ -121,22 +104,6 @@ def combine(egress: Side, ingress: Side) -> PolicyVerdict:
         "denied" if "denied" in verdicts else "unknown" if "unknown" in verdicts else "allowed"
     )
     return PolicyVerdict(verdict, egress=egress, ingress=ingress)
-
-
-@lru_cache(maxsize=4096)
-def _network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
-    try:
-        return ipaddress.ip_network(cidr, strict=False)
-    except ValueError:
-        return None
-
-
-@lru_cache(maxsize=65536)
-def _address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    try:
-        return ipaddress.ip_address(ip)
-    except ValueError:
-        return None
 
 
 def in_block(ip: str, block: IPBlock) -> bool:
@@ -196,6 +163,7 @@ class PolicyIndex:
 
     def __init__(self, snapshot: Snapshot, pods: SelectorIndex[Pod] | None = None) -> None:
         self.state = snapshot.network_policy_state
+        self.admin = AdminIndex(snapshot)
         self.policies = snapshot.network_policies
         self._ns_labels: dict[str, Mapping[str, str]] = {
             n.name: n.labels for n in snapshot.namespaces
@@ -211,6 +179,11 @@ class PolicyIndex:
             self.selected_count[str(p)] = len(chosen)
             for pod in chosen:
                 self._selecting[(pod.namespace, pod.name)].append(p)
+
+    @property
+    def selecting_all(self) -> Mapping[tuple[str, str], list[NetworkPolicy]]:
+        """(namespace, pod name) -> every policy selecting that pod, of either type."""
+        return self._selecting
 
     def selecting(self, pod: Pod, direction: Direction | None = None) -> list[NetworkPolicy]:
         """The policies that select `pod` (for `direction`'s policy type, when given)."""
@@ -234,7 +207,7 @@ class PolicyIndex:
 
     # --- peers ------------------------------------------------------------------------------
 
-    def _namespace_matches(self, sel: LabelSelector, namespace: str) -> _Tri:
+    def _namespace_matches(self, sel: LabelSelector, namespace: str) -> Tri:
         if sel.empty:
             return True
         labels = self._ns_labels.get(namespace)
@@ -242,7 +215,7 @@ class PolicyIndex:
             return None  # the namespace's labels were not read
         return sel.matches(labels)
 
-    def _peer_matches(self, peer: PolicyPeer, policy_ns: str, other: Peer) -> _Tri:
+    def _peer_matches(self, peer: PolicyPeer, policy_ns: str, other: Peer) -> Tri:
         """Whether one from/to entry of a policy in `policy_ns` matches the other end."""
         if peer.ip_block is not None:
             if other.kind == "outside":
@@ -255,7 +228,7 @@ class PolicyIndex:
             return False  # selectors pick pods, never addresses outside the pod network
         pod = other.pod
         if peer.namespace_selector is None:
-            ns_ok: _Tri = pod.namespace == policy_ns
+            ns_ok: Tri = pod.namespace == policy_ns
         else:
             ns_ok = self._namespace_matches(peer.namespace_selector, pod.namespace)
         if ns_ok is False:
@@ -275,13 +248,13 @@ class PolicyIndex:
         port: int,
         proto: Protocol,
         dst: Pod | None,
-    ) -> tuple[_Tri, list[str]]:
+    ) -> tuple[Tri, list[str]]:
         """(matches?, for an outside client: the CIDRs it must come from)."""
         if not _ports_match(rule.ports, port, proto, dst):
             return False, []
         if not rule.peers:
             return True, []
-        result: _Tri = False
+        result: Tri = False
         only: list[str] = []
         for peer in rule.peers:
             if peer.ip_block is not None and other.kind == "outside":
@@ -299,6 +272,30 @@ class PolicyIndex:
     # --- sides ------------------------------------------------------------------------------
 
     def _side(
+        self,
+        direction: Direction,
+        pod: Pod,
+        other: Peer,
+        port: int,
+        proto: Protocol,
+        dst: Pod | None,
+    ) -> Side:
+        """The three tiers: AdminNetworkPolicies, NetworkPolicies, the baseline (adminpolicy)."""
+        if self.admin.inert:
+            return self._np_side(direction, pod, other, port, proto, dst)
+        first = self.admin.admin(direction, pod, other, port, proto, dst)
+        if first.outcome in ("Allow", "Deny", "unknown"):
+            return _decided(first)
+        passed = first.rule if first.outcome == "Pass" else None
+        side = self._np_side(direction, pod, other, port, proto, dst)
+        if side.isolating or side.verdict == "unknown":
+            return msgspec.structs.replace(side, passed_by=passed)
+        last = self.admin.baseline_decision(direction, pod, other, port, proto, dst)
+        if last.outcome == "none":
+            return msgspec.structs.replace(side, passed_by=passed)
+        return msgspec.structs.replace(_decided(last), passed_by=passed)
+
+    def _np_side(
         self,
         direction: Direction,
         pod: Pod,
@@ -367,29 +364,70 @@ class PolicyIndex:
         return combine(egress, ingress)
 
 
+def _decided(d: Decision) -> Side:
+    """A side an AdminNetworkPolicy or the baseline decided (or could not tell)."""
+    if d.outcome == "unknown":
+        return Side("unknown", reason=d.reason)  # the reason names the rules
+    return Side("allowed" if d.outcome == "Allow" else "denied", decided_by=d.rule)
+
+
 def isolated_for_ingress(index: PolicyIndex, pods: Iterable[Pod]) -> dict[str, list[str]]:
-    """For each pod (`ns/name`) isolated for ingress, the names of the policies isolating it."""
+    """For each pod (`ns/name`) restricted for ingress, the names of the policies restricting it.
+
+    Restricted: a NetworkPolicy isolates it for ingress, an AdminNetworkPolicy applying to it
+    has an ingress rule that Denies (named `AdminNetworkPolicy NAME`), or, when no NetworkPolicy
+    isolates it (only then is the baseline consulted), the BaselineAdminNetworkPolicy does
+    (`BaselineAdminNetworkPolicy default`). An Allow or Pass rule alone restricts nothing.
+    """
     out: dict[str, list[str]] = {}
+    # Names once per policy, not once per pod it selects; the admin tiers only when one has a
+    # Deny ingress rule (the rest cannot restrict anything).
+    names_of = {id(p): str(p) for p in index.policies if "Ingress" in p.policy_types}
+    admin = index.admin
+    denying = any(
+        any(r.action == "Deny" for r in p.ingress)
+        for p in (*admin.policies, *((admin.baseline,) if admin.baseline else ()))
+    )
+    selecting = index.selecting_all
     for pod in pods:
-        names = [str(p) for p in index.selecting(pod, "ingress")]
+        found = selecting.get((pod.namespace, pod.name))
+        names = [names_of[id(p)] for p in found if id(p) in names_of] if found else []
+        if denying:
+            names += [
+                str(p)
+                for p in admin.applying(pod)
+                if any(r.action == "Deny" for r in p.ingress)
+                and (p.tier == "AdminNetworkPolicy" or not names)
+            ]
         if names:
-            out[str(pod.ref)] = names
+            out[f"{pod.namespace}/{pod.name}"] = names
     return out
 
 
 class Isolation(Value, frozen=True):
-    """For `map`: which backend pods policies isolate for ingress, and whether that is known.
+    """For `map`: which backend pods policies restrict for ingress, and whether that is known.
 
-    `state` is the snapshot's `network_policy_state`: anything but "read" means the marks are
-    unknown (no pod is shown as isolated, and none as open either).
+    `state` is the snapshot's `network_policy_state`, `admin_state` the worst of its two
+    AdminNetworkPolicy states: a `state` other than "read", or an `admin_state` other than
+    "read"/"absent", means the marks are unknown (no pod is shown as isolated, and none as open
+    either).
     """
 
     state: str
     by_pod: dict[str, tuple[str, ...]]
+    admin_state: str = "absent"
 
     @property
     def known(self) -> bool:
-        return self.state == "read"
+        return self.state == "read" and self.admin_state in ("read", "absent")
+
+
+def _admin_state(snapshot: Snapshot) -> str:
+    states = (snapshot.admin_network_policy_state, snapshot.baseline_admin_network_policy_state)
+    for bad in ("forbidden", "not-read", "read"):
+        if bad in states:
+            return bad
+    return "absent"
 
 
 def backend_isolation(
@@ -400,11 +438,17 @@ def backend_isolation(
     With no policies read nothing is isolated and the index is never built (map stays as fast
     as without policies); otherwise each policy is one selector query and each pod one lookup.
     """
-    state = snapshot.network_policy_state
-    if state != "read" or not snapshot.network_policies:
-        return Isolation(state, {})
+    state, admin = snapshot.network_policy_state, _admin_state(snapshot)
+    unread = state != "read" or admin not in ("read", "absent")
+    if unread or not (
+        snapshot.network_policies
+        or snapshot.admin_network_policies
+        or snapshot.baseline_admin_network_policies
+    ):
+        return Isolation(state, {}, admin)
     idx = PolicyIndex(snapshot, index)
-    return Isolation(state, {k: tuple(v) for k, v in isolated_for_ingress(idx, pods).items()})
+    by_pod = {k: tuple(v) for k, v in isolated_for_ingress(idx, pods).items()}
+    return Isolation(state, by_pod, admin)
 
 
 def _block_empty(block: IPBlock) -> bool:
@@ -443,14 +487,14 @@ class Reach:
         self.index = index
         self._everyone = LabelSelector()
         self._ns_read = bool(index._ns_labels)
-        self._peer_cache: dict[tuple[str, int], _Tri] = {}
+        self._peer_cache: dict[tuple[str, int], Tri] = {}
 
-    def _peer_has_pods(self, peer: PolicyPeer, policy_ns: str) -> _Tri:
+    def _peer_has_pods(self, peer: PolicyPeer, policy_ns: str) -> Tri:
         key = (policy_ns, id(peer))  # peers live as long as the index
         if key in self._peer_cache:
             return self._peer_cache[key]
         pods_sel = peer.pod_selector or self._everyone
-        found: _Tri
+        found: Tri
         if peer.namespace_selector is None:
             found = bool(self.index._pods.select(policy_ns, pods_sel))
         elif not self._ns_read:
@@ -464,17 +508,24 @@ class Reach:
         self._peer_cache[key] = found
         return found
 
-    def anyone(self, pod: Pod, port: int, protocol: Protocol) -> _Tri:
+    def anyone(self, pod: Pod, port: int, protocol: Protocol) -> Tri:
         """True when some pod or outside client may reach `port` on `pod` by its ingress side.
 
-        False only when the pod is isolated for ingress and no rule of its policies admits the
-        port from any peer that exists (an ipBlock counts as "someone": an outside client or an
+        False only when the pod is isolated for ingress, no AdminNetworkPolicy or baseline
+        ingress rule applies to it, and no rule of its policies admits the port from any peer
+        that exists (an ipBlock counts as "someone": an outside client or an
         address of the block); None when it cannot be told (namespace labels unread).
         """
+        if self.index.admin.state in ("forbidden", "not-read") or any(
+            p.ingress for p in self.index.admin.applying(pod)
+        ):
+            # An AdminNetworkPolicy may Allow what NetworkPolicies refuse (or the baseline
+            # decide): reasoning over the NetworkPolicy rules alone would mislead.
+            return None
         policies = self.index.selecting(pod, "ingress")
         if not policies:
             return True
-        result: _Tri = False
+        result: Tri = False
         for p in policies:
             for rule in p.ingress:
                 if not _ports_match(rule.ports, port, protocol, pod):

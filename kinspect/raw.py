@@ -351,9 +351,109 @@ class NetworkPolicyList(Wire):
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
 
 
+# Discovery: what a group/version serves (GET /apis/GROUP/VERSION), to tell a CRD that is not
+# installed from one that is refused.
+class APIResource(Wire):
+    name: str = ""
+
+
+class APIResourceList(Wire):
+    resources: list[APIResource] | None = None
+
+
+# policy.networking.k8s.io/v1alpha1 (sigs.k8s.io/network-policy-api apis/v1alpha1): the
+# AdminNetworkPolicy and the BaselineAdminNetworkPolicy share subject, peer and port types.
+class NamespacedPod(Wire):
+    namespaceSelector: LabelSelector | None = None
+    podSelector: LabelSelector | None = None
+
+
+class AdminNetworkPolicySubject(Wire):
+    namespaces: LabelSelector | None = None
+    pods: NamespacedPod | None = None
+
+
+class AdminNetworkPolicyPeer(Wire):
+    """An ingress peer (namespaces, pods) or an egress peer (also nodes, networks, domainNames)."""
+
+    namespaces: LabelSelector | None = None
+    pods: NamespacedPod | None = None
+    nodes: LabelSelector | None = None
+    networks: list[str] | None = None
+    domainNames: list[str] | None = None
+
+
+class AdminPortNumber(Wire):
+    port: int
+    protocol: str | None = None
+
+
+class AdminPortRange(Wire):
+    start: int
+    end: int
+    protocol: str | None = None
+
+
+class AdminNetworkPolicyPort(Wire):
+    portNumber: AdminPortNumber | None = None
+    namedPort: str | None = None
+    portRange: AdminPortRange | None = None
+
+
+class AdminNetworkPolicyRule(Wire):
+    """An ingress rule (`from`) or an egress rule (`to`)."""
+
+    action: str = ""
+    name: str | None = None
+    from_: list[AdminNetworkPolicyPeer] | None = msgspec.field(default=None, name="from")
+    to: list[AdminNetworkPolicyPeer] | None = None
+    ports: list[AdminNetworkPolicyPort] | None = None
+
+
+class AdminNetworkPolicySpec(Wire):
+    priority: int | None = None  # absent on a BaselineAdminNetworkPolicy
+    subject: AdminNetworkPolicySubject = msgspec.field(default_factory=AdminNetworkPolicySubject)
+    ingress: list[AdminNetworkPolicyRule] | None = None
+    egress: list[AdminNetworkPolicyRule] | None = None
+
+
+class AdminNetworkPolicy(Wire):
+    """An AdminNetworkPolicy or a BaselineAdminNetworkPolicy (same shape, less the priority)."""
+
+    metadata: ObjectMeta
+    spec: AdminNetworkPolicySpec = msgspec.field(default_factory=AdminNetworkPolicySpec)
+
+
+class AdminNetworkPolicyList(Wire):
+    items: list[AdminNetworkPolicy] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
 class EndpointsList(Wire):
     items: list[Endpoints] | None = None
     metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
+class WatchObjectMeta(Wire):
+    name: str = ""
+    namespace: str = ""
+    resourceVersion: str = ""
+
+
+class WatchObject(Wire):
+    """What a watch event's object is, whatever its kind: its name and resourceVersion."""
+
+    metadata: WatchObjectMeta = msgspec.field(default_factory=WatchObjectMeta)
+
+
+class WatchEvent(Wire):
+    """One line of a watch stream: ADDED, MODIFIED, DELETED, BOOKMARK or ERROR, and its object.
+
+    The object is kept raw and decoded by its kind's item type (or as a Status, for ERROR).
+    """
+
+    type: str
+    object: msgspec.Raw = msgspec.Raw(b"null")
 
 
 class Status(Wire):

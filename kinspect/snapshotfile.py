@@ -65,27 +65,54 @@ def _read(path: str, max_bytes: int) -> bytearray:
     return out
 
 
-def load(path: str, max_bytes: int = MAX_BYTES) -> Snapshot:
-    """Read a snapshot file written by `kinspect snapshot save` (at most `max_bytes` of JSON)."""
-    hint = "create one with: kinspect snapshot save FILE"
+def read_bytes(path: str, max_bytes: int = MAX_BYTES, what: str = "snapshot") -> bytes:
+    """The file's JSON (gunzipped), at most `max_bytes`; one-line `UsageError`s naming `what`."""
+    hint = HINT if what == "snapshot" else DOCUMENT_HINT
     try:
-        data = _read(path, max_bytes)
+        return bytes(_read(path, max_bytes))
     except _TooBig:
         raise UsageError(
-            f"snapshot {path} is larger than {max_bytes} bytes (decompressed)",
+            f"{what} {path} is larger than {max_bytes} bytes (decompressed)",
             "set KINSPECT_MAX_SNAPSHOT_BYTES to read a bigger one",
         ) from None
     except (EOFError, zlib.error, gzip.BadGzipFile):
-        raise UsageError(f"{path} is not a kinspect snapshot (corrupt gzip)", hint) from None
+        raise UsageError(f"{path} is not a kinspect {what} (corrupt gzip)", hint) from None
     except OSError as e:
-        raise UsageError(f"cannot read snapshot {path}: {e.strerror}", hint) from None
+        raise UsageError(f"cannot read {what} {path}: {e.strerror}", hint) from None
+
+
+HINT = "create one with: kinspect snapshot save FILE"
+DOCUMENT_HINT = "pass a file written by kinspect snapshot save or kinspect audit -o json, or live"
+
+
+class _Header(msgspec.Struct):
+    apiVersion: str | None = None
+    kind: str | None = None
+
+
+def document_kind(data: bytes, path: str) -> tuple[str | None, str | None]:
+    """A kinspect JSON document's apiVersion and kind (None when absent); not JSON: UsageError."""
+    try:
+        h = msgspec.json.decode(data, type=_Header)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise UsageError(f"{path} is not a kinspect JSON document", DOCUMENT_HINT) from None
+    return h.apiVersion, h.kind
+
+
+def load(path: str, max_bytes: int = MAX_BYTES) -> Snapshot:
+    """Read a snapshot file written by `kinspect snapshot save` (at most `max_bytes` of JSON)."""
+    return decode(read_bytes(path, max_bytes), path)
+
+
+def decode(data: bytes, path: str) -> Snapshot:
+    """The snapshot in a snapshot file's bytes (`path` names it in errors)."""
     try:
         doc = msgspec.json.decode(data, type=SnapshotFile)
     except (msgspec.DecodeError, msgspec.ValidationError):
-        raise UsageError(f"{path} is not a kinspect snapshot", hint) from None
+        raise UsageError(f"{path} is not a kinspect snapshot", HINT) from None
     if doc.apiVersion != API_VERSION or doc.kind != "Snapshot":
         raise UsageError(
-            f"{path} is a {doc.kind} of {doc.apiVersion}, not a {API_VERSION} Snapshot", hint
+            f"{path} is a {doc.kind} of {doc.apiVersion}, not a {API_VERSION} Snapshot", HINT
         )
     return _headless_without_marker(doc.snapshot)
 

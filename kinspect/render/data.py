@@ -58,6 +58,11 @@ def write_json(doc: dict[str, Any], out: BinaryIO, stream: str, pretty: bool = T
     out.write((newline(0) if doc else b"") + b"}\n")
 
 
+def json_line(doc: dict[str, Any]) -> bytes:
+    """Compact JSON and a newline: one line of a JSON Lines stream (`--watch -o json`)."""
+    return _encode(doc) + b"\n"
+
+
 def to_json(doc: dict[str, Any]) -> str:
     """Indented JSON text."""
     return json_bytes(doc).decode()

@@ -12,19 +12,34 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from kinspect.access import Cell, PodAccess
-from kinspect.policy import Peer, Side
-from kinspect.reach import HopVerdict
+from kinspect.access import AdminAdmission, Cell, PodAccess
+from kinspect.adminpolicy import AdminRef
+from kinspect.policy import Side
+from kinspect.reach import From, HopVerdict
 from kinspect.render.safe import plain
 
 _STYLE = {"allowed": "green", "denied": "red", "unknown": "yellow"}
-BY_POLICY = "by policy: what the NetworkPolicies say; enforcement depends on the network plugin"
+BY_POLICY = "by policy: what the policies say; enforcement depends on the network plugin"
 
 
 def side_words(direction: str, side: Side) -> str:
-    """`ingress: allowed by x/web ingress[0]`, `egress: isolated by x/deny, no rule matches`."""
+    """`ingress: allowed by x/web ingress[0]`, `egress: isolated by x/deny, no rule matches`.
+
+    AdminNetworkPolicy tiers: `ingress: denied by BaselineAdminNetworkPolicy default
+    ingress[1] 'deny-all'`, `ingress: passed by AdminNetworkPolicy p ingress[0] (priority 5),
+    then allowed by x/web ingress[0]`.
+    """
+    prefix = f"passed by {side.passed_by}, then " if side.passed_by is not None else ""
+    return f"{direction}: {prefix}{_side_what(side)}"
+
+
+def _side_what(side: Side) -> str:
     if side.reason and side.verdict == "unknown":
         what = f"unknown: {side.reason}"
+    elif side.decided_by is not None:
+        what = f"{side.verdict} by {side.decided_by}"
+    elif side.reason and not side.isolating:
+        what = f"{side.verdict}: {side.reason}"
     elif not side.isolating:
         what = "not isolated"
     elif side.allowed_by:
@@ -33,22 +48,34 @@ def side_words(direction: str, side: Side) -> str:
         what = "allowed only from " + "; ".join(side.only_from)
     else:
         what = "isolated by " + ", ".join(side.isolating) + ", no rule matches"
-    return f"{direction}: {what}"
+    return what
 
 
-def hops_text(source: Peer, hops: list[HopVerdict]) -> Group:
-    """One block per hop: the verdict, the pod and port, and each side's reason."""
-    lines: list[Text] = [Text(f"policy from {source} ({BY_POLICY}):", style="bold")]
+def hops_text(source: From, hops: list[HopVerdict]) -> Group:
+    """One block per hop: the verdict, the pod and port, and each side's reason.
+
+    From a namespace, the source pods with the same verdict at one hop share a block.
+    """
+    lines: list[Text] = [Text(plain(f"policy from {source.label} ({BY_POLICY}):"), style="bold")]
     if not hops:
         lines.append(Text("  no hop reaches a pod: nothing to evaluate"))
+    groups: dict[tuple[object, ...], list[HopVerdict]] = {}
     for h in hops:
+        key = (h.via, h.pod, h.port, h.protocol, h.verdict, h.notes)
+        groups.setdefault(key, []).append(h)
+    for same in groups.values():
+        h = same[0]
         line = Text("  ")
         line.append(f"{h.verdict.verdict:<8}", style=_STYLE[h.verdict.verdict])
-        line.append(f" {h.pod}:{h.port}/{h.protocol}  via {h.via}")
+        line.append(plain(f" {h.pod}:{h.port}/{h.protocol}  via {h.via}"))
         lines.append(line)
-        lines.append(Text("           " + side_words("egress", h.verdict.egress)))
-        lines.append(Text("           " + side_words("ingress", h.verdict.ingress)))
-        lines.extend(Text(f"           note: {n}") for n in h.notes)
+        sources = [x.source for x in same if x.source is not None]
+        if sources:
+            who = ", ".join(sources)
+            lines.append(Text(plain(f"           from {len(sources)} pod(s): {who}")))
+        lines.append(Text(plain("           " + side_words("egress", h.verdict.egress))))
+        lines.append(Text(plain("           " + side_words("ingress", h.verdict.ingress))))
+        lines.extend(Text(plain(f"           note: {n}")) for n in h.notes)
     return Group(*lines)
 
 
@@ -67,16 +94,34 @@ def _side(side: Side) -> dict[str, Any]:
         ],
         "onlyFrom": list(side.only_from),
         "reason": side.reason,
+        "decidedBy": admin_ref(side.decided_by),
+        "passedBy": admin_ref(side.passed_by),
     }
 
 
-def hops_json(source: Peer, hops: list[HopVerdict]) -> dict[str, Any]:
+def admin_ref(r: AdminRef | None) -> dict[str, Any] | None:
+    """An AdminNetworkPolicy or BaselineAdminNetworkPolicy rule in JSON (docs/json.md)."""
+    if r is None:
+        return None
+    return {
+        "kind": r.tier,
+        "policy": r.policy,
+        "priority": r.priority,
+        "direction": r.direction,
+        "rule": r.index,
+        "name": r.name,
+        "action": r.action,
+    }
+
+
+def hops_json(source: From, hops: list[HopVerdict]) -> dict[str, Any]:
     """The TraceReport's `policy` member (docs/json.md)."""
     return {
-        "from": str(source),
+        "from": source.label,
         "fromKind": source.kind,
         "hops": [
             {
+                "source": h.source,
                 "via": h.via,
                 "pod": {"namespace": h.pod.namespace, "name": h.pod.name},
                 "port": h.port,
@@ -111,8 +156,14 @@ def access_text(found: list[PodAccess]) -> Group:
         if a.ingress_policies:
             lines.append(Text("  ingress policies: " + plain(", ".join(a.ingress_policies))))
         lines.append(Text("  egress policies: " + (plain(", ".join(a.egress_policies)) or "none")))
+        if a.admin_rules:
+            lines.append(Text("  first, AdminNetworkPolicy rules in the order they apply:"))
+            lines.extend(_admin_lines(a.admin_rules))
         if a.state != "read" or (a.host_network and a.ingress_policies):
             continue
+        if a.baseline_rules and not a.ingress_policies:
+            lines.append(Text("  then, as no NetworkPolicy isolates it, the baseline's rules:"))
+            lines.extend(_admin_lines(a.baseline_rules))
         for ad in a.admissions:
             lines.append(
                 Text(
@@ -123,6 +174,25 @@ def access_text(found: list[PodAccess]) -> Group:
                 )
             )
     return Group(*lines)
+
+
+def _admin_lines(rules: tuple[AdminAdmission, ...]) -> list[Text]:
+    return [
+        Text(
+            f"  {r.rule.action or 'unknown action'} by {plain(str(r.rule))}: from "
+            + plain("; or ".join(r.sources))
+            + " on "
+            + plain(", ".join(r.ports))
+        )
+        for r in rules
+    ]
+
+
+def _admin_json(rules: tuple[AdminAdmission, ...]) -> list[dict[str, Any]]:
+    return [
+        {**(admin_ref(r.rule) or {}), "from": list(r.sources), "ports": list(r.ports)}
+        for r in rules
+    ]
 
 
 def access_json(found: list[PodAccess]) -> dict[str, Any]:
@@ -147,6 +217,10 @@ def access_json(found: list[PodAccess]) -> dict[str, Any]:
                     }
                     for ad in a.admissions
                 ],
+                "adminPolicyState": a.admin_state,
+                "baselinePolicyState": a.baseline_state,
+                "adminRules": _admin_json(a.admin_rules),
+                "baselineRules": _admin_json(a.baseline_rules),
             }
             for a in found
         ]

@@ -6,6 +6,7 @@ kinspect/v1 fields are only ever added, never renamed or removed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -14,6 +15,7 @@ from kinspect.chain import NotBackend, PortChain, ServiceChain
 from kinspect.entry import Entrypoint, EntryResult, IngressHit
 from kinspect.gateway import Attachment, GatewayHit, GatewayResult
 from kinspect.inventory import Inventory
+from kinspect.live import ChainEvent
 from kinspect.model import GatewayCondition, Node, PodRef, ServicePort, Snapshot, Value
 from kinspect.policy import Isolation
 from kinspect.render import reasons
@@ -143,6 +145,7 @@ def isolation_json(iso: Isolation) -> Json:
     """The ChainReport's `networkPolicies`: backends isolated for ingress, and by what."""
     return {
         "state": iso.state,
+        "adminState": iso.admin_state,
         "ingressIsolated": [
             {
                 "pod": dict(zip(("namespace", "name"), k.split("/", 1), strict=True)),
@@ -181,6 +184,42 @@ def _chain_report(snapshot: Snapshot, chains: list[ServiceChain]) -> Json:
         "warnings": list(snapshot.warnings),
         "nodes": [node(n) for n in snapshot.nodes],
         "services": [service(c) for c in chains],
+    }
+
+
+def chain_event(context: str, time: str, ev: ChainEvent) -> Json:
+    """Build one kinspect/v1 ChainEvent (`map --watch -o json`, one per line)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ChainEvent",
+        "context": context,
+        "time": time,
+        "event": ev.event,
+        "namespace": ev.namespace,
+        "service": ev.service,
+        "port": service_port(ev.port) if ev.port is not None else None,
+        "backend": ev.backend,
+        "frontends": ev.frontends,
+        "chain": service(ev.chain) if ev.chain is not None else None,
+    }
+
+
+def synced_event(context: str, time: str, services: int, warnings: Sequence[str]) -> Json:
+    """The ChainEvent that ends the first read's service-added events: the stream is live."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ChainEvent",
+        "context": context,
+        "time": time,
+        "event": "synced",
+        "namespace": None,
+        "service": None,
+        "port": None,
+        "backend": None,
+        "frontends": None,
+        "chain": None,
+        "services": services,
+        "warnings": list(warnings),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import assert_never
 
 from rich.console import Group, RenderableType
@@ -17,6 +17,9 @@ from kinspect.policy import Isolation
 from kinspect.render import reasons
 from kinspect.render.safe import plain
 from kinspect.render.words import consumer_short, port_label
+
+# The rows of a service that just changed (`map --watch` at a terminal).
+HIGHLIGHT = "reverse"
 
 
 def frontends_summary(pc: PortChain, wide: bool) -> str:
@@ -103,8 +106,11 @@ def map_table(
     wide: bool = False,
     entries: Mapping[PortKey, list[Entrypoint]] | None = None,
     isolation: Isolation | None = None,
+    highlight: Collection[tuple[str, str]] = (),
 ) -> Table:
     """One row per backend (and per pod that gets no endpoint), grouped by service port.
+
+    `highlight`: (namespace, name) of services whose rows stand out (`--watch`: just changed).
 
     With `isolation`, a backend pod that NetworkPolicies isolate for ingress is marked
     "isolated" in STATE, and `wide` names the policies in a POLICIES column.
@@ -125,6 +131,7 @@ def map_table(
         t.add_column("POLICIES", no_wrap=True, overflow="ellipsis")
     for c in chains:
         s = c.service
+        style = HIGHLIGHT if (s.namespace, s.name) in highlight else None
         svc = plain(s.name if namespaced else f"{s.namespace}/{s.name}")
         # The common type goes unsaid; the others are worth a line of their own.
         kind = "Headless" if s.headless else s.type
@@ -146,7 +153,8 @@ def map_table(
                     *([""] if wide else []),
                     Text("DNS only", style="dim"),
                     *([""] if wide else []),
-                )
+                ),
+                style=style,
             )
             continue
         for n, pc in enumerate(c.ports):
@@ -194,7 +202,7 @@ def map_table(
                 end: list[str | Text] = ["-"] if wide else []
                 rows.append(["-", "-", "-", *end, Text(why, style="red"), *end])
             for i, r in enumerate(rows):
-                t.add_row(*_cells(*(first if i == 0 else ["", "", ""]), *r))
+                t.add_row(*_cells(*(first if i == 0 else ["", "", ""]), *r), style=style)
     return t
 
 

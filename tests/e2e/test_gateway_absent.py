@@ -12,11 +12,12 @@ import json
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from ..schema import validate
-from .conftest import KINSPECT, ROOT
+from .conftest import KINSPECT, ROOT, Cluster, Namespace
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("KINSPECT_E2E_CONTEXT")),
@@ -97,3 +98,40 @@ def test_no_gateway_api_is_quiet_and_the_ingress_trace_is_unchanged(nocrd: str) 
     audit = json.loads(_kinspect(nocrd, "audit", "-A", "-o", "json", expect=0).stdout)
     assert not [f for f in audit["findings"] if f["check"].startswith("gateway")]
     assert _kinspect(nocrd, "map", "-n", "demo").stderr == ""
+
+
+def test_admin_policies_refused_but_not_installed_are_absent(nocrd: str, tmp_path: Path) -> None:
+    """RBAC answers 403 before the resource is looked up: a namespace-scoped reader is refused
+    the AdminNetworkPolicy CRDs that this cluster does not have. Discovery tells kinspect they
+    are not installed, so verdicts stay the NetworkPolicies' and nothing is warned (issue 14)."""
+    api = subprocess.run(
+        [KUBECTL, "--kubeconfig", nocrd, "get", "--raw", "/apis/policy.networking.k8s.io"],
+        capture_output=True,
+        check=False,
+    )
+    assert api.returncode != 0  # really not served here
+    context = subprocess.run(
+        [KUBECTL, "--kubeconfig", nocrd, "config", "current-context"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    demo = Namespace("demo", Cluster(nocrd, context, KUBECTL, None))
+    read = ["get", "list", "watch"]
+    kc = demo.restricted_kubeconfig(
+        str(tmp_path),
+        [
+            {"apiGroups": [""], "resources": ["services", "pods"], "verbs": read},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": read},
+        ],
+    )
+    proc = subprocess.run(
+        [*KINSPECT, "map", "-n", "demo", "-o", "json", "--kubeconfig", kc],
+        capture_output=True, text=True, check=False, timeout=120,
+        env={**os.environ, "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "adminnetworkpolicies" not in proc.stderr
+    assert "AdminNetworkPolicies" not in proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["networkPolicies"]["state"] == "read"
+    assert doc["networkPolicies"]["adminState"] == "absent"

@@ -131,3 +131,76 @@ def test_policies_that_cannot_be_read_are_unknown(ns: Namespace, tmp_path: Path)
     assert "NetworkPolicy verdicts are unknown" in proc.stderr
     assert f"unknown  {ns.name}/web-0:8080/TCP" in proc.stdout
     assert "allowed " not in proc.stdout
+
+
+def test_trace_from_a_namespace_and_from_nodes(ns: Namespace) -> None:
+    ns.apply(WORLD)
+    ns.wait_until("web's endpoints and pod IPs", lambda: _ready(ns))
+    ip = ns.get("service", "web")["spec"]["clusterIP"]
+    doc = ns.kinspect_json("trace", f"{ip}:80", "--from", ns.name, "-A")
+    assert doc["policy"]["fromKind"] == "namespace"
+    verdicts = {h["source"]: h["verdict"] for h in doc["policy"]["hops"]}
+    assert verdicts == {
+        f"{ns.name}/db-0": "denied",
+        f"{ns.name}/shop-0": "allowed",
+        f"{ns.name}/web-0": "denied",
+    }
+    # Node-originated: web-0's own node cannot be blocked; another node is seen by its address.
+    home = ns.get("pod", "web-0")["spec"]["nodeName"]
+    nodes = [n["metadata"]["name"] for n in ns.get("nodes")["items"]]
+    other = next(n for n in nodes if n != home)
+    own = ns.kinspect_json("trace", f"{ip}:80", "--from", f"node/{home}", "-A")
+    [hop] = own["policy"]["hops"]
+    assert (own["policy"]["fromKind"], hop["verdict"]) == ("node", "allowed")
+    far = ns.kinspect_json("trace", f"{ip}:80", "--from", f"node/{other}", "-A")
+    [hop] = far["policy"]["hops"]
+    assert hop["verdict"] == "denied"
+    assert any("implementation-defined" in n for n in hop["notes"])
+
+
+CONTROLLER = """
+apiVersion: v1
+kind: Service
+metadata: {name: ctrl}
+spec:
+  selector: {app: ctrl}
+  externalIPs: [203.0.113.77]
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ctrl-0, labels: {app: ctrl}}
+spec: {containers: [{name: proxy, image: registry.k8s.io/pause:3.10,
+       ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: shop}
+spec:
+  rules:
+    - host: shop.example.com
+      http:
+        paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]
+"""
+
+
+def test_trace_url_from_goes_through_the_controller_pods(ns: Namespace) -> None:
+    ns.apply(WORLD + "---" + CONTROLLER)
+    status = '{"status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.77"}]}}}'
+    ns.kubectl("patch", "ingress", "shop", "--subresource=status", "--type=merge", "-p", status)
+
+    def ready() -> bool:
+        eps = ns.get("endpointslices", "-l", "kubernetes.io/service-name=ctrl")["items"]
+        return _ready(ns) and any(e.get("endpoints") for e in eps)
+
+    ns.wait_until("web's and ctrl's endpoints", ready)
+    url = "http://shop.example.com/"
+    doc = ns.kinspect_json("trace", url, "--from", f"{ns.name}/db-0", "-n", ns.name)
+    hops = [(h["pod"]["name"], h["source"], h["verdict"]) for h in doc["policy"]["hops"]]
+    # db-0 may not open port 8080 (db-egress admits 5432 only); ctrl-0 is no shop pod.
+    assert hops == [("ctrl-0", None, "denied"), ("web-0", f"{ns.name}/ctrl-0", "denied")]
+    text = ns.kinspect("trace", url, "--from", "outside", "-n", ns.name).stdout
+    assert (
+        f"allowed  {ns.name}/ctrl-0:8080/TCP  via the controller's service {ns.name}/ctrl" in text
+    )
+    assert f"denied   {ns.name}/web-0:8080/TCP  via Ingress {ns.name}/shop to {ns.name}/web" in text

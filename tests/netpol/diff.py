@@ -26,7 +26,8 @@ import msgspec
 
 from kinspect import convert, raw
 from kinspect.model import ContainerPort, Namespace, Pod, Snapshot
-from kinspect.policy import Peer, PolicyIndex
+from kinspect.peer import Peer
+from kinspect.policy import PolicyIndex
 from tests.netpol import gen
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,6 +65,9 @@ def snapshot(w: gen.World) -> Snapshot:
         namespaces=tuple(Namespace(n, labels) for n, labels in w.namespaces.items()),
         network_policies=policies,
         network_policy_state="read",
+        # NetworkPolicies alone, as cyclonus sees them: no AdminNetworkPolicy CRDs.
+        admin_network_policy_state="absent",
+        baseline_admin_network_policy_state="absent",
     )
 
 

@@ -147,7 +147,17 @@ def snap(
     groups: tuple[EndpointGroup, ...] = (),
     pods: tuple[Pod, ...] = (),
 ) -> Snapshot:
-    return Snapshot("test", nodes, services, groups, pods)
+    # A cluster without the AdminNetworkPolicy CRDs (the Snapshot default is "not-read", which
+    # makes every verdict unknown, as for a snapshot file from before they were read).
+    return Snapshot(
+        "test",
+        nodes,
+        services,
+        groups,
+        pods,
+        admin_network_policy_state="absent",
+        baseline_admin_network_policy_state="absent",
+    )
 
 
 def ibackend(service: str, port: int | str) -> IngressBackend:

@@ -14,6 +14,8 @@ NOT_A_KIND = {
     "warnings",
     "network_policy_state",
     "ingress_class_state",
+    "admin_network_policy_state",
+    "baseline_admin_network_policy_state",
 }
 
 
@@ -53,13 +55,25 @@ def test_optional_entries_and_their_warnings() -> None:
         "tcproutes": None,
         "udproutes": None,
         "referencegrants": "cross-namespace backendRefs are shown as not permitted",
+        # AdminNetworkPolicy CRDs (issue 14): not installed is quiet, refused warns.
+        "adminnetworkpolicies": (
+            "policy verdicts that AdminNetworkPolicies could decide are unknown"
+        ),
+        "baselineadminnetworkpolicies": (
+            "policy verdicts that the BaselineAdminNetworkPolicy could decide are unknown"
+        ),
     }
     quiet = {k.plural for k in kinds.KINDS if k.quiet_when_absent}
-    assert quiet == {k.plural for k in kinds.GATEWAY_KINDS}
+    assert quiet == {k.plural for k in kinds.GATEWAY_KINDS} | {
+        "adminnetworkpolicies",
+        "baselineadminnetworkpolicies",
+    }
     states = {k.plural: k.state_field for k in kinds.KINDS if k.state_field}
     assert states == {
         "networkpolicies": "network_policy_state",
         "ingressclasses": "ingress_class_state",
+        "adminnetworkpolicies": "admin_network_policy_state",
+        "baselineadminnetworkpolicies": "baseline_admin_network_policy_state",
     }
 
 
@@ -87,4 +101,5 @@ def test_every_entry_decodes_an_empty_list_of_its_kind() -> None:
             kinds.NETWORKING,
             kinds.GATEWAY,
             kinds.GATEWAY_BETA,
+            kinds.POLICY_ALPHA,
         )

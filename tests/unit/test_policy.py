@@ -19,7 +19,8 @@ import pytest
 
 from kinspect import convert, raw
 from kinspect.model import ContainerPort, Namespace, Pod, Protocol, Snapshot
-from kinspect.policy import Peer, PolicyIndex, in_block
+from kinspect.peer import Peer
+from kinspect.policy import PolicyIndex, in_block
 
 NSS = ("x", "y", "z")
 PODS = ("a", "b", "c")
@@ -56,6 +57,8 @@ def world(*policies: dict[str, Any], state: str = "read", ns_labels: bool = True
         namespaces=namespaces,
         network_policies=tuple(nps),
         network_policy_state=state,  # type: ignore[arg-type]
+        admin_network_policy_state="absent",
+        baseline_admin_network_policy_state="absent",
     )
 
 

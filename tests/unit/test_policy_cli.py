@@ -29,6 +29,7 @@ def test_map_json_lists_isolated_backends_in_the_schema(tmp_path: Path) -> None:
     validate(doc, "chain-report.json")
     assert doc["networkPolicies"] == {
         "state": "read",
+        "adminState": "absent",
         "ingressIsolated": [
             {"pod": {"namespace": "ns", "name": "web-a"}, "policies": ["ns/web-from-shop"]}
         ],
@@ -43,7 +44,11 @@ def test_map_with_unreadable_policies_marks_nothing_and_says_unknown(tmp_path: P
     assert row.rstrip().endswith("unknown")
     doc = json.loads(invoke("map", "--snapshot", path, "-n", "ns", "-o", "json").stdout)
     validate(doc, "chain-report.json")
-    assert doc["networkPolicies"] == {"state": "forbidden", "ingressIsolated": []}
+    assert doc["networkPolicies"] == {
+        "state": "forbidden",
+        "adminState": "absent",
+        "ingressIsolated": [],
+    }
 
 
 def test_policy_on_a_service_port_lists_who_may_reach_each_backend(tmp_path: Path) -> None:
