@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: netpol-diff netpol-diff-ci tools pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small bench-diff bench-watch clean dist dist-check
+.PHONY: netpol-diff netpol-diff-ci tools tmux bench-ui pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small bench-diff bench-watch clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,13 +23,13 @@ lint: venv
 
 # The quick loop: every test that needs no cluster (seconds, no Go build), with the CLI's
 # in-process coverage, which must stay at 80% or more.
-unit: venv
+unit: venv tmux
 	$(BIN)/pytest -m "not e2e and not dist" --cov=kinspect.cli --cov=kinspect.commands --cov-report=term \
 	  --cov-fail-under=80
 
 # The unit suite once more under `python -O`, which strips `assert`: the package must not use
 # asserts as validation (pytest still rewrites the tests' own asserts, so they keep checking).
-unit-O: venv
+unit-O: venv tmux
 	$(BIN)/python -O -m pytest -m "not e2e" -q -p no:cacheprovider \
 	  -W "ignore:assertions not in test modules:pytest.PytestConfigWarning"
 
@@ -87,10 +87,16 @@ bench: venv testbed
 bench-watch: venv
 	$(BIN)/python bench/watch_apply.py --pods 10000 100000 --flips 2000
 
+# kinspect ui: open time and key-to-repaint latency on 10k pods (DEMO=FILE: also the demo's
+# open time, from `kinspect snapshot save FILE -n demo` after `make demo`).
+bench-ui: venv tmux
+	$(BIN)/python bench/ui.py $(if $(DEMO),--demo $(DEMO))
+
 # CI's proof that the benchmark scripts work (a few thousand pods, one run; no time asserted).
-# watch_apply needs no cluster: it runs even through KINSPECT_E2E_CONTEXT (under a second).
-bench-small: venv
+# watch_apply and bench/ui.py need no cluster: they run even through KINSPECT_E2E_CONTEXT.
+bench-small: venv tmux
 	$(BIN)/python bench/watch_apply.py --pods 3000 --flips 200
+	$(BIN)/python bench/ui.py --pods 2000 --runs 5
 	@if [ -n "$$KINSPECT_E2E_CONTEXT" ]; then \
 	  echo "bench-small: skipped: it measures the test bed, and KINSPECT_E2E_CONTEXT is set"; \
 	else BENCH_SMALL=1 bench/run.sh; fi
@@ -138,6 +144,13 @@ dist-check: dist
 	dist/venv/bin/kubectl-kinspect --version
 	SHIV_ROOT=dist/shiv dist/krew/kubectl-kinspect --version
 	$(BIN)/pytest -q -m dist tests/packaging
+
+# The ui's smoke test runs the real binary in tmux (tests/unit/test_ui_tmux.py; in CI it fails
+# without tmux rather than skip). Debian's tmux; CI machines run as root.
+tmux:
+	@command -v tmux >/dev/null || { apt-get install -y -q tmux >/dev/null 2>&1 || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q tmux >/dev/null; }; }
+	@tmux -V
 
 # What the picture checks need: Graphviz (Debian's graphviz; CI machines run as root) and the
 # mermaid parser with jsdom from npm, pinned by tests/tools/package-lock.json.

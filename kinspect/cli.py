@@ -241,6 +241,26 @@ def diff_(
     return commands.diff(_session(ctx), t, w, output, old, new)
 
 
+@app.command("ui")
+def ui_(
+    ctx: typer.Context,
+    namespace: NamespaceOpt = None,
+    all_namespaces: AllNsOpt = False,
+    context: ContextOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    request_timeout: TimeoutOpt = 30.0,
+    snapshot: SnapshotOpt = None,
+) -> ExitCode:
+    """Explore interactively: namespaces, services, chains; / search, t trace, a audit, r refresh.
+
+    Reads all namespaces unless -n (only the context's own when refused), or a snapshot file.
+    """
+    from kinspect.ui import command  # Textual loads only for this command
+
+    t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
+    return command.ui(_session(ctx), t, w)
+
+
 snapshot_app = typer.Typer(help="Save what kinspect reads, to work offline with --snapshot.")
 app.add_typer(snapshot_app, name="snapshot")
 

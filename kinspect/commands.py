@@ -275,8 +275,13 @@ def read(
     default_all: bool = False,
     service: str | None = None,
     selector: str | None = None,
+    narrow_when_forbidden: bool = False,
 ) -> tuple[Snapshot, str]:
-    """Read the snapshot file or the cluster; also return the namespace a bare -n means."""
+    """Read the snapshot file or the cluster; also return the namespace a bare -n means.
+
+    `narrow_when_forbidden`: a refused read of every namespace reads the context's own
+    namespace instead, saying so in the snapshot's warnings (audit, ui).
+    """
     if w.snapshot:
         if selector:
             raise UsageError("-l cannot filter a snapshot", "drop -l, or read the cluster")
@@ -286,7 +291,11 @@ def read(
     conn = connect(s, t)
     ns = namespace_of(w, default_all, conn.default_namespace)
     with s.spinner(f"reading {conn.context} ({conn.server})…"):
-        snap = cluster.snapshot(conn, cluster.Scope(ns, service=service, selector=selector))
+        snap = cluster.snapshot(
+            conn,
+            cluster.Scope(ns, service=service, selector=selector),
+            narrow_when_forbidden=narrow_when_forbidden,
+        )
     return snap, w.namespace or conn.default_namespace
 
 
