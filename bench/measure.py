@@ -136,6 +136,14 @@ def main() -> None:
         "e1 kinspect trace <pod IP>": [kinspect, "trace", ip, "--kubeconfig", kc],
         "e2 kinspect audit -A -o json": [kinspect, "audit", "-A", "-o", "json", "--kubeconfig", kc],
         "e3 kinspect trace <NodeIP:nodePort>": [kinspect, "trace", np, "--kubeconfig", kc],
+        # Ingress ing-1 sends svc-10.bench.example to svc-10 (bench/populate.py), whose pods exist.
+        "e4 kinspect trace <URL>": [
+            kinspect,
+            "trace",
+            "http://svc-10.bench.example/",
+            "--kubeconfig",
+            kc,
+        ],
     }
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}
     commands = {k: v for k, v in commands.items() if k.split()[0] not in skip}

@@ -73,6 +73,10 @@ for scale in $SCALES; do
       --runs "$RUNS" --label "$scale pods" --skip "${BENCH_SKIP:-}" \
       --json "$results/bench-$scale.json" >> "$summary"
     curve+=("$results/bench-$scale.json")
+    # --watch: the first sync beside map, and each event's cost under pod readiness flips.
+    flips=$([ "${BENCH_SMALL:-}" = 1 ] && echo 200 || echo 10000)
+    .venv/bin/python bench/watch_cluster.py --kubeconfig "$kc" --flips "$flips" --runs "$RUNS" \
+      --json "$results/watch-$scale.json" >> "$summary"
     # The same cluster without its Ingresses, HTTPRoutes and NetworkPolicies: what reading and
     # evaluating them costs map and audit (issues 14 and 17). They are created again after.
     .venv/bin/python bench/populate.py --kubeconfig "$kc" --kubectl "$cache/bin/current/kubectl" \
