@@ -103,6 +103,11 @@ class AuditInput:
     chains: list[ServiceChain]
 
     @cached_property
+    def proxied(self) -> list[ServiceChain]:
+        """Services whose traffic goes to endpoints (everything but ExternalName), listed once."""
+        return [c for c in self.chains if c.service.type != "ExternalName"]
+
+    @cached_property
     def policies(self) -> PolicyIndex | None:
         """The NetworkPolicies, indexed once; None when unread (unknown: checks stay quiet)."""
         s = self.snapshot
@@ -159,9 +164,9 @@ class Check:
         return Finding(self.id, self.severity, namespace, service, message, port, tuple(pods))
 
 
-def _proxied(a: AuditInput) -> Iterator[ServiceChain]:
+def _proxied(a: AuditInput) -> list[ServiceChain]:
     """Services whose traffic goes to endpoints (everything but ExternalName)."""
-    return (c for c in a.chains if c.service.type != "ExternalName")
+    return a.proxied
 
 
 def selector_matches_no_pods(check: Check, a: AuditInput) -> Iterator[Finding]:
@@ -440,9 +445,13 @@ def endpoint_pod_terminating(check: Check, a: AuditInput) -> Iterator[Finding]:
     """Endpoints of terminating pods: normal in a rollout, a problem if it lasts."""
     for c in _proxied(a):
         for pc in c.ports:
-            pods = _backend_pods(
-                pc,
-                lambda b: b.terminating or (b.pod in a.index.pods and a.index.pods[b.pod].deleting),
+            pods = sorted(
+                {
+                    str(b.pod)
+                    for b in pc.backends
+                    if b.pod
+                    and (b.terminating or (b.pod in a.index.pods and a.index.pods[b.pod].deleting))
+                }
             )
             if pods:
                 yield check.finding(
@@ -574,8 +583,12 @@ def unnamed_container_port(check: Check, a: AuditInput) -> Iterator[Finding]:
     """A container port that receives service traffic has no name."""
     for c in _proxied(a):
         for pc in c.ports:
-            pods = _backend_pods(
-                pc, lambda b: b.container_port is not None and b.container_port.name is None
+            pods = sorted(
+                {
+                    str(b.pod)
+                    for b in pc.backends
+                    if b.pod and b.container_port is not None and b.container_port.name is None
+                }
             )
             if pods:
                 yield check.finding(
