@@ -373,9 +373,11 @@ def fetch_page(
     `paged=False`: no limit (the whole list in one response).
     """
     what = f"{resource} {scope}".strip()
+    # `limit` in `query` (a probe for a list's size) replaces the page size.
+    limit = query.pop("limit", "") or (str(conn.page_size) if conn.page_size else "")
     params = [(k, v) for k, v in query.items() if v]
-    if paged and conn.page_size:
-        params.append(("limit", str(conn.page_size)))
+    if paged and limit:
+        params.append(("limit", limit))
     if token:
         params.append(("continue", token))
     with _translate(conn, what):
@@ -580,6 +582,7 @@ def _list(
     *,
     paged: bool = True,
     query: dict[str, str] | None = None,
+    probe: bool = False,
 ) -> Iterator[kinds.Page[W]]:
     """Yield each decoded page of a paged LIST (limit/continue), from the `start` token if given.
 
@@ -587,10 +590,16 @@ def _list(
     overlaps our decoding of page N. The continue token is read from the head of the body (the
     API server writes `metadata` before `items`), and from the decoded page when it is not there.
     Raises _Expired when a continue token has expired (410).
+
+    `probe`: ask for one item first, for the list's size only; a list small enough is then read
+    whole, any other by pages from its start (a list known to be big: pods split by namespace).
     """
 
     def fetch(token: str | None) -> bytes:
         return fetch_page(conn, path, resource, scope, token, paged=paged, **(query or {}))
+
+    def fetch_one(_: str | None) -> bytes:
+        return fetch_page(conn, path, resource, scope, None, paged=True, **(query or {}), limit="1")
 
     def fetch_whole() -> bytes:
         return fetch_page(conn, path, resource, scope, None, paged=False, **(query or {}))
@@ -599,8 +608,9 @@ def _list(
     what = f"{resource} {scope}".strip()
     # Only a list read from its start may be read again whole (UNPAGED_MAX).
     first = start is None and paged
+    probe = probe and first and conn.unpaged_max > 0
     with threads(1) as ahead:
-        pending: Future[bytes] | None = ahead.submit(fetch, start)
+        pending: Future[bytes] | None = ahead.submit(fetch_one if probe else fetch, start)
         while pending is not None:
             body = pending.result()
             token = head_continue(body)
@@ -609,7 +619,12 @@ def _list(
                 first = False
                 pending = ahead.submit(fetch_whole)
                 continue
-            first = False
+            if probe and token:
+                del body  # too big to read whole: by pages, from the start
+                first = probe = False
+                pending = ahead.submit(fetch, None)
+                continue
+            first = probe = False
             pending = ahead.submit(fetch, token) if token else None
             page = decode_page(conn, decoder, body, what)
             del body
@@ -685,13 +700,18 @@ def _values(kind: kinds.Kind[W, V], pages: Iterable[kinds.Page[W]]) -> list[V]:
     return out
 
 
-def read_kind(conn: Connection, kind: kinds.Kind[W, V], scope: Scope, **query: str) -> list[V]:
-    """Every `kind` in scope, narrowed as its registry entry says; `query` adds selectors."""
+def read_kind(
+    conn: Connection, kind: kinds.Kind[W, V], scope: Scope, probe: bool = False, **query: str
+) -> list[V]:
+    """Every `kind` in scope, narrowed as its registry entry says; `query` adds selectors.
+
+    `probe`: the list is likely big; its size is asked first (`_list`).
+    """
     path, where = _where(kind, scope.namespace)
     query = _selectors(kind, scope) | query
     listed = (kind.plural, scope.namespace if kind.namespaced else None)
     try:
-        pages = _list(conn, path, kind.list_type, kind.plural, where, query=query)
+        pages = _list(conn, path, kind.list_type, kind.plural, where, query=query, probe=probe)
         return _values(kind, _recorded(conn, listed, pages))
     except _Expired:
         _expired(conn, kind.plural, where)
@@ -758,7 +778,8 @@ def read_pods(
     # one and all after it are read whole, each on its own.
     pods = [p for p in pods if p.namespace != pods[-1].namespace]
     with threads(SPLIT_WORKERS) as pool:
-        parts = pool.map(lambda ns: read_pod_query(conn, PodQuery(ns)), split)
+        # Each namespace averages two pages or more: its size is asked first (one pod).
+        parts = pool.map(lambda ns: read_kind(conn, kinds.PODS, Scope(ns), probe=True), split)
         return pods + [p for part in parts for p in part]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from kinspect import cluster as kcluster
 
-from .conftest import KINSPECT, Cluster, Namespace
+from .conftest import KINSPECT, Cluster, Namespace, new_namespace
 
 PODS = 40  # enough that the namespaces after the first page average over 2 pods each
 
@@ -188,3 +188,32 @@ def test_a_list_small_enough_is_read_again_whole_not_by_its_continue_pages(
     assert proc.returncode == 0, proc.stderr
     cluster.audit_log("kinspect's paged pod LISTs")
     assert sum(1 for q in _pod_lists(cluster, ns.name) if "continue=" in q) == 3
+
+
+def test_namespaces_read_on_their_own_are_probed_then_read_whole(
+    cluster: Cluster, ns: Namespace, tmp_path: Path
+) -> None:
+    """Pods of all namespaces, too many to read whole (over 45), are read namespace by
+    namespace; each namespace is asked for one pod first (its size), then read whole."""
+    _with_pods(ns)  # 40 pods here
+    with new_namespace(cluster) as other:
+        other.apply(_pods(10))
+        other.wait_until("10 pods", lambda: len(other.get("pods")["items"]) == 10)
+        env = {**os.environ, "KINSPECT_CHUNK_SIZE": "1", "KINSPECT_UNPAGED_MAX": "45"}
+        out = tmp_path / "snap.json"
+        proc = subprocess.run(
+            [*KINSPECT, "snapshot", "save", str(out), "-A", *cluster.kinspect_args()],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+            env={**env, "NO_COLOR": "1"},
+        )
+        assert proc.returncode == 0, proc.stderr
+        pods = json.loads(out.read_text())["snapshot"]["pods"]
+        assert sorted(p["name"] for p in pods if p["namespace"] == ns.name) == [
+            f"p-{i:02}" for i in range(PODS)
+        ]
+        cluster.audit_log("kinspect's pod LISTs per namespace")
+        lists = _pod_lists(cluster, ns.name)
+        assert lists == ["?limit=1", ""], lists
