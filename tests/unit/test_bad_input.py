@@ -28,6 +28,8 @@ def test_request_timeout_must_be_finite_and_sane(value: str) -> None:
 def test_chunk_size_out_of_range_is_checked_locally(value: str) -> None:
     r = invoke("map", "--kubeconfig", "x", env={"KINSPECT_CHUNK_SIZE": value})
     one_line_error(r, ExitCode.USAGE, "KINSPECT_CHUNK_SIZE")
+    r = invoke("map", "--kubeconfig", "x", env={"KINSPECT_UNPAGED_MAX": value})
+    one_line_error(r, ExitCode.USAGE, "KINSPECT_UNPAGED_MAX", "0 to read every list by pages")
 
 
 @pytest.mark.parametrize(
