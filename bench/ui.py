@@ -159,7 +159,7 @@ def open_binary(path: str, runs: int) -> list[float] | None:
                     text=True,
                     check=True,
                 ).stdout
-                if "live: not yet" in shown:
+                if "not live (r re-reads" in shown:
                     out.append(time.perf_counter() - t0)
                     break
                 if time.perf_counter() - t0 > 60:

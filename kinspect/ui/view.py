@@ -170,10 +170,11 @@ class View:
         touched: frozenset[ServiceKey],
         notes: tuple[str, ...] = (),
     ) -> View:
-        """The view of `snapshot` whose `chains` (every one, as `live.State.current()` gives
-        them) differ from `before`'s at most in `touched`: the rest is reused, not recomputed.
+        """The view of `snapshot`, reusing what did not change since `before`.
 
-        The index for trace and the audit is built when first asked for.
+        `chains`: every chain, as `live.State.current()` gives them, differing from `before`'s
+        at most in `touched` (the rest is reused, not recomputed). The index for trace and
+        the audit is built when first asked for.
         """
         self = cls.__new__(cls)
         self.snapshot, self.notes, self._before = snapshot, notes, None
