@@ -7,7 +7,9 @@ state's chains, so the view rebuilds only the touched services' rows and search 
 
 - at most every `POST_SECONDS`, and never while the app has not yet shown the last post: a
   busy app loses frames, never events (each event is in the state; the next post shows the
-  state after all of them, with the union of the services touched since the last post);
+  state after all of them, and marks every service whose chain differs from the last post's:
+  the union of what changed meanwhile, including what `ChainEvent`s do not name, such as a
+  selected pod that gets no endpoint);
 - a change of the status alone (a reconnect, the time of an event that changed no chain) is
   posted as a status only (`post_status`, no view built);
 - the consumer failing (a watcher thread's bug arrives as `watcher.Crashed` and is raised) ends
@@ -93,7 +95,7 @@ class Follower:
     clock: Callable[[], float] = time.monotonic
     status: render_watch.Status = field(init=False)
     watching: commands.Watching = field(init=False)
-    pending: set[ServiceKey] = field(default_factory=set)  # touched since the last post
+    last: dict[ServiceKey, ServiceChain] = field(init=False)  # the chains last posted
     # The state changed since the last post (a pod no service selects changes counts and
     # the search, not a chain), as opposed to an event that changed nothing kinspect reads.
     dirty: bool = False
@@ -108,6 +110,7 @@ class Follower:
         # live_view: the status is the app's to show; nothing is written to the terminal.
         self.watching = commands.Watching(self.s, self.state, self.feed, self.status, True)
         self.said = status_text(self.status)
+        self.last = dict(self.state.chains)
 
     def start(self, screen: Screen) -> None:
         """Start the watch and the consumer thread, posting to `screen` (the app, running)."""
@@ -134,7 +137,6 @@ class Follower:
     ) -> None:
         after = () if change.type == "DELETED" else change.values
         self.dirty = self.dirty or bool(evs) or after != before
-        self.pending.update((e.namespace, e.service) for e in evs)
 
     def _tick(self) -> None:
         screen = self.screen
@@ -150,8 +152,12 @@ class Follower:
         now = self.clock()
         if now - self.posted_at < POST_SECONDS or screen.shown < self.posted:
             return  # too soon, or the app still busy with the last post: a frame dropped
-        touched = frozenset(self.pending)
-        self.pending.clear()
+        # Rebuilt chains are new objects: those equal to the last post's are not marked.
+        now_chains, last = self.state.chains, self.last
+        touched = frozenset(
+            k for k, c in now_chains.items() if (was := last.get(k)) is not c and was != c
+        )
+        self.last = dict(now_chains)
         self.dirty = False
         chains = self.state.current()
         screen.post_snapshot(self.state.as_snapshot(), touched, text, self.notes, None, chains)
