@@ -16,13 +16,18 @@ from __future__ import annotations
 import datetime
 import functools
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kinspect import commands, watcher
 from kinspect.commands import Session, Target, WatchOptions, Where
 from kinspect.errors import ExitCode, UsageError
 from kinspect.ui.follow import Follower
 from kinspect.ui.view import Loaded
+
+if TYPE_CHECKING:
+    from kinspect.ui.app import KinspectApp
 
 
 @dataclass
@@ -67,6 +72,20 @@ def follow(
     return first, Follower(r, state, wt, notes), wt
 
 
+def live_app(
+    s: Session, t: Target, w: Where, o: WatchOptions
+) -> tuple[KinspectApp, Callable[[], None]]:
+    """The app following the cluster (the first read done), and what stops its watch after."""
+    first, follower, wt = follow(s, t, w, o)
+    from kinspect.ui.app import KinspectApp  # Textual: only when the ui runs
+
+    def stop() -> None:
+        follower.stop()
+        wt.stop()
+
+    return KinspectApp(first, None, "live: starting the watch", follower.start), stop
+
+
 def ui(s: Session, t: Target, w: Where, watch: bool = True) -> ExitCode:
     """Explore the chains interactively: namespaces, services, chains, search, trace, audit.
 
@@ -87,15 +106,11 @@ def ui(s: Session, t: Target, w: Where, watch: bool = True) -> ExitCode:
         app = KinspectApp(first, reload, NOT_LIVE if w.snapshot else NO_WATCH)
         app.run()
     else:
-        first, follower, wt = follow(s, t, w, WatchOptions(watch=True))
-        from kinspect.ui.app import KinspectApp
-
-        app = KinspectApp(first, None, "live: starting the watch", follower.start)
+        app, stop = live_app(s, t, w, WatchOptions(watch=True))
         try:
             app.run()
         finally:
-            follower.stop()
-            wt.stop()
+            stop()
     if app.crashed is not None:
         raise app.crashed
     return ExitCode(app.return_code or 0)
