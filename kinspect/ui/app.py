@@ -325,14 +325,16 @@ class KinspectApp(App[None]):
         options = self.query_one("#namespaces", OptionList)
         options.clear_options()
         index = 0
+        lines = []
         for i, n in enumerate(self.view.namespaces):
             prompt = Text(plain(n.name))
             prompt.append(f"  {n.services} svc {n.pods} pods", style="dim")
             if n.troubled:
                 prompt.append(f"  !{n.troubled}", style="bold red")
-            options.add_option(Option(prompt, id=f"ns{i}"))
+            lines.append(Option(prompt, id=f"ns{i}"))
             if n.name == self.namespace:
                 index = i
+        options.add_options(lines)  # one relayout of the list, not one per namespace
         if self.view.namespaces:
             options.highlighted = index
         self._fill_services(keep=self.service, keep_tree_line=keep_tree_line)

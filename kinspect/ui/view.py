@@ -227,6 +227,8 @@ class View:
 
     @cached_property
     def _entries(self) -> dict[entry.PortKey, list[entry.Entrypoint]]:
+        if not self.snapshot.ingresses and not self.snapshot.routes:
+            return {}  # no entry point: no index to build (one per post, when live)
         return entry.entries_by_port(entry.entrypoints(self.index))
 
     def chain_tree(self, key: ServiceKey) -> Tree:
@@ -307,8 +309,13 @@ class View:
         return out
 
     def warm(self) -> None:
-        """Build the search index now (off the app's thread), not on the first key of `/`."""
+        """Build now (off the app's thread) what a key would otherwise wait for.
+
+        The search index (the first key of `/`), and the entry points every chain tree shows
+        (with the index they need: tens of ms at 10k pods, not on the app's thread).
+        """
         _ = self._haystack
+        _ = self._entries
 
     def search(self, query: str, limit: int = SEARCH_LIMIT) -> list[Hit]:
         """Services, pods and addresses whose name or address contains `query`.
