@@ -1,6 +1,7 @@
 """What `kinspect ui` shows, as plain values: no Textual here, so it is tested on plain data.
 
-A `View` is built once per snapshot (the first read, every refresh, later every watch update):
+A `View` is built once per snapshot (the first read, every refresh, every live post; a live
+post's from the state's chains, reusing what did not change: `View.after`):
 the namespaces with their counts, each namespace's services with their state, each service's
 chain tree (the words of `render.tree`), the search index over services, pods and addresses,
 and the trace and audit of a selection (`trace.py` and `audit.py` on the same snapshot).
