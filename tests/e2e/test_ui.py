@@ -212,6 +212,41 @@ def test_ui_follows_a_deployment_scaled_up_then_to_zero(ns: Namespace) -> None:
     assert app.crashed is None
 
 
+def test_ui_live_for_a_namespace_reader_who_may_not_watch_polls(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    ns.apply(APP)
+    ns.wait_until("1 ready endpoint of web", lambda: _ready_slices(ns, "web") == 1)
+    listing = ["get", "list"]  # no watch: the watcher lists again every 10 s instead
+    kc = ns.restricted_kubeconfig(
+        str(tmp_path),
+        [
+            {"apiGroups": [""], "resources": ["services", "pods", "endpoints"], "verbs": listing},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": listing},
+        ],
+    )
+    # No -n: every namespace is refused, the context's own is read and followed instead.
+    app, stop = command.live_app(_session(), Target(kc), Where(), WatchOptions(True, 10))
+
+    async def script(pilot: Pilot[None]) -> None:
+        assert [n.name for n in app.view.namespaces] == [ns.name]
+        notes = str(app.query_one("#notes", Static).content)
+        assert f"read namespace {ns.name} only" in notes
+        assert "may not list nodes" in notes
+        await _until(pilot, "polling", lambda: "(watch refused)" in _status(app), seconds=60)
+        status = _status(app)
+        assert "live: polling endpointslices, pods, services every 10 s" in status
+        ns.kubectl("scale", "deployment", "web", "--replicas=2")
+        await _until(pilot, "web 2/2", lambda: _rows(app)["web"][5] == "2/2", seconds=90)
+        assert _rows(app)["web"][1] == "ready"
+
+    try:
+        _drive(app, script)
+    finally:
+        stop()
+    assert app.crashed is None
+
+
 APP = """
 apiVersion: apps/v1
 kind: Deployment
