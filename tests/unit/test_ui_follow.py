@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import msgspec
+import pytest
 from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
@@ -27,6 +28,7 @@ from textual.widgets import OptionList, Static
 from kinspect import watcher
 from kinspect.chain import ServiceChain
 from kinspect.commands import Session
+from kinspect.errors import ExitCode
 from kinspect.live import Change, State
 from kinspect.model import Snapshot
 from kinspect.render import watch as render_watch
@@ -36,6 +38,7 @@ from kinspect.ui.follow import Follower
 from kinspect.ui.view import Loaded, ServiceKey
 
 from .builders import cport, ep, group, node, pod, snap, sport, svc
+from .runner import invoke, one_line_error
 
 
 class OneByOne(queue.Queue[watcher.Item]):
@@ -316,3 +319,13 @@ def test_view_after_reuses_what_did_not_change_and_equals_a_whole_build() -> Non
     assert after.by_key[("ns", "api")] is before.by_key[("ns", "api")]  # untouched: reused
     assert after.by_key[("ns", "web")] is not before.by_key[("ns", "web")]
     assert msgspec.structs.asdict(after.snapshot) == msgspec.structs.asdict(whole.snapshot)
+
+
+def test_help_offers_no_watch_and_says_the_ui_is_live(capsys: pytest.CaptureFixture[str]) -> None:
+    r = invoke("ui", "--help", env={"COLUMNS": "200"})
+    assert r.code == 0
+    shown = " ".join((r.stdout + capsys.readouterr().out).split())  # click writes help itself
+    assert "--no-watch" in shown
+    assert "follows the cluster live" in shown
+    # --no-watch is still a terminal explorer: off a terminal it refuses in one line.
+    one_line_error(invoke("ui", "--no-watch"), ExitCode.USAGE, "needs a terminal")
