@@ -7,6 +7,13 @@ Goals (issue 15): it opens in under 2 s on the demo, and a key press is repainte
   its first screen (the status line) is in the pane: interpreter start, imports, the snapshot
   read, chains, Textual's start and first paint, as a user waits for them.
 - open, in-process: from building the app to its first paint under Textual's Pilot.
+- post_snapshot, live: a watch's batch that changed N services (one endpoint's readiness
+  each) applied to the `live.State`, then posted as `kinspect ui` posts it (`ui/follow.py`:
+  the state's snapshot and chains, the touched services): the poster's time (the view rebuilt
+  for what changed, the search index updated), and until the app has swapped it in and
+  repainted (wall and CPU time); beside it the same post rebuilding the whole view (no chains
+  given), as every post did before the view learnt to reuse what did not change. Goal: a post
+  under 50 ms.
 - key to repaint: from a key event handed to the app as the terminal driver does (Pilot's
   `press` without its idle waits) until its effect is in the app's state (every message it
   caused handled) and the screen repainted (`pause(0)`), for moving the service cursor,
@@ -36,9 +43,10 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 from textual import events
 
-from kinspect import snapshotfile
+from kinspect import live, snapshotfile
 from kinspect.model import (
     ContainerPort,
     Endpoint,
@@ -159,7 +167,7 @@ def open_binary(path: str, runs: int) -> list[float] | None:
                     text=True,
                     check=True,
                 ).stdout
-                if "live: not yet" in shown:
+                if "not live (r re-reads" in shown:
                     out.append(time.perf_counter() - t0)
                     break
                 if time.perf_counter() - t0 > 60:
@@ -250,6 +258,59 @@ def keys(snap: Snapshot, runs: int) -> tuple[dict[str, list[float]], dict[str, l
     return figures, cpu
 
 
+POSTS = (1, 10, 100)
+
+
+def posts(snap: Snapshot, runs: int) -> dict[str, list[float]]:
+    """Seconds per live post (see the docstring), by how many services it touched."""
+    state = live.State.of(snap)
+    out: dict[str, list[float]] = {}
+    groups = sorted(state.slices)
+
+    def flip(n: int, run: int) -> frozenset[tuple[str, str]]:
+        touched: set[tuple[str, str]] = set()
+        for key in groups[:n]:
+            (g,) = state.slices[key]
+            assert isinstance(g, EndpointGroup)
+            e = g.endpoints[run % len(g.endpoints)]
+            flipped = msgspec.structs.replace(e, ready=not e.ready, serving=not e.ready)
+            eps = tuple(flipped if x is e else x for x in g.endpoints)
+            new = msgspec.structs.replace(g, endpoints=eps)
+            evs = state.step(live.Change("endpoint_groups", "MODIFIED", key, (new,)))
+            touched |= {(ev.namespace, ev.service) for ev in evs}
+        return frozenset(touched)
+
+    async def go() -> None:
+        first = _loaded(state.as_snapshot(), "bench")
+        app = KinspectApp(first)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            for whole in (False, True):
+                for n in POSTS:
+                    name = f"{n} touched services" + (", whole view rebuilt" if whole else "")
+                    poster, shown = out.setdefault(name, []), out.setdefault(name + " (shown)", [])
+                    cpu = out.setdefault(name + " (shown, CPU time)", [])
+                    for run in range(runs):
+                        touched = flip(n, run)
+                        done = app.shown
+                        c0 = time.process_time()
+                        t0 = time.perf_counter()
+                        chains = None if whole else state.current()
+                        app.post_snapshot(
+                            state.as_snapshot(), touched, "live: bench", chains=chains
+                        )
+                        poster.append(time.perf_counter() - t0)
+                        while app.shown == done:
+                            await asyncio.sleep(0)
+                        await pilot.pause(0)
+                        shown.append(time.perf_counter() - t0)
+                        cpu.append(time.process_time() - c0)
+                        await pilot.pause()
+
+    asyncio.run(go())
+    return out
+
+
 def _line(name: str, xs: list[float], goal: float) -> str:
     ms = sorted(x * 1000 for x in xs)
     p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
@@ -287,6 +348,9 @@ def main() -> None:
         binary = open_binary(path, opens)
         if binary is not None:
             print(_line(f"open, real binary in tmux, {args.pods} pods", binary, 2.0))
+    for name, xs in posts(big, args.runs).items():
+        label = f"post_snapshot with {name} at {args.pods} pods"
+        print(_line(label, xs, 0.05 if "(shown" not in name else 0.1))
     wall, cpu = keys(big, args.runs)
     for name in KEYS:
         print(_line(f"key to repaint: {name}", wall[name], 0.1))

@@ -250,15 +250,21 @@ def ui_(
     kubeconfig: KubeconfigOpt = None,
     request_timeout: TimeoutOpt = 30.0,
     snapshot: SnapshotOpt = None,
+    no_watch: Annotated[
+        bool,
+        typer.Option("--no-watch", help="Read the cluster once and stop there (r reads it again)."),
+    ] = False,
 ) -> ExitCode:
-    """Explore interactively: namespaces, services, chains; / search, t trace, a audit, r refresh.
+    """Explore interactively: namespaces, services, chains; / search, t trace, a audit, q quit.
 
-    Reads all namespaces unless -n (only the context's own when refused), or a snapshot file.
+    Reads all namespaces unless -n (only the context's own when refused), then follows the
+    cluster live through a watch (the status line says how it goes); --no-watch reads once,
+    and r reads again. A snapshot file (--snapshot) is never live; r reads it again.
     """
     from kinspect.ui import command  # Textual loads only for this command
 
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
-    return command.ui(_session(ctx), t, w)
+    return command.ui(_session(ctx), t, w, watch=not no_watch)
 
 
 snapshot_app = typer.Typer(help="Save what kinspect reads, to work offline with --snapshot.")

@@ -846,15 +846,39 @@ def snapshot(
     (403), read the context's own namespace instead and say so. `pod_queries`: read only the
     pods these select instead of every pod in scope.
     """
+    return snapshot_scoped(
+        conn,
+        scope,
+        with_legacy_endpoints=with_legacy_endpoints,
+        narrow_when_forbidden=narrow_when_forbidden,
+        pod_queries=pod_queries,
+    )[0]
+
+
+def snapshot_scoped(
+    conn: Connection,
+    scope: Scope,
+    *,
+    with_legacy_endpoints: bool = False,
+    narrow_when_forbidden: bool = False,
+    pod_queries: Sequence[PodQuery] | None = None,
+) -> tuple[model.Snapshot, Scope]:
+    """`snapshot`, and the scope it was read in (the context's namespace when narrowed).
+
+    A watch after the first read (`kinspect ui`) must follow the scope that was read, and the
+    resourceVersions kept (`Connection.list_versions`) are those of that scope's LISTs only.
+    """
     try:
-        return _snapshot(conn, scope, with_legacy_endpoints, pod_queries)
+        return _snapshot(conn, scope, with_legacy_endpoints, pod_queries), scope
     except ForbiddenError as e:
         if not (narrow_when_forbidden and scope.namespace is None and e.status == 403):
             raise
         narrowed = Scope(conn.default_namespace, scope.service, scope.selector)
+        if conn.list_versions is not None:
+            conn.list_versions.clear()  # the refused read's versions name the other scope
         snap = _snapshot(conn, narrowed, with_legacy_endpoints, pod_queries)
         note = f"{e.message}; read namespace {conn.default_namespace} only"
-        return msgspec.structs.replace(snap, warnings=(note, *snap.warnings))
+        return msgspec.structs.replace(snap, warnings=(note, *snap.warnings)), narrowed
 
 
 def _snapshot(

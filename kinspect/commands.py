@@ -16,6 +16,7 @@ import os
 import queue
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -1006,21 +1007,28 @@ def _clock() -> tuple[str, str]:
 
 
 @dataclass
-class _Watching:
-    """One `--watch` run: the state, the watcher threads and what the status line says."""
+class Watching:
+    """One `--watch` run: the state, the watcher threads and what the status line says.
+
+    The consumer of map/trace --watch and of `kinspect ui` (`ui/follow.py`): it applies every
+    item of the feed to the state, calls `changed` after each change and `tick` after each
+    batch (and every FRAME_SECONDS when nothing comes), and keeps `status`.
+    """
 
     s: Session
     state: live.State
     feed: watcher.Feed
     status: render_watch.Status
     live_view: bool  # the status goes in the live view; otherwise health changes go to stderr
+    # Set by another thread to end `run` (the ui quitting); map/trace --watch end on Ctrl-C.
+    stopped: threading.Event = field(default_factory=threading.Event)
 
     def run(
         self,
         changed: Callable[[live.Change, tuple[Value, ...], list[live.ChainEvent]], None],
         tick: Callable[[], None],
     ) -> None:
-        """Apply the watchers' events for ever (until Ctrl-C), calling `changed` after each."""
+        """Apply the watchers' events until Ctrl-C or `stopped`, calling `changed` after each."""
         import gc
 
         # A long-lived process: cycles (a traceback per reconnect) must be collected, though
@@ -1030,7 +1038,7 @@ class _Watching:
             gc.freeze()
             gc.enable()
         self.feed.start()
-        while True:
+        while not self.stopped.is_set():
             try:
                 items = [self.feed.queue.get(timeout=FRAME_SECONDS)]
             except queue.Empty:
@@ -1050,6 +1058,8 @@ class _Watching:
                     self._health(item)
                     continue
                 if isinstance(item, watcher.Relisted):
+                    if not item.polled:
+                        self.status.relisted = (item.kind or item.field, _clock()[1])
                     changes = self.state.relist(item.field, item.objects)
                 else:
                     changes = [item]
@@ -1065,6 +1075,8 @@ class _Watching:
 
     def _health(self, h: watcher.Health) -> None:
         problem = None
+        if h.state == "polling":
+            self.status.polling.add(h.kind)
         if h.state == "reconnecting":
             problem = f"reconnecting (attempt {h.attempt})" + (f": {h.reason}" if h.reason else "")
         before = self.status.problems.get(h.kind)
@@ -1076,7 +1088,7 @@ class _Watching:
             self.s.err.print(render_watch.health_line(h.kind, problem), soft_wrap=True)
 
 
-def _start_watch(
+def start_watch(
     s: Session,
     t: Target,
     w: Where,
@@ -1084,10 +1096,13 @@ def _start_watch(
     default_all: bool,
     service: str | None = None,
     selector: str | None = None,
+    narrow_when_forbidden: bool = False,
 ) -> tuple[Snapshot, live.State, watcher.Watcher]:
     """The first read (one LIST per kind, versions kept), its state, and the watchers for it.
 
     The snapshot returned is the first read without the watched kinds (the state has those).
+    `narrow_when_forbidden` (ui): a refused read of every namespace reads and watches the
+    context's own namespace instead, as `read` does.
     """
     if w.snapshot:
         raise UsageError("--watch follows a cluster, not a snapshot file", "drop --snapshot")
@@ -1101,7 +1116,9 @@ def _start_watch(
     ns = namespace_of(w, default_all, conn.default_namespace)
     scope = cluster.Scope(ns, service=service, selector=selector)
     with s.spinner(f"reading {conn.context} ({conn.server})…"):
-        snap = cluster.snapshot(conn, scope)
+        snap, scope = cluster.snapshot_scoped(
+            conn, scope, narrow_when_forbidden=narrow_when_forbidden
+        )
     _warnings(s, snap)
     state = live.State.of(snap, watcher.pod_versions(conn, scope))
     kinds_ = watcher.watched(conn, snap, scope)
@@ -1132,7 +1149,7 @@ def map_watch(
     """
     if fmt not in (MapFormat.table, MapFormat.wide, MapFormat.json):
         raise UsageError(f"--watch cannot write -o {fmt.value}", "use -o json, wide or table")
-    snap, state, wt = _start_watch(s, t, w, o, False, service, selector)
+    snap, state, wt = start_watch(s, t, w, o, False, service, selector)
     return follow_map(s, fmt, snap, state, wt)
 
 
@@ -1142,7 +1159,7 @@ def follow_map(
     """The rest of `map --watch` after its first read: the chains, then each change of `wt`."""
     status = render_watch.Status(snap.context)
     live_view = fmt is not MapFormat.json and s.out_is_terminal
-    run = _Watching(s, state, wt, status, live_view)
+    run = Watching(s, state, wt, status, live_view)
     wide = fmt is MapFormat.wide
     if fmt is MapFormat.json:
         stamp = _clock()[0]
@@ -1226,7 +1243,7 @@ def trace_watch(
     place, with a status line. Otherwise: the tree again under a line with the time.
     """
     target = trace.parse_target(address)
-    snap, state, wt = _start_watch(s, t, w, o, True)
+    snap, state, wt = start_watch(s, t, w, o, True)
     return follow_trace(s, fmt, target, snap, state, wt)
 
 
@@ -1241,7 +1258,7 @@ def follow_trace(
     """The rest of `trace --watch` after its first read: the trace, again when it changes."""
     status = render_watch.Status(snap.context)
     live_view = fmt != "json" and s.out_is_terminal
-    run = _Watching(s, state, wt, status, live_view)
+    run = Watching(s, state, wt, status, live_view)
     from kinspect.render import tree
 
     first = trace.trace(chain.Index.of(state.as_snapshot()), target)

@@ -58,6 +58,8 @@ class Relisted:
 
     field: live.Field
     objects: dict[live.Key, tuple[model.Value, ...]]
+    kind: str = ""  # the resource listed (pods, endpointslices ...), for the status line
+    polled: bool = False  # a poll of a kind that may not be watched, not a 410's relist
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ class Watcher:
             try:
                 if not version:
                     objects, version = cluster.list_objects(self.conn, w.kind, self.scope)
-                    self._put(Relisted(w.field, objects))
+                    self._put(Relisted(w.field, objects, plural))
                 for ev in cluster.watch(
                     self.conn, w.kind, w.field, self.scope, version, self.timeout_seconds
                 ):
@@ -201,4 +203,4 @@ class Watcher:
             if attempt:
                 attempt = 0
                 self._put(Health(w.kind.plural, "polling"))
-            self._put(Relisted(w.field, objects))
+            self._put(Relisted(w.field, objects, w.kind.plural, polled=True))

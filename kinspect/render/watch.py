@@ -32,6 +32,9 @@ class Status:
     # resource → what is wrong with its watch ("reconnecting (attempt 2): connection refused");
     # a resource not here is watched and healthy. "polling" is healthy, said once on stderr.
     problems: dict[str, str] = field(default_factory=dict)
+    polling: set[str] = field(default_factory=set)  # resources listed again and again (403)
+    # The last resource listed again after its watch expired (410 Gone), and when (HH:MM:SS).
+    relisted: tuple[str, str] | None = None
 
 
 def status_line(s: Status) -> Text:

@@ -5,10 +5,11 @@ markup: a pod named `[bold]x` must show as written). The data lives in a `view.V
 whole for every snapshot.
 
 Live updates: `KinspectApp.post_snapshot(snapshot, changed, status)` may be called from any
-thread (a watch driver's, the refresh worker's): it builds the new `View` in the caller's
-thread and posts it to the app, which swaps it in keeping the selected namespace, service and
-tree line, and marks the services that changed. `r` re-reads the source in a worker thread and
-posts through the same method; a watch would call it on every batch of events.
+thread (the watch's consumer, `ui/follow.py`; the refresh worker): it builds the new `View` in
+the caller's thread and posts it to the app, which swaps it in keeping the selected namespace,
+service and tree line, and marks the services that changed. `r` re-reads the source in a
+worker thread and posts through the same method (when the app does not follow a watch).
+`post_status` changes the status line alone; `post_crash` ends the app with a bug (exit 1).
 """
 
 from __future__ import annotations
@@ -30,12 +31,16 @@ from textual.widgets import Footer, Input, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
+from kinspect.chain import ServiceChain
 from kinspect.errors import KinspectError
 from kinspect.model import Snapshot
 from kinspect.render.safe import plain
 from kinspect.ui.view import STATE_STYLE, Hit, Loaded, ServiceKey, ServiceRow, View, address_in
 
 LIVE_NOT_YET = "live: not yet (press r to refresh)"
+# What the status line says where the app follows nothing: a snapshot file, or --no-watch.
+NOT_LIVE = "not live (r re-reads the file)"
+NO_WATCH = "not live: --no-watch (r re-reads)"
 INTERRUPTED = 130  # ExitCode.INTERRUPTED: Ctrl-C, as for every command (docs/exit-codes.md)
 
 
@@ -54,6 +59,22 @@ class SnapshotPosted(Message):
         self.changed = changed
         self.status = status
         self.read_at = read_at
+
+
+class StatusPosted(Message):
+    """The "live: …" part of the status line, changed from any thread."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__()
+        self.status = status
+
+
+class WatchCrashed(Message):
+    """The watch's consumer failed (a bug, or Ctrl-C played by a test): the app ends."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
 
 
 class RefreshFailed(Message):
@@ -170,13 +191,24 @@ class KinspectApp(App[None]):
         self,
         first: Loaded,
         reload: Callable[[], Loaded] | None = None,
+        status: str = LIVE_NOT_YET,
+        follow: Callable[[KinspectApp], None] | None = None,
     ) -> None:
+        """The explorer on `first`.
+
+        `reload`: what `r` calls; `status`: the status line's "live" part until a post
+        changes it; `follow`: called once the app runs, to start posting to it (a watch).
+        """
         super().__init__()
         self.view = View(first.snapshot, first.notes)
+        self._built = self.view  # the last view built, which the next post's may reuse
         self.source = first.source
         self.read_at = first.read_at
         self.reload = reload
-        self.live = LIVE_NOT_YET
+        self.live = status
+        self.idle = status  # what the status says again after `r`
+        self.follow = follow
+        self.shown = 0  # snapshots posted and swapped in (a poster waits for the last one)
         self.changed: frozenset[ServiceKey] = frozenset()
         self.namespace: str | None = self._start(first.namespace)
         self.service: ServiceKey | None = None
@@ -205,6 +237,8 @@ class KinspectApp(App[None]):
         self._show(keep_tree_line=None)
         self.query_one("#services").focus()
         self._warm()
+        if self.follow is not None:
+            self.follow(self)
 
     @work(thread=True, group="warm")
     def _warm(self) -> None:
@@ -219,18 +253,42 @@ class KinspectApp(App[None]):
         status: str | None = None,
         notes: tuple[str, ...] | None = None,
         read_at: datetime.datetime | None = None,
+        chains: list[ServiceChain] | None = None,
     ) -> None:
         """Show a new snapshot; safe to call from any thread (a watch driver, a worker).
 
         `changed`: the services whose chain changed (marked in the list); None: the app
         compares the chains itself. `status` replaces the "live: …" part of the status bar.
-        `notes`: what could not be read (default: the snapshot's warnings).
+        `notes`: what could not be read (default: the snapshot's warnings). `chains`: every
+        chain of the snapshot, already built (a live state's), with `changed` the only ones
+        that differ from the last post's: the view reuses the rest (`View.after`).
         """
-        view = View(snapshot, snapshot.warnings if notes is None else notes)
-        view.warm()
+        said = snapshot.warnings if notes is None else notes
         moved = None if changed is None else frozenset(changed)
+        if chains is not None and moved is not None:
+            view = View.after(self._built, snapshot, chains, moved, said)
+        else:
+            view = View(snapshot, said)
+        view.warm()
+        self._built = view
         at = read_at or datetime.datetime.now(datetime.UTC)
         self.post_message(SnapshotPosted(view, moved, status, at))
+
+    def post_status(self, status: str) -> None:
+        """Change the "live: …" part of the status bar; safe from any thread."""
+        self.post_message(StatusPosted(status))
+
+    def post_crash(self, error: BaseException) -> None:
+        """End the app with `error` (re-raised by the command: a bug, exit 1); any thread."""
+        self.post_message(WatchCrashed(error))
+
+    def on_status_posted(self, message: StatusPosted) -> None:
+        self.live = message.status
+        self._status()
+
+    def on_watch_crashed(self, message: WatchCrashed) -> None:
+        self.crashed = message.error
+        self.exit(return_code=1)
 
     def on_snapshot_posted(self, message: SnapshotPosted) -> None:
         old = self.view
@@ -243,6 +301,7 @@ class KinspectApp(App[None]):
             self.namespace = self._start(None)
         tree = self.query_one("#chain", Tree)
         self._show(keep_tree_line=tree.cursor_line)
+        self.shown += 1
 
     def on_refresh_failed(self, message: RefreshFailed) -> None:
         self.live = f"refresh failed: {message.error}"
@@ -266,14 +325,16 @@ class KinspectApp(App[None]):
         options = self.query_one("#namespaces", OptionList)
         options.clear_options()
         index = 0
+        lines = []
         for i, n in enumerate(self.view.namespaces):
             prompt = Text(plain(n.name))
             prompt.append(f"  {n.services} svc {n.pods} pods", style="dim")
             if n.troubled:
                 prompt.append(f"  !{n.troubled}", style="bold red")
-            options.add_option(Option(prompt, id=f"ns{i}"))
+            lines.append(Option(prompt, id=f"ns{i}"))
             if n.name == self.namespace:
                 index = i
+        options.add_options(lines)  # one relayout of the list, not one per namespace
         if self.view.namespaces:
             options.highlighted = index
         self._fill_services(keep=self.service, keep_tree_line=keep_tree_line)
@@ -436,6 +497,9 @@ class KinspectApp(App[None]):
         self.push_screen(Detail(title, self.view.audit(self.namespace, svc)))
 
     def action_refresh(self) -> None:
+        if self.follow is not None:
+            self.notify("already live: every change is shown as it comes", severity="information")
+            return
         if self.reload is None:
             self.notify("nothing to re-read", severity="warning")
             return
@@ -456,7 +520,7 @@ class KinspectApp(App[None]):
             self.post_message(RefreshFailed(f"unexpected {type(e).__name__} (a kinspect bug)"))
             return
         self.source = loaded.source
-        self.post_snapshot(loaded.snapshot, None, LIVE_NOT_YET, loaded.notes, loaded.read_at)
+        self.post_snapshot(loaded.snapshot, None, self.idle, loaded.notes, loaded.read_at)
 
     def action_interrupt(self) -> None:
         self.exit(return_code=INTERRUPTED)

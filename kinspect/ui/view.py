@@ -1,6 +1,7 @@
 """What `kinspect ui` shows, as plain values: no Textual here, so it is tested on plain data.
 
-A `View` is built once per snapshot (the first read, every refresh, later every watch update):
+A `View` is built once per snapshot (the first read, every refresh, every live post; a live
+post's from the state's chains, reusing what did not change: `View.after`):
 the namespaces with their counts, each namespace's services with their state, each service's
 chain tree (the words of `render.tree`), the search index over services, pods and addresses,
 and the trace and audit of a selection (`trace.py` and `audit.py` on the same snapshot).
@@ -22,7 +23,7 @@ from rich.tree import Tree
 from kinspect import audit, auditreport, chain, entry, trace
 from kinspect.chain import ServiceChain
 from kinspect.errors import KinspectError
-from kinspect.model import PodRef, Snapshot
+from kinspect.model import Pod, PodRef, Snapshot
 from kinspect.render import tree
 from kinspect.render.audit import AuditFormat, RenderContext
 from kinspect.render.audit import render as render_audit
@@ -141,32 +142,69 @@ class Loaded:
 
 @dataclass
 class View:
-    """One snapshot as the app shows it; built whole for every new snapshot."""
+    """One snapshot as the app shows it.
+
+    Built whole from a snapshot (`View(snapshot, notes)`: every chain), or after a watch's
+    batch from the chains the live state already rebuilt (`View.after`): the rows and search
+    entries of services and pods that did not change are the old view's, reused.
+    """
 
     snapshot: Snapshot
     notes: tuple[str, ...] = ()  # what could not be read
-    index: chain.Index = field(init=False)
     rows: dict[str, list[ServiceRow]] = field(init=False)
     by_key: dict[ServiceKey, ServiceRow] = field(init=False)
     namespaces: list[NamespaceRow] = field(init=False)
+    # `after`'s view before this one, until the search index reuses its entries (then None).
+    _before: View | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
-        snap = self.snapshot
-        self.index = chain.Index.of(snap)
-        chains = chain.build(snap, self.index)
+        index = chain.Index.of(self.snapshot)
+        self.__dict__["index"] = index  # the cached property, already built
+        self._fill(chain.build(self.snapshot, index), None, frozenset())
+
+    @classmethod
+    def after(
+        cls,
+        before: View,
+        snapshot: Snapshot,
+        chains: list[ServiceChain],
+        touched: frozenset[ServiceKey],
+        notes: tuple[str, ...] = (),
+    ) -> View:
+        """The view of `snapshot`, reusing what did not change since `before`.
+
+        `chains`: every chain, as `live.State.current()` gives them, differing from `before`'s
+        at most in `touched` (the rest is reused, not recomputed). The index for trace and
+        the audit is built when first asked for.
+        """
+        self = cls.__new__(cls)
+        self.snapshot, self.notes, self._before = snapshot, notes, None
+        self._fill(chains, before, touched)
+        # The search entries of what did not change come from `before`, when it built them.
+        self._before = before if "_haystack" in before.__dict__ else None
+        return self
+
+    def _fill(
+        self, chains: list[ServiceChain], before: View | None, touched: frozenset[ServiceKey]
+    ) -> None:
+        old = before.by_key if before is not None else {}
         self.rows = defaultdict(list)
         self.by_key = {}
         for c in chains:
             key = (c.service.namespace, c.service.name)
-            row = ServiceRow(key, c, health(c))
+            kept = old.get(key)
+            if kept is not None and kept.chain is c and key not in touched:
+                row = kept
+            else:
+                row = ServiceRow(key, c, health(c))
             self.rows[key[0]].append(row)
             self.by_key[key] = row
         for rows in self.rows.values():
             rows.sort(key=lambda r: r.name)
         pods: dict[str, int] = defaultdict(int)
-        for p in snap.pods:
+        for p in self.snapshot.pods:
             pods[p.namespace] += 1
-        names = {n.name for n in snap.namespaces} | set(self.rows) | set(pods)
+        names = {n.name for n in self.snapshot.namespaces} | set(self.rows) | set(pods)
         self.namespaces = [
             NamespaceRow(
                 n,
@@ -177,6 +215,10 @@ class View:
             for n in sorted(names)
         ]
 
+    @cached_property
+    def index(self) -> chain.Index:
+        return chain.Index.of(self.snapshot)
+
     @property
     def chains(self) -> list[ServiceChain]:
         return [r.chain for rows in self.rows.values() for r in rows]
@@ -186,6 +228,8 @@ class View:
 
     @cached_property
     def _entries(self) -> dict[entry.PortKey, list[entry.Entrypoint]]:
+        if not self.snapshot.ingresses and not self.snapshot.routes:
+            return {}  # no entry point: no index to build (one per post, when live)
         return entry.entries_by_port(entry.entrypoints(self.index))
 
     def chain_tree(self, key: ServiceKey) -> Tree:
@@ -212,36 +256,67 @@ class View:
         return out
 
     @cached_property
-    def _haystack(self) -> list[tuple[str, Hit]]:
-        out: list[tuple[str, Hit]] = []
+    def _service_hits(self) -> dict[ServiceKey, list[tuple[str, Hit]]]:
+        before = self._before._service_hits if self._before is not None else {}
+        old = self._before.by_key if self._before is not None else {}
+        out: dict[ServiceKey, list[tuple[str, Hit]]] = {}
         for key, row in sorted(self.by_key.items()):
+            kept = before.get(key)
+            if kept is not None and old.get(key) is row:
+                out[key] = kept
+                continue
             name = f"{key[0]}/{key[1]}"
             s = row.chain.service
-            out.append((name, Hit("service", f"service {name}", key[0], key, None, row.address())))
+            hits = [(name, Hit("service", f"service {name}", key[0], key, None, row.address()))]
             addresses: list[tuple[HitKind, str, str]] = [
                 *(("ClusterIP", ip, "ClusterIP") for ip in s.cluster_ips),
                 *(("LoadBalancer", lb.address, "load balancer") for lb in s.load_balancer_ingress),
                 *(("ExternalIP", ip, "externalIP") for ip in s.external_ips),
             ]
             for kind, a, what in addresses:
-                out.append((a, Hit(kind, f"{a}  {what} of {name}", key[0], key, None, a)))
+                hits.append((a, Hit(kind, f"{a}  {what} of {name}", key[0], key, None, a)))
+            out[key] = [(k.lower(), h) for k, h in hits]
+        return out
+
+    @cached_property
+    def _pod_hits(self) -> dict[PodRef, tuple[Pod, ServiceKey | None, list[tuple[str, Hit]]]]:
+        """Each pod's search entries, with the pod and service they were made of."""
+        before = self._before._pod_hits if self._before is not None else {}
+        out: dict[PodRef, tuple[Pod, ServiceKey | None, list[tuple[str, Hit]]]] = {}
         for p in self.snapshot.pods:
             ref = p.ref
             svc = self._pod_services.get(ref)
+            kept = before.get(ref)
+            if kept is not None and kept[0] is p and kept[1] == svc:
+                out[ref] = kept
+                continue
             first = p.pod_ips[0] if p.pod_ips else None
-            out.append((str(ref), Hit("pod", f"pod {ref}", p.namespace, svc, ref, first)))
+            hits = [(str(ref), Hit("pod", f"pod {ref}", p.namespace, svc, ref, first))]
             for ip in p.pod_ips:
                 what = "hostNetwork pod" if p.host_network else "pod IP of"
-                out.append((ip, Hit("PodIP", f"{ip}  {what} {ref}", p.namespace, svc, ref, ip)))
+                hits.append((ip, Hit("PodIP", f"{ip}  {what} {ref}", p.namespace, svc, ref, ip)))
+            out[ref] = (p, svc, [(k.lower(), h) for k, h in hits])
+        return out
+
+    @cached_property
+    def _haystack(self) -> list[tuple[str, Hit]]:
+        out = [h for hits in self._service_hits.values() for h in hits]
+        out.extend(h for _, _, hits in self._pod_hits.values() for h in hits)
         for n in self.snapshot.nodes:
             for na in n.addresses:
                 text = f"{na.address}  {na.type} of node {n.name}"
-                out.append((na.address, Hit("NodeIP", text, None, None, None, na.address)))
-        return [(k.lower(), h) for k, h in out]
+                out.append((na.address.lower(), Hit("NodeIP", text, None, None, None, na.address)))
+        self._before = None  # its entries are reused or rebuilt: the old view may go
+        return out
 
     def warm(self) -> None:
-        """Build the search index now (off the app's thread), not on the first key of `/`."""
+        """Build now (off the app's thread) what a key would otherwise wait for.
+
+        The search index (the first key of `/`), and the entry points every chain tree shows
+        (with the index they need: tens of ms at 10k pods, not on the app's thread).
+        """
         _ = self._haystack
+        _ = self._entries
 
     def search(self, query: str, limit: int = SEARCH_LIMIT) -> list[Hit]:
         """Services, pods and addresses whose name or address contains `query`.

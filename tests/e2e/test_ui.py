@@ -1,7 +1,8 @@
 """`kinspect ui` on the demo in a real API server, headless through Textual's Pilot.
 
-The app gets its snapshot from `kinspect.ui.command.load`, the read `kinspect ui` itself does
-(then `r` calls it again); what it shows is compared with what the API server says.
+The app gets its snapshot from `kinspect.ui.command.load`, the read `kinspect ui --no-watch`
+does (then `r` calls it again), or follows the cluster through `command.live_app`, the live
+path of `kinspect ui`; what it shows is compared with what the API server says.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import re
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Static, Tree
 
-from kinspect.commands import Session, Target, Where
+from kinspect.commands import Session, Target, WatchOptions, Where
 from kinspect.ui import command
 from kinspect.ui.app import KinspectApp
 
@@ -38,12 +41,15 @@ def _drive(app: KinspectApp, script: Callable[[Pilot[None]], Awaitable[None]]) -
     asyncio.run(go())
 
 
-async def _until(pilot: Pilot[None], what: str, check: Callable[[], bool]) -> None:
-    for _ in range(1500):  # 30 s: a re-read of the test bed
-        if check():
-            return
+async def _until(
+    pilot: Pilot[None], what: str, check: Callable[[], bool], seconds: float = 30
+) -> None:
+    """Let the app run until `check` holds (30 s: a re-read of the test bed), or fail."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app never showed {what}")
         await pilot.pause(0.02)
-    raise AssertionError(f"the app never showed {what}")
 
 
 def _rows(app: KinspectApp) -> dict[str, list[str]]:
@@ -158,3 +164,112 @@ def test_ui_with_a_namespace_reader_says_what_it_could_not_read(
         assert "may not list nodes" in text
 
     _drive(app, script)
+
+
+def _ready_slices(ns: Namespace, service: str) -> int:
+    slices = ns.get("endpointslices", "-l", f"kubernetes.io/service-name={service}")["items"]
+    return sum(
+        1
+        for s in slices
+        for e in s.get("endpoints") or []
+        if (e.get("conditions") or {}).get("ready", True)
+    )
+
+
+def test_ui_follows_a_deployment_scaled_up_then_to_zero(ns: Namespace) -> None:
+    ns.apply(APP)
+    ns.wait_until("1 ready endpoint of web", lambda: _ready_slices(ns, "web") == 1)
+    c = ns.cluster
+    # The command's own live path: the first read as --watch does it, the watcher threads,
+    # the consumer posting to the app (only the terminal check and app.run are left out).
+    app, stop = command.live_app(
+        _session(), Target(c.kubeconfig, c.context), Where(ns.name), WatchOptions(True, 10)
+    )
+
+    async def script(pilot: Pilot[None]) -> None:
+        assert app.namespace == ns.name
+        await _until(pilot, "the watch", lambda: "live: watching" in _status(app))
+        assert _rows(app)["web"][1] == "ready"
+        assert _rows(app)["web"][5] == "1/1"
+        ns.kubectl("scale", "deployment", "web", "--replicas=3")
+        await _until(pilot, "web 3/3", lambda: _rows(app)["web"][5] == "3/3", seconds=90)
+        assert _rows(app)["web"][:2] == ["●", "ready"]
+        assert len(ns.get("pods", "-l", "app=web")["items"]) == 3  # what the API server says
+        ns.kubectl("scale", "deployment", "web", "--replicas=0")
+        # Terminating pods show as not ready first (none, 0/2); then they are gone.
+        await _until(pilot, "web none", lambda: _rows(app)["web"][1] == "none", seconds=90)
+        await _until(pilot, "web 0/0", lambda: _rows(app)["web"][5] == "0/0", seconds=90)
+        assert _rows(app)["web"][1] == "none"
+        ns.wait_until("no pod of web", lambda: not ns.get("pods", "-l", "app=web")["items"])
+        assert re.search(r"last event \d\d:\d\d:\d\dZ", _status(app))
+        await pilot.press("q")
+
+    try:
+        _drive(app, script)
+    finally:
+        stop()
+    assert app.return_code == 0
+    assert app.crashed is None
+
+
+def test_ui_live_for_a_namespace_reader_who_may_not_watch_polls(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    ns.apply(APP)
+    ns.wait_until("1 ready endpoint of web", lambda: _ready_slices(ns, "web") == 1)
+    listing = ["get", "list"]  # no watch: the watcher lists again every 10 s instead
+    kc = ns.restricted_kubeconfig(
+        str(tmp_path),
+        [
+            {"apiGroups": [""], "resources": ["services", "pods", "endpoints"], "verbs": listing},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": listing},
+        ],
+    )
+    # No -n: every namespace is refused, the context's own is read and followed instead.
+    app, stop = command.live_app(_session(), Target(kc), Where(), WatchOptions(True, 10))
+
+    async def script(pilot: Pilot[None]) -> None:
+        assert [n.name for n in app.view.namespaces] == [ns.name]
+        notes = str(app.query_one("#notes", Static).content)
+        assert f"read namespace {ns.name} only" in notes
+        assert "may not list nodes" in notes
+        await _until(pilot, "polling", lambda: "(watch refused)" in _status(app), seconds=60)
+        status = _status(app)
+        assert "live: polling endpointslices, pods, services every 10 s" in status
+        ns.kubectl("scale", "deployment", "web", "--replicas=2")
+        await _until(pilot, "web 2/2", lambda: _rows(app)["web"][5] == "2/2", seconds=90)
+        assert _rows(app)["web"][1] == "ready"
+
+    try:
+        _drive(app, script)
+    finally:
+        stop()
+    assert app.crashed is None
+
+
+APP = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: app
+          image: registry.k8s.io/pause:3.10
+          ports: [{containerPort: 8080, name: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: http}]
+"""
+
+
+def _status(app: KinspectApp) -> str:
+    return str(app.query_one("#status", Static).content)

@@ -113,7 +113,7 @@ def test_the_binary_in_tmux_searches_traces_and_quits(tmp_path: Path, terminal: 
     assert code.read_text().strip() == "0"
 
 
-LIVE = "live: not yet (press r to refresh)"
+LIVE = "not live (r re-reads the file)"
 
 
 def test_ctrl_c_in_the_binary_exits_130_with_one_line(tmp_path: Path, terminal: Terminal) -> None:
