@@ -101,7 +101,16 @@ YAML
 
 restart() {
   log "restarting cluster $name from $dir"
-  local secs=${KINSPECT_START_TIMEOUT:-120}
+  local secs=${KINSPECT_START_TIMEOUT:-120} port
+  # A saved cluster keeps the ports kwokctl gave it, and kwokctl gives a new cluster the first
+  # free one, even when a stopped cluster owns it: while another cluster holds the API server's
+  # port, this one cannot start. Say so at once rather than wait out the whole timeout.
+  port=$(sed -n 's/^ *server: https:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$kc" | head -n 1)
+  if [ -n "$port" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    log "port $port of $name is taken, most likely by another running kwok cluster" \
+      "(kwokctl get clusters); stop that one first"
+    return 1
+  fi
   quiet kwokctl start cluster --name "$name" --wait "${secs}s" || return 1
   wait_for "the API server" "$secs" healthy
 }
