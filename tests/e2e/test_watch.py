@@ -297,6 +297,9 @@ def test_at_a_terminal_the_table_is_redrawn_with_the_changed_rows_highlighted(
         try:
             os.environ.update(COLUMNS="160", LINES="40", TERM="xterm")
             os.environ.pop("NO_COLOR", None)
+            # A test run started in the background inherits SIGINT ignored, and Python keeps
+            # it so across exec: Ctrl-C must reach kinspect as it does at a terminal.
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execv(args[0], args)
         finally:
             os._exit(127)
@@ -323,7 +326,7 @@ def test_at_a_terminal_the_table_is_redrawn_with_the_changed_rows_highlighted(
         read_until("events counted", lambda o: b" 0 events" not in o[o.rfind(b"watching") :])
     finally:
         os.kill(pid, signal.SIGINT)
-        read_until("the end", lambda o: b"interrupted" in o, seconds=10)
+        read_until("the end", lambda o: b"interrupted" in o, seconds=30)
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     assert os.waitstatus_to_exitcode(status) == ExitCode.INTERRUPTED
