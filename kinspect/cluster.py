@@ -380,14 +380,7 @@ def fetch_page(
         params.append(("limit", limit))
     if token:
         params.append(("continue", token))
-    with _translate(conn, what):
-        _, url, headers, _, _ = conn.api.param_serialize(
-            "GET",
-            path,
-            query_params=params,
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )
+    url, headers = _get_request(conn, path, params, what)
     window_end = time.monotonic() + retry.retry_window(conn.timeout)
     attempt = 0
     while True:
@@ -423,6 +416,36 @@ def fetch_page(
         time.sleep(wait)
 
 
+def _get_request(
+    conn: Connection, path: str, params: list[tuple[str, str]], what: str
+) -> tuple[str, dict[str, str]]:
+    """The URL and headers (credentials included) of a GET of `path`, for LISTs and WATCHes."""
+    with _translate(conn, what):
+        _, url, headers, _, _ = conn.api.param_serialize(
+            "GET",
+            path,
+            query_params=params,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+    return url, headers
+
+
+def _send(conn: Connection, url: str, headers: dict[str, str], read: float) -> Any:
+    """Send a GET through the client's pool, no retries, the body left to the caller to read.
+
+    `read`: the socket's timeout for each read until the caller sets its own.
+    """
+    return conn.api.rest_client.pool_manager.request(
+        "GET",
+        url,
+        headers=headers,
+        preload_content=False,
+        retries=False,
+        timeout=urllib3.Timeout(connect=conn.timeout, read=read),
+    )
+
+
 READ_CHUNK = 1 << 20
 
 
@@ -433,16 +456,8 @@ def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, byte
     ends at the deadline, not one timeout per read.
     """
     deadline = time.monotonic() + conn.timeout
-    pool = conn.api.rest_client.pool_manager
     try:
-        resp = pool.request(
-            "GET",
-            url,
-            headers=headers,
-            preload_content=False,
-            retries=False,
-            timeout=urllib3.Timeout(connect=conn.timeout, read=conn.timeout),
-        )
+        resp = _send(conn, url, headers, conn.timeout)
     except (urllib3.exceptions.ProtocolError, ConnectionResetError) as e:
         raise _Retry("connection reset") from e
     except urllib3.exceptions.NewConnectionError as e:
@@ -1081,26 +1096,11 @@ def watch(
         ("allowWatchBookmarks", "true"),
         ("timeoutSeconds", str(timeout_seconds)),
     ]
-    with _translate(conn, what):
-        _, url, headers, _, _ = conn.api.param_serialize(
-            "GET",
-            path,
-            query_params=params,
-            header_params={"Accept": "application/json"},
-            auth_settings=["BearerToken"],
-        )
+    url, headers = _get_request(conn, path, params, what)
     conn.gate.wait()
     silent = timeout_seconds + WATCH_MARGIN
-    pool = conn.api.rest_client.pool_manager
     try:
-        resp = pool.request(
-            "GET",
-            url,
-            headers=headers,
-            preload_content=False,
-            retries=False,
-            timeout=urllib3.Timeout(connect=conn.timeout, read=silent),
-        )
+        resp = _send(conn, url, headers, silent)
     except (urllib3.exceptions.HTTPError, OSError) as e:
         raise WatchBroken(_transport_reason(e)) from None
     try:
