@@ -160,10 +160,16 @@ CONTROLLER_UNKNOWN = (
 )
 
 
-def _controller_source(pod: Pod) -> From:
+def _pod_source(pod: Pod, host_label: str | None = None) -> From:
+    """A pod as a source; a hostNetwork pod is node-originated traffic, from its node's address.
+
+    `host_label`: what a hostNetwork pod is called (default: its name).
+    """
     if pod.host_network and pod.node_name:
+        # Its traffic leaves from the node's own address (the pod IP is the node's).
         ip = pod.pod_ips[0] if pod.pod_ips else pod.host_ip or ""
-        return From(str(pod.ref), "node", (Peer.of_ip(ip),), node=pod.node_name)
+        label = host_label or str(pod.ref)
+        return From(label, "node", (Peer.of_ip(ip),), node=pod.node_name)
     return From(str(pod.ref), "pod", (Peer.of_pod(pod),))
 
 
@@ -227,7 +233,7 @@ def entry_verdicts(
             out.append(HopVerdict(f"{via} (from the controller)", dst.ref, b.port, b.protocol, v))
             continue
         for c in controllers:
-            origin = _controller_source(c)
+            origin = _pod_source(c)
             v, more = _check(index, origin, origin.peers[0], dst, b.port, b.protocol)
             out.append(
                 HopVerdict(
@@ -328,13 +334,4 @@ def resolve(src: Source, pods: Iterable[Pod], nodes: Iterable[Node]) -> From:
     if not found:
         raise NotFoundError(f"--from {src.pod}: no such pod", "kubectl get pods -n NAMESPACE")
     pod = found[0]
-    if pod.host_network and pod.node_name:
-        # Its traffic leaves from the node's own address (the pod IP is the node's).
-        ip = pod.pod_ips[0] if pod.pod_ips else pod.host_ip or ""
-        return From(
-            f"{pod.ref} (hostNetwork, on node {pod.node_name})",
-            "node",
-            (Peer.of_ip(ip),),
-            node=pod.node_name,
-        )
-    return From(str(pod.ref), "pod", (Peer.of_pod(pod),))
+    return _pod_source(pod, f"{pod.ref} (hostNetwork, on node {pod.node_name})")
