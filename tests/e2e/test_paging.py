@@ -74,15 +74,7 @@ def _namespaced_pod_lists(cluster: Cluster, ns: str) -> int | None:
     """How many LISTs of pods in `ns` kinspect sent, by the API server's audit log (if any)."""
     if cluster.logs is None or not os.path.exists(os.path.join(cluster.logs, "audit.log")):
         return None
-    with open(os.path.join(cluster.logs, "audit.log")) as f:
-        events = [json.loads(line) for line in f]
-    return sum(
-        1
-        for e in events
-        if str(e.get("userAgent", "")).startswith("kinspect/")
-        and e.get("verb") == "list"
-        and e.get("requestURI", "").startswith(f"/api/v1/namespaces/{ns}/pods?")
-    )
+    return len(_pod_lists(cluster, ns))
 
 
 def _with_pods(ns: Namespace) -> None:
