@@ -660,17 +660,24 @@ def _small(conn: Connection, body: bytes) -> bool:
     The count is in the list's leading metadata, absent when selectors narrow the list (then
     it stays paged: selected lists are small, and read by their pages).
     """
+    m = _REMAINING.search(_head(body))
+    return m is not None and int(m.group(1)) + conn.page_size <= conn.unpaged_max
+
+
+def _head(body: bytes) -> bytes:
+    """The list's leading metadata: what comes before `items` in its first 4 KiB.
+
+    The API server writes `metadata` (resourceVersion, continue, remainingItemCount) first.
+    """
     head = body[:4096]
     items = head.find(b'"items"')
-    m = _REMAINING.search(head, 0, items if items >= 0 else len(head))
-    return m is not None and int(m.group(1)) + conn.page_size <= conn.unpaged_max
+    return head if items < 0 else head[:items]
 
 
 def head_continue(body: bytes) -> str | None:
     """The continue token when it is in the list's leading metadata, else None."""
-    head = body[:4096]
-    items = head.find(b'"items"')
-    i = head.find(_CONTINUE, 0, items if items >= 0 else len(head))
+    head = _head(body)
+    i = head.find(_CONTINUE)
     if i < 0:
         return None
     end = head.find(b'"', i + len(_CONTINUE))
