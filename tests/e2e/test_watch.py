@@ -120,11 +120,18 @@ def test_scaling_a_deployment_adds_then_removes_backends_in_order(ns: Namespace)
     assert len(added) == 2, kinds
     assert len(removed) == 2, kinds
     assert max(added) < min(removed), kinds  # in order: up, then down
-    # The two added are the two removed; the first pod stayed.
     pods = {i: events[i]["backend"]["pod"]["name"] for i in added + removed}
-    assert {pods[i] for i in added} == {pods[i] for i in removed}
-    assert first[2] not in {pods[i] for i in added}
-    assert _ready_backends(stream.mirror, ns.name) == [first]
+    up = {pods[i] for i in added}
+    down = {pods[i] for i in removed}
+    assert first[2] not in up
+    # Two of the three pods went, but not necessarily the two new ones: the ReplicaSet deletes
+    # first the pods that share a node with more of its pods, and ranks pods of about the same
+    # age alike (LogarithmicScaleDown), so the first pod may go and a new one stay.
+    assert len(down) == 2
+    assert down <= up | {first[2]}
+    (left,) = (up | {first[2]}) - down
+    (last,) = _ready_backends(stream.mirror, ns.name)
+    assert last[2] == left
 
 
 NOT_READY = {"type": "Ready", "status": "False", "reason": "ContainersNotReady"}
