@@ -19,6 +19,8 @@ Rules (first match wins, each applies `times` times, -1 for ever):
     hook       call `hook()` (say, kill the API server), then reset the connection
     delay      the real response, `interval` seconds late
 A request the API server does not answer (refused, reset: it is down) is reset in turn.
+A client's Accept-Encoding reaches the server, and its Content-Encoding comes back
+(`encodings`): with gzip, `truncate` cuts the compressed body.
     rewrite    the real body passed through `rewrite(dict) -> object`, re-encoded
 """
 
@@ -78,6 +80,8 @@ class FaultProxy:
     rules: list[Rule] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)  # path?query of each request received
     times: list[float] = field(default_factory=list)  # when each arrived (time.monotonic())
+    # path?query → the Content-Encoding of the server's answer ("" for none)
+    encodings: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
 
@@ -98,7 +102,7 @@ class FaultProxy:
             ctx.load_cert_chain(cert, key)
         url = urlsplit(c["server"])
         proxy = cls((url.hostname or "127.0.0.1", url.port or 443), ctx, u.get("token"))
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(proxy))
+        server = _Server(("127.0.0.1", 0), _handler(proxy))
         server.daemon_threads = True
         proxy.port = server.server_address[1]
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -166,6 +170,14 @@ class FaultProxy:
             conn.close()
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog is 5. kinspect opens several connections at once, and when
+    # the accept thread is slow to run (a busy CI machine), a sixth SYN is dropped and the
+    # kernel sends it again 1 s later: the request then reaches the proxy 1 s after kinspect
+    # sent it, which reads as a request sent while a 429 held the connection.
+    request_queue_size = 128
+
+
 def _file(section: dict[str, Any], key: str, tmp: Path) -> str | None:
     """A kubeconfig credential as a file path (written out when given inline as -data)."""
     if section.get(key):
@@ -213,13 +225,18 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if rule is not None and rule.action == "delay":
                 time.sleep(rule.interval)
                 rule = None
-            keep = ("Accept", "User-Agent")
+            keep = ("Accept", "User-Agent", "Accept-Encoding")
             headers = {k: v for k, v in self.headers.items() if k in keep}
             try:
                 status, upstream_headers, body = proxy._forward(self.path, headers)
             except (OSError, http.client.HTTPException):
                 return self._reset()
             ctype = {"Content-Type": upstream_headers.get("Content-Type", "application/json")}
+            encoding = upstream_headers.get("Content-Encoding", "")
+            with proxy.lock:
+                proxy.encodings[self.path] = encoding
+            if encoding:
+                ctype["Content-Encoding"] = encoding
             if rule is None:
                 return self._send(status, body, ctype)
             if rule.action == "rewrite" and rule.rewrite is not None:
