@@ -24,6 +24,7 @@ caller passes `log` (retries, shown with -v) and `warn` (one line each) to `conn
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
 import os
 import re
@@ -34,7 +35,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import kubernetes.client as k8s
 import kubernetes.config as k8s_config
@@ -118,6 +119,10 @@ class Connection:
     # When set (--watch), the resourceVersion of every LIST read, by (resource, namespace or
     # None): a watch starts from it.
     list_versions: dict[tuple[str, str | None], str] | None = None
+    # Ask for gzip-compressed LIST responses (the API server compresses those over 128 KiB).
+    # Off on loopback, where compressing costs the server and decompressing costs us more
+    # than the bytes saved; on over a network (docs/performance.md, "gzip over a link").
+    gzip: bool = False
 
 
 def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
@@ -189,8 +194,12 @@ def connect(
     log: Callable[[str], None] = _quiet,
     warn: Callable[[str], None] = _quiet,
     unpaged_max: int = UNPAGED_MAX,
+    gzip: bool | None = None,
 ) -> Connection:
-    """Load credentials for `context` (or the current one, or in-cluster config)."""
+    """Load credentials for `context` (or the current one, or in-cluster config).
+
+    `gzip`: ask for compressed lists; None: only when the server is not on loopback.
+    """
     client_log = _ClientLog()
     root = logging.getLogger()
     # Before the client logs: logging.error() on a root without handlers would add one that
@@ -243,7 +252,19 @@ def connect(
     api.user_agent = f"kinspect/{__version__}"
     conn = Connection(name, cfg.host, api, ns, timeout, page_size, log, warn)
     conn.unpaged_max = unpaged_max
+    conn.gzip = not is_loopback(cfg.host) if gzip is None else gzip
     return conn
+
+
+def is_loopback(server: str) -> bool:
+    """Whether the API server's URL names this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = urlsplit(server).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a DNS name: assume a network between us
 
 
 def _incluster_namespace() -> str:
@@ -381,6 +402,8 @@ def fetch_page(
     if token:
         params.append(("continue", token))
     url, headers = _get_request(conn, path, params, what)
+    if conn.gzip:
+        headers["Accept-Encoding"] = "gzip"  # urllib3 decompresses as it reads
     window_end = time.monotonic() + retry.retry_window(conn.timeout)
     attempt = 0
     while True:
@@ -478,7 +501,8 @@ def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, byte
             if not chunk:
                 break
             chunks.append(chunk)
-    except (urllib3.exceptions.ProtocolError, ConnectionError):
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError, ConnectionError):
+        # DecodeError: a gzip body cut short or corrupted on the way
         resp.close()
         raise _BodyLost from None
     except BaseException:

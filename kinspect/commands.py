@@ -231,6 +231,20 @@ def connect(s: Session, t: Target) -> cluster.Connection:
         log=s.log,
         warn=s.warn,
         unpaged_max=unpaged_max,
+        gzip=_env_gzip(s),
+    )
+
+
+def _env_gzip(s: Session) -> bool | None:
+    """KINSPECT_GZIP: 1 asks for compressed lists, 0 never; unset, only off loopback."""
+    value = s.environ.get("KINSPECT_GZIP", "")
+    if value in ("", "auto"):
+        return None
+    if value in ("0", "1"):
+        return value == "1"
+    raise UsageError(
+        f"KINSPECT_GZIP must be 0, 1 or auto, got {value[:20]!r}",
+        "unset it to compress only when the API server is not on this machine",
     )
 
 

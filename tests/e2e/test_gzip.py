@@ -1,0 +1,116 @@
+"""Compressed LIST responses (KINSPECT_GZIP), read through the fault proxy from the real server.
+
+The API server gzips a response over 128 KiB when asked to. A Service carrying a large
+annotation makes its namespace's service list that big; the proxy passes Accept-Encoding
+and Content-Encoding through, records what the server answered, and can cut the compressed
+body short.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kinspect.errors import ExitCode
+
+from .conftest import KINSPECT, Cluster, Namespace
+from .faultproxy import FaultProxy, Rule
+
+# 100 KB of text that gzip shrinks but does not erase (a line per number). kubectl apply keeps
+# a copy in its last-applied annotation: under the API's 256 KiB for a Service's annotations.
+NOTE = "".join(f"line {i:06d} of a long note\n" for i in range(4000))
+
+
+@pytest.fixture
+def big(ns: Namespace) -> Namespace:
+    ns.apply(
+        "apiVersion: v1\nkind: Pod\n"
+        "metadata: {name: p-0, labels: {app: web}}\n"
+        "spec: {containers: [{name: app, image: registry.k8s.io/pause:3.10,"
+        " ports: [{containerPort: 8080, name: http}]}]}\n"
+        + "".join(
+            "---\n"
+            + json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {"name": name, "annotations": {"example.com/note": NOTE}},
+                    "spec": {
+                        "selector": {"app": "web"},
+                        "ports": [{"port": 80, "targetPort": 8080}],
+                    },
+                }
+            )
+            + "\n"
+            for name in ("web", "web-2")
+        )
+    )
+    return ns
+
+
+@pytest.fixture
+def proxy(cluster: Cluster, tmp_path: Path) -> Iterator[FaultProxy]:
+    with FaultProxy.start(cluster.kubeconfig_view(), tmp_path) as p:
+        yield p
+
+
+def _run(proxy: FaultProxy, tmp: Path, gzip: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*KINSPECT, *args, "--kubeconfig", proxy.kubeconfig(tmp), "--request-timeout", "10"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "KINSPECT_GZIP": gzip, "NO_COLOR": "1", "COLUMNS": "200"},
+    )
+
+
+def _services(proxy: FaultProxy, ns: str) -> list[str]:
+    """The Content-Encoding of each LIST of the namespace's services."""
+    return [e for path, e in proxy.encodings.items() if f"/namespaces/{ns}/services" in path]
+
+
+def _chains(stdout: str) -> Any:
+    doc = json.loads(stdout)
+    return doc["services"]
+
+
+def test_a_gzipped_list_reads_the_same_as_a_plain_one(
+    big: Namespace, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    plain = _run(proxy, tmp_path, "0", "map", "-n", big.name, "-o", "json")
+    assert plain.returncode == 0, plain.stderr
+    assert _services(proxy, big.name) == [""]
+    proxy.encodings.clear()
+    packed = _run(proxy, tmp_path, "1", "map", "-n", big.name, "-o", "json")
+    assert packed.returncode == 0, packed.stderr
+    assert _services(proxy, big.name) == ["gzip"]  # the server did compress it
+    assert _chains(packed.stdout) == _chains(plain.stdout)
+    assert "p-0" in packed.stdout
+
+
+def test_the_proxy_is_on_loopback_so_auto_asks_for_no_gzip(
+    big: Namespace, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    proc = _run(proxy, tmp_path, "", "map", "-n", big.name)
+    assert proc.returncode == 0, proc.stderr
+    assert _services(proxy, big.name) == [""]
+
+
+def test_a_gzipped_body_cut_short_is_one_line_naming_the_resource(
+    big: Namespace, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    proxy.add(Rule(f"/namespaces/{big.name}/services", "truncate"))
+    proc = _run(proxy, tmp_path, "1", "map", "-n", big.name)
+    assert proc.returncode == ExitCode.SERVER_ERROR, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("kinspect: error: "), proc.stderr
+    assert f"services in namespace {big.name}" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
