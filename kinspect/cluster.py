@@ -385,7 +385,7 @@ def fetch_page(
     *,
     paged: bool = True,
     **query: str,
-) -> bytes:
+) -> Body:
     """One page of a LIST at `path`, raw, retried as `kinspect.retry` says.
 
     A plain GET through the client's connection pool and authentication (bearer tokens, exec
@@ -470,9 +470,11 @@ def _send(conn: Connection, url: str, headers: dict[str, str], read: float) -> A
 
 
 READ_CHUNK = 1 << 20
+# A response body as read: one growing bytearray (see _get); constants and tests pass bytes.
+Body = bytes | bytearray
 
 
-def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, bytes, float | None]:
+def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, Body, float | None]:
     """One GET: its status, whole body and Retry-After, all within `conn.timeout` seconds.
 
     The socket's timeout is set to what is left before each read, so a body trickling in
@@ -488,7 +490,10 @@ def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, byte
             raise  # a server that never answered is not restarting: fail at once
         raise _Retry("connection refused") from e
     conn.answered = True
-    chunks: list[bytes] = []
+    # One growing buffer, not a list of chunks joined at the end: the join would hold the
+    # body twice (an unpaged list of 10,000 pods is tens of MB), and msgspec decodes a
+    # bytearray as it does bytes.
+    body = bytearray()
     try:
         while True:
             left = deadline - time.monotonic()
@@ -500,7 +505,7 @@ def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, byte
             chunk = resp.read1(READ_CHUNK)
             if not chunk:
                 break
-            chunks.append(chunk)
+            body += chunk
     except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError, ConnectionError):
         # DecodeError: a gzip body cut short or corrupted on the way
         resp.close()
@@ -509,7 +514,7 @@ def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, byte
         resp.close()
         raise
     resp.release_conn()
-    return resp.status, b"".join(chunks), retry.parse_retry_after(resp.headers.get("Retry-After"))
+    return resp.status, body, retry.parse_retry_after(resp.headers.get("Retry-After"))
 
 
 @contextmanager
@@ -565,7 +570,7 @@ def _ident(item: msgspec.Raw, index: int) -> str:
 
 
 def decode_page(
-    conn: Connection, decoder: msgspec.json.Decoder[Any], body: bytes, what: str
+    conn: Connection, decoder: msgspec.json.Decoder[Any], body: Body, what: str
 ) -> Any:
     """A page decoded by `decoder`; items that do not fit are skipped with a warning each.
 
@@ -586,7 +591,7 @@ def decode_page(
     return page
 
 
-def _decode_items(conn: Connection, list_type: Any, body: bytes, what: str) -> Any:
+def _decode_items(conn: Connection, list_type: Any, body: Body, what: str) -> Any:
     try:
         loose = msgspec.json.decode(body, type=_LoosePage)
     except msgspec.ValidationError as e:
@@ -634,13 +639,13 @@ def _list(
     whole, any other by pages from its start (a list known to be big: pods split by namespace).
     """
 
-    def fetch(token: str | None) -> bytes:
+    def fetch(token: str | None) -> Body:
         return fetch_page(conn, path, resource, scope, token, paged=paged, **(query or {}))
 
-    def fetch_one(_: str | None) -> bytes:
+    def fetch_one(_: str | None) -> Body:
         return fetch_page(conn, path, resource, scope, None, paged=True, **(query or {}), limit="1")
 
-    def fetch_whole() -> bytes:
+    def fetch_whole() -> Body:
         return fetch_page(conn, path, resource, scope, None, paged=False, **(query or {}))
 
     decoder = msgspec.json.Decoder(kind)
@@ -649,7 +654,7 @@ def _list(
     first = start is None and paged
     probe = probe and first and conn.unpaged_max > 0
     with threads(1) as ahead:
-        pending: Future[bytes] | None = ahead.submit(fetch_one if probe else fetch, start)
+        pending: Future[Body] | None = ahead.submit(fetch_one if probe else fetch, start)
         while pending is not None:
             body = pending.result()
             token = head_continue(body)
@@ -678,7 +683,7 @@ _CONTINUE = b'"continue":"'
 _REMAINING = re.compile(rb'"remainingItemCount":(\d+)')
 
 
-def _small(conn: Connection, body: bytes) -> bool:
+def _small(conn: Connection, body: Body) -> bool:
     """Whether the list whose first page is `body` is small enough to read again whole.
 
     The count is in the list's leading metadata, absent when selectors narrow the list (then
@@ -688,7 +693,7 @@ def _small(conn: Connection, body: bytes) -> bool:
     return m is not None and int(m.group(1)) + conn.page_size <= conn.unpaged_max
 
 
-def _head(body: bytes) -> bytes:
+def _head(body: Body) -> Body:
     """The list's leading metadata: what comes before `items` in its first 4 KiB.
 
     The API server writes `metadata` (resourceVersion, continue, remainingItemCount) first.
@@ -698,7 +703,7 @@ def _head(body: bytes) -> bytes:
     return head if items < 0 else head[:items]
 
 
-def head_continue(body: bytes) -> str | None:
+def head_continue(body: Body) -> str | None:
     """The continue token when it is in the list's leading metadata, else None."""
     head = _head(body)
     i = head.find(_CONTINUE)
