@@ -569,9 +569,7 @@ def _ident(item: msgspec.Raw, index: int) -> str:
     )
 
 
-def decode_page(
-    conn: Connection, decoder: msgspec.json.Decoder[Any], body: Body, what: str
-) -> Any:
+def decode_page(conn: Connection, decoder: msgspec.json.Decoder[Any], body: Body, what: str) -> Any:
     """A page decoded by `decoder`; items that do not fit are skipped with a warning each.
 
     The fast path decodes the whole page at once. Only when that fails are the items decoded

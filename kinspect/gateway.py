@@ -665,19 +665,3 @@ def gateway_paths(idx: Index, atts: Attachments | None = None) -> Iterator[Gatew
                     cache[key] = tuple(resolve_refs(idx, svcs, a.route, rule))
                 for m in rule.matches or (None,):
                     yield GatewayPath(a.gateway, ln, a.route, names, i, m, cache[key])
-
-
-def gateway_services(idx: Index, address: str | None) -> list[Service]:
-    """The services the routes of the reachable Gateways send to (trace reads their pods)."""
-    svcs = {(s.namespace, s.name): s for s in idx.snapshot.services}
-    gws = {id(g) for g in reachable_gateways(idx, address)}
-    out: dict[tuple[str, str], Service] = {}
-    for a in attachments(idx).items:
-        if a.gateway is None or id(a.gateway) not in gws:
-            continue
-        for rule in a.route.rules:
-            for ref in rule.backend_refs:
-                svc = svcs.get((ref.namespace, ref.name))
-                if svc is not None:
-                    out[(svc.namespace, svc.name)] = svc
-    return list(out.values())

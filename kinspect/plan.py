@@ -129,13 +129,15 @@ def entry_pods_needed(
 ) -> list[PodQuery]:
     """The pod reads, beyond `done`, of a URL trace (`trace http://host/path`).
 
-    The pods of the services its Ingresses can send the request to: their selectors, then any
-    endpoint targetRef still missing. With `controllers` (`--from`), also the pods of the
+    The pods of the services that answer it (`entry.answer_services`: the Ingress rules and
+    routes chosen, resolved without pods): their selectors, then any endpoint targetRef still
+    missing. With `controllers` (`--from`), also the pods of the
     Services at the answering entry's address (`entry.controller_services`).
     """
     idx = Index.of(snap)
-    services = entry.entry_services(idx, req)
+    res = entry.resolve(idx, req)
+    services = entry.answer_services(res)
     if controllers:
-        services += entry.controller_services(idx, entry.resolve(idx, req))
+        services += entry.controller_services(idx, res)
     want = [q for svc in services for q in _service_pods(idx, svc, done)]
     return list(dict.fromkeys(q for q in want if q not in done))

@@ -262,6 +262,14 @@ def test_a_url_trace_reads_the_backends_pods_and_never_sends_a_selector_outside_
     empty = msgspec.structs.replace(s, pods=())
     req = entry.parse_request("http://shop.example.com/")
     assert plan.entry_pods_needed(empty, req, []) == [plan.PodQuery("ns", label_selector="app=web")]
+    # Only the answering rule's service: another Ingress's host sends nothing to api.
+    other = ingress("other", IngressRule("api.example.com", (ipath("/", "api", 8080),)))
+    both = msgspec.structs.replace(empty, ingresses=(*empty.ingresses, other))
+    assert plan.entry_pods_needed(both, req, []) == [plan.PodQuery("ns", label_selector="app=web")]
+    api_req = entry.parse_request("http://api.example.com/")
+    assert plan.entry_pods_needed(both, api_req, []) == [
+        plan.PodQuery("ns", label_selector="app=api")
+    ]
     # A selector a hand-edited snapshot made unsendable (label selectors have no escapes): the
     # endpoints' pods are read by name instead, as for trace ADDRESS:PORT.
     odd = msgspec.structs.replace(empty.services[0], selector={"app": "web,x=y"})
