@@ -7,7 +7,7 @@
 #   BENCH_SMALL=1  CI's proof that the scripts work: one small scale, one run.
 #   BENCH_POPULATE_ONLY=1  build (or top up) the clusters, measure nothing.
 #   BENCH_SKIP   commands measure.py leaves out, by letter (e.g. "c,d": no kubectl, no official
-#            client), for a quicker look at kinspect's own figures; "n" leaves out bench/netem.py.
+#            client), for a quicker look at kinspect's own figures; "n" leaves out bench/gzip_link.py.
 # Each benchmark cluster is separate from the test bed, has client rate limits lifted, runs alone
 # while it is measured, and is stopped (not deleted) afterwards: its etcd data is the saved
 # cluster, and the next run restarts it instead of recreating 100k pods (populate only creates
@@ -95,10 +95,10 @@ for scale in $SCALES; do
         echo "- DIFFERENT (exit $?): see $results/audit-$scale-diff.txt"
       fi
     } >> "$summary"
-    # gzip on and off over a shaped link (bench/netem.py; needs root): whether compressing
+    # gzip on and off over a shaped link (bench/gzip_link.py; needs root): whether compressing
     # pays once there is a network between kinspect and the API server.
     if [[ ",${BENCH_SKIP:-}," != *,n,* ]]; then
-      .venv/bin/python bench/netem.py --kubeconfig "$kc" --runs "$RUNS" >> "$summary"
+      .venv/bin/python bench/gzip_link.py --kubeconfig "$kc" --runs "$RUNS" >> "$summary"
     fi
     # The same cluster without its Ingresses, HTTPRoutes and NetworkPolicies: what reading and
     # evaluating them costs map and audit (issues 14 and 17). They are created again after.

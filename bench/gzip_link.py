@@ -1,8 +1,11 @@
-"""gzip on and off over a real network link, simulated with tc netem (issue 17).
+"""gzip on and off over a real network link, shaped with tc (issue 17).
 
 On loopback kinspect asks for no compression. Whether it pays over a network depends on the
 link, so this measures it: a network namespace of our own joined to this one by a veth pair,
-each end shaped with `tc qdisc … netem delay D rate R`, and two TCP relays so that kinspect,
+each end shaped with `tc qdisc … netem delay D rate R`, or, on a kernel built without netem
+(this machine's: CONFIG_NET_SCH_NETEM is not set), `tc qdisc … tbf rate R` with no added
+delay (a LIST is one request either way: delay adds the same round trips with gzip on or
+off, while rate decides what compression saves). Two TCP relays let kinspect,
 run inside the namespace, reaches the API server through the link while still connecting to
 127.0.0.1:PORT (the kubeconfig's server, whose certificate names it):
 
@@ -13,7 +16,7 @@ Nothing but the two relays and the API server's own loopback port is dialed. For
 each of KINSPECT_GZIP=0 and =1 it prints the median wall time of `kinspect map -A -o json`
 and the bytes that crossed the link. Needs root (ip netns, tc); says so and exits 0 without it.
 
-    python bench/netem.py --kubeconfig KC [--runs 3] [--link 1gbit:1ms --link 100mbit:20ms]
+    python bench/gzip_link.py --kubeconfig KC [--runs 3] [--link 1gbit:1ms --link 100mbit:20ms]
 """
 
 from __future__ import annotations
@@ -103,10 +106,20 @@ class Link:
             raise
         return self
 
-    def shape(self, rate: str, delay: str) -> None:
+    def shape(self, rate: str, delay: str) -> str:
+        """Shape both ends; say how (netem with the delay, or tbf without when netem is absent)."""
+        how = "netem"
         for prefix, dev in (((), self.here), (("ip", "netns", "exec", self.ns), self.there)):
-            _sh(*prefix, "tc", "qdisc", "replace", "dev", dev, "root", "netem",
-                "delay", delay, "rate", rate, "limit", "100000")  # fmt: skip
+            tc = (*prefix, "tc", "qdisc", "replace", "dev", dev, "root")
+            netem = ("netem", "delay", delay, "rate", rate, "limit", "100000")
+            if how == "netem" and subprocess.run([*tc, *netem], check=False).returncode == 0:
+                continue
+            how = "tbf"
+            # burst: a tenth of a second at the rate, so a fast link is not held to the
+            # kernel's timer; latency: how long a packet may wait in the queue.
+            burst = max(_bits(rate) // 80, 65536)
+            _sh(*tc, "tbf", "rate", rate, "burst", str(burst), "latency", "200ms")
+        return how
 
     def __exit__(self, *_: object) -> None:
         if self.relay is not None:
@@ -114,6 +127,15 @@ class Link:
             self.relay.wait()
         subprocess.run(["ip", "link", "del", self.here], check=False, capture_output=True)
         subprocess.run(["ip", "netns", "del", self.ns], check=False, capture_output=True)
+
+
+def _bits(rate: str) -> int:
+    """`100mbit` → 100,000,000 (tc's units)."""
+    units = {"gbit": 10**9, "mbit": 10**6, "kbit": 10**3, "bit": 1}
+    for unit, factor in units.items():
+        if rate.endswith(unit):
+            return int(float(rate[: -len(unit)]) * factor)
+    raise SystemExit(f"gzip_link: a rate like 100mbit, not {rate!r}")
 
 
 def main() -> None:
@@ -133,13 +155,14 @@ def main() -> None:
     cfg = yaml.safe_load(Path(a.kubeconfig).read_text())
     server = urlsplit(cfg["clusters"][0]["cluster"]["server"])
     if server.hostname != "127.0.0.1" or not server.port:
-        sys.exit(f"netem: the API server must be on 127.0.0.1:PORT, not {server.geturl()}")
+        sys.exit(f"gzip_link: the API server must be on 127.0.0.1:PORT, not {server.geturl()}")
     kinspect = str(Path(sys.executable).with_name("kinspect"))
     rows = []
     with Link(server.port) as link:
-        for spec in links:
-            rate, delay = spec.split(":")
-            link.shape(rate, delay)
+        for given in links:
+            rate, delay = given.split(":")
+            how = link.shape(rate, delay)
+            spec = given if how == "netem" else f"{rate}:0 (tbf, no netem in this kernel)"
             for gz in ("0", "1"):
                 times, sizes = [], []
                 for i in range(a.runs + 1):  # the first is a warm-up
@@ -156,17 +179,21 @@ def main() -> None:
                     )
                     dt = time.monotonic() - t
                     if proc.returncode != 0:
-                        sys.exit(f"netem: kinspect exited {proc.returncode}: {proc.stderr[-500:]}")
+                        sys.exit(
+                            f"gzip_link: kinspect exited {proc.returncode}: {proc.stderr[-500:]}"
+                        )
                     if i:
                         times.append(dt)
                         sizes.append(link.received[0] - before)
                 rows.append((spec, gz, times, statistics.median(sizes)))
-                print(f"netem: {spec} gzip={gz}: {[round(t, 2) for t in times]}", file=sys.stderr)
-    print(f"\ngzip over a link (netem; `kinspect map -A -o json`, median of {a.runs}):\n")
+                print(
+                    f"gzip_link: {spec} gzip={gz}: {[round(t, 2) for t in times]}", file=sys.stderr
+                )
+    print(f"\ngzip over a link (`kinspect map -A -o json`, median of {a.runs}):\n")
     print("| link (rate, one-way delay) | gzip | wall (median) | runs | bytes over the link |")
     print("|---|---|---|---|---|")
     for spec, gz, times, size in rows:
-        rate, delay = spec.split(":")
+        rate, delay = spec.split(":", 1)
         print(
             f"| {rate}, {delay} | {'on' if gz == '1' else 'off'} | {statistics.median(times):.2f} s"
             f" | {', '.join(f'{t:.2f}' for t in times)} | {size / 1e6:,.1f} MB |"
