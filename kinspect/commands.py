@@ -235,16 +235,14 @@ def connect(s: Session, t: Target) -> cluster.Connection:
     )
 
 
-def _env_gzip(s: Session) -> bool | None:
-    """KINSPECT_GZIP: 1 asks for compressed lists, 0 never; unset, only off loopback."""
+def _env_gzip(s: Session) -> bool:
+    """KINSPECT_GZIP: 0 asks for plain lists; 1 (the default) for gzip-compressed ones."""
     value = s.environ.get("KINSPECT_GZIP", "")
-    if value in ("", "auto"):
-        return None
-    if value in ("0", "1"):
-        return value == "1"
+    if value in ("", "0", "1"):
+        return value != "0"
     raise UsageError(
-        f"KINSPECT_GZIP must be 0, 1 or auto, got {value[:20]!r}",
-        "unset it to compress only when the API server is not on this machine",
+        f"KINSPECT_GZIP must be 0 or 1, got {value[:20]!r}",
+        "unset it to ask for compressed lists (the default), or set 0 for plain ones",
     )
 
 

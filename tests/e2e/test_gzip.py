@@ -1,4 +1,4 @@
-"""Compressed LIST responses (KINSPECT_GZIP), read through the fault proxy from the real server.
+"""Compressed LIST responses (asked for unless KINSPECT_GZIP=0), through the fault proxy.
 
 The API server gzips a response over 128 KiB when asked to. A Service carrying a large
 annotation makes its namespace's service list that big; the proxy passes Accept-Encoding
@@ -95,12 +95,10 @@ def test_a_gzipped_list_reads_the_same_as_a_plain_one(
     assert "p-0" in packed.stdout
 
 
-def test_the_proxy_is_on_loopback_so_auto_asks_for_no_gzip(
-    big: Namespace, proxy: FaultProxy, tmp_path: Path
-) -> None:
+def test_gzip_is_asked_for_by_default(big: Namespace, proxy: FaultProxy, tmp_path: Path) -> None:
     proc = _run(proxy, tmp_path, "", "map", "-n", big.name)
     assert proc.returncode == 0, proc.stderr
-    assert _services(proxy, big.name) == [""]
+    assert _services(proxy, big.name) == ["gzip"]
 
 
 def test_a_gzipped_body_cut_short_is_one_line_naming_the_resource(
