@@ -122,6 +122,18 @@ def main() -> None:
             "--per-namespace",
         ],
         "b kinspect map -A -o json": [kinspect, "map", "-A", "-o", "json", "--kubeconfig", kc],
+        # The same without gzip (lists asked for plain): what compression gives on loopback.
+        "b2 kinspect map … KINSPECT_GZIP=0": [
+            "env",
+            "KINSPECT_GZIP=0",
+            kinspect,
+            "map",
+            "-A",
+            "-o",
+            "json",
+            "--kubeconfig",
+            kc,
+        ],
         "c kubectl get … -A -o json": [
             a.kubectl,
             "--kubeconfig",

@@ -107,7 +107,7 @@ for scale in $SCALES; do
     quiet "$name"
     .venv/bin/python bench/measure.py --kubeconfig "$kc" --kubectl "$cache/bin/current/kubectl" \
       --runs "$RUNS" --label "$scale pods, without entry points and policies" \
-      --skip a2,c,d,e1,e3,e4 --json "$results/bench-$scale-bare.json" >> "$summary"
+      --skip a2,b2,c,d,e1,e3,e4 --json "$results/bench-$scale-bare.json" >> "$summary"
     .venv/bin/python bench/populate.py --kubeconfig "$kc" --pods "$scale" \
       --services $((scale / 10)) --nodes $((scale / 100)) --extras only
   fi
