@@ -112,7 +112,10 @@ class Link:
         for prefix, dev in (((), self.here), (("ip", "netns", "exec", self.ns), self.there)):
             tc = (*prefix, "tc", "qdisc", "replace", "dev", dev, "root")
             netem = ("netem", "delay", delay, "rate", rate, "limit", "100000")
-            if how == "netem" and subprocess.run([*tc, *netem], check=False).returncode == 0:
+            if (
+                how == "netem"
+                and subprocess.run([*tc, *netem], check=False, capture_output=True).returncode == 0
+            ):
                 continue
             how = "tbf"
             # burst: a tenth of a second at the rate, so a fast link is not held to the
