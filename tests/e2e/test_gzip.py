@@ -1,7 +1,7 @@
 """Compressed LIST responses (asked for unless KINSPECT_GZIP=0), through the fault proxy.
 
-The API server gzips a response over 128 KiB when asked to. A Service carrying a large
-annotation makes its namespace's service list that big; the proxy passes Accept-Encoding
+The API server gzips a response over 128 KiB when asked to. Two Services carrying a 100 KB
+annotation make their namespace's service list that big; the proxy passes Accept-Encoding
 and Content-Encoding through, records what the server answered, and can cut the compressed
 body short.
 """
