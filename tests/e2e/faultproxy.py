@@ -18,15 +18,17 @@ Rules (first match wins, each applies `times` times, -1 for ever):
     trickle    the real body, `chunk` bytes every `interval` seconds
     hook       call `hook()` (say, kill the API server), then reset the connection
     delay      the real response, `interval` seconds late
+    rewrite    the real body passed through `rewrite(dict) -> object`, re-encoded
 A request the API server does not answer (refused, reset: it is down) is reset in turn.
 A client's Accept-Encoding reaches the server, and its Content-Encoding comes back
-(`encodings`): with gzip, `truncate` cuts the compressed body.
-    rewrite    the real body passed through `rewrite(dict) -> object`, re-encoded
+(`encodings`) with every response made of the real body: with gzip, `truncate`, `reset_body`
+and `trickle` cut or slow the compressed body; `rewrite` inflates it and answers plain JSON.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import http.client
 import json
 import os
@@ -240,17 +242,19 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if rule is None:
                 return self._send(status, body, ctype)
             if rule.action == "rewrite" and rule.rewrite is not None:
-                body = json.dumps(rule.rewrite(json.loads(body))).encode()
+                plain = gzip.decompress(body) if encoding == "gzip" else body
+                body = json.dumps(rule.rewrite(json.loads(plain))).encode()
+                ctype.pop("Content-Encoding", None)
                 return self._send(status, body, ctype)
             if rule.action == "truncate":
                 return self._send(status, body[: len(body) // 2], ctype)
             if rule.action == "reset_body":
-                self._head(status, len(body))
+                self._head(status, len(body), ctype)
                 self.wfile.write(body[: len(body) // 2])
                 self.wfile.flush()
                 return self._reset()
             if rule.action == "trickle":
-                self._head(status, len(body))
+                self._head(status, len(body), ctype)
                 try:
                     for i in range(0, len(body), rule.chunk):
                         self.wfile.write(body[i : i + rule.chunk])

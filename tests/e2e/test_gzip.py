@@ -112,3 +112,18 @@ def test_a_gzipped_body_cut_short_is_one_line_naming_the_resource(
     assert f"services in namespace {big.name}" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
+
+
+def test_a_rewritten_gzipped_list_is_answered_plain_and_read(
+    big: Namespace, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    def rename(doc: Any) -> Any:
+        doc["items"][0]["metadata"]["name"] = "renamed-by-proxy"
+        return doc
+
+    proxy.add(Rule(f"/namespaces/{big.name}/services", "rewrite", rewrite=rename))
+    proc = _run(proxy, tmp_path, "1", "map", "-n", big.name, "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    assert _services(proxy, big.name) == ["gzip"]  # the server's answer, inflated by the proxy
+    names = {s["name"] for s in _chains(proc.stdout)}
+    assert "renamed-by-proxy" in names, names
