@@ -13,10 +13,11 @@ import time
 
 import msgspec
 
-from kinspect import convert, raw
-from kinspect.access import matrix
-from kinspect.model import ContainerPort, Namespace, Pod, Snapshot
-from kinspect.policy import PolicyIndex
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import ContainerPort, Namespace, Pod
+from kinspect.policy.access import matrix
+from kinspect.policy.netpol import PolicyIndex
+from kinspect.wire import convert, raw
 
 NAMESPACES = 20
 

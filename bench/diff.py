@@ -19,8 +19,10 @@ from pathlib import Path
 
 import msgspec
 
-from kinspect import chaindiff, cli, snapshotfile
-from kinspect.model import (
+from kinspect import cli
+from kinspect.diff import chaindiff
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import (
     ContainerPort,
     Endpoint,
     EndpointGroup,
@@ -31,8 +33,8 @@ from kinspect.model import (
     PodRef,
     Service,
     ServicePort,
-    Snapshot,
 )
+from kinspect.wire import snapshotfile
 
 PER_SERVICE = 50
 

@@ -1,6 +1,6 @@
 """(a) The floor: the four LISTs kinspect needs, fetched raw, bytes read and dropped.
 
-Same page size, the same transport (`kinspect.cluster.fetch_page`) and the same 4-way
+Same page size, the same transport (`kinspect.wire.cluster.fetch_page`) and the same 4-way
 concurrency as kinspect, so the ratio (b)/(a) is kinspect's own cost: decoding, joining,
 rendering. By default each kind is one paged LIST, as the issue defines the floor;
 `--per-namespace` reads pods namespace by namespace, 4 at a time, as kinspect does on a big
@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
-from kinspect import cluster, kinds, raw
+from kinspect.wire import cluster, kinds, raw
 
 
 def fetch(conn: cluster.Connection, path: str) -> int:

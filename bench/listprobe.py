@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
-from kinspect import cluster, kinds, raw
+from kinspect.wire import cluster, kinds, raw
 
 PODS = f"{kinds.CORE}/pods"
 

@@ -46,8 +46,10 @@ from pathlib import Path
 import msgspec
 from textual import events
 
-from kinspect import live, snapshotfile
-from kinspect.model import (
+from kinspect.live import state as live
+from kinspect.model.change import Change
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import (
     ContainerPort,
     Endpoint,
     EndpointGroup,
@@ -59,10 +61,10 @@ from kinspect.model import (
     PodRef,
     Service,
     ServicePort,
-    Snapshot,
 )
 from kinspect.ui.app import KinspectApp, Search
 from kinspect.ui.view import Loaded
+from kinspect.wire import snapshotfile
 
 SIZE = (160, 50)
 
@@ -276,7 +278,7 @@ def posts(snap: Snapshot, runs: int) -> dict[str, list[float]]:
             flipped = msgspec.structs.replace(e, ready=not e.ready, serving=not e.ready)
             eps = tuple(flipped if x is e else x for x in g.endpoints)
             new = msgspec.structs.replace(g, endpoints=eps)
-            evs = state.step(live.Change("endpoint_groups", "MODIFIED", key, (new,)))
+            evs = state.step(Change("endpoint_groups", "MODIFIED", key, (new,)))
             touched |= {(ev.namespace, ev.service) for ev in evs}
         return frozenset(touched)
 

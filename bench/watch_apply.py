@@ -28,8 +28,10 @@ import time
 
 import msgspec
 
-from kinspect import chain, live
-from kinspect.model import (
+from kinspect.live import state as live
+from kinspect.model.change import Change
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import (
     ContainerPort,
     Endpoint,
     EndpointGroup,
@@ -40,8 +42,8 @@ from kinspect.model import (
     PodRef,
     Service,
     ServicePort,
-    Snapshot,
 )
+from kinspect.path import chain
 
 PER_SERVICE = 10
 
@@ -152,8 +154,8 @@ def measure(pods: int, flips: int, seed: int) -> dict[str, float]:
             ),
         )
         for change in (
-            live.Change("pods", "MODIFIED", (ref.namespace, ref.name), (flipped,)),
-            live.Change("endpoint_groups", "MODIFIED", key, (g,)),
+            Change("pods", "MODIFIED", (ref.namespace, ref.name), (flipped,)),
+            Change("endpoint_groups", "MODIFIED", key, (g,)),
         ):
             t0 = time.perf_counter()
             events += len(state.step(change))

@@ -118,7 +118,10 @@ def flipper(kubeconfig: str, flips: int, seed: int) -> None:
 
 
 def per_event(kubeconfig: str, flips: int, seed: int, settle: float) -> dict[str, float]:
-    from kinspect import cluster, live, watcher
+    from kinspect.live import state as live
+    from kinspect.live import watcher
+    from kinspect.model.change import Change
+    from kinspect.wire import cluster
 
     conn = cluster.connect(kubeconfig, None, 300)
     conn.list_versions = {}
@@ -153,7 +156,7 @@ def per_event(kubeconfig: str, flips: int, seed: int, settle: float) -> dict[str
         last = time.monotonic()
         if isinstance(item, watcher.Crashed):
             raise item.error
-        if not isinstance(item, live.Change):
+        if not isinstance(item, Change):
             continue
         t = time.perf_counter()
         state.step(item)

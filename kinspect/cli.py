@@ -1,6 +1,6 @@
 """The typer surface: commands, flags and help, and the one handler that maps errors to exits.
 
-Each command turns its flags into plain values and calls `kinspect.commands`, which does the
+Each command turns its flags into plain values and calls `kinspect.commands.session`, which does the
 work against an injected `Session` (streams, environment, --debug). `run(argv)` is the whole
 program and returns its exit status (docs/exit-codes.md); only `main()` exits the process.
 """
@@ -18,9 +18,10 @@ import typer
 # typer vendors its own click; its exception base is not re-exported publicly.
 from typer._click.exceptions import ClickException
 
-from kinspect import __version__, commands
-from kinspect.audit import Severity
-from kinspect.commands import (
+from kinspect import __version__
+from kinspect.audit.checks import Severity
+from kinspect.commands import session as commands
+from kinspect.commands.session import (
     WATCH_TIMEOUT,
     AuditOptions,
     DataFormat,
@@ -32,7 +33,7 @@ from kinspect.commands import (
     WatchOptions,
     Where,
 )
-from kinspect.errors import ExitCode, KinspectError
+from kinspect.model.errors import ExitCode, KinspectError
 from kinspect.render.audit import AuditFormat
 from kinspect.render.safe import plain
 

@@ -13,7 +13,7 @@ from typing import Any, assert_never
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from kinspect.chaindiff import ChainDiff, Change, ChangeKind, Side
+from kinspect.diff.chaindiff import ChainDiff, Change, ChangeKind, Side
 from kinspect.render.report import API_VERSION
 from kinspect.render.safe import markdown as md
 from kinspect.render.safe import plain

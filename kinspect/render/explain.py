@@ -9,8 +9,8 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 
-from kinspect.chain import PortChain, ServiceChain
-from kinspect.entry import Entrypoint
+from kinspect.edge.entry import Entrypoint
+from kinspect.path.chain import PortChain, ServiceChain
 from kinspect.render import reasons
 from kinspect.render.safe import markdown as md
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kinspect.chain import Backend, PortChain, ServiceChain
+from kinspect.path.chain import Backend, PortChain, ServiceChain
 from kinspect.render import reasons
 from kinspect.render.words import port_label
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kinspect.chain import ServiceChain
+from kinspect.path.chain import ServiceChain
 from kinspect.render.graph import LEGEND, Mark, graph
 
 _SHAPE = {

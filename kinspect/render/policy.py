@@ -12,10 +12,10 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from kinspect.access import AdminAdmission, Cell, PodAccess
-from kinspect.adminpolicy import AdminRef
-from kinspect.policy import Side
-from kinspect.reach import From, HopVerdict
+from kinspect.policy.access import AdminAdmission, Cell, PodAccess
+from kinspect.policy.admin import AdminRef
+from kinspect.policy.netpol import Side
+from kinspect.policy.reach import From, HopVerdict
 from kinspect.render.safe import plain
 
 _STYLE = {"allowed": "green", "denied": "red", "unknown": "yellow"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from kinspect.chain import NotBackend, Readiness
+from kinspect.path.chain import NotBackend, Readiness
 
 
 def probe(r: Readiness) -> str:

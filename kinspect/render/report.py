@@ -11,15 +11,17 @@ from typing import Any
 
 import msgspec
 
-from kinspect.chain import NotBackend, PortChain, ServiceChain
-from kinspect.entry import Entrypoint, EntryResult, IngressHit
-from kinspect.gateway import Attachment, GatewayHit, GatewayResult
-from kinspect.inventory import Inventory
-from kinspect.live import ChainEvent
-from kinspect.model import GatewayCondition, Node, PodRef, ServicePort, Snapshot, Value
-from kinspect.policy import Isolation
+from kinspect.edge.entry import Entrypoint, EntryResult, IngressHit
+from kinspect.edge.gateway import Attachment, GatewayHit, GatewayResult
+from kinspect.live.state import ChainEvent
+from kinspect.model.edge import GatewayCondition
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import Node, PodRef, ServicePort, Value
+from kinspect.path.chain import NotBackend, PortChain, ServiceChain
+from kinspect.path.inventory import Inventory
+from kinspect.path.trace import TraceResult
+from kinspect.policy.netpol import Isolation
 from kinspect.render import reasons
-from kinspect.trace import TraceResult
 
 API_VERSION = "kinspect/v1"
 

@@ -9,11 +9,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
-from kinspect.entry import Entrypoint, PortKey, short
-from kinspect.inventory import Inventory
-from kinspect.model import PodRef
-from kinspect.policy import Isolation
+from kinspect.edge.entry import Entrypoint, PortKey, short
+from kinspect.model.values import PodRef
+from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
+from kinspect.path.inventory import Inventory
+from kinspect.policy.netpol import Isolation
 from kinspect.render import reasons
 from kinspect.render.safe import plain
 from kinspect.render.words import consumer_short, port_label

@@ -8,14 +8,14 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from kinspect.chain import Backend, Frontend, PortChain, ServiceChain
-from kinspect.entry import Entrypoint, EntryResult, IngressHit, PortKey, short
-from kinspect.gateway import GatewayHit, written_conditions
-from kinspect.model import Service
+from kinspect.edge.entry import Entrypoint, EntryResult, IngressHit, PortKey, short
+from kinspect.edge.gateway import GatewayHit, written_conditions
+from kinspect.model.values import Service
+from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
+from kinspect.path.trace import Direct, Route, TraceResult
 from kinspect.render import reasons
 from kinspect.render.safe import plain
 from kinspect.render.words import consumer_long, port_label, port_text
-from kinspect.trace import Direct, Route, TraceResult
 
 
 def _backend_label(b: Backend) -> Text:

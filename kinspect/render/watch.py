@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from kinspect.chain import ServiceChain
-from kinspect.live import ChainEvent
+from kinspect.live.state import ChainEvent
+from kinspect.path.chain import ServiceChain
+from kinspect.path.trace import TraceResult
 from kinspect.render import table, tree
 from kinspect.render.safe import plain
 from kinspect.render.words import port_text
-from kinspect.trace import TraceResult
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kinspect.chain import PortChain
-from kinspect.model import ServiceConsumer, ServicePort
+from kinspect.model.values import ServiceConsumer, ServicePort
+from kinspect.path.chain import PortChain
 
 
 def consumer_short(c: ServiceConsumer) -> str:

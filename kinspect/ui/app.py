@@ -31,9 +31,9 @@ from textual.widgets import Footer, Input, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
-from kinspect.chain import ServiceChain
-from kinspect.errors import KinspectError
-from kinspect.model import Snapshot
+from kinspect.model.errors import KinspectError
+from kinspect.model.snapshot import Snapshot
+from kinspect.path.chain import ServiceChain
 from kinspect.render.safe import plain
 from kinspect.ui.view import STATE_STYLE, Hit, Loaded, ServiceKey, ServiceRow, View, address_in
 

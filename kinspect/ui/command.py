@@ -20,9 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kinspect import commands, watcher
-from kinspect.commands import Session, Target, WatchOptions, Where
-from kinspect.errors import ExitCode, UsageError
+from kinspect.commands import session as commands
+from kinspect.commands.session import Session, Target, WatchOptions, Where
+from kinspect.live import watcher
+from kinspect.model.errors import ExitCode, UsageError
 from kinspect.ui.follow import Follower
 from kinspect.ui.view import Loaded
 

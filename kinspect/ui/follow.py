@@ -27,10 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from kinspect import commands, live, watcher
-from kinspect.chain import ServiceChain
-from kinspect.commands import Session
-from kinspect.model import Snapshot, Value
+from kinspect.commands import session as commands
+from kinspect.commands.session import Session
+from kinspect.live import state as live
+from kinspect.live import watcher
+from kinspect.model.change import Change
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import Value
+from kinspect.path.chain import ServiceChain
 from kinspect.render import watch as render_watch
 from kinspect.ui.view import ServiceKey
 
@@ -133,7 +137,7 @@ class Follower:
             self.screen.post_crash(e)
 
     def _changed(
-        self, change: live.Change, before: tuple[Value, ...], evs: list[live.ChainEvent]
+        self, change: Change, before: tuple[Value, ...], evs: list[live.ChainEvent]
     ) -> None:
         after = () if change.type == "DELETED" else change.values
         self.dirty = self.dirty or bool(evs) or after != before

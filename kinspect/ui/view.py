@@ -20,10 +20,14 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from kinspect import audit, auditreport, chain, entry, trace
-from kinspect.chain import ServiceChain
-from kinspect.errors import KinspectError
-from kinspect.model import Pod, PodRef, Snapshot
+from kinspect.audit import checks as audit
+from kinspect.audit import report as auditreport
+from kinspect.edge import entry
+from kinspect.model.errors import KinspectError
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import Pod, PodRef
+from kinspect.path import chain, trace
+from kinspect.path.chain import ServiceChain
 from kinspect.render import tree
 from kinspect.render.audit import AuditFormat, RenderContext
 from kinspect.render.audit import render as render_audit

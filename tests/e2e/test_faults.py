@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from kinspect.errors import ExitCode
+from kinspect.model.errors import ExitCode
 
 from .conftest import KINSPECT, Cluster, Namespace
 from .faultproxy import FaultProxy, Rule

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kinspect import cluster as kcluster
+from kinspect.wire import cluster as kcluster
 
 from .conftest import KINSPECT, Cluster, Namespace, new_namespace
 

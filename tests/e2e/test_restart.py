@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from kinspect.errors import ExitCode
+from kinspect.model.errors import ExitCode
 
 from .conftest import KINSPECT, ROOT
 from .faultproxy import FaultProxy, Rule

@@ -18,7 +18,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Static, Tree
 
-from kinspect.commands import Session, Target, WatchOptions, Where
+from kinspect.commands.session import Session, Target, WatchOptions, Where
 from kinspect.ui import command
 from kinspect.ui.app import KinspectApp
 

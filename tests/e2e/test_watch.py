@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kinspect.errors import ExitCode
+from kinspect.model.errors import ExitCode
 
 from .conftest import KINSPECT, Cluster, Namespace
 from .faultproxy import FaultProxy, Rule

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kinspect.errors import ExitCode
+from kinspect.model.errors import ExitCode
 
 from .conftest import ROOT, Cluster, new_namespace
 from .test_restart import KUBECTL, ApiServer

@@ -24,10 +24,11 @@ from typing import Any
 
 import msgspec
 
-from kinspect import convert, raw
-from kinspect.model import ContainerPort, Namespace, Pod, Snapshot
-from kinspect.peer import Peer
-from kinspect.policy import PolicyIndex
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import ContainerPort, Namespace, Pod
+from kinspect.policy.netpol import PolicyIndex
+from kinspect.policy.peer import Peer
+from kinspect.wire import convert, raw
 from tests.netpol import gen
 
 REPO = Path(__file__).resolve().parents[2]

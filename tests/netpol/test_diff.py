@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kinspect import policy
+from kinspect.policy import netpol as policy
 from tests.netpol import diff
 
 # CI's share: 30 policy sets x 20 traffic cases (make netpol-diff runs many thousands).

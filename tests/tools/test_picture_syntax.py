@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kinspect import chain
+from kinspect.path import chain
 from kinspect.render import dot, mermaid
 
 from ..unit.test_commands import _demo
@@ -81,7 +81,7 @@ def test_the_containerfile_passes_dockerfilelint(tmp_path: Path) -> None:
 
 
 def test_the_html_audit_report_embeds_graphviz_svg_beside_an_error(tmp_path: Path) -> None:
-    from kinspect import snapshotfile
+    from kinspect.wire import snapshotfile
 
     from ..unit.runner import invoke
     from ..unit.test_pictures import broken

@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-from kinspect.model import (
-    ContainerPort,
-    Endpoint,
-    EndpointGroup,
-    EndpointPort,
+from kinspect.model.edge import (
     Ingress,
     IngressBackend,
     IngressPath,
     IngressRule,
     IngressTLS,
+    PathType,
+)
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import (
+    ContainerPort,
+    Endpoint,
+    EndpointGroup,
+    EndpointPort,
     LoadBalancerIngress,
     Node,
     NodeAddress,
-    PathType,
     Pod,
     PodRef,
     Protocol,
     Service,
     ServicePort,
     ServiceType,
-    Snapshot,
 )
 
 

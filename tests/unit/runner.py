@@ -6,7 +6,7 @@ import io
 from dataclasses import dataclass
 
 from kinspect import cli
-from kinspect.errors import ExitCode
+from kinspect.model.errors import ExitCode
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ from typing import Any
 import msgspec
 import pytest
 
-from kinspect import audit, chain
-from kinspect.audit import Severity
-from kinspect.labels import LabelSelector
-from kinspect.model import (
+from kinspect.audit import checks as audit
+from kinspect.audit.checks import Severity
+from kinspect.model.edge import (
     BackendRef,
     Gateway,
     GrantFrom,
@@ -23,22 +22,17 @@ from kinspect.model import (
     IngressClass,
     IngressPath,
     IngressRule,
-    IPBlock,
     Listener,
-    Namespace,
-    NetworkPolicy,
     ParentRef,
-    Pod,
-    PolicyPeer,
-    PolicyPort,
-    PolicyRule,
-    ProbePort,
     ReferenceGrant,
     Route,
     RouteRule,
-    ServiceConsumer,
-    Snapshot,
 )
+from kinspect.model.labels import LabelSelector
+from kinspect.model.policy import IPBlock, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import Namespace, Pod, ProbePort, ServiceConsumer
+from kinspect.path import chain
 
 from .builders import cport, ep, group, ingress, ipath, node, pod, snap, sport, svc
 

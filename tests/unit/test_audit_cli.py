@@ -14,9 +14,10 @@ from xml.etree import ElementTree as ET
 import msgspec
 import pytest
 
-from kinspect import snapshotfile
-from kinspect.errors import ExitCode
-from kinspect.model import Namespace, Snapshot
+from kinspect.model.errors import ExitCode
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import Namespace
+from kinspect.wire import snapshotfile
 
 from ..schema import validate
 from .builders import cport, ep, group, node, pod, snap, sport, svc

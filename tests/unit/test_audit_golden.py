@@ -20,11 +20,14 @@ import msgspec
 import pytest
 from rich.console import Console
 
-from kinspect import audit, auditfiles, chain
-from kinspect.audit import Severity
-from kinspect.auditreport import AuditResult, ContextResult, combine
-from kinspect.model import Endpoint, EndpointGroup, Pod, ProbePort, Protocol, Snapshot
+from kinspect.audit import checks as audit
+from kinspect.audit.checks import Severity
+from kinspect.audit.report import AuditResult, ContextResult, combine
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import Endpoint, EndpointGroup, Pod, ProbePort, Protocol
+from kinspect.path import chain
 from kinspect.render.audit import AuditFormat, RenderContext, render
+from kinspect.wire import auditfiles
 
 from .builders import cport, ep, group, node, pod, snap, sport, svc
 

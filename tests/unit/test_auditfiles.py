@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from kinspect.audit import Identity, PortKey, Severity
-from kinspect.auditfiles import read_baseline, read_ignore_file
-from kinspect.auditreport import BaselineFinding, IgnoreRule
-from kinspect.errors import ExitCode, UsageError
+from kinspect.audit.checks import Identity, PortKey, Severity
+from kinspect.audit.report import BaselineFinding, IgnoreRule
+from kinspect.model.errors import ExitCode, UsageError
+from kinspect.wire.auditfiles import read_baseline, read_ignore_file
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kinspect.audit import Finding, Identity, PortKey, Severity
-from kinspect.auditreport import BaselineFinding, ContextResult, IgnoreRule, combine
+from kinspect.audit.checks import Finding, Identity, PortKey, Severity
+from kinspect.audit.report import BaselineFinding, ContextResult, IgnoreRule, combine
 
 HTTP = PortKey("http", 80, "TCP")
 

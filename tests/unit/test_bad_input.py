@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kinspect import snapshotfile
-from kinspect.errors import ExitCode, UsageError
+from kinspect.model.errors import ExitCode, UsageError
+from kinspect.wire import snapshotfile
 from tests.unit.builders import snap
 
 from .runner import invoke, one_line_error

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import msgspec
 
-from kinspect import chain
-from kinspect.chain import Backend, Frontend, NotBackend
-from kinspect.model import PodRef
+from kinspect.model.values import PodRef
+from kinspect.path import chain
+from kinspect.path.chain import Backend, Frontend, NotBackend
 
 from .builders import cport, ep, group, node, pod, snap, sport, svc
 
@@ -208,7 +208,7 @@ def test_dual_stack_cluster_ips_each_get_a_frontend() -> None:
 
 
 def test_not_ready_pod_says_its_readiness_probe_and_ready_condition() -> None:
-    from kinspect.model import ProbePort
+    from kinspect.model.values import ProbePort
     from kinspect.render import reasons
 
     p = msgspec.structs.replace(

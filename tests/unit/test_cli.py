@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kinspect import commands
-from kinspect.errors import ExitCode
+from kinspect.commands import session as commands
+from kinspect.model.errors import ExitCode
 
 from .runner import invoke, one_line_error
 

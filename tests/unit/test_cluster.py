@@ -7,8 +7,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from kinspect import cluster, raw
-from kinspect.errors import ExitCode, ForbiddenError, ServerError
+from kinspect.model.errors import ExitCode, ForbiddenError, ServerError
+from kinspect.wire import cluster, raw
 
 
 def test_head_continue_reads_the_token_before_items() -> None:

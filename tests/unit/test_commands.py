@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from kinspect import snapshotfile
-from kinspect.errors import ExitCode
-from kinspect.model import Snapshot
+from kinspect.model.errors import ExitCode
+from kinspect.model.snapshot import Snapshot
+from kinspect.wire import snapshotfile
 
 from ..schema import validate
 from .builders import cport, ep, group, node, pod, snap, sport, svc
@@ -184,8 +184,8 @@ def _on_terminal(columns: int, wide: bool) -> list[str]:
     import io
     import re
 
-    from kinspect import chain
-    from kinspect.commands import Session
+    from kinspect.commands.session import Session
+    from kinspect.path import chain
     from kinspect.render import table
 
     out = io.StringIO()

@@ -56,17 +56,36 @@ def test_the_real_package_keeps_every_contract(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("module", "line", "contract"),
     [
-        # kubernetes anywhere but kinspect.cluster, including modules that no list names.
-        ("kinspect.audit", "import kubernetes.client", "Only kinspect.cluster imports"),
-        ("kinspect.snapshotfile", "import kubernetes", "Only kinspect.cluster imports"),
-        ("kinspect.files", "from kubernetes import config", "Only kinspect.cluster imports"),
-        ("kinspect.render.table", "import kubernetes", "Only kinspect.cluster imports"),
-        ("kinspect.newcomer", "import kubernetes", "Only kinspect.cluster imports"),
-        # A module nobody placed in the layers breaks the exhaustive pipeline contract.
+        # kubernetes anywhere but kinspect.wire, including modules that no list names.
+        ("kinspect.audit.report", "import kubernetes.client", "Only kinspect.wire imports"),
+        ("kinspect.render.table", "import kubernetes", "Only kinspect.wire imports"),
+        ("kinspect.live.state", "from kubernetes import config", "Only kinspect.wire imports"),
+        ("kinspect.newcomer", "import kubernetes", "Only kinspect.wire imports"),
+        ("kinspect.commands", "import urllib3", "Only kinspect.wire imports"),
+        # A module nobody placed in the layers breaks the exhaustive pipeline contract, and a
+        # module added to a package breaks that package's own stack.
         ("kinspect.newcomer", "import json", "pipeline"),
+        ("kinspect.path.newcomer", "import json", "Inside path"),
+        ("kinspect.policy.newcomer", "import json", "Inside policy"),
         # The pipeline's direction, and the pure core's distance from the wire.
-        ("kinspect.model", "import kinspect.chain", "pipeline"),
-        ("kinspect.chain", "import kinspect.cluster", "pure core"),
+        ("kinspect.path.chain", "import kinspect.edge.entry", "pipeline"),
+        ("kinspect.path.chain", "import kinspect.wire.files", "pure core"),
+        ("kinspect.model.values", "import kinspect.path.chain", "model imports no other"),
+        ("kinspect.model.labels", "import kinspect.policy.peer", "model imports no other"),
+        # edge and policy never import each other: the composition is above them.
+        ("kinspect.edge.entry", "import kinspect.policy.netpol", "Entry points and policy"),
+        ("kinspect.policy.reach", "from kinspect.edge import entry", "Entry points and policy"),
+        # The audit reads the domains only.
+        ("kinspect.audit.report", "import kinspect.wire.raw", "audit imports the domains"),
+        ("kinspect.audit.report", "import kinspect.render.words", "audit imports the domains"),
+        # Renderers return; they never read the cluster or call a command.
+        ("kinspect.render.table", "import kinspect.wire.kinds", "Renderers never import"),
+        ("kinspect.render.tree", "import kinspect.commands", "Renderers never import"),
+        # Inside a package, modules keep their order.
+        ("kinspect.path.chain", "import kinspect.path.trace", "Inside path"),
+        ("kinspect.policy.peer", "import kinspect.policy.netpol", "Inside policy"),
+        ("kinspect.model.values", "import kinspect.model.snapshot", "Inside model"),
+        ("kinspect.edge.gateway", "import kinspect.edge.entry", "Inside edge"),
         ("kinspect.render.tree", "import kinspect.render.table", "formats"),
     ],
 )

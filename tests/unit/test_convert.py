@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from kinspect import convert, raw
-from kinspect.model import ContainerPort, Endpoint, EndpointPort, Namespace, PodRef
+from kinspect.model.values import ContainerPort, Endpoint, EndpointPort, Namespace, PodRef
+from kinspect.wire import convert, raw
 
 POD = b"""{
  "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"},

@@ -18,24 +18,25 @@ import pytest
 import yaml
 from rich.console import Console
 
-from kinspect import chaindiff, snapshotfile
-from kinspect.audit import Identity, PortKey, Severity
-from kinspect.auditreport import BaselineFinding
-from kinspect.chaindiff import CHANGE_KINDS, ChainDiff, Change, Side
-from kinspect.errors import ExitCode
-from kinspect.model import (
+from kinspect.audit.checks import Identity, PortKey, Severity
+from kinspect.audit.report import BaselineFinding
+from kinspect.diff import chaindiff
+from kinspect.diff.chaindiff import CHANGE_KINDS, ChainDiff, Change, Side
+from kinspect.model.edge import IngressRule
+from kinspect.model.errors import ExitCode
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import (
     Endpoint,
     EndpointGroup,
-    IngressRule,
     Pod,
     PodRef,
     Service,
     ServicePort,
     ServiceType,
-    Snapshot,
 )
 from kinspect.render import data
 from kinspect.render import diff as render_diff
+from kinspect.wire import snapshotfile
 
 from ..schema import validate
 from .builders import cport, ep, group, ingress, ipath, node, pod, snap, sport, svc

@@ -1,13 +1,15 @@
-"""Ingress matching (kinspect.entry) on plain data: each rule of the networking.k8s.io/v1 API."""
+"""Ingress matching (edge.entry) on plain data: each rule of the networking.k8s.io/v1 API."""
 
 from __future__ import annotations
 
 import msgspec
 import pytest
 
-from kinspect import chain, entry
-from kinspect.errors import ExitCode, UsageError
-from kinspect.model import IngressBackend, IngressClass, IngressRule, IngressTLS, PathType, Snapshot
+from kinspect.edge import entry
+from kinspect.model.edge import IngressBackend, IngressClass, IngressRule, IngressTLS, PathType
+from kinspect.model.errors import ExitCode, UsageError
+from kinspect.model.snapshot import Snapshot
+from kinspect.path import chain
 
 from ..schema import validate
 from .builders import cport, ep, group, ibackend, ingress, ipath, pod, snap, sport, svc
@@ -233,7 +235,7 @@ def test_cli_bad_url_is_one_line_with_usage_exit_code() -> None:
 def test_cli_trace_url_on_a_snapshot_file(tmp_path: object) -> None:
     from pathlib import Path
 
-    from kinspect import snapshotfile
+    from kinspect.wire import snapshotfile
 
     rule = IngressRule("shop.example.com", (ipath("/", "web", "http"),))
     path = Path(str(tmp_path)) / "s.json"
@@ -256,24 +258,29 @@ def test_cli_trace_url_on_a_snapshot_file(tmp_path: object) -> None:
 def test_a_url_trace_reads_the_backends_pods_and_never_sends_a_selector_outside_the_grammar() -> (
     None
 ):
-    from kinspect import plan
+    from kinspect.edge import plan as edge_plan
+    from kinspect.path import plan
 
     s = _cluster(ingress("shop", IngressRule("shop.example.com", (ipath("/", "web", 80),))))
     empty = msgspec.structs.replace(s, pods=())
     req = entry.parse_request("http://shop.example.com/")
-    assert plan.entry_pods_needed(empty, req, []) == [plan.PodQuery("ns", label_selector="app=web")]
+    assert edge_plan.entry_pods_needed(empty, req, []) == [
+        plan.PodQuery("ns", label_selector="app=web")
+    ]
     # Only the answering rule's service: another Ingress's host sends nothing to api.
     other = ingress("other", IngressRule("api.example.com", (ipath("/", "api", 8080),)))
     both = msgspec.structs.replace(empty, ingresses=(*empty.ingresses, other))
-    assert plan.entry_pods_needed(both, req, []) == [plan.PodQuery("ns", label_selector="app=web")]
+    assert edge_plan.entry_pods_needed(both, req, []) == [
+        plan.PodQuery("ns", label_selector="app=web")
+    ]
     api_req = entry.parse_request("http://api.example.com/")
-    assert plan.entry_pods_needed(both, api_req, []) == [
+    assert edge_plan.entry_pods_needed(both, api_req, []) == [
         plan.PodQuery("ns", label_selector="app=api")
     ]
     # A selector a hand-edited snapshot made unsendable (label selectors have no escapes): the
     # endpoints' pods are read by name instead, as for trace ADDRESS:PORT.
     odd = msgspec.structs.replace(empty.services[0], selector={"app": "web,x=y"})
     odd_snap = msgspec.structs.replace(empty, services=(odd, *empty.services[1:]))
-    assert plan.entry_pods_needed(odd_snap, req, []) == [
+    assert edge_plan.entry_pods_needed(odd_snap, req, []) == [
         plan.PodQuery("ns", field_selector="metadata.name=web-0")
     ]

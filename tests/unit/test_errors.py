@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kinspect import errors
-from kinspect.errors import ExitCode, ForbiddenError, KinspectError
+from kinspect.model import errors
+from kinspect.model.errors import ExitCode, ForbiddenError, KinspectError
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "exit-codes.md").read_text()
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from kinspect import files
-from kinspect.errors import UsageError
+from kinspect.model.errors import UsageError
+from kinspect.wire import files
 
 
 def _leftovers(d: Path) -> list[str]:
@@ -121,7 +121,7 @@ def test_a_missing_directory_is_one_line(tmp_path: Path) -> None:
 
 
 def test_a_new_snapshot_is_private(tmp_path: Path) -> None:
-    from kinspect import snapshotfile
+    from kinspect.wire import snapshotfile
     from tests.unit.builders import snap
 
     old = os.umask(0o022)

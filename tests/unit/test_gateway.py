@@ -1,4 +1,4 @@
-"""Gateway API semantics (kinspect.gateway) on plain data: the rules of gateway.networking.k8s.io.
+"""Gateway API semantics (edge.gateway) on plain data: the rules of gateway.networking.k8s.io.
 
 The cases are transcribed from the API's own documentation (sigs.k8s.io/gateway-api v1.6.3,
 apis/v1/{gateway,httproute,shared}_types.go, apis/v1beta1/referencegrant_types.go): the
@@ -15,17 +15,14 @@ import msgspec
 import pytest
 from rich.console import Console
 
-from kinspect import chain, entry, gateway, snapshotfile
-from kinspect.errors import ExitCode
-from kinspect.labels import LabelSelector, Requirement
-from kinspect.model import (
+from kinspect.edge import entry, gateway
+from kinspect.model.edge import (
     BackendRef,
     Gateway,
     GatewayCondition,
     GrantFrom,
     GrantTo,
     Listener,
-    Namespace,
     ParentRef,
     ReferenceGrant,
     Route,
@@ -33,10 +30,15 @@ from kinspect.model import (
     RouteMatch,
     RouteParentStatus,
     RouteRule,
-    Snapshot,
     ValueMatch,
 )
+from kinspect.model.errors import ExitCode
+from kinspect.model.labels import LabelSelector, Requirement
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import Namespace
+from kinspect.path import chain
 from kinspect.render import report, tree
+from kinspect.wire import snapshotfile
 
 from ..schema import validate
 from .builders import cport, ep, group, pod, snap, sport, svc
@@ -589,7 +591,7 @@ def test_trace_url_through_a_gateway_from_a_snapshot_file(tmp_path: Path) -> Non
 def test_map_names_the_routes_entering_each_port_and_lists_every_entrypoint(
     tmp_path: Path,
 ) -> None:
-    from kinspect.model import IngressRule
+    from kinspect.model.edge import IngressRule
 
     from .builders import ingress, ipath
 
@@ -631,7 +633,8 @@ def test_map_names_the_routes_entering_each_port_and_lists_every_entrypoint(
 
 
 def test_ips_lists_gateway_and_ingress_addresses(tmp_path: Path) -> None:
-    from kinspect.model import IngressRule, LoadBalancerIngress
+    from kinspect.model.edge import IngressRule
+    from kinspect.model.values import LoadBalancerIngress
 
     from .builders import ingress, ipath
 
@@ -673,7 +676,7 @@ def test_explain_teaches_the_hop_in_front_of_the_service_only_when_there_is_one(
 
 
 def test_gateway_status_and_a_missing_gateway_class() -> None:
-    from kinspect.model import GatewayClass
+    from kinspect.model.edge import GatewayClass
 
     g = msgspec.structs.replace(
         gw(), conditions=(GatewayCondition("Programmed", "Unknown", "Pending"),)
@@ -695,7 +698,7 @@ def test_gateway_status_and_a_missing_gateway_class() -> None:
 
 
 def test_a_miss_is_said_only_when_neither_api_answers() -> None:
-    from kinspect.model import IngressRule
+    from kinspect.model.edge import IngressRule
 
     from .builders import ingress, ipath
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from kinspect import kinds
-from kinspect.model import Snapshot
+from kinspect.model.snapshot import Snapshot
+from kinspect.wire import kinds
 
 # Snapshot fields that no kind fills: they say where and how the rest was read.
 NOT_A_KIND = {

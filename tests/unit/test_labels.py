@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import msgspec
 import pytest
 
-from kinspect.labels import (
+from kinspect.model.labels import (
     LabelSelector,
     Operator,
     Requirement,

@@ -1,4 +1,4 @@
-"""kinspect.live: each watch event → the exact ChainEvents; the indexes; a relist's diff.
+"""kinspect.live.state: each watch event → the exact ChainEvents; the indexes; a relist's diff.
 
 The state after any sequence of events must equal what `chain.build` makes of the same objects
 read at once (the random walk at the end checks that over many events).
@@ -10,9 +10,12 @@ import random
 
 import msgspec
 
-from kinspect import chain, live
-from kinspect.live import ChainEvent, Change, State
-from kinspect.model import LoadBalancerIngress, Node, NodeAddress, Pod, Service, Snapshot, Value
+from kinspect.live import state as live
+from kinspect.live.state import ChainEvent, State
+from kinspect.model.change import Change, EventType
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import LoadBalancerIngress, Node, NodeAddress, Pod, Service, Value
+from kinspect.path import chain
 
 from .builders import cport, ep, group, node, pod, snap, sport, svc
 
@@ -27,16 +30,16 @@ def _web() -> Snapshot:
     return snap(nodes=(node(0), node(1)), services=(s,), groups=(g,), pods=(a, b))
 
 
-def _pod(p: Pod, kind: live.EventType = "MODIFIED") -> Change:
+def _pod(p: Pod, kind: EventType = "MODIFIED") -> Change:
     return Change("pods", kind, (p.namespace, p.name), () if kind == "DELETED" else (p,))
 
 
-def _slice(g: object, kind: live.EventType = "MODIFIED", name: str = "web-8080") -> Change:
+def _slice(g: object, kind: EventType = "MODIFIED", name: str = "web-8080") -> Change:
     values: tuple[Value, ...] = () if kind == "DELETED" else (g,)  # type: ignore[assignment]
     return Change("endpoint_groups", kind, ("ns", name), values)
 
 
-def _svc(s: Service, kind: live.EventType = "MODIFIED") -> Change:
+def _svc(s: Service, kind: EventType = "MODIFIED") -> Change:
     return Change("services", kind, (s.namespace, s.name), () if kind == "DELETED" else (s,))
 
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from kinspect import chain, snapshotfile
-from kinspect.errors import ExitCode
-from kinspect.model import Snapshot
+from kinspect.model.errors import ExitCode
+from kinspect.model.snapshot import Snapshot
+from kinspect.path import chain
 from kinspect.render import dot, graph, mermaid
+from kinspect.wire import snapshotfile
 
 from .builders import cport, ep, group, pod, snap, sport, svc
 from .runner import invoke, one_line_error

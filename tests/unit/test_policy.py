@@ -1,5 +1,5 @@
 # ruff: noqa: E501  (the table keeps the upstream test names verbatim, one case per row)
-"""NetworkPolicy truth tables: kinspect.policy against the networking.k8s.io/v1 semantics.
+"""NetworkPolicy truth tables: kinspect.policy.netpol against the networking.k8s.io/v1 semantics.
 
 The first table transcribes the cases of the upstream e2e suite
 (kubernetes/kubernetes test/e2e/network/netpol/network_policy.go), on its model: namespaces
@@ -17,10 +17,11 @@ from typing import Any
 import msgspec
 import pytest
 
-from kinspect import convert, raw
-from kinspect.model import ContainerPort, Namespace, Pod, Protocol, Snapshot
-from kinspect.peer import Peer
-from kinspect.policy import PolicyIndex, in_block
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import ContainerPort, Namespace, Pod, Protocol
+from kinspect.policy.netpol import PolicyIndex, in_block
+from kinspect.policy.peer import Peer
+from kinspect.wire import convert, raw
 
 NSS = ("x", "y", "z")
 PODS = ("a", "b", "c")
@@ -343,7 +344,7 @@ def test_ip_block_and_except_for_outside_addresses() -> None:
 
 
 def test_in_block_never_matches_across_address_families() -> None:
-    from kinspect.model import IPBlock
+    from kinspect.model.policy import IPBlock
 
     assert not in_block("2001:db8::1", IPBlock("0.0.0.0/0"))
     assert in_block("2001:db8::1", IPBlock("::/0"))

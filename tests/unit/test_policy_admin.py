@@ -1,6 +1,6 @@
-"""AdminNetworkPolicy and BaselineAdminNetworkPolicy truth tables (kinspect.adminpolicy).
+"""AdminNetworkPolicy and BaselineAdminNetworkPolicy truth tables (kinspect.policy.admin).
 
-Policies are written as the API server returns them (wire JSON, converted by kinspect.convert),
+Policies are written as the API server returns them (wire JSON, converted by kinspect.wire.convert),
 evaluated by `PolicyIndex.check`, the one entry point every command uses. The first tables are
 the rules of the API (apis/v1alpha1 of sigs.k8s.io/network-policy-api v0.1.7) one by one; the
 last ones transcribe cases of that module's conformance suite (conformance/tests/*.go with
@@ -15,11 +15,12 @@ from typing import Any
 import msgspec
 import pytest
 
-from kinspect import convert, raw
-from kinspect.model import ContainerPort, Namespace, Node, NodeAddress, Pod, Snapshot
-from kinspect.peer import Peer
-from kinspect.policy import PolicyIndex, PolicyVerdict
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import ContainerPort, Namespace, Node, NodeAddress, Pod
+from kinspect.policy.netpol import PolicyIndex, PolicyVerdict
+from kinspect.policy.peer import Peer
 from kinspect.render.policy import side_words
+from kinspect.wire import convert, raw
 
 NSS = ("web", "mon", "other")
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import msgspec
 
-from kinspect import convert, raw
-from kinspect.errors import ExitCode
-from kinspect.model import Namespace, Snapshot
+from kinspect.model.errors import ExitCode
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import Namespace
+from kinspect.wire import convert, raw
 from tests.schema import validate
 from tests.unit.runner import invoke
 from tests.unit.test_trace_from import _save, _world

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kinspect.errors import ExitCode
+from kinspect.model.errors import ExitCode
 from tests.schema import validate
 from tests.unit.runner import invoke, one_line_error
 from tests.unit.test_trace_from import _save, _world

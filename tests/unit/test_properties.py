@@ -1,7 +1,7 @@
 """Property-based tests (hypothesis) on every parser of user input and on the wire decoders.
 
 The only outcomes allowed are a result or a documented one-line error: a `KinspectError` for
-user input; for the wire decoders, `msgspec.DecodeError`/`ValidationError` (kinspect.cluster
+user input; for the wire decoders, `msgspec.DecodeError`/`ValidationError` (kinspect.wire.cluster
 turns those into one-line errors naming the resource). Examples per test: the "ci" profile
 (tests/unit/conftest.py) in `make unit`, many more in `make fuzz`.
 """
@@ -20,8 +20,9 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from kinspect import auditfiles, kinds, snapshotfile, trace
-from kinspect.errors import ExitCode, KinspectError, UsageError
+from kinspect.model.errors import ExitCode, KinspectError, UsageError
+from kinspect.path import trace
+from kinspect.wire import auditfiles, kinds, snapshotfile
 from tests.unit.builders import snap
 
 from .runner import invoke

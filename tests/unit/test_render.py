@@ -9,10 +9,10 @@ import pytest
 import yaml
 from rich.console import Console
 
-from kinspect import chain, trace
-from kinspect.model import Snapshot
+from kinspect.model.snapshot import Snapshot
+from kinspect.path import chain, trace
+from kinspect.path.trace import Target
 from kinspect.render import data, report, table, tree
-from kinspect.trace import Target
 
 from ..schema import validate
 from .builders import cport, ep, group, node, pod, snap, sport, svc

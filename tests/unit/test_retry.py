@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kinspect import retry
+from kinspect.wire import retry
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,12 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from kinspect import chain, plan, trace
-from kinspect.errors import UsageError
-from kinspect.model import PodRef, Service, Snapshot
-from kinspect.plan import PodQuery
-from kinspect.trace import Target
+from kinspect.model.errors import UsageError
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import PodRef, Service
+from kinspect.path import chain, plan, trace
+from kinspect.path.plan import PodQuery
+from kinspect.path.trace import Target
 
 from .builders import cport, ep, group, node, pod, snap, sport, svc
 
@@ -285,7 +286,7 @@ def _planned(full: Snapshot, t: Target) -> Snapshot:
     """What read_for_trace would read: rounds of the plan's queries, applied to `full`."""
 
     def hits(q: PodQuery, p: object) -> bool:
-        from kinspect.model import Pod
+        from kinspect.model.values import Pod
 
         assert isinstance(p, Pod)
         key, _, value = (q.field_selector or "").partition("=")

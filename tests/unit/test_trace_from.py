@@ -7,19 +7,14 @@ from pathlib import Path
 
 import msgspec
 
-from kinspect import snapshotfile
-from kinspect.errors import ExitCode
-from kinspect.labels import LabelSelector
-from kinspect.model import (
-    IngressRule,
-    Namespace,
-    NetworkPolicy,
-    PolicyPeer,
-    PolicyPort,
-    PolicyRule,
-    Snapshot,
-)
-from kinspect.reach import NODE_NOTE, OWN_NODE, SNAT_NOTE
+from kinspect.model.edge import IngressRule
+from kinspect.model.errors import ExitCode
+from kinspect.model.labels import LabelSelector
+from kinspect.model.policy import NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
+from kinspect.model.snapshot import Snapshot
+from kinspect.model.values import Namespace
+from kinspect.policy.reach import NODE_NOTE, OWN_NODE, SNAT_NOTE
+from kinspect.wire import snapshotfile
 from tests.schema import validate
 from tests.unit.builders import (
     cport,

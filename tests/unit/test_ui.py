@@ -19,12 +19,12 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static, Tree
 
-from kinspect import snapshotfile
-from kinspect.errors import ExitCode, UnreachableError
-from kinspect.model import Snapshot
+from kinspect.model.errors import ExitCode, UnreachableError
+from kinspect.model.snapshot import Snapshot
 from kinspect.ui import view as v
 from kinspect.ui.app import LIVE_NOT_YET, Detail, KinspectApp, Search
 from kinspect.ui.view import Loaded, View
+from kinspect.wire import snapshotfile
 
 from .builders import cport, ep, group, node, pod, snap, sport, svc
 from .runner import invoke, one_line_error
@@ -446,7 +446,7 @@ def test_q_quits_with_0_and_ctrl_c_with_130() -> None:
 
 
 def test_a_saved_snapshot_file_opens_through_the_commands_reader(tmp_path: Path) -> None:
-    from kinspect.commands import Session, Target, Where
+    from kinspect.commands.session import Session, Target, Where
     from kinspect.ui import command
 
     path = str(tmp_path / "s.json.gz")
@@ -506,8 +506,8 @@ def test_the_explorers_keys_are_text_in_the_search() -> None:
 
 def test_ui_refuses_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
     """Textual draws on stderr: redirected, the screen would go into a file."""
-    from kinspect.commands import Session, Target, Where
-    from kinspect.errors import UsageError
+    from kinspect.commands.session import Session, Target, Where
+    from kinspect.model.errors import UsageError
     from kinspect.ui import command
 
     path = str(tmp_path / "s.json.gz")

@@ -25,12 +25,13 @@ from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
 
-from kinspect import watcher
-from kinspect.chain import ServiceChain
-from kinspect.commands import Session
-from kinspect.errors import ExitCode
-from kinspect.live import Change, State
-from kinspect.model import Snapshot
+from kinspect.commands.session import Session
+from kinspect.live import watcher
+from kinspect.live.state import State
+from kinspect.model.change import Change
+from kinspect.model.errors import ExitCode
+from kinspect.model.snapshot import Snapshot
+from kinspect.path.chain import ServiceChain
 from kinspect.render import watch as render_watch
 from kinspect.ui import follow
 from kinspect.ui.app import KinspectApp

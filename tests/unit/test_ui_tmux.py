@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from kinspect import snapshotfile
+from kinspect.wire import snapshotfile
 
 from .test_ui import MARKUP_POD, MARKUP_SVC, _shop
 

@@ -16,12 +16,14 @@ import pytest
 import yaml
 from rich.console import Console
 
-from kinspect import auditreport, cli, snapshotfile
-from kinspect.audit import Severity
-from kinspect.errors import ExitCode
+from kinspect import cli
+from kinspect.audit import report as auditreport
+from kinspect.audit.checks import Severity
+from kinspect.model.errors import ExitCode
 from kinspect.render import data, safe
 from kinspect.render.audit import AuditFormat, RenderContext, prometheus
 from kinspect.render.audit import render as render_audit
+from kinspect.wire import snapshotfile
 from tests.unit import builders as b
 from tests.unit.runner import invoke
 

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 import msgspec
 import pytest
 
-from kinspect import chain, commands, live, trace
-from kinspect.commands import MapFormat, Session
-from kinspect.live import Change, State
-from kinspect.model import Snapshot
-from kinspect.watcher import Crashed, Health, Item, Relisted
+from kinspect.commands import session as commands
+from kinspect.commands.session import MapFormat, Session
+from kinspect.live import state as live
+from kinspect.live.state import State
+from kinspect.live.watcher import Crashed, Health, Item, Relisted
+from kinspect.model.change import Change
+from kinspect.model.snapshot import Snapshot
+from kinspect.path import chain, trace
 
 from ..schema import validate
 from .builders import cport, ep, group, node, pod, snap, sport, svc

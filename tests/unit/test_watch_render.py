@@ -10,9 +10,10 @@ import msgspec
 import pytest
 from rich.console import Console
 
-from kinspect import live
-from kinspect.errors import ExitCode
-from kinspect.live import Change, State
+from kinspect.live import state as live
+from kinspect.live.state import State
+from kinspect.model.change import Change
+from kinspect.model.errors import ExitCode
 from kinspect.render import report
 from kinspect.render import watch as render_watch
 

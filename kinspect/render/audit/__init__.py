@@ -17,7 +17,7 @@ from kinspect.render.audit.common import Chart, RenderContext
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from kinspect.auditreport import AuditResult
+    from kinspect.audit.report import AuditResult
 
 __all__ = ["AuditFormat", "Chart", "RenderContext", "render"]
 

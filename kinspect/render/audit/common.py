@@ -12,8 +12,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kinspect.audit import CHECKS, Finding, PortKey, Severity
-from kinspect.auditreport import AuditResult
+from kinspect.audit.checks import CHECKS, Finding, PortKey, Severity
+from kinspect.audit.report import AuditResult
 from kinspect.render import reasons
 
 

@@ -1,7 +1,7 @@
 """The JSON report: the kinspect/v1 AuditReport document (docs/json.md) and its text.
 
 A contract: within kinspect/v1 fields are only ever added. Also the next run's baseline, read
-back by kinspect.auditfiles.
+back by kinspect.wire.auditfiles.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from kinspect.audit import CHECKS, Finding, Severity
-from kinspect.auditreport import AuditResult, BaselineFinding
+from kinspect.audit.checks import CHECKS, Finding, Severity
+from kinspect.audit.report import AuditResult, BaselineFinding
 from kinspect.render import data
 from kinspect.render.audit.common import RenderContext, pods, port_text
 from kinspect.render.report import API_VERSION

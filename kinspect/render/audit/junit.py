@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from xml.etree import ElementTree as ET
 
-from kinspect.audit import Finding
-from kinspect.auditreport import AuditResult
+from kinspect.audit.checks import Finding
+from kinspect.audit.report import AuditResult
 from kinspect.render.audit.common import RenderContext, pods, port_text
 from kinspect.render.safe import xml
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from kinspect.audit import Severity
-from kinspect.auditreport import AuditResult
+from kinspect.audit.checks import Severity
+from kinspect.audit.report import AuditResult
 from kinspect.render.audit.common import RenderContext, grouped, pods, rollups, where
 from kinspect.render.safe import markdown as md
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kinspect.audit import CHECKS, Severity
-from kinspect.auditreport import AuditResult
+from kinspect.audit.checks import CHECKS, Severity
+from kinspect.audit.report import AuditResult
 from kinspect.render.audit.common import RenderContext
 from kinspect.render.safe import utf8
 

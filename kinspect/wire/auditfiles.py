@@ -1,0 +1,147 @@
+"""Reading the audit's input files: an ignore file (YAML) and a baseline (a former JSON report).
+
+The I/O side of the audit. Each file is decoded into lean typed msgspec structs, then turned
+into kinspect.audit.report's domain values. Every failure is a `UsageError`: one line naming the
+file (and the entry), with a hint showing what a good file looks like.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+import yaml
+
+from kinspect.audit.checks import CHECKS, Identity, PortKey, Severity
+from kinspect.audit.report import BaselineFinding, IgnoreRule
+from kinspect.model.errors import UsageError
+
+IGNORE_HINT = "each entry: {check: ID, reason: WHY, namespace?: NS, service?: NAME, context?: CTX}"
+BASELINE_HINT = "pass a report written by: kinspect audit -o json"
+_CHECK_IDS = frozenset({c.id for c in CHECKS} | {"*"})
+
+
+class _IgnoreEntry(msgspec.Struct, frozen=True):
+    """One entry of an ignore file.
+
+    Every field is a string: a YAML number or date (`namespace: 2024`) is refused rather than
+    kept as a value that never equals a namespace or service name.
+    """
+
+    check: str | None = None  # required: missing ones get a message of their own
+    reason: str | None = None  # required, not blank
+    namespace: str | None = None
+    service: str | None = None
+    context: str | None = None
+
+
+def read_ignore_file(path: str) -> list[IgnoreRule]:
+    """The rules of the ignore file at `path`: a YAML list of entries."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc: Any = yaml.safe_load(f)
+    except UnicodeDecodeError:
+        raise UsageError(f"cannot read ignore file {path}: not UTF-8", IGNORE_HINT) from None
+    except OSError as e:
+        raise UsageError(f"cannot read ignore file {path}: {e.strerror}", IGNORE_HINT) from None
+    except yaml.YAMLError as e:
+        raise UsageError(
+            f"cannot read ignore file {path}: {type(e).__name__}", IGNORE_HINT
+        ) from None
+    if doc is None:
+        return []
+    if not isinstance(doc, list):
+        raise UsageError(f"ignore file {path} is not a list", IGNORE_HINT)
+    rules = []
+    for i, item in enumerate(doc, 1):
+        where = f"ignore file {path}, entry {i}"
+        try:
+            entry = msgspec.convert(item, _IgnoreEntry)
+        except msgspec.ValidationError as e:
+            if not isinstance(item, dict):
+                raise UsageError(f"{where}: needs a check and a reason", IGNORE_HINT) from None
+            raise UsageError(f"{where}: {e}", IGNORE_HINT) from None
+        reason = entry.reason or ""
+        if not entry.check:
+            raise UsageError(f"{where}: needs a check and a reason", IGNORE_HINT)
+        if not reason.strip():
+            raise UsageError(f"{where}: needs a reason", IGNORE_HINT)
+        if entry.check not in _CHECK_IDS:
+            raise UsageError(f"{where}: unknown check {entry.check!r}", IGNORE_HINT)
+        rules.append(IgnoreRule(entry.check, reason, entry.namespace, entry.service, entry.context))
+    return rules
+
+
+class _Finding(msgspec.Struct, frozen=True):
+    """A finding of an AuditReport (docs/json.md), as far as a baseline needs it."""
+
+    context: str
+    check: str
+    severity: Literal["info", "warning", "error"]
+    namespace: str
+    service: str
+    port: str | None  # "name 80/TCP", "80/TCP"
+    message: str
+    new: bool | None = None
+
+
+class _Report(msgspec.Struct, frozen=True):
+    kind: Literal["AuditReport"]
+    findings: list[_Finding]
+
+
+def _port_key(text: str | None) -> PortKey | None:
+    """A port as reports print it ("http 80/TCP", "80/TCP") back into its key.
+
+    IANA port names have no spaces: the optional name is what precedes the last space.
+    """
+    if not text:
+        return None
+    name, _, rest = text.rpartition(" ")
+    number, slash, protocol = rest.partition("/")
+    if not (number.isascii() and number.isdigit() and slash and protocol):
+        raise ValueError(text)
+    return PortKey(name or None, int(number), protocol)
+
+
+class _Context(msgspec.Struct, frozen=True):
+    name: str
+
+
+class _ReportContexts(msgspec.Struct, frozen=True):
+    contexts: list[_Context] = []
+
+
+def read_baseline(path: str) -> list[BaselineFinding]:
+    """The findings of the report at `path` (written by `kinspect audit -o json`)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read baseline {path}: {e.strerror}", BASELINE_HINT) from None
+    return decode_report(raw, path, BASELINE_HINT)
+
+
+def decode_report(raw: bytes, path: str, hint: str) -> list[BaselineFinding]:
+    """The findings of an AuditReport's JSON bytes (`path` names it in errors)."""
+    try:
+        report = msgspec.json.decode(raw, type=_Report)
+        return [
+            BaselineFinding(
+                Identity(f.context, f.check, f.namespace, f.service, _port_key(f.port)),
+                Severity[f.severity.upper()],
+                f.message,
+                f.new,
+            )
+            for f in report.findings
+        ]
+    except (msgspec.DecodeError, ValueError):
+        raise UsageError(f"{path} is not a kinspect audit report", hint) from None
+
+
+def report_contexts(raw: bytes) -> list[str]:
+    """The names of the contexts an AuditReport covers (empty when it does not say)."""
+    try:
+        return [c.name for c in msgspec.json.decode(raw, type=_ReportContexts).contexts]
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return []

@@ -1,0 +1,128 @@
+"""Snapshot files: what was read from a cluster, so map, ips, trace and audit run offline.
+
+Only the domain model is written (nodes, services, endpoint groups, pods): never a secret, a
+token or a kubeconfig. `.gz` files are gzip-compressed; reading detects gzip by content.
+Reading stops past `max_bytes` of JSON (decompressed incrementally: a small gzip bomb never
+reaches memory whole).
+"""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+import msgspec
+
+from kinspect.model.errors import UsageError
+from kinspect.model.snapshot import Snapshot
+from kinspect.wire import files
+
+API_VERSION = "kinspect/v1"
+# The largest snapshot read, decompressed (KINSPECT_MAX_SNAPSHOT_BYTES overrides it): a
+# 100k-pod cluster's snapshot is a few hundred MB of JSON.
+MAX_BYTES = 2 * 1024**3
+
+
+class SnapshotFile(msgspec.Struct):
+    apiVersion: str
+    kind: str
+    snapshot: Snapshot
+
+
+def dumps(snap: Snapshot, compress: bool) -> bytes:
+    """Encode a snapshot file's bytes."""
+    data = msgspec.json.encode(SnapshotFile(API_VERSION, "Snapshot", snap))
+    return gzip.compress(data, mtime=0) if compress else data
+
+
+def save(path: str, snap: Snapshot) -> None:
+    """Write a snapshot file atomically; a new one is private (0600): it maps a cluster."""
+    files.write_atomic(path, dumps(snap, path.endswith(".gz")), private=True)
+
+
+class _TooBig(Exception):
+    pass
+
+
+_CHUNK = 1 << 20
+
+
+def _read(path: str, max_bytes: int) -> bytearray:
+    """The file's JSON, gunzipped when it is gzip; `_TooBig` past `max_bytes`.
+
+    Read a chunk at a time (never a buffer of `max_bytes` up front), and stop at the first
+    chunk past the cap: a gzip bomb costs at most one chunk more than the cap.
+    """
+    out = bytearray()
+    with open(path, "rb") as f:
+        gzipped = f.read(2) == b"\x1f\x8b"
+        f.seek(0)
+        stream = gzip.GzipFile(fileobj=f) if gzipped else f
+        while chunk := stream.read(_CHUNK):
+            if len(out) + len(chunk) > max_bytes:
+                raise _TooBig
+            out += chunk
+    return out
+
+
+def read_bytes(path: str, max_bytes: int = MAX_BYTES, what: str = "snapshot") -> bytes:
+    """The file's JSON (gunzipped), at most `max_bytes`; one-line `UsageError`s naming `what`."""
+    hint = HINT if what == "snapshot" else DOCUMENT_HINT
+    try:
+        return bytes(_read(path, max_bytes))
+    except _TooBig:
+        raise UsageError(
+            f"{what} {path} is larger than {max_bytes} bytes (decompressed)",
+            "set KINSPECT_MAX_SNAPSHOT_BYTES to read a bigger one",
+        ) from None
+    except (EOFError, zlib.error, gzip.BadGzipFile):
+        raise UsageError(f"{path} is not a kinspect {what} (corrupt gzip)", hint) from None
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {path}: {e.strerror}", hint) from None
+
+
+HINT = "create one with: kinspect snapshot save FILE"
+DOCUMENT_HINT = "pass a file written by kinspect snapshot save or kinspect audit -o json, or live"
+
+
+class _Header(msgspec.Struct):
+    apiVersion: str | None = None
+    kind: str | None = None
+
+
+def document_kind(data: bytes, path: str) -> tuple[str | None, str | None]:
+    """A kinspect JSON document's apiVersion and kind (None when absent); not JSON: UsageError."""
+    try:
+        h = msgspec.json.decode(data, type=_Header)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise UsageError(f"{path} is not a kinspect JSON document", DOCUMENT_HINT) from None
+    return h.apiVersion, h.kind
+
+
+def load(path: str, max_bytes: int = MAX_BYTES) -> Snapshot:
+    """Read a snapshot file written by `kinspect snapshot save` (at most `max_bytes` of JSON)."""
+    return decode(read_bytes(path, max_bytes), path)
+
+
+def decode(data: bytes, path: str) -> Snapshot:
+    """The snapshot in a snapshot file's bytes (`path` names it in errors)."""
+    try:
+        doc = msgspec.json.decode(data, type=SnapshotFile)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        raise UsageError(f"{path} is not a kinspect snapshot", HINT) from None
+    if doc.apiVersion != API_VERSION or doc.kind != "Snapshot":
+        raise UsageError(
+            f"{path} is a {doc.kind} of {doc.apiVersion}, not a {API_VERSION} Snapshot", HINT
+        )
+    return _headless_without_marker(doc.snapshot)
+
+
+def _headless_without_marker(snap: Snapshot) -> Snapshot:
+    """Files written before 0.2 kept the API's clusterIP "None" marker of headless services."""
+    if not any("None" in s.cluster_ips for s in snap.services):
+        return snap
+    services = tuple(
+        msgspec.structs.replace(s, cluster_ips=()) if "None" in s.cluster_ips else s
+        for s in snap.services
+    )
+    return msgspec.structs.replace(snap, services=services)
