@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: netpol-diff netpol-diff-ci tools tmux bench-ui pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small bench-diff bench-watch clean dist dist-check
+.PHONY: same-output netpol-diff netpol-diff-ci tools tmux bench-ui pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small bench-diff bench-watch clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -15,11 +15,14 @@ $(BIN)/kinspect: pyproject.toml
 
 venv: $(BIN)/kinspect
 
+# ruff, mypy strict, the import contracts, and the tree's own check (dev/check_tree.py): no
+# tracked *.orig/*.rej/*~ leftover, no module that no import reaches from the entry points.
 lint: venv
-	$(BIN)/ruff check kinspect tests bench
-	$(BIN)/ruff format --check kinspect tests bench
+	$(BIN)/ruff check kinspect tests bench dev
+	$(BIN)/ruff format --check kinspect tests bench dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python dev/check_tree.py
 
 # The quick loop: every test that needs no cluster (seconds, no Go build), with the CLI's
 # in-process coverage, which must stay at 80% or more.
@@ -69,6 +72,13 @@ test: lint bench-small unit unit-O netpol-diff-ci pictures-check dist-check e2e 
 
 testbed:
 	testbed/build.sh
+
+# A refactor proves it changed nothing: every command and format run with the tree at BASE (a git
+# worktree) and with this one against the same test bed, outputs compared after timestamps are
+# normalised (dev/same_output.py; outputs kept in .same-output/). Not in CI: it needs a BASE.
+same-output: venv testbed
+	@if [ -z "$(BASE)" ]; then echo "same-output: say which revision to compare with: make same-output BASE=REV"; exit 2; fi
+	$(BIN)/python dev/same_output.py --base $(BASE)
 
 cluster-up: testbed
 	testbed/cluster.sh up
