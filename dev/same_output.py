@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -49,6 +50,8 @@ class Command:
     name: str
     argv: tuple[str, ...]
     files: tuple[str, ...] = ()  # files the command writes (relative to its run folder)
+    # --watch runs until interrupted: Ctrl-C after this many seconds (its first sync is done).
+    interrupt_after: float | None = None
 
 
 def commands(a: dict[str, str], snap: str, has_dot: bool) -> list[Command]:
@@ -56,8 +59,10 @@ def commands(a: dict[str, str], snap: str, has_dot: bool) -> list[Command]:
     ns = ("-n", NS)
     out: list[Command] = []
 
-    def add(name: str, *argv: str, files: tuple[str, ...] = ()) -> None:
-        out.append(Command(name, tuple(argv), files))
+    def add(
+        name: str, *argv: str, files: tuple[str, ...] = (), interrupt: float | None = None
+    ) -> None:
+        out.append(Command(name, tuple(argv), files, interrupt))
 
     add("version", "--version")
     add("help", "--help")
@@ -94,7 +99,7 @@ def commands(a: dict[str, str], snap: str, has_dot: bool) -> list[Command]:
     add("trace-pod-port", "trace", f"{a['web_a_ip']}:8080")
     add("trace-lb", "trace", "203.0.113.10:80", *ns)
     add("trace-unknown", "trace", "198.51.100.77:80")
-    add("trace-udp", "trace", f"{a['dns_cluster_ip']}:53/UDP")
+    add("trace-dns", "trace", f"{a['dns_cluster_ip']}:53")
     add("trace-url", "trace", "http://shop.example.com/api/orders", *ns)
     add("trace-url-json", "trace", "http://shop.example.com/api/orders", *ns, "-o", "json")
     add(
@@ -154,32 +159,29 @@ def commands(a: dict[str, str], snap: str, has_dot: bool) -> list[Command]:
     add("policy-missing", "policy", f"{NS}/no-such-pod")
     # explain
     add("explain", "explain", *ns)
-    add("explain-service", "explain", "web", *ns)
+    add("explain-all", "explain", "-A")
     # audit: six formats, all namespaces, a failing threshold.
     for fmt in ("text", "json", "markdown", "html", "junit", "prometheus"):
         add(f"audit-{fmt}", "audit", *ns, "-o", fmt)
     add("audit-all-json", "audit", "-A", "-o", "json")
-    add(
-        "audit-to-file", "audit", *ns, "-o", "json", "--output", "audit.json", files=("audit.json",)
-    )
+    out_file = ("-o", "json", "--output-file")
+    add("audit-to-file", "audit", *ns, *out_file, "audit.json", files=("audit.json",))
+    add("audit-fail-on", "audit", *ns, "--fail-on", "warning")
+    add("audit-ignore", "audit", *ns, "--ignore", "service-no-endpoints,probe-numeric-port")
     # snapshot save, then diff of snapshots, of a snapshot against live, of audit reports
     add("snapshot-save", "snapshot", "save", "demo.json", *ns, files=("demo.json",))
     add("snapshot-save-all", "snapshot", "save", "all.json.gz", files=("all.json.gz",))
     for fmt in ("text", "json", "yaml", "markdown"):
         add(f"diff-snapshots-{fmt}", "diff", "demo.json", "all.json.gz", "-o", fmt)
     add("diff-snapshot-live", "diff", "demo.json", "live", *ns)
-    add(
-        "audit-all-file",
-        "audit",
-        "-A",
-        "-o",
-        "json",
-        "--output",
-        "audit-all.json",
-        files=("audit-all.json",),
-    )
+    add("audit-all-file", "audit", "-A", *out_file, "audit-all.json", files=("audit-all.json",))
+    add("audit-baseline", "audit", "-A", "-o", "markdown", "--baseline", "audit.json")
     add("diff-audits", "diff", "audit.json", "audit-all.json")
     add("diff-audits-md", "diff", "audit.json", "audit-all.json", "-o", "markdown")
+    # --watch: the first sync's events (JSON Lines) and lines, then Ctrl-C
+    add("map-watch-json", "map", *ns, "--watch", "-o", "json", interrupt=5.0)
+    add("map-watch-lines", "map", *ns, "--watch", interrupt=5.0)
+    add("trace-watch", "trace", f"{web}:80", "--watch", interrupt=5.0)
     # the shared snapshot (the same bytes for both trees)
     s = ("--snapshot", snap)
     add("snap-map", "map", *s, *ns, "-o", "wide")
@@ -282,8 +284,12 @@ def addresses(env: dict[str, str]) -> dict[str, str]:
 def run_all(tree: Path, cmds: list[Command], out: Path, env: dict[str, str]) -> None:
     """Run every command with the package of `tree`; write NAME.{stdout,stderr,rc,files}."""
     env = {**env, **FIXED_ENV, "PYTHONPATH": str(tree)}
+    out.mkdir(parents=True)
+    work = out / "run"
+    work.mkdir()
     check = subprocess.run(
         [sys.executable, "-c", "import kinspect; print(kinspect.__file__)"],
+        cwd=work,
         env=env,
         capture_output=True,
         text=True,
@@ -291,9 +297,6 @@ def run_all(tree: Path, cmds: list[Command], out: Path, env: dict[str, str]) -> 
     ).stdout.strip()
     if not check.startswith(str(tree)):
         raise SystemExit(f"same-output: {tree} runs kinspect from {check}; is it installed?")
-    out.mkdir(parents=True)
-    work = out / "run"
-    work.mkdir()
     for c in cmds:
         p = subprocess.run(
             [sys.executable, "-m", "kinspect", *c.argv],
@@ -311,6 +314,22 @@ def run_all(tree: Path, cmds: list[Command], out: Path, env: dict[str, str]) -> 
             path = work / f
             body = _file_text(path) if path.exists() else "<not written>\n"
             (out / f"{c.name}.file.{f}").write_text(normalise(body, work))
+
+
+def _run(c: Command, work: Path, env: dict[str, str]) -> tuple[str, str, int]:
+    argv = [sys.executable, "-m", "kinspect", *c.argv]
+    if c.interrupt_after is None:
+        p = subprocess.run(
+            argv, cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        return p.stdout, p.stderr, p.returncode
+    with subprocess.Popen(
+        argv, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
+        time.sleep(c.interrupt_after)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+        return stdout, stderr, proc.returncode
 
 
 def _file_text(path: Path) -> str:
