@@ -19,7 +19,7 @@ import typer
 from typer._click.exceptions import ClickException
 
 from kinspect import __version__
-from kinspect.audit.checks import Severity
+from kinspect.audit.finding import Severity
 from kinspect.commands import session as commands
 from kinspect.commands.session import (
     WATCH_TIMEOUT,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kinspect.audit.checks import Finding, Identity, Severity
+from kinspect.audit.finding import Finding, Identity, Severity
 
 
 @dataclass(frozen=True, slots=True)

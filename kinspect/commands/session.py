@@ -29,6 +29,7 @@ from rich.console import Console, Group, RenderableType
 from rich.text import Text
 
 from kinspect.audit import checks as audit
+from kinspect.audit import finding as audit_finding
 from kinspect.audit import report as auditreport
 from kinspect.diff import chaindiff
 from kinspect.edge import entry
@@ -748,7 +749,7 @@ EXTENSIONS = {
 class AuditOptions:
     fmt: AuditFormat | None = None  # None: text, or from the output file's extension
     output_file: str | None = None
-    fail_on: audit.Severity | None = None
+    fail_on: audit_finding.Severity | None = None
     ignore: frozenset[str] = frozenset()
     ignore_file: str | None = None
     baseline: str | None = None
@@ -792,14 +793,14 @@ def _audit_one(
 
 
 def _charts(
-    context: str, chains: list[chain.ServiceChain], findings: list[audit.Finding], svg: bool
+    context: str, chains: list[chain.ServiceChain], findings: list[audit_finding.Finding], svg: bool
 ) -> dict[tuple[str, str, str], Chart]:
     """The chain of each service with an error, as Mermaid and (with Graphviz) SVG."""
     from kinspect.render import dot, mermaid
 
     by_name = {(c.service.namespace, c.service.name): c for c in chains}
     broken = dict.fromkeys(
-        (f.namespace, f.service) for f in findings if f.severity is audit.Severity.ERROR
+        (f.namespace, f.service) for f in findings if f.severity is audit_finding.Severity.ERROR
     )
     draw_svg = svg and shutil.which("dot") is not None
     out = {}
@@ -880,7 +881,7 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
     result = auditreport.combine(results, rules, base)
     # Without --fail-on, JUnit still marks findings at warning and above as failures.
     now = datetime.datetime.now(datetime.UTC)
-    ctx = RenderContext(now, o.fail_on or audit.Severity.WARNING, charts)
+    ctx = RenderContext(now, o.fail_on or audit_finding.Severity.WARNING, charts)
     out = render_audit(fmt, result, ctx)
     text: str | None = None
     if isinstance(out, str):

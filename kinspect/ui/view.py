@@ -21,6 +21,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from kinspect.audit import checks as audit
+from kinspect.audit import finding as audit_finding
 from kinspect.audit import report as auditreport
 from kinspect.edge import entry
 from kinspect.model.errors import KinspectError
@@ -356,7 +357,7 @@ class View:
         return tree.trace_tree(trace.trace(self.index, target))
 
     @cached_property
-    def findings(self) -> list[audit.Finding]:
+    def findings(self) -> list[audit_finding.Finding]:
         """Every audit finding of the snapshot (run once, on the first `a`)."""
         return audit.run(self.snapshot, self.chains, self.index)
 
@@ -375,7 +376,7 @@ class View:
         result = auditreport.combine(
             [auditreport.ContextResult(self.snapshot.context, None, (), audited, found)]
         )
-        ctx = RenderContext(datetime.datetime.now(datetime.UTC), audit.Severity.WARNING)
+        ctx = RenderContext(datetime.datetime.now(datetime.UTC), audit_finding.Severity.WARNING)
         return render_audit(AuditFormat.text, result, ctx)
 
     def changed(self, old: View | None) -> frozenset[ServiceKey]:

@@ -12,7 +12,8 @@ from typing import Any, Literal
 import msgspec
 import yaml
 
-from kinspect.audit.checks import CHECKS, Identity, PortKey, Severity
+from kinspect.audit.checks import CHECKS
+from kinspect.audit.finding import Identity, PortKey, Severity
 from kinspect.audit.report import BaselineFinding, IgnoreRule
 from kinspect.model.errors import UsageError
 

@@ -12,7 +12,8 @@ import msgspec
 import pytest
 
 from kinspect.audit import checks as audit
-from kinspect.audit.checks import Severity
+from kinspect.audit import finding as audit_finding
+from kinspect.audit.finding import Severity
 from kinspect.model.edge import (
     BackendRef,
     Gateway,
@@ -39,7 +40,7 @@ from .builders import cport, ep, group, ingress, ipath, node, pod, snap, sport, 
 NODES = (node(0), node(1))
 
 
-def _run(s: Snapshot) -> list[audit.Finding]:
+def _run(s: Snapshot) -> list[audit_finding.Finding]:
     idx = chain.Index.of(s)
     return audit.run(s, chain.build(s, idx), idx)
 
@@ -548,7 +549,7 @@ def test_unreachable_port_names_the_policy_and_is_an_error() -> None:
     ]
     assert f.severity == Severity.ERROR
     assert "isolated by ns/web-in" in f.message
-    assert f.port == audit.PortKey("http", 80, "TCP")
+    assert f.port == audit_finding.PortKey("http", 80, "TCP")
 
 
 def test_dns_blocked_names_the_dns_service_and_the_pods() -> None:
@@ -648,7 +649,7 @@ def test_mixed_rollout_is_a_warning_listing_only_the_pods_missing_the_name() -> 
     ]
     assert f.severity == Severity.WARNING
     assert f.pods == ("ns/c",)
-    assert f.port == audit.PortKey("http", 80, "TCP")
+    assert f.port == audit_finding.PortKey("http", 80, "TCP")
 
 
 def test_named_port_missing_everywhere_is_an_error() -> None:

@@ -21,7 +21,7 @@ import pytest
 from rich.console import Console
 
 from kinspect.audit import checks as audit
-from kinspect.audit.checks import Severity
+from kinspect.audit.finding import Severity
 from kinspect.audit.report import AuditResult, ContextResult, combine
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Endpoint, EndpointGroup, Pod, ProbePort, Protocol

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kinspect.audit.checks import Identity, PortKey, Severity
+from kinspect.audit.finding import Identity, PortKey, Severity
 from kinspect.audit.report import BaselineFinding, IgnoreRule
 from kinspect.model.errors import ExitCode, UsageError
 from kinspect.wire.auditfiles import read_baseline, read_ignore_file

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kinspect.audit.checks import Finding, Identity, PortKey, Severity
+from kinspect.audit.finding import Finding, Identity, PortKey, Severity
 from kinspect.audit.report import BaselineFinding, ContextResult, IgnoreRule, combine
 
 HTTP = PortKey("http", 80, "TCP")

@@ -67,6 +67,7 @@ def test_the_real_package_keeps_every_contract(tmp_path: Path) -> None:
         ("kinspect.newcomer", "import json", "pipeline"),
         ("kinspect.path.newcomer", "import json", "Inside path"),
         ("kinspect.policy.newcomer", "import json", "Inside policy"),
+        ("kinspect.audit.newcomer", "import json", "Inside audit"),
         # The pipeline's direction, and the pure core's distance from the wire.
         ("kinspect.path.chain", "import kinspect.edge.entry", "pipeline"),
         ("kinspect.path.chain", "import kinspect.wire.files", "pure core"),
@@ -86,6 +87,12 @@ def test_the_real_package_keeps_every_contract(tmp_path: Path) -> None:
         ("kinspect.policy.peer", "import kinspect.policy.netpol", "Inside policy"),
         ("kinspect.model.values", "import kinspect.model.snapshot", "Inside model"),
         ("kinspect.edge.gateway", "import kinspect.edge.entry", "Inside edge"),
+        ("kinspect.audit.report", "import kinspect.audit.checks", "Inside audit"),
+        ("kinspect.audit.check", "import kinspect.audit.edge", "Inside audit"),
+        ("kinspect.audit.finding", "import kinspect.audit.check", "Inside audit"),
+        # Checks of one domain never import another's: what both need is in audit.check.
+        ("kinspect.audit.edge", "from kinspect.audit import policy", "domains never import"),
+        ("kinspect.audit.ports", "import kinspect.audit.chain", "domains never import"),
         ("kinspect.render.tree", "import kinspect.render.table", "formats"),
     ],
 )

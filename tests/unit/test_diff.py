@@ -18,7 +18,7 @@ import pytest
 import yaml
 from rich.console import Console
 
-from kinspect.audit.checks import Identity, PortKey, Severity
+from kinspect.audit.finding import Identity, PortKey, Severity
 from kinspect.audit.report import BaselineFinding
 from kinspect.diff import chaindiff
 from kinspect.diff.chaindiff import CHANGE_KINDS, ChainDiff, Change, Side

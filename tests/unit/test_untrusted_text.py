@@ -18,7 +18,7 @@ from rich.console import Console
 
 from kinspect import cli
 from kinspect.audit import report as auditreport
-from kinspect.audit.checks import Severity
+from kinspect.audit.finding import Severity
 from kinspect.model.errors import ExitCode
 from kinspect.render import data, safe
 from kinspect.render.audit import AuditFormat, RenderContext, prometheus

@@ -12,7 +12,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from kinspect.audit.checks import CHECKS, Finding, PortKey, Severity
+from kinspect.audit.checks import CHECKS
+from kinspect.audit.finding import Finding, PortKey, Severity
 from kinspect.audit.report import AuditResult
 from kinspect.render import reasons
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from kinspect.audit.checks import CHECKS, Finding, Severity
+from kinspect.audit.checks import CHECKS
+from kinspect.audit.finding import Finding, Severity
 from kinspect.audit.report import AuditResult, BaselineFinding
 from kinspect.render import data
 from kinspect.render.audit.common import RenderContext, pods, port_text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from xml.etree import ElementTree as ET
 
-from kinspect.audit.checks import Finding
+from kinspect.audit.finding import Finding
 from kinspect.audit.report import AuditResult
 from kinspect.render.audit.common import RenderContext, pods, port_text
 from kinspect.render.safe import xml

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from kinspect.audit.checks import CHECKS, Severity
+from kinspect.audit.checks import CHECKS
+from kinspect.audit.finding import Severity
 from kinspect.audit.report import AuditResult
 from kinspect.render.audit.common import RenderContext
 from kinspect.render.safe import utf8

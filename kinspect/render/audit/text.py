@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from kinspect.audit.checks import Severity
+from kinspect.audit.finding import Severity
 from kinspect.audit.report import AuditResult
 from kinspect.render.audit.common import RenderContext, grouped, pods, rollups, where
 from kinspect.render.safe import plain
