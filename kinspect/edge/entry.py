@@ -28,7 +28,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kinspect.edge import gateway
+from kinspect.edge import gateway_match
 from kinspect.model.edge import Ingress, IngressBackend, IngressClass, IngressPath
 from kinspect.model.errors import UsageError
 from kinspect.model.values import Service, ServicePort
@@ -208,7 +208,7 @@ class EntryResult:
     why_not: str | None = None  # when nothing answers: no host matches, no path matches ...
     considered: int = 0  # Ingresses the request could reach
     # The Gateway API's answer (listener, route, rule), beside the Ingress's.
-    gateway: gateway.GatewayResult = field(default_factory=gateway.GatewayResult)
+    gateway: gateway_match.GatewayResult = field(default_factory=gateway_match.GatewayResult)
 
     @property
     def found(self) -> bool:
@@ -279,8 +279,8 @@ def resolve(idx: Index, req: Request) -> EntryResult:
     """Which Ingress rule and which Gateway route answer the request, and their service ports."""
     res = _resolve_ingress(idx, req)
     # The Gateway API: HTTP semantics of a plain trace (method GET, no headers but Host).
-    http = gateway.HTTPRequest(req.path, query=req.query)
-    res.gateway = gateway.resolve_gateway(
+    http = gateway_match.HTTPRequest(req.path, query=req.query)
+    res.gateway = gateway_match.resolve_gateway(
         idx, services_of(idx), req.host, req.port, req.address, http
     )
     return res
@@ -507,10 +507,10 @@ def entrypoints(idx: Index) -> list[Entrypoint]:
                 e.hop.problem,
             )
         )  # fmt: skip
-    for gp in gateway.gateway_paths(idx):
+    for gp in gateway_match.gateway_paths(idx):
         r, ln, gw = gp.route, gp.listener, gp.gateway
         via = f"Gateway {gw.namespace}/{gw.name} listener {ln.name} ({ln.protocol}:{ln.port})"
-        path = gateway.match_text(r, gp.match) if gp.match is not None else "every request"
+        path = gateway_match.match_text(r, gp.match) if gp.match is not None else "every request"
         for host in gp.hostnames or ("*",):
             for ref in gp.refs:
                 out.append(

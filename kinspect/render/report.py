@@ -12,7 +12,8 @@ from typing import Any
 import msgspec
 
 from kinspect.edge.entry import Entrypoint, EntryResult, IngressHit
-from kinspect.edge.gateway import Attachment, GatewayHit, GatewayResult
+from kinspect.edge.gateway import Attachment
+from kinspect.edge.gateway_match import GatewayHit, GatewayResult
 from kinspect.live.state import ChainEvent
 from kinspect.model.edge import GatewayCondition
 from kinspect.model.snapshot import Snapshot

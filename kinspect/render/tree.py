@@ -9,7 +9,8 @@ from rich.text import Text
 from rich.tree import Tree
 
 from kinspect.edge.entry import Entrypoint, EntryResult, IngressHit, PortKey, short
-from kinspect.edge.gateway import GatewayHit, written_conditions
+from kinspect.edge.gateway import written_conditions
+from kinspect.edge.gateway_match import GatewayHit
 from kinspect.model.values import Service
 from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.path.trace import Direct, Route, TraceResult

@@ -15,7 +15,7 @@ import msgspec
 import pytest
 from rich.console import Console
 
-from kinspect.edge import entry, gateway
+from kinspect.edge import entry, gateway, gateway_match
 from kinspect.model.edge import (
     BackendRef,
     Gateway,
@@ -307,7 +307,7 @@ def test_no_intersecting_hostname_is_not_accepted() -> None:
     ],
 )
 def test_path_match_types(match: RouteMatch, path: str, want: bool) -> None:
-    assert gateway.path_matches(match, path) is want
+    assert gateway_match.path_matches(match, path) is want
 
 
 def test_precedence_exact_then_longest_prefix_then_method_headers_query() -> None:
@@ -339,8 +339,8 @@ def test_header_matches_need_the_header_a_plain_trace_does_not_send() -> None:
     assert res.gateway.hit is None
     assert "header x-canary: 1 (Exact)" in (res.gateway.why_not or "")
     m = prefix("/", headers=(ValueMatch("X-Canary", "1"),))
-    req = gateway.HTTPRequest("/", headers=(("x-canary", "1"),))
-    assert gateway.match_fails(r, m, req) is None  # header names are case-insensitive
+    req = gateway_match.HTTPRequest("/", headers=(("x-canary", "1"),))
+    assert gateway_match.match_fails(r, m, req) is None  # header names are case-insensitive
 
 
 def test_ties_across_routes_oldest_then_alphabetical_then_first_rule() -> None:
