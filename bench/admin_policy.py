@@ -17,7 +17,7 @@ from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import ContainerPort, Namespace, Pod
 from kinspect.policy.access import matrix
 from kinspect.policy.netpol import PolicyIndex
-from kinspect.wire import convert, raw
+from kinspect.wire import convert_policy, raw
 
 NAMESPACES = 20
 
@@ -31,7 +31,7 @@ def world(pods_per_ns: int, anps: int) -> Snapshot:
     )  # fmt: skip
     sel = {"matchLabels": {"kubernetes.io/metadata.name": "ns0"}}
     admin = tuple(
-        convert.admin_network_policy(
+        convert_policy.admin_network_policy(
             msgspec.convert(
                 {"metadata": {"name": f"anp{k}"}, "spec": {
                     "priority": k, "subject": {"namespaces": sel},
@@ -47,7 +47,7 @@ def world(pods_per_ns: int, anps: int) -> Snapshot:
         for k in range(anps)
     )  # fmt: skip
     nps = tuple(
-        convert.network_policy(
+        convert_policy.network_policy(
             msgspec.convert(
                 {"metadata": {"name": "same-app", "namespace": f"ns{n}"},
                  "spec": {"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}},
@@ -56,7 +56,7 @@ def world(pods_per_ns: int, anps: int) -> Snapshot:
         )
         for n in range(NAMESPACES)
     )  # fmt: skip
-    banp = convert.baseline_admin_network_policy(
+    banp = convert_policy.baseline_admin_network_policy(
         msgspec.convert(
             {"metadata": {"name": "default"}, "spec": {"subject": {"namespaces": {}},
              "ingress": [{"action": "Deny", "from": [{"namespaces": {}}]}]}},

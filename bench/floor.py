@@ -1,10 +1,10 @@
 """(a) The floor: the four LISTs kinspect needs, fetched raw, bytes read and dropped.
 
-Same page size, the same transport (`kinspect.wire.cluster.fetch_page`) and the same 4-way
+Same page size, the same transport (`kinspect.wire.transport.fetch_page`) and the same 4-way
 concurrency as kinspect, so the ratio (b)/(a) is kinspect's own cost: decoding, joining,
 rendering. By default each kind is one paged LIST, as the issue defines the floor;
 `--per-namespace` reads pods namespace by namespace, 4 at a time, as kinspect does on a big
-cluster (`cluster.SPLIT_PAGES_PER_NAMESPACE`): the floor of kinspect's own requests.
+cluster (`wire_lists.SPLIT_PAGES_PER_NAMESPACE`): the floor of kinspect's own requests.
 """
 
 from __future__ import annotations
@@ -16,25 +16,26 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
-from kinspect.wire import cluster, kinds, raw
+from kinspect.wire import connection, kinds, raw, transport
+from kinspect.wire import lists as wire_lists
 
 
-def fetch(conn: cluster.Connection, path: str) -> int:
+def fetch(conn: connection.Connection, path: str) -> int:
     total, token = 0, None
     while True:
-        body = cluster.fetch_page(conn, path, path, "", token)
+        body = transport.fetch_page(conn, path, path, "", token)
         total += len(body)
         # Only the continue token is needed: kinspect's own reader takes it from the head of
         # the body without decoding the page.
-        token = cluster.head_continue(body)
+        token = wire_lists.head_continue(body)
         if not token:
             return total
 
 
-def pods_per_namespace(conn: cluster.Connection) -> int:
-    body = cluster.fetch_page(conn, f"{kinds.CORE}/namespaces", "namespaces", "", None)
+def pods_per_namespace(conn: connection.Connection) -> int:
+    body = transport.fetch_page(conn, f"{kinds.CORE}/namespaces", "namespaces", "", None)
     names = [n.metadata.name for n in msgspec.json.decode(body, type=raw.NamespaceList).items or ()]
-    with ThreadPoolExecutor(cluster.SPLIT_WORKERS) as pool:
+    with ThreadPoolExecutor(wire_lists.SPLIT_WORKERS) as pool:
         return sum(pool.map(lambda n: fetch(conn, f"{kinds.CORE}/namespaces/{n}/pods"), names))
 
 
@@ -43,7 +44,7 @@ def main() -> None:
     ap.add_argument("--kubeconfig", required=True)
     ap.add_argument("--per-namespace", action="store_true", help="pods namespace by namespace")
     a = ap.parse_args()
-    conn = cluster.connect(a.kubeconfig, None, 120)
+    conn = connection.connect(a.kubeconfig, None, 120)
     with ThreadPoolExecutor(4) as pool:
         lists = [
             pool.submit(fetch, conn, f"{kinds.CORE}/nodes"),

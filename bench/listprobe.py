@@ -1,7 +1,7 @@
 """How fast can every pod be read, and from where? (issue 17: "measure each and choose")
 
 Each strategy reads every pod of the cluster raw (bytes only, nothing decoded but the continue
-token), through kinspect's own transport (`cluster.fetch_page`), and prints its wall time, the
+token), through kinspect's own transport (`transport.fetch_page`), and prints its wall time, the
 bytes read, and how many pods the API server read from etcd rather than its watch cache for it
 (`apiserver_storage_list_fetched_objects_total`, as bench/measure.py reads it). Strategies:
 
@@ -26,36 +26,36 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgspec
 
-from kinspect.wire import cluster, kinds, raw
+from kinspect.wire import connection, kinds, lists, raw, transport
 
 PODS = f"{kinds.CORE}/pods"
 
 
-def _paged(conn: cluster.Connection, path: str) -> int:
+def _paged(conn: connection.Connection, path: str) -> int:
     total, token = 0, None
     while True:
-        body = cluster.fetch_page(conn, path, "pods", path, token)
+        body = transport.fetch_page(conn, path, "pods", path, token)
         total += len(body)
-        token = cluster.head_continue(body)
+        token = lists.head_continue(body)
         if not token:
             return total
 
 
-def _unpaged(conn: cluster.Connection, path: str, **query: str) -> int:
-    return len(cluster.fetch_page(conn, path, "pods", path, None, paged=False, **query))
+def _unpaged(conn: connection.Connection, path: str, **query: str) -> int:
+    return len(transport.fetch_page(conn, path, "pods", path, None, paged=False, **query))
 
 
-def _namespaces(conn: cluster.Connection) -> list[str]:
-    body = cluster.fetch_page(conn, f"{kinds.CORE}/namespaces", "namespaces", "", None)
+def _namespaces(conn: connection.Connection) -> list[str]:
+    body = transport.fetch_page(conn, f"{kinds.CORE}/namespaces", "namespaces", "", None)
     return [n.metadata.name for n in msgspec.json.decode(body, type=raw.NamespaceList).items or ()]
 
 
-def _per_ns(conn: cluster.Connection, read: Callable[[str], int]) -> int:
-    with ThreadPoolExecutor(cluster.SPLIT_WORKERS) as pool:
+def _per_ns(conn: connection.Connection, read: Callable[[str], int]) -> int:
+    with ThreadPoolExecutor(lists.SPLIT_WORKERS) as pool:
         return sum(pool.map(read, [f"{kinds.CORE}/namespaces/{n}/pods" for n in _namespaces(conn)]))
 
 
-STRATEGIES: dict[str, Callable[[cluster.Connection], int]] = {
+STRATEGIES: dict[str, Callable[[connection.Connection], int]] = {
     "paged": lambda c: _paged(c, PODS),
     "paged-ns": lambda c: _per_ns(c, lambda p: _paged(c, p)),
     "unpaged": lambda c: _unpaged(c, PODS),
@@ -87,7 +87,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default=",".join(STRATEGIES))
     a = ap.parse_args()
-    conn = cluster.connect(a.kubeconfig, None, 300)
+    conn = connection.connect(a.kubeconfig, None, 300)
     chosen = [s.strip() for s in a.only.split(",") if s.strip()]
     times: dict[str, list[float]] = {s: [] for s in chosen}
     etcd: dict[str, list[int]] = {s: [] for s in chosen}

@@ -121,11 +121,11 @@ def per_event(kubeconfig: str, flips: int, seed: int, settle: float) -> dict[str
     from kinspect.live import state as live
     from kinspect.live import watcher
     from kinspect.model.change import Change
-    from kinspect.wire import cluster
+    from kinspect.wire import cluster, connection, lists
 
-    conn = cluster.connect(kubeconfig, None, 300)
+    conn = connection.connect(kubeconfig, None, 300)
     conn.list_versions = {}
-    scope = cluster.Scope(None)
+    scope = lists.Scope(None)
     t0 = time.monotonic()
     snap = cluster.snapshot(conn, scope)
     state = live.State.of(snap, watcher.pod_versions(conn, scope))

@@ -48,7 +48,7 @@ from kinspect.render import watch as render_watch
 from kinspect.render.audit import AuditFormat, Chart, RenderContext
 from kinspect.render.audit import render as render_audit
 from kinspect.render.safe import plain
-from kinspect.wire import auditfiles, cluster, files, snapshotfile
+from kinspect.wire import auditfiles, cluster, connection, files, lists, snapshotfile, transport
 
 # "No width" for rich, which needs one: wider than any line a table of a cluster makes.
 _UNBOUNDED = 1_000_000
@@ -190,7 +190,7 @@ MAX_REQUEST_TIMEOUT = 86400.0
 MAX_CHUNK_SIZE = 2**31 - 1
 
 
-def connect(s: Session, t: Target) -> cluster.Connection:
+def connect(s: Session, t: Target) -> connection.Connection:
     """Credentials for the context: kubeconfig (flag, $KUBECONFIG, ~/.kube/config) or in-cluster."""
     kubeconfig = t.kubeconfig or s.environ.get("KUBECONFIG") or None
     default = os.path.expanduser("~/.kube/config")
@@ -207,17 +207,17 @@ def connect(s: Session, t: Target) -> cluster.Connection:
             "e.g. 30",
         )
     # Like kubectl's --chunk-size: items per LIST page, 0 for no paging.
-    chunk = _env_count(s, "KINSPECT_CHUNK_SIZE", f"e.g. {cluster.PAGE_SIZE}, or 0 for no paging")
-    page_size = cluster.PAGE_SIZE if chunk is None else chunk
+    chunk = _env_count(s, "KINSPECT_CHUNK_SIZE", f"e.g. {connection.PAGE_SIZE}, or 0 for no paging")
+    page_size = connection.PAGE_SIZE if chunk is None else chunk
     # A page size the user chose is kept for every list, unless KINSPECT_UNPAGED_MAX says
     # which lists to read whole anyway (docs/performance.md).
     whole = _env_count(
         s,
         "KINSPECT_UNPAGED_MAX",
-        f"e.g. {cluster.UNPAGED_MAX}, or 0 to read every list by pages",
+        f"e.g. {connection.UNPAGED_MAX}, or 0 to read every list by pages",
     )
-    unpaged_max = whole if whole is not None else 0 if chunk is not None else cluster.UNPAGED_MAX
-    return cluster.connect(
+    unpaged_max = whole if whole is not None else 0 if chunk is not None else connection.UNPAGED_MAX
+    return connection.connect(
         kubeconfig,
         t.context,
         t.request_timeout,
@@ -301,13 +301,13 @@ def read(
     with s.spinner(f"reading {conn.context} ({conn.server})…"):
         snap = cluster.snapshot(
             conn,
-            cluster.Scope(ns, service=service, selector=selector),
+            lists.Scope(ns, service=service, selector=selector),
             narrow_when_forbidden=narrow_when_forbidden,
         )
     return snap, w.namespace or conn.default_namespace
 
 
-def read_for_trace(conn: cluster.Connection, ns: str | None, target: trace.Target) -> Snapshot:
+def read_for_trace(conn: connection.Connection, ns: str | None, target: trace.Target) -> Snapshot:
     """Nodes, services and endpoints in full, but only the pods the trace touches.
 
     Rounds of server-side-selected pod reads until `plan.pods_needed` has what it asks for
@@ -323,7 +323,7 @@ def read_for_trace(conn: cluster.Connection, ns: str | None, target: trace.Targe
 
 
 def _read_in_rounds(
-    conn: cluster.Connection,
+    conn: connection.Connection,
     ns: str | None,
     first: list[plan.PodQuery],
     needed: Callable[[Snapshot, list[plan.PodQuery]], list[plan.PodQuery] | None],
@@ -333,13 +333,13 @@ def _read_in_rounds(
     `needed` returning None: only every pod in `ns` can answer.
     """
     done = first
-    snap = cluster.snapshot(conn, cluster.Scope(ns), pod_queries=done)
+    snap = cluster.snapshot(conn, lists.Scope(ns), pod_queries=done)
     while (need := needed(snap, done)) != []:
         if need is None:
-            return msgspec.structs.replace(snap, pods=tuple(cluster.read_pods(conn, ns)))
+            return msgspec.structs.replace(snap, pods=tuple(lists.read_pods(conn, ns)))
         done = [*done, *need]
         known = {p.ref for p in snap.pods}
-        more = [p for p in cluster.read_pod_queries(conn, need) if p.ref not in known]
+        more = [p for p in lists.read_pod_queries(conn, need) if p.ref not in known]
         snap = msgspec.structs.replace(snap, pods=(*snap.pods, *more))
     # In the API server's (etcd key) order, as a full LIST returns them.
     pods = sorted(snap.pods, key=lambda p: f"{p.namespace}/{p.name}")
@@ -483,7 +483,7 @@ def ips(s: Session, t: Target, w: Where, fmt: str) -> ExitCode:
 
 
 def read_for_entry(
-    conn: cluster.Connection, ns: str | None, req: entry.Request, controllers: bool = False
+    conn: connection.Connection, ns: str | None, req: entry.Request, controllers: bool = False
 ) -> Snapshot:
     """Everything but pods in full, then only the pods of the services the URL can reach.
 
@@ -498,7 +498,7 @@ def _read_traced(
     s: Session,
     t: Target,
     w: Where,
-    live: Callable[[cluster.Connection, str | None], Snapshot],
+    live: Callable[[connection.Connection, str | None], Snapshot],
 ) -> Snapshot:
     """A trace's snapshot, its warnings printed.
 
@@ -555,7 +555,7 @@ def trace_url(
     req = entry.parse_request(address, host, path)
     src = reach.parse_source(source) if source is not None else None
 
-    def live(conn: cluster.Connection, ns: str | None) -> Snapshot:
+    def live(conn: connection.Connection, ns: str | None) -> Snapshot:
         snap = read_for_entry(conn, ns, req, controllers=src is not None)
         return snap if src is None else _with_source_pods(conn, snap, src)
 
@@ -615,7 +615,7 @@ def trace_(
     target = trace.parse_target(address)
     src = reach.parse_source(source) if source is not None else None
 
-    def live(conn: cluster.Connection, ns: str | None) -> Snapshot:
+    def live(conn: connection.Connection, ns: str | None) -> Snapshot:
         snap = read_for_trace(conn, ns, target)
         return snap if src is None else _with_source_pods(conn, snap, src)
 
@@ -637,7 +637,7 @@ def trace_(
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
 
 
-def _with_source_pods(conn: cluster.Connection, snap: Snapshot, src: reach.Source) -> Snapshot:
+def _with_source_pods(conn: connection.Connection, snap: Snapshot, src: reach.Source) -> Snapshot:
     """The snapshot with --from's pods (by name, by pod IP, or a namespace's) read too."""
     if src.kind == "pod" and src.pod is not None:
         q = plan.PodQuery(
@@ -651,7 +651,7 @@ def _with_source_pods(conn: cluster.Connection, snap: Snapshot, src: reach.Sourc
     else:
         return snap
     known = {p.ref for p in snap.pods}
-    more = [p for p in cluster.read_pod_queries(conn, [q]) if p.ref not in known]
+    more = [p for p in lists.read_pod_queries(conn, [q]) if p.ref not in known]
     return msgspec.structs.replace(snap, pods=(*snap.pods, *more))
 
 
@@ -718,7 +718,7 @@ def snapshot_save(s: Session, t: Target, w: Where, path: str) -> ExitCode:
     conn = connect(s, t)
     ns = namespace_of(w, True, conn.default_namespace)
     with s.spinner(f"reading {conn.context} ({conn.server})…"):
-        snap = cluster.snapshot(conn, cluster.Scope(ns), with_legacy_endpoints=True)
+        snap = cluster.snapshot(conn, lists.Scope(ns), with_legacy_endpoints=True)
     _warnings(s, snap)
     snapshotfile.save(path, snap)
     s.err.print(
@@ -828,7 +828,7 @@ def _read_for_audit(s: Session, t: Target, w: Where) -> Snapshot:
     conn = connect(s, t)
     ns = namespace_of(w, True, conn.default_namespace)
     return cluster.snapshot(
-        conn, cluster.Scope(ns), with_legacy_endpoints=True, narrow_when_forbidden=True
+        conn, lists.Scope(ns), with_legacy_endpoints=True, narrow_when_forbidden=True
     )
 
 
@@ -853,7 +853,7 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
         kc = t.kubeconfig or s.environ.get("KUBECONFIG") or None
         names = list(o.contexts)
         if o.all_contexts:
-            names = list(cluster.contexts(kc)[0])
+            names = list(connection.contexts(kc)[0])
         targets: list[str | None] = [*names] or [None]
         for name in targets:
             one = Target(t.kubeconfig, name, t.request_timeout)
@@ -868,7 +868,7 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
     else:
         with (
             s.spinner(f"auditing {len(loaders)} targets…"),
-            cluster.threads(min(4, len(loaders))) as pool,  # Ctrl-C never waits for it
+            transport.threads(min(4, len(loaders))) as pool,  # Ctrl-C never waits for it
         ):
             audited = list(pool.map(lambda nl: _audit_one(nl[1], nl[0], o.ignore, fmt), loaders))
     results = [a.result for a in audited]
@@ -1130,7 +1130,7 @@ def start_watch(
     conn = connect(s, t)
     conn.list_versions = {}
     ns = namespace_of(w, default_all, conn.default_namespace)
-    scope = cluster.Scope(ns, service=service, selector=selector)
+    scope = lists.Scope(ns, service=service, selector=selector)
     with s.spinner(f"reading {conn.context} ({conn.server})…"):
         snap, scope = cluster.snapshot_scoped(
             conn, scope, narrow_when_forbidden=narrow_when_forbidden

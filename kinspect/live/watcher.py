@@ -1,14 +1,14 @@
 """Keeps `--watch` going: one WATCH per kind, each on its own thread, into one bounded queue.
 
 Each watcher thread starts from the resourceVersion of its kind's first LIST
-(`cluster.Connection.list_versions`) and puts every event on the queue in the order the API
+(`connection.Connection.list_versions`) and puts every event on the queue in the order the API
 server sent it; the consumer (`commands`) applies them to a `live.State`. The queue is
 bounded: when the consumer falls behind, the watchers block (and the API server's send buffer
 fills), nothing is dropped and memory stays bounded.
 
 What goes wrong, and what each thread does (docs/reliability.md, "--watch"):
 - the server ends the watch (after --watch-timeout seconds) or it stays silent past that plus
-  `cluster.WATCH_MARGIN`: watch again from the last resourceVersion seen (bookmarks advance it);
+  `watch.WATCH_MARGIN`: watch again from the last resourceVersion seen (bookmarks advance it);
 - 410 Gone (the version is older than the server keeps): LIST the kind again, say so once on
   stderr, and queue the whole list (`Relisted`): the consumer diffs it against what it holds,
   so nothing that happened meanwhile is lost;
@@ -31,7 +31,7 @@ from kinspect.model import snapshot as model_snapshot
 from kinspect.model import values as model
 from kinspect.model.change import Change, Field, Key
 from kinspect.model.errors import ForbiddenError, KinspectError, NotFoundError
-from kinspect.wire import cluster, kinds, retry
+from kinspect.wire import connection, kinds, lists, retry, watch
 
 # Events between the watchers and the consumer. A slow consumer blocks the watchers here; an
 # event is a few hundred bytes, so this bounds the queue to a few MB.
@@ -93,7 +93,7 @@ class Watched:
 
 
 def watched(
-    conn: cluster.Connection, snap: model_snapshot.Snapshot, scope: cluster.Scope
+    conn: connection.Connection, snap: model_snapshot.Snapshot, scope: lists.Scope
 ) -> list[Watched]:
     """The kinds `--watch` follows, each from its first LIST's resourceVersion.
 
@@ -118,7 +118,7 @@ def watched(
     return out
 
 
-def pod_versions(conn: cluster.Connection, scope: cluster.Scope) -> dict[str, str]:
+def pod_versions(conn: connection.Connection, scope: lists.Scope) -> dict[str, str]:
     """Namespace → the version its pods were listed at, when listed one by one (a big cluster).
 
     Pods are then watched from the all-namespaces list's version (the oldest), and
@@ -133,8 +133,8 @@ def pod_versions(conn: cluster.Connection, scope: cluster.Scope) -> dict[str, st
 class Watcher:
     """The watcher threads of one run, and the queue they fill."""
 
-    conn: cluster.Connection
-    scope: cluster.Scope
+    conn: connection.Connection
+    scope: lists.Scope
     kinds: Sequence[Watched]
     timeout_seconds: int = WATCH_TIMEOUT
     warn: Callable[[str], None] = lambda _: None
@@ -166,32 +166,32 @@ class Watcher:
         while not self.stopped.is_set():
             try:
                 if not version:
-                    objects, version = cluster.list_objects(self.conn, w.kind, self.scope)
+                    objects, version = watch.list_objects(self.conn, w.kind, self.scope)
                     self._put(Relisted(w.field, objects, plural))
-                for ev in cluster.watch(
+                for ev in watch.watch(
                     self.conn, w.kind, w.field, self.scope, version, self.timeout_seconds
                 ):
                     if not healthy:
                         healthy, attempt = True, 0
                         self._put(Health(plural, "watching"))
-                    if isinstance(ev, cluster.Bookmark):
+                    if isinstance(ev, watch.Bookmark):
                         version = ev.resource_version or version
                         continue
                     self._put(ev)
                     version = ev.resource_version or version
-            except cluster.WatchExpired:
+            except watch.WatchExpired:
                 self.warn(f"watch of {plural} expired (410 Gone): listed again")
                 version = ""
             except (ForbiddenError, NotFoundError) as e:
                 self.warn(f"{e.message}; listing {plural} every {self.poll_seconds:g}s instead")
                 self._poll(w)
                 return
-            except (cluster.WatchBroken, KinspectError) as e:
+            except (watch.WatchBroken, KinspectError) as e:
                 attempt += 1
                 healthy = False
-                reason = e.reason if isinstance(e, cluster.WatchBroken) else e.message
+                reason = e.reason if isinstance(e, watch.WatchBroken) else e.message
                 self._put(Health(plural, "reconnecting", attempt, reason))
-                after = e.retry_after if isinstance(e, cluster.WatchBroken) else None
+                after = e.retry_after if isinstance(e, watch.WatchBroken) else None
                 self.stopped.wait(after if after is not None else retry.backoff(attempt))
 
     def _poll(self, w: Watched) -> None:
@@ -200,7 +200,7 @@ class Watcher:
         attempt = 0
         while not self.stopped.wait(self.poll_seconds):
             try:
-                objects, _ = cluster.list_objects(self.conn, w.kind, self.scope)
+                objects, _ = watch.list_objects(self.conn, w.kind, self.scope)
             except KinspectError as e:
                 attempt += 1
                 self._put(Health(w.kind.plural, "reconnecting", attempt, e.message))

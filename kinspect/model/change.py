@@ -1,6 +1,6 @@
 """One watch event as a domain value: which object changed, and what it now is.
 
-The wire decodes WATCH events into `Change`s (`wire.cluster.watch`); the live state
+The wire decodes WATCH events into `Change`s (`wire.watch.watch`); the live state
 (`live.state`) applies them. Kept here, below both, so neither imports the other for it.
 """
 

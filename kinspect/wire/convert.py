@@ -1,14 +1,14 @@
-"""The one place wire structs (`wire.raw`) become domain values (`model.values`)."""
+"""Wire structs (`wire.raw`) of the core kinds made domain values (`model.values`), and selectors.
+
+Entry points and policies are converted beside this, in `convert_edge` and `convert_policy`, as
+`kinspect.model` splits them; nothing else builds a domain value from a wire struct.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-import msgspec
-
-from kinspect.model import edge as model_edge
 from kinspect.model import labels
-from kinspect.model import policy as model_policy
 from kinspect.model import values as model
 from kinspect.wire import raw
 
@@ -16,7 +16,7 @@ _SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 # The API server defaults an absent protocol to TCP and admits only these values (and these
 # service types), so the closed sets of the model hold for everything it serves.
-_PROTOCOLS: dict[str | None, model.Protocol] = {
+PROTOCOLS: dict[str | None, model.Protocol] = {
     None: "TCP",
     "": "TCP",
     "TCP": "TCP",
@@ -58,7 +58,7 @@ def _container_ports(c: raw.Container, sidecar: bool) -> Iterable[model.Containe
         yield model.ContainerPort(
             container=c.name,
             port=p.containerPort,
-            protocol=_PROTOCOLS[p.protocol],
+            protocol=PROTOCOLS[p.protocol],
             name=p.name,
             host_port=p.hostPort,
             sidecar=sidecar,
@@ -149,7 +149,7 @@ def service(s: raw.Service) -> model.Service:
         ports=tuple(
             model.ServicePort(
                 port=p.port,
-                protocol=_PROTOCOLS[p.protocol],
+                protocol=PROTOCOLS[p.protocol],
                 name=p.name or None,
                 target_port=p.targetPort,
                 node_port=p.nodePort,
@@ -192,7 +192,7 @@ def endpoint_slice(s: raw.EndpointSlice) -> model.EndpointGroup | None:
                 )
             )
     ports = tuple(
-        model.EndpointPort(port=p.port, protocol=_PROTOCOLS[p.protocol], name=p.name or None)
+        model.EndpointPort(port=p.port, protocol=PROTOCOLS[p.protocol], name=p.name or None)
         for p in s.ports or ()
         if p.port is not None
     )
@@ -229,7 +229,7 @@ def endpoints(e: raw.Endpoints) -> list[model.EndpointGroup]:
                 name=f"{meta.name}[{i}]",
                 address_type="IPv6" if eps and ":" in eps[0].address else "IPv4",
                 ports=tuple(
-                    model.EndpointPort(p.port, _PROTOCOLS[p.protocol], p.name or None)
+                    model.EndpointPort(p.port, PROTOCOLS[p.protocol], p.name or None)
                     for p in sub.ports or ()
                 ),
                 endpoints=tuple(eps),
@@ -280,72 +280,6 @@ def mutating_webhooks(c: raw.WebhookConfiguration) -> list[model.ServiceConsumer
     return _webhooks("MutatingWebhookConfiguration", c)
 
 
-# networking.k8s.io/v1: the API server requires pathType (one of the three) and validates it.
-_PATH_TYPES: dict[str, model_edge.PathType] = {
-    "Exact": "Exact",
-    "Prefix": "Prefix",
-    "ImplementationSpecific": "ImplementationSpecific",
-}
-INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
-DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
-
-
-def _ingress_backend(b: raw.IngressBackend) -> model_edge.IngressBackend:
-    if b.service is not None:
-        port = b.service.port
-        return model_edge.IngressBackend(
-            service=b.service.name, port_number=port.number, port_name=port.name
-        )
-    r = b.resource or raw.TypedLocalObjectReference()
-    group = f" ({r.apiGroup})" if r.apiGroup else ""
-    return model_edge.IngressBackend(resource=f"{r.kind} {r.name}{group}")
-
-
-def ingress(i: raw.Ingress) -> model_edge.Ingress:
-    """Convert a wire Ingress (TLS secrets by name only)."""
-    spec = i.spec
-    annotations = i.metadata.annotations or {}
-    return model_edge.Ingress(
-        namespace=i.metadata.namespace,
-        name=i.metadata.name,
-        class_name=spec.ingressClassName,
-        class_annotation=annotations.get(INGRESS_CLASS_ANNOTATION),
-        default_backend=_ingress_backend(spec.defaultBackend) if spec.defaultBackend else None,
-        rules=tuple(
-            model_edge.IngressRule(
-                host=r.host or None,
-                paths=tuple(
-                    model_edge.IngressPath(
-                        path=p.path or "/",
-                        path_type=_PATH_TYPES.get(p.pathType, "ImplementationSpecific"),
-                        backend=_ingress_backend(p.backend),
-                    )
-                    for p in (r.http.paths or () if r.http else ())
-                ),
-            )
-            for r in spec.rules or ()
-        ),
-        tls=tuple(
-            model_edge.IngressTLS(hosts=tuple(t.hosts or ()), secret_name=t.secretName)
-            for t in spec.tls or ()
-        ),
-        addresses=tuple(
-            model.LoadBalancerIngress(ip=a.ip, hostname=a.hostname)
-            for a in i.status.loadBalancer.ingress or ()
-        ),
-    )
-
-
-def ingress_class(c: raw.IngressClass) -> model_edge.IngressClass:
-    """Convert a wire IngressClass."""
-    annotations = c.metadata.annotations or {}
-    return model_edge.IngressClass(
-        name=c.metadata.name,
-        controller=c.spec.controller,
-        default=annotations.get(DEFAULT_CLASS_ANNOTATION) == "true",
-    )
-
-
 def label_selector(s: raw.LabelSelector | None) -> labels.LabelSelector | None:
     """The API's structured selector; None (absent) stays None: it differs from empty."""
     if s is None:
@@ -360,288 +294,4 @@ def label_selector(s: raw.LabelSelector | None) -> labels.LabelSelector | None:
             )
             for r in s.matchExpressions or ()
         ),
-    )
-
-
-def _policy_peer(p: raw.NetworkPolicyPeer) -> model_policy.PolicyPeer:
-    block = None
-    if p.ipBlock is not None:
-        block = model_policy.IPBlock(p.ipBlock.cidr, tuple(p.ipBlock.except_ or ()))
-    return model_policy.PolicyPeer(
-        pod_selector=label_selector(p.podSelector),
-        namespace_selector=label_selector(p.namespaceSelector),
-        ip_block=block,
-    )
-
-
-def _policy_ports(ports: list[raw.NetworkPolicyPort] | None) -> tuple[model_policy.PolicyPort, ...]:
-    # The API server defaults protocol to TCP (NetworkPolicyPort.protocol).
-    return tuple(
-        model_policy.PolicyPort(
-            protocol=_PROTOCOLS.get(p.protocol, "TCP"), port=p.port, end_port=p.endPort
-        )
-        for p in ports or ()
-    )
-
-
-def network_policy(n: raw.NetworkPolicy) -> model_policy.NetworkPolicy:
-    """Convert a wire NetworkPolicy, defaulting policyTypes as the API server does.
-
-    NetworkPolicySpec.policyTypes: "If this field is not specified, it will default based on
-    the existence of ingress or egress rules; policies that contain an egress section are
-    assumed to affect egress, and all policies (whether or not they contain an ingress
-    section) are assumed to affect ingress" (k8s.io/api networking/v1 types.go). The server
-    stores the defaulted value, so this only matters for objects that bypassed it.
-    """
-    spec = n.spec
-    types: list[model_policy.PolicyType] = [
-        t for t in ("Ingress", "Egress") if t in (spec.policyTypes or ())
-    ]
-    if not spec.policyTypes:
-        types = ["Ingress", "Egress"] if spec.egress else ["Ingress"]
-    return model_policy.NetworkPolicy(
-        namespace=n.metadata.namespace,
-        name=n.metadata.name,
-        # podSelector is required; an absent one is read as empty (every pod), as Go's zero value.
-        pod_selector=label_selector(spec.podSelector) or labels.LabelSelector(),
-        policy_types=tuple(types),
-        ingress=tuple(
-            model_policy.PolicyRule(
-                peers=tuple(_policy_peer(p) for p in r.from_ or ()), ports=_policy_ports(r.ports)
-            )
-            for r in spec.ingress or ()
-        ),
-        egress=tuple(
-            model_policy.PolicyRule(
-                peers=tuple(_policy_peer(p) for p in r.to or ()), ports=_policy_ports(r.ports)
-            )
-            for r in spec.egress or ()
-        ),
-    )
-
-
-# --- policy.networking.k8s.io/v1alpha1 (issue 14) --------------------------------------------
-
-_ADMIN_ACTIONS: dict[str, model_policy.AdminAction] = {
-    "Allow": "Allow",
-    "Deny": "Deny",
-    "Pass": "Pass",
-}
-
-
-def _namespaced_pods(p: raw.NamespacedPod | None) -> model.NamespacedPods | None:
-    # Both selectors are required; an absent one is read as empty (everything), as Go's zero.
-    if p is None:
-        return None
-    return model.NamespacedPods(
-        namespace_selector=label_selector(p.namespaceSelector) or labels.LabelSelector(),
-        pod_selector=label_selector(p.podSelector) or labels.LabelSelector(),
-    )
-
-
-def _admin_peer(p: raw.AdminNetworkPolicyPeer) -> model_policy.AdminPeer:
-    return model_policy.AdminPeer(
-        namespaces=label_selector(p.namespaces),
-        pods=_namespaced_pods(p.pods),
-        nodes=label_selector(p.nodes),
-        networks=tuple(p.networks or ()),
-        domain_names=tuple(p.domainNames or ()),
-    )
-
-
-def _admin_port(p: raw.AdminNetworkPolicyPort) -> model_policy.AdminPort:
-    # protocol defaults to TCP (+kubebuilder:default=TCP on Port and PortRange).
-    if p.portNumber is not None:
-        return model_policy.AdminPort(
-            _PROTOCOLS.get(p.portNumber.protocol, "TCP"), p.portNumber.port
-        )
-    if p.portRange is not None:
-        r = p.portRange
-        return model_policy.AdminPort(_PROTOCOLS.get(r.protocol, "TCP"), r.start, end_port=r.end)
-    if p.namedPort is not None:
-        return model_policy.AdminPort(name=p.namedPort)
-    return model_policy.AdminPort()  # a kind of port entry this kinspect does not know
-
-
-def _admin_rules(
-    rules: list[raw.AdminNetworkPolicyRule] | None, direction: str
-) -> tuple[model_policy.AdminRule, ...]:
-    return tuple(
-        model_policy.AdminRule(
-            action=_ADMIN_ACTIONS.get(r.action),
-            name=r.name or "",
-            peers=tuple(map(_admin_peer, (r.from_ if direction == "ingress" else r.to) or ())),
-            ports=None if r.ports is None else tuple(_admin_port(p) for p in r.ports),
-        )
-        for r in rules or ()
-    )
-
-
-def _admin_policy(
-    n: raw.AdminNetworkPolicy, tier: model_policy.AdminTier
-) -> model_policy.AdminNetworkPolicy:
-    spec = n.spec
-    return model_policy.AdminNetworkPolicy(
-        tier=tier,
-        name=n.metadata.name,
-        subject=model_policy.AdminSubject(
-            namespaces=label_selector(spec.subject.namespaces),
-            pods=_namespaced_pods(spec.subject.pods),
-        ),
-        priority=spec.priority if tier == "AdminNetworkPolicy" else None,
-        ingress=_admin_rules(spec.ingress, "ingress"),
-        egress=_admin_rules(spec.egress, "egress"),
-    )
-
-
-def admin_network_policy(n: raw.AdminNetworkPolicy) -> model_policy.AdminNetworkPolicy:
-    """Convert a wire AdminNetworkPolicy (priority is required; absent is read as 0)."""
-    p = _admin_policy(n, "AdminNetworkPolicy")
-    return p if p.priority is not None else msgspec.structs.replace(p, priority=0)
-
-
-def baseline_admin_network_policy(n: raw.AdminNetworkPolicy) -> model_policy.AdminNetworkPolicy:
-    """Convert a wire BaselineAdminNetworkPolicy."""
-    return _admin_policy(n, "BaselineAdminNetworkPolicy")
-
-
-# --- gateway.networking.k8s.io (issue 13) ----------------------------------------------------
-
-GATEWAY_GROUP = "gateway.networking.k8s.io"
-_FROM: dict[str, model_edge.FromNamespaces] = {"Same": "Same", "All": "All", "Selector": "Selector"}
-_GW_PATH_TYPES: dict[str, model_edge.GatewayPathType] = {
-    "Exact": "Exact",
-    "PathPrefix": "PathPrefix",
-    "RegularExpression": "RegularExpression",
-}
-
-
-def _conditions(cs: list[raw.GWCondition] | None) -> tuple[model_edge.GatewayCondition, ...]:
-    return tuple(
-        model_edge.GatewayCondition(c.type, c.status, c.reason, c.message) for c in cs or ()
-    )
-
-
-def gateway_class(c: raw.GatewayClass) -> model_edge.GatewayClass:
-    """Convert a wire GatewayClass."""
-    return model_edge.GatewayClass(
-        c.metadata.name, c.spec.controllerName, _conditions(c.status.conditions)
-    )
-
-
-def _listener(ln: raw.Listener, status: raw.ListenerStatus | None) -> model_edge.Listener:
-    ar = ln.allowedRoutes
-    return model_edge.Listener(
-        name=ln.name,
-        port=ln.port,
-        protocol=ln.protocol,
-        hostname=ln.hostname.lower() if ln.hostname else None,
-        # "None" (no routes) and unknown values admit nothing.
-        allowed_from=_FROM.get(ar.namespaces.from_, "None"),
-        allowed_selector=label_selector(ar.namespaces.selector),
-        allowed_kinds=tuple(
-            f"{k.group if k.group is not None else GATEWAY_GROUP}/{k.kind}" for k in ar.kinds or ()
-        ),
-        tls_mode=ln.tls.mode if ln.tls else None,
-        certificate_refs=tuple(r.name for r in ln.tls.certificateRefs or ()) if ln.tls else (),
-        attached_routes=status.attachedRoutes if status else None,
-        conditions=_conditions(status.conditions) if status else (),
-    )
-
-
-def gateway(g: raw.Gateway) -> model_edge.Gateway:
-    """Convert a wire Gateway: listeners with their status, addresses from status (else spec)."""
-    statuses = {s.name: s for s in g.status.listeners or ()}
-    addresses = g.status.addresses or g.spec.addresses or ()
-    return model_edge.Gateway(
-        namespace=g.metadata.namespace,
-        name=g.metadata.name,
-        class_name=g.spec.gatewayClassName,
-        listeners=tuple(_listener(ln, statuses.get(ln.name)) for ln in g.spec.listeners or ()),
-        addresses=tuple(a.value for a in addresses if a.value),
-        conditions=_conditions(g.status.conditions),
-    )
-
-
-def _parent_ref(p: raw.ParentReference, ns: str) -> model_edge.ParentRef:
-    return model_edge.ParentRef(
-        namespace=p.namespace or ns,
-        name=p.name,
-        group=p.group if p.group is not None else GATEWAY_GROUP,
-        kind=p.kind or "Gateway",
-        section_name=p.sectionName,
-        port=p.port,
-    )
-
-
-def _value_matches(ms: list[raw.ValueMatch] | None) -> tuple[model_edge.ValueMatch, ...]:
-    return tuple(model_edge.ValueMatch(m.name, m.value, m.type or "Exact") for m in ms or ())
-
-
-def _route_match(m: raw.RouteMatch) -> model_edge.RouteMatch:
-    path = m.path or raw.PathMatch()
-    grpc = m.method if isinstance(m.method, raw.GRPCMethodMatch) else None
-    return model_edge.RouteMatch(
-        # Unknown path types match nothing; the API server admits only these three.
-        path_type=_GW_PATH_TYPES.get(path.type, "RegularExpression"),
-        path=path.value,
-        headers=_value_matches(m.headers),
-        query_params=_value_matches(m.queryParams),
-        method=m.method if isinstance(m.method, str) else None,
-        grpc_service=grpc.service if grpc else None,
-        grpc_method=grpc.method if grpc else None,
-        grpc_type=grpc.type if grpc else "Exact",
-    )
-
-
-def _backend_ref(b: raw.BackendRef, ns: str) -> model_edge.BackendRef:
-    return model_edge.BackendRef(
-        namespace=b.namespace or ns,
-        name=b.name,
-        group=b.group or "",
-        kind=b.kind or "Service",
-        port=b.port,
-        weight=1 if b.weight is None else b.weight,  # the CRD's default weight is 1
-    )
-
-
-def route(kind: model_edge.RouteKind) -> Callable[[raw.Route], model_edge.Route]:
-    """A converter for one route kind (the wire struct is shared, the kind is the list's)."""
-
-    def convert(r: raw.Route) -> model_edge.Route:
-        ns = r.metadata.namespace
-        return model_edge.Route(
-            kind=kind,
-            namespace=ns,
-            name=r.metadata.name,
-            parent_refs=tuple(_parent_ref(p, ns) for p in r.spec.parentRefs or ()),
-            hostnames=tuple(h.lower() for h in r.spec.hostnames or ()),
-            rules=tuple(
-                model_edge.RouteRule(
-                    matches=tuple(_route_match(m) for m in rule.matches or ()),
-                    backend_refs=tuple(_backend_ref(b, ns) for b in rule.backendRefs or ()),
-                    name=rule.name,
-                    filters=tuple(f.type for f in rule.filters or () if f.type),
-                )
-                for rule in r.spec.rules or ()
-            ),
-            created=r.metadata.creationTimestamp or "",
-            parents=tuple(
-                model_edge.RouteParentStatus(
-                    _parent_ref(p.parentRef, ns), p.controllerName, _conditions(p.conditions)
-                )
-                for p in r.status.parents or ()
-            ),
-        )
-
-    return convert
-
-
-def reference_grant(g: raw.ReferenceGrant) -> model_edge.ReferenceGrant:
-    """Convert a wire ReferenceGrant."""
-    return model_edge.ReferenceGrant(
-        namespace=g.metadata.namespace,
-        name=g.metadata.name,
-        from_=tuple(model_edge.GrantFrom(f.group, f.kind, f.namespace) for f in g.spec.from_ or ()),
-        to=tuple(model_edge.GrantTo(t.group, t.kind, t.name) for t in g.spec.to or ()),
     )

@@ -1,9 +1,11 @@
 """What kinspect reads from a cluster: one entry per resource kind, walked by `cluster.snapshot`.
 
-To read a new kind: a wire struct in raw.py, a converter in convert.py, one entry here (and the
-field it fills in `Snapshot`). An entry says where the kind is listed, how a scope narrows
-the LIST, which Snapshot field it fills and what happens when it cannot be read. How it is read
-(paging, errors, concurrency) is cluster.py's business: nothing here does I/O.
+To read a new kind: a wire struct in raw.py, a converter in convert.py (convert_edge.py,
+convert_policy.py for entry points and policies), one entry here (and the field it fills in
+`Snapshot`). An entry says where the kind is listed, how a scope narrows the LIST, which
+Snapshot field it fills and what happens when it cannot be read. How it is read (paging,
+errors, concurrency) is the business of cluster.py, lists.py and transport.py: nothing here
+does I/O.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from kinspect.model import edge as model_edge
 from kinspect.model import values as model
-from kinspect.wire import convert, raw
+from kinspect.wire import convert, convert_edge, convert_policy, raw
 
 CORE, DISCOVERY = "/api/v1", "/apis/discovery.k8s.io/v1"
 APIREGISTRATION = "/apis/apiregistration.k8s.io/v1"
@@ -118,8 +120,8 @@ SERVICES = Kind(
     by_service=BY_NAME,
     by_selector=True,
 )
-# Read by cluster.read_pods (all namespaces: namespace by namespace on big clusters) or by
-# cluster.read_pod_queries (trace: only the pods it touches), both through this entry.
+# Read by lists.read_pods (all namespaces: namespace by namespace on big clusters) or by
+# lists.read_pod_queries (trace: only the pods it touches), both through this entry.
 PODS = Kind(
     field="pods",
     group=CORE,
@@ -142,7 +144,7 @@ NODES = Kind(
 # Only NetworkPolicy needs namespaces (their labels), and it is not read yet: refused is quiet,
 # so no output changes for a namespace-scoped reader. TODO(#14): once NetworkPolicies are
 # read, give this a consequence ("namespaceSelectors are unknown"). Read in full, they also
-# tell cluster.read_pods which namespaces to read one by one.
+# tell lists.read_pods which namespaces to read one by one.
 NAMESPACES = Kind(
     field="namespaces",
     group=CORE,
@@ -193,7 +195,7 @@ INGRESSES = Kind(
     plural="ingresses",
     namespaced=True,
     list_type=raw.IngressList,
-    convert=convert.ingress,
+    convert=convert_edge.ingress,
     optional=True,
     consequence="Ingress entry points are not shown",
 )
@@ -203,7 +205,7 @@ INGRESS_CLASSES = Kind(
     plural="ingressclasses",
     namespaced=False,
     list_type=raw.IngressClassList,
-    convert=convert.ingress_class,
+    convert=convert_edge.ingress_class,
     optional=True,
     # Quiet when refused: IngressClasses are cluster-scoped, so every namespace-scoped reader
     # would get the warning; the class is then unknown (the audit's class check stays quiet).
@@ -217,7 +219,7 @@ NETWORK_POLICIES = Kind(
     plural="networkpolicies",
     namespaced=True,
     list_type=raw.NetworkPolicyList,
-    convert=convert.network_policy,
+    convert=convert_policy.network_policy,
     optional=True,
     consequence="NetworkPolicy verdicts are unknown",
     state_field="network_policy_state",
@@ -233,7 +235,7 @@ ADMIN_NETWORK_POLICIES = Kind(
     plural="adminnetworkpolicies",
     namespaced=False,
     list_type=raw.AdminNetworkPolicyList,
-    convert=convert.admin_network_policy,
+    convert=convert_policy.admin_network_policy,
     optional=True,
     consequence="policy verdicts that AdminNetworkPolicies could decide are unknown",
     state_field="admin_network_policy_state",
@@ -245,7 +247,7 @@ BASELINE_ADMIN_NETWORK_POLICIES = Kind(
     plural="baselineadminnetworkpolicies",
     namespaced=False,
     list_type=raw.AdminNetworkPolicyList,
-    convert=convert.baseline_admin_network_policy,
+    convert=convert_policy.baseline_admin_network_policy,
     optional=True,
     consequence="policy verdicts that the BaselineAdminNetworkPolicy could decide are unknown",
     state_field="baseline_admin_network_policy_state",
@@ -264,7 +266,7 @@ GATEWAY_CLASSES = Kind(
     plural="gatewayclasses",
     namespaced=False,
     list_type=raw.GatewayClassList,
-    convert=convert.gateway_class,
+    convert=convert_edge.gateway_class,
     optional=True,
     quiet_when_absent=True,
 )
@@ -274,7 +276,7 @@ GATEWAYS = Kind(
     plural="gateways",
     namespaced=True,
     list_type=raw.GatewayList,
-    convert=convert.gateway,
+    convert=convert_edge.gateway,
     optional=True,
     consequence="Gateway API entry points are not shown",
     quiet_when_absent=True,
@@ -290,7 +292,7 @@ def _route_kind(
         plural=plural,
         namespaced=True,
         list_type=raw.RouteList,
-        convert=convert.route(kind),
+        convert=convert_edge.route(kind),
         optional=True,
         consequence=consequence,
         quiet_when_absent=True,
@@ -308,7 +310,7 @@ REFERENCE_GRANTS = Kind(
     plural="referencegrants",
     namespaced=True,
     list_type=raw.ReferenceGrantList,
-    convert=convert.reference_grant,
+    convert=convert_edge.reference_grant,
     optional=True,
     consequence="cross-namespace backendRefs are shown as not permitted",
     quiet_when_absent=True,
@@ -325,10 +327,10 @@ GATEWAY_KINDS = (
 )
 
 # The registry `cluster.snapshot` walks. To read a new kind: a wire struct in raw.py, a
-# converter in convert.py, one entry here. Order matters: reads are submitted and their results
-# taken in this order, so when several fail the first one's error is reported; namespaces come
-# before pods (read_pods' split reuses their names), Endpoints before EndpointSlices (whose
-# fallback reuses them when read beside).
+# converter in convert.py (or convert_edge.py, convert_policy.py), one entry here. Order
+# matters: reads are submitted and their results taken in this order, so when several fail
+# the first one's error is reported; namespaces come before pods (read_pods' split reuses
+# their names), Endpoints before EndpointSlices (whose fallback reuses them when read beside).
 KINDS: tuple[Kind[Any, Any], ...] = (
     NAMESPACES,
     SERVICES,

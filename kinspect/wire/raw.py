@@ -1,8 +1,9 @@
 """Lean typed structs for the wire JSON kinspect reads: only the fields the chain uses.
 
 Field names follow the API's camelCase on purpose: these are wire types, converted to the
-snake_case domain model in one place (`kinspect.wire.convert`). msgspec skips every field not
-declared here without building it, which is what makes a 100k-pod LIST cheap to decode.
+snake_case domain model in one place (`kinspect.wire.convert`, with `convert_edge` and
+`convert_policy` beside it). msgspec skips every field not declared here without building it,
+which is what makes a 100k-pod LIST cheap to decode.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ class Wire(msgspec.Struct, gc=False):
 
 
 # Fields that the API may send as JSON null (e.g. `"endpoints": null` on an empty slice) are
-# typed `X | None` and normalised in convert.py.
+# typed `X | None` and normalised in the convert modules.
 
 
 class ListMeta(Wire):

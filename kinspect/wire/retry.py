@@ -1,6 +1,6 @@
 """When to retry a GET, how long to wait, and the gate that makes parallel reads wait together.
 
-Pure arithmetic plus one small lock-guarded object; no I/O. `kinspect.wire.cluster` sends the
+Pure arithmetic plus one small lock-guarded object; no I/O. `kinspect.wire.transport` sends the
 requests and asks this module what to do after each failure. The policy follows client-go's:
 429 and 5xx on a GET (and a connection reset before the response began) are retried; a
 `Retry-After: N` header is honoured; without one the wait grows exponentially, capped, with

@@ -2,7 +2,7 @@
 
 `KINSPECT_CHUNK_SIZE=1` pages every LIST one item at a time; with many pods per namespace
 next to the namespace count, kinspect then reads the pods of all namespaces namespace by
-namespace (cluster.SPLIT_PAGES_PER_NAMESPACE). `0` reads each kind in one response.
+namespace (lists.SPLIT_PAGES_PER_NAMESPACE). `0` reads each kind in one response.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from kinspect.wire import cluster as kcluster
+from kinspect.wire import connection as kconnection
+from kinspect.wire import lists as klists
 
 from .conftest import KINSPECT, Cluster, Namespace, new_namespace
 
@@ -33,8 +34,8 @@ def _pods(n: int) -> str:
 def test_small_pages_read_every_pod_once(ns: Namespace) -> None:
     ns.apply(_pods(7))
     # 7 pods: 4 pages, 3 continue tokens
-    conn = kcluster.connect(ns.cluster.kubeconfig, ns.cluster.context, 30, page_size=2)
-    got = [p.name for p in kcluster.read_pods(conn, ns.name)]
+    conn = kconnection.connect(ns.cluster.kubeconfig, ns.cluster.context, 30, page_size=2)
+    got = [p.name for p in klists.read_pods(conn, ns.name)]
     assert got == [f"p-{i:02}" for i in range(7)]
 
 
@@ -149,7 +150,7 @@ def test_a_list_small_enough_is_read_again_whole_not_by_its_continue_pages(
     """Pages of 2 but lists of up to 1,000 items read whole: one page, then one LIST unpaged.
 
     The continue pages of a LIST come from etcd on a quiet cluster; one without a limit is
-    served from the watch cache (cluster.UNPAGED_MAX).
+    served from the watch cache (connection.UNPAGED_MAX).
     """
     ns.apply(_pods(7))
     ns.wait_until("7 pods", lambda: len(ns.get("pods", "-l", "app=paged")["items"]) == 7)

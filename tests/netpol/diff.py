@@ -28,7 +28,7 @@ from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import ContainerPort, Namespace, Pod
 from kinspect.policy.netpol import PolicyIndex
 from kinspect.policy.peer import Peer
-from kinspect.wire import convert, raw
+from kinspect.wire import convert_policy, raw
 from tests.netpol import gen
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def snapshot(w: gen.World) -> Snapshot:
         for p in w.pods
     )
     policies = tuple(
-        convert.network_policy(msgspec.convert(p, raw.NetworkPolicy)) for p in w.policies
+        convert_policy.network_policy(msgspec.convert(p, raw.NetworkPolicy)) for p in w.policies
     )
     return Snapshot(
         "diff",

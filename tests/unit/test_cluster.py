@@ -1,4 +1,4 @@
-"""Pure helpers of the cluster module."""
+"""Pure helpers of the wire's transport, connection and list modules."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from kinspect.model.errors import ExitCode, ForbiddenError, ServerError
-from kinspect.wire import cluster, raw
+from kinspect.wire import connection, lists, raw, transport
 
 
 def test_head_continue_reads_the_token_before_items() -> None:
@@ -16,15 +16,15 @@ def test_head_continue_reads_the_token_before_items() -> None:
         b'{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9",'
         b'"continue":"eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ","remainingItemCount":5},"items":[]}'
     )
-    assert cluster.head_continue(body) == "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"
+    assert lists.head_continue(body) == "eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ"
     last = b'{"kind":"PodList","metadata":{"resourceVersion":"9"},"items":[{"continue":"x"}]}'
-    assert cluster.head_continue(last) is None
+    assert lists.head_continue(last) is None
 
 
 def test_api_errors_keep_401_apart_from_403() -> None:
-    conn = cluster.Connection("c", "https://127.0.0.1:6443", None, "default", 5)
-    rejected = cluster._api_error(conn, 401, "", "list", "pods", "in all namespaces")
-    refused = cluster._api_error(conn, 403, "", "list", "pods", "in all namespaces")
+    conn = connection.Connection("c", "https://127.0.0.1:6443", None, "default", 5)
+    rejected = transport.api_error(conn, 401, "", "list", "pods", "in all namespaces")
+    refused = transport.api_error(conn, 403, "", "list", "pods", "in all namespaces")
     assert isinstance(rejected, ForbiddenError)
     assert isinstance(refused, ForbiddenError)
     assert (rejected.status, refused.status) == (401, 403)
@@ -32,9 +32,9 @@ def test_api_errors_keep_401_apart_from_403() -> None:
 
 
 def test_a_server_error_is_one_line_cut_with_an_ellipsis_without_control_characters() -> None:
-    conn = cluster.Connection("c", "https://127.0.0.1:6443", None, "default", 5)
+    conn = connection.Connection("c", "https://127.0.0.1:6443", None, "default", 5)
     msg = "etcd\x1b]0;pwned\x07 failed\r\nsecond line " + "x" * 500
-    e = cluster._api_error(conn, 500, msg, "list", "pods", "in all namespaces")
+    e = transport.api_error(conn, 500, msg, "list", "pods", "in all namespaces")
     assert isinstance(e, ServerError)
     assert e.exit_code == ExitCode.SERVER_ERROR
     assert e.message.startswith(
@@ -49,8 +49,8 @@ def test_a_server_error_is_one_line_cut_with_an_ellipsis_without_control_charact
 
 def _decode(body: bytes) -> tuple[raw.PodList, list[str]]:
     warned: list[str] = []
-    conn = cluster.Connection("c", "https://s", None, "default", 5, warn=warned.append)
-    page = cluster.decode_page(conn, msgspec.json.Decoder(raw.PodList), body, "pods in ns a")
+    conn = connection.Connection("c", "https://s", None, "default", 5, warn=warned.append)
+    page = lists.decode_page(conn, msgspec.json.Decoder(raw.PodList), body, "pods in ns a")
     return page, warned
 
 
@@ -109,5 +109,5 @@ def _kubeconfig(tmp_path: Path, server: str) -> str:
 @pytest.mark.parametrize("server", ["https://127.0.0.1:6443", "https://203.0.113.7:6443"])
 def test_gzip_is_asked_for_unless_told_not_to(tmp_path: Path, server: str) -> None:
     kubeconfig = _kubeconfig(tmp_path, server)
-    assert cluster.connect(kubeconfig, None, 5).gzip is True
-    assert cluster.connect(kubeconfig, None, 5, gzip=False).gzip is False
+    assert connection.connect(kubeconfig, None, 5).gzip is True
+    assert connection.connect(kubeconfig, None, 5, gzip=False).gzip is False

@@ -62,12 +62,17 @@ def test_the_real_package_keeps_every_contract(tmp_path: Path) -> None:
         ("kinspect.live.state", "from kubernetes import config", "Only kinspect.wire imports"),
         ("kinspect.newcomer", "import kubernetes", "Only kinspect.wire imports"),
         ("kinspect.commands", "import urllib3", "Only kinspect.wire imports"),
+        # Inside wire, only the modules that talk to the client: not a struct, not a converter.
+        ("kinspect.wire.raw", "import kubernetes", "Only kinspect.wire imports"),
+        ("kinspect.wire.convert", "from kubernetes import client", "Only kinspect.wire imports"),
+        ("kinspect.wire.lists", "import urllib3", "Only kinspect.wire imports"),
         # A module nobody placed in the layers breaks the exhaustive pipeline contract, and a
         # module added to a package breaks that package's own stack.
         ("kinspect.newcomer", "import json", "pipeline"),
         ("kinspect.path.newcomer", "import json", "Inside path"),
         ("kinspect.policy.newcomer", "import json", "Inside policy"),
         ("kinspect.audit.newcomer", "import json", "Inside audit"),
+        ("kinspect.wire.newcomer", "import json", "Inside wire"),
         # The pipeline's direction, and the pure core's distance from the wire.
         ("kinspect.path.chain", "import kinspect.edge.entry", "pipeline"),
         ("kinspect.path.chain", "import kinspect.wire.files", "pure core"),
@@ -93,6 +98,9 @@ def test_the_real_package_keeps_every_contract(tmp_path: Path) -> None:
         # Checks of one domain never import another's: what both need is in audit.check.
         ("kinspect.audit.edge", "from kinspect.audit import policy", "domains never import"),
         ("kinspect.audit.ports", "import kinspect.audit.chain", "domains never import"),
+        ("kinspect.wire.raw", "import kinspect.wire.convert", "Inside wire"),
+        ("kinspect.wire.connection", "from kinspect.wire import transport", "Inside wire"),
+        ("kinspect.wire.convert_edge", "import kinspect.wire.convert_policy", "Inside wire"),
         ("kinspect.render.tree", "import kinspect.render.table", "formats"),
     ],
 )

@@ -21,7 +21,7 @@ from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import ContainerPort, Namespace, Pod, Protocol
 from kinspect.policy.netpol import PolicyIndex, in_block
 from kinspect.policy.peer import Peer
-from kinspect.wire import convert, raw
+from kinspect.wire import convert_policy, raw
 
 NSS = ("x", "y", "z")
 PODS = ("a", "b", "c")
@@ -46,7 +46,7 @@ def world(*policies: dict[str, Any], state: str = "read", ns_labels: bool = True
         spec = dict(p)
         ns = spec.pop("ns", "x")
         body = {"metadata": {"name": spec.pop("name", f"p{i}"), "namespace": ns}, "spec": spec}
-        nps.append(convert.network_policy(msgspec.convert(body, raw.NetworkPolicy)))
+        nps.append(convert_policy.network_policy(msgspec.convert(body, raw.NetworkPolicy)))
     namespaces = (
         tuple(Namespace(ns, {"ns": ns, "kubernetes.io/metadata.name": ns}) for ns in NSS)
         if ns_labels

@@ -1,10 +1,11 @@
 """AdminNetworkPolicy and BaselineAdminNetworkPolicy truth tables (kinspect.policy.admin).
 
-Policies are written as the API server returns them (wire JSON, converted by kinspect.wire.convert),
-evaluated by `PolicyIndex.check`, the one entry point every command uses. The first tables are
-the rules of the API (apis/v1alpha1 of sigs.k8s.io/network-policy-api v0.1.7) one by one; the
-last ones transcribe cases of that module's conformance suite (conformance/tests/*.go with
-conformance/base/*.yaml): its houses, its policies verbatim, its expected connectivity.
+Policies are written as the API server returns them (wire JSON, converted by
+kinspect.wire.convert_policy), evaluated by `PolicyIndex.check`, the one entry point every
+command uses. The first tables are the rules of the API (apis/v1alpha1 of
+sigs.k8s.io/network-policy-api v0.1.7) one by one; the last ones transcribe cases of that
+module's conformance suite (conformance/tests/*.go with conformance/base/*.yaml): its houses,
+its policies verbatim, its expected connectivity.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from kinspect.model.values import ContainerPort, Namespace, Node, NodeAddress, P
 from kinspect.policy.netpol import PolicyIndex, PolicyVerdict
 from kinspect.policy.peer import Peer
 from kinspect.render.policy import side_words
-from kinspect.wire import convert, raw
+from kinspect.wire import convert_policy, raw
 
 NSS = ("web", "mon", "other")
 
@@ -83,12 +84,12 @@ def world(
         namespaces=tuple(Namespace(n, {"kubernetes.io/metadata.name": n, "team": n}) for n in NSS)
         if namespaces
         else (),
-        network_policies=tuple(convert.network_policy(p) for p in nps),
+        network_policies=tuple(convert_policy.network_policy(p) for p in nps),
         network_policy_state="read",
-        admin_network_policies=tuple(convert.admin_network_policy(p) for p in anps),
+        admin_network_policies=tuple(convert_policy.admin_network_policy(p) for p in anps),
         admin_network_policy_state=state,  # type: ignore[arg-type]
         baseline_admin_network_policies=(
-            (convert.baseline_admin_network_policy(baseline),) if baseline else ()
+            (convert_policy.baseline_admin_network_policy(baseline),) if baseline else ()
         ),
         baseline_admin_network_policy_state=baseline_state,  # type: ignore[arg-type]
     )
@@ -446,16 +447,17 @@ def _house_world(
             for h in HOUSES
         ),
         network_policies=tuple(
-            convert.network_policy(msgspec.convert(p, raw.NetworkPolicy)) for p in nps
+            convert_policy.network_policy(msgspec.convert(p, raw.NetworkPolicy)) for p in nps
         ),
         network_policy_state="read",
         admin_network_policies=tuple(
-            convert.admin_network_policy(msgspec.convert(p, raw.AdminNetworkPolicy)) for p in anps
+            convert_policy.admin_network_policy(msgspec.convert(p, raw.AdminNetworkPolicy))
+            for p in anps
         ),
         admin_network_policy_state="read",
         baseline_admin_network_policies=(
             (
-                convert.baseline_admin_network_policy(
+                convert_policy.baseline_admin_network_policy(
                     msgspec.convert(baseline, raw.AdminNetworkPolicy)
                 ),
             )

@@ -11,7 +11,7 @@ import msgspec
 from kinspect.model.errors import ExitCode
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Namespace
-from kinspect.wire import convert, raw
+from kinspect.wire import convert_policy, raw
 from tests.schema import validate
 from tests.unit.runner import invoke
 from tests.unit.test_trace_from import _save, _world
@@ -52,11 +52,13 @@ def _admin_world(state: str = "read") -> Snapshot:
         s,
         namespaces=(Namespace("ns", {"kubernetes.io/metadata.name": "ns"}),),
         admin_network_policies=(
-            convert.admin_network_policy(msgspec.convert(ALLOW_SHOP, raw.AdminNetworkPolicy)),
+            convert_policy.admin_network_policy(
+                msgspec.convert(ALLOW_SHOP, raw.AdminNetworkPolicy)
+            ),
         ),
         admin_network_policy_state=state,
         baseline_admin_network_policies=(
-            convert.baseline_admin_network_policy(
+            convert_policy.baseline_admin_network_policy(
                 msgspec.convert(BASELINE, raw.AdminNetworkPolicy)
             ),
         ),

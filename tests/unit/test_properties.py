@@ -1,7 +1,7 @@
 """Property-based tests (hypothesis) on every parser of user input and on the wire decoders.
 
 The only outcomes allowed are a result or a documented one-line error: a `KinspectError` for
-user input; for the wire decoders, `msgspec.DecodeError`/`ValidationError` (kinspect.wire.cluster
+user input; for the wire decoders, `msgspec.DecodeError`/`ValidationError` (kinspect.wire.lists
 turns those into one-line errors naming the resource). Examples per test: the "ci" profile
 (tests/unit/conftest.py) in `make unit`, many more in `make fuzz`.
 """

@@ -1,0 +1,212 @@
+"""Kubeconfig contexts and in-cluster config, loaded into the `Connection` every read goes through.
+
+A kubeconfig or credential plugin that fails is one `ConfigError` line that never echoes the file
+or the plugin's output (either may hold a token); the client's own log is kept off stderr. Wire
+never prints: the caller passes `log` (retries, shown with -v) and `warn` (one line each) to
+`connect`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import kubernetes.client as k8s
+import kubernetes.config as k8s_config
+import yaml
+from kubernetes.config.config_exception import ConfigException
+
+from kinspect import __version__
+from kinspect.model.errors import ConfigError
+from kinspect.wire import retry
+from kinspect.wire.untrusted import one_line
+
+# 500 is kubectl's page size; larger pages cut round trips on big clusters, while keeping
+# each response (and the server's memory for it) bounded.
+PAGE_SIZE = 1000
+
+# A LIST that turns out (from its first page's remainingItemCount) to hold at most this many
+# items is read again in one response, without a limit, instead of page by page: a LIST with
+# no limit and no resourceVersion is a consistent read served from the API server's watch
+# cache (ConsistentListFromCache), while the continue pages of a paged LIST come from etcd on
+# a cluster whose objects have not changed since the last compaction
+# (lists.SPLIT_PAGES_PER_NAMESPACE), at about twice the server's CPU. The bound keeps each
+# response, and what a server without streaming list encoding (before 1.33) builds in memory
+# for it, to about 100 MB of pods; bigger lists stay paged (pods per namespace first).
+# docs/performance.md has the measurements and the rule.
+UNPAGED_MAX = 25_000
+
+
+# What a broken kubeconfig can raise while being parsed or loaded.
+_CONFIG_ERRORS = (ConfigException, OSError, ValueError, TypeError, KeyError, yaml.YAMLError)
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass
+class Connection:
+    context: str
+    server: str
+    api: k8s.ApiClient
+    default_namespace: str
+    timeout: float  # seconds for each request, from sending it to its body's last byte
+    page_size: int = PAGE_SIZE  # 0: no paging (one response per LIST)
+    log: Callable[[str], None] = _quiet  # retries and restarts, for -v
+    warn: Callable[[str], None] = _quiet  # one line each: data skipped or read again
+    # Shared by every reader of this connection: one told to back off holds them all.
+    gate: retry.Gate = field(default_factory=retry.Gate)
+    # The server has answered once: a refused connection now means it is restarting.
+    answered: bool = False
+    # Lists of at most this many items are read whole (UNPAGED_MAX); 0: always by pages.
+    unpaged_max: int = UNPAGED_MAX
+    # When set (--watch), the resourceVersion of every LIST read, by (resource, namespace or
+    # None): a watch starts from it.
+    list_versions: dict[tuple[str, str | None], str] | None = None
+    # Ask for gzip-compressed LIST responses (the API server compresses those over 128 KiB),
+    # as kubectl does. It pays even on loopback: at 100k pods `map` reads 29 MB instead of
+    # 443 MB, and TLS and socket reads of the plain body cost more than inflating it
+    # (docs/performance.md, "gzip"). KINSPECT_GZIP=0 turns it off.
+    gzip: bool = True
+
+
+def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
+    """The contexts of a kubeconfig (name → default namespace) and the current one."""
+    paths = (kubeconfig or os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)).split(":")
+    if not any(os.path.isfile(p) for p in paths if p):
+        raise _config_error(kubeconfig, FileNotFoundError())
+    try:
+        ctxs, current = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
+    except _CONFIG_ERRORS as e:
+        raise _config_error(kubeconfig, e) from None
+    names = {c["name"]: (c.get("context") or {}).get("namespace") or "default" for c in ctxs or ()}
+    return names, (current or {}).get("name")
+
+
+def _config_error(kubeconfig: str | None, e: BaseException) -> ConfigError:
+    where = kubeconfig or "~/.kube/config"
+    if isinstance(e, FileNotFoundError):
+        return ConfigError(
+            f"no kubeconfig found at {where}",
+            "pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod",
+        )
+    # Never echo the exception: parsers quote the offending text, which may hold a token.
+    return ConfigError(
+        f"cannot use kubeconfig {where}: {type(e).__name__}",
+        "check the file with `kubectl config view` or pass another --kubeconfig",
+    )
+
+
+class _ClientLog(logging.Handler):
+    """Keeps the kubernetes client's root-logger messages off stderr.
+
+    It also keeps the exec credential plugin's failure (which the client logs and swallows)
+    for `connect` to report.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.exec_failure: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage() if record.name == "root" else ""
+        if msg.startswith("exec:") and self.exec_failure is None:
+            self.exec_failure = msg
+
+
+def _plugin_error(context: str, failure: str) -> ConfigError:
+    """The exec plugin's failure, as its exit code and the first line of its stderr."""
+    head, _, stderr = failure.partition(". ")
+    if head.startswith("exec: process returned "):
+        code = head.removeprefix("exec: process returned ")
+        line = one_line(stderr.strip().splitlines()[0]) if stderr.strip() else ""
+        what = f"exited {code}" + (f": {line}" if line else "")
+    else:
+        # Its output did not parse: never echo it, it may hold the token.
+        what = "gave no usable credentials"
+    return ConfigError(
+        f"the credential plugin of context {context} {what}",
+        "run the users[].exec command of the kubeconfig by hand, or log in again",
+    )
+
+
+def connect(
+    kubeconfig: str | None,
+    context: str | None,
+    timeout: float,
+    in_cluster: bool = False,
+    page_size: int = PAGE_SIZE,
+    log: Callable[[str], None] = _quiet,
+    warn: Callable[[str], None] = _quiet,
+    unpaged_max: int = UNPAGED_MAX,
+    gzip: bool = True,
+) -> Connection:
+    """Load credentials for `context` (or the current one, or in-cluster config).
+
+    `gzip`: ask for compressed lists.
+    """
+    client_log = _ClientLog()
+    root = logging.getLogger()
+    # Before the client logs: logging.error() on a root without handlers would add one that
+    # prints "ERROR:root:..." to stderr for the rest of the run.
+    for h in [h for h in root.handlers if isinstance(h, _ClientLog)]:
+        root.removeHandler(h)
+    root.addHandler(client_log)
+    cfg = k8s.Configuration()
+    if in_cluster:
+        try:
+            k8s_config.load_incluster_config(client_configuration=cfg)
+        except ConfigException:
+            raise ConfigError(
+                "no in-cluster service account found",
+                "run inside a pod, or pass --kubeconfig/--context",
+            ) from None
+        name, ns = "in-cluster", _incluster_namespace()
+    else:
+        names, current = contexts(kubeconfig)
+        chosen = context or current
+        if not chosen:
+            raise ConfigError("the kubeconfig has no current context", "pass --context NAME")
+        name = chosen
+        if name not in names:
+            shown = ", ".join(list(names)[:8]) or "none"
+            raise ConfigError(
+                f"context {name!r} not found in the kubeconfig",
+                f"use one of: {shown}",
+            )
+        try:
+            k8s_config.load_kube_config(
+                config_file=kubeconfig,
+                context=name,
+                client_configuration=cfg,
+                persist_config=False,
+            )
+        except _CONFIG_ERRORS as e:
+            raise _config_error(kubeconfig, e) from None
+        if client_log.exec_failure is not None:
+            raise _plugin_error(name, client_log.exec_failure)
+        ns = names[name]
+    # urllib3's own retries are silent and blind to Retry-After: fetch_page retries instead.
+    cfg.retries = False
+    # Up to 6 LISTs (one per kind) and 4 namespaces' pods at once, each with its next page in
+    # flight: the default pool (5 per core) would drop and reopen connections, with a logged
+    # warning.
+    cfg.connection_pool_maxsize = 32
+    api = k8s.ApiClient(cfg)
+    # Named in the API server's audit log, which the e2e suite reads to prove we only read.
+    api.user_agent = f"kinspect/{__version__}"
+    conn = Connection(name, cfg.host, api, ns, timeout, page_size, log, warn)
+    conn.unpaged_max = unpaged_max
+    conn.gzip = gzip
+    return conn
+
+
+def _incluster_namespace() -> str:
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace") as f:
+            return f.read().strip() or "default"
+    except OSError:
+        return "default"

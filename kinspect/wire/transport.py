@@ -1,0 +1,276 @@
+"""One GET to the API server, retried and read whole within its deadline; the border's errors.
+
+A GET goes through the client's `ApiClient` pool (kubeconfig, TLS, tokens, exec plugins) and its
+body is read as raw bytes, gzip inflated as it comes: the client's generated API and model
+classes are never used (on 100k pods the models cost minutes and gigabytes; importing
+`CoreV1Api` alone costs 0.6 s). Only GETs are ever sent. Each is retried on 429/5xx and on a
+connection reset before the response began, as `kinspect.wire.retry` says, all readers of a
+connection backing off together; `--request-timeout` bounds each request whole, body included
+(docs/reliability.md). Every client exception is translated here into a `KinspectError`: an
+`ApiException` string carries HTTP headers and bodies and must never reach a user.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import urllib3
+from kubernetes.client.rest import ApiException
+
+from kinspect.model.errors import (
+    ForbiddenError,
+    KinspectError,
+    NotFoundError,
+    ServerError,
+    UnreachableError,
+)
+from kinspect.wire import retry
+from kinspect.wire.connection import Connection
+from kinspect.wire.untrusted import one_line, status_message
+
+
+@contextmanager
+def _translate(conn: Connection, what: str) -> Iterator[None]:
+    """Map transport exceptions to one-line KinspectErrors (no headers, no bodies)."""
+    try:
+        yield
+    except ApiException as e:
+        # Status 0: no HTTP response. The client's REST layer wraps urllib3's SSLError so.
+        if not e.status and str(e.reason).startswith("SSLError"):
+            raise _tls_error(conn) from None
+        raise api_error(conn, e.status, status_message(e.body), "list", what, "") from None
+    except urllib3.exceptions.SSLError:
+        raise _tls_error(conn) from None
+    except urllib3.exceptions.NewConnectionError:  # a subclass of urllib3's TimeoutError
+        raise _unreachable(conn) from None
+    except (urllib3.exceptions.TimeoutError, TimeoutError):
+        raise _timeout(conn, what) from None
+    except _BodyLost:
+        raise UnreachableError(
+            f"the connection to the API server {conn.server} of context {conn.context} "
+            f"was lost while reading {what}",
+            "retry; if it keeps happening, check the API server and any proxy in front of it",
+        ) from None
+    except (urllib3.exceptions.HTTPError, OSError):
+        raise _unreachable(conn) from None
+
+
+def _unreachable(conn: Connection) -> UnreachableError:
+    return UnreachableError(
+        f"the API server {conn.server} of context {conn.context} is unreachable",
+        "check that the cluster is running and reachable, or raise --request-timeout",
+    )
+
+
+def _timeout(conn: Connection, what: str) -> UnreachableError:
+    return UnreachableError(
+        f"reading {what} from the API server {conn.server} of context {conn.context} "
+        f"timed out after {conn.timeout:g}s",
+        "raise --request-timeout, or narrow the scope with -n NAMESPACE",
+    )
+
+
+class _BodyLost(Exception):
+    """The connection broke after the response began: not retried (the request was served)."""
+
+
+def _tls_error(conn: Connection) -> UnreachableError:
+    return UnreachableError(
+        f"TLS handshake with {conn.server} failed (context {conn.context})",
+        "check the cluster's CA in the kubeconfig",
+    )
+
+
+def api_error(
+    conn: Connection, status: int, msg: str, verb: str, resource: str, scope: str
+) -> KinspectError:
+    """The one-line error for an HTTP `status` answered to `verb` on `resource` in `scope`."""
+    what = f"{resource} {scope}".strip()
+    if status == 401:
+        return ForbiddenError(
+            f"the API server rejected the credentials of context {conn.context} (401)",
+            "refresh the token or client certificate in the kubeconfig",
+            status=401,
+        )
+    if status == 403:
+        return ForbiddenError(
+            f"context {conn.context} may not {verb} {what} (403 Forbidden)",
+            "ask for get/list on it (see deploy/rbac.yaml), or narrow the scope with -n NAMESPACE",
+        )
+    if status == 404:
+        return NotFoundError(f"{what} not found on {conn.server}", one_line(msg))
+    detail = f": {one_line(msg)}" if msg.strip() else ""
+    return ServerError(
+        f"the API server {conn.server} failed to {verb} {what}: HTTP {status}{detail}",
+        "the API server failed, not kinspect: retry later, or check the API server's health "
+        "(kubectl get --raw /readyz)",
+    )
+
+
+class Expired(Exception):
+    """410 Gone on a continue page: the snapshot the token pointed at is compacted away."""
+
+
+class _Retry(Exception):
+    """A failure worth another attempt: a connection reset before the response began."""
+
+
+def fetch_page(
+    conn: Connection,
+    path: str,
+    resource: str,
+    scope: str,
+    token: str | None,
+    *,
+    paged: bool = True,
+    **query: str,
+) -> Body:
+    """One page of a LIST at `path`, raw, retried as `kinspect.wire.retry` says.
+
+    A plain GET through the client's connection pool and authentication (bearer tokens, exec
+    plugins, client certificates) rather than the generated API classes: importing
+    `CoreV1Api` alone takes 0.6 s, and each of its calls validates its arguments first.
+    `paged=False`: no limit (the whole list in one response).
+    """
+    what = f"{resource} {scope}".strip()
+    # `limit` in `query` (a probe for a list's size) replaces the page size.
+    limit = query.pop("limit", "") or (str(conn.page_size) if conn.page_size else "")
+    params = [(k, v) for k, v in query.items() if v]
+    if paged and limit:
+        params.append(("limit", limit))
+    if token:
+        params.append(("continue", token))
+    url, headers = get_request(conn, path, params, what)
+    if conn.gzip:
+        headers["Accept-Encoding"] = "gzip"  # urllib3 decompresses as it reads
+    window_end = time.monotonic() + retry.retry_window(conn.timeout)
+    attempt = 0
+    while True:
+        attempt += 1
+        conn.gate.wait()
+        status: int | None = None
+        retry_after: float | None = None
+        try:
+            with _translate(conn, what):
+                status, data, retry_after = _get(conn, url, headers)
+        except _Retry as e:
+            reason = str(e)
+        else:
+            if 200 <= status <= 299:
+                return data
+            if status == 410 and token:
+                raise Expired
+            if status not in retry.RETRY_STATUSES:
+                raise api_error(conn, status, status_message(data), "list", resource, scope)
+            reason = f"HTTP {status}"
+        wait = retry.backoff(attempt) if retry_after is None else retry_after
+        if status == 429 or retry_after is not None:
+            conn.gate.close_for(wait)
+        if attempt >= retry.MAX_ATTEMPTS or time.monotonic() + wait > window_end:
+            if status is None:
+                raise UnreachableError(
+                    f"the API server {conn.server} of context {conn.context} did not answer "
+                    f"for {what} after {attempt} attempts ({reason})",
+                    "check that the cluster is running, and retry",
+                )
+            raise api_error(conn, status, status_message(data), "list", resource, scope)
+        conn.log(f"retrying list {what} in {wait:.1f}s after {reason} (attempt {attempt + 1})")
+        time.sleep(wait)
+
+
+def get_request(
+    conn: Connection, path: str, params: list[tuple[str, str]], what: str
+) -> tuple[str, dict[str, str]]:
+    """The URL and headers (credentials included) of a GET of `path`, for LISTs and WATCHes."""
+    with _translate(conn, what):
+        _, url, headers, _, _ = conn.api.param_serialize(
+            "GET",
+            path,
+            query_params=params,
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+    return url, headers
+
+
+def send(conn: Connection, url: str, headers: dict[str, str], read: float) -> Any:
+    """Send a GET through the client's pool, no retries, the body left to the caller to read.
+
+    `read`: the socket's timeout for each read until the caller sets its own.
+    """
+    return conn.api.rest_client.pool_manager.request(
+        "GET",
+        url,
+        headers=headers,
+        preload_content=False,
+        retries=False,
+        timeout=urllib3.Timeout(connect=conn.timeout, read=read),
+    )
+
+
+READ_CHUNK = 1 << 20
+# A response body as read: one growing bytearray (see _get); constants and tests pass bytes.
+Body = bytes | bytearray
+
+
+def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, Body, float | None]:
+    """One GET: its status, whole body and Retry-After, all within `conn.timeout` seconds.
+
+    The socket's timeout is set to what is left before each read, so a body trickling in
+    ends at the deadline, not one timeout per read.
+    """
+    deadline = time.monotonic() + conn.timeout
+    try:
+        resp = send(conn, url, headers, conn.timeout)
+    except (urllib3.exceptions.ProtocolError, ConnectionResetError) as e:
+        raise _Retry("connection reset") from e
+    except urllib3.exceptions.NewConnectionError as e:
+        if not conn.answered:
+            raise  # a server that never answered is not restarting: fail at once
+        raise _Retry("connection refused") from e
+    conn.answered = True
+    # One growing buffer, not a list of chunks joined at the end: the join would hold the
+    # body twice (an unpaged list of 10,000 pods is tens of MB), and msgspec decodes a
+    # bytearray as it does bytes.
+    body = bytearray()
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            sock = getattr(resp.connection, "sock", None)
+            if sock is not None:
+                sock.settimeout(left)
+            chunk = resp.read1(READ_CHUNK)
+            if not chunk:
+                break
+            body += chunk
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError, ConnectionError):
+        # DecodeError: a gzip body cut short or corrupted on the way
+        resp.close()
+        raise _BodyLost from None
+    except BaseException:
+        resp.close()
+        raise
+    resp.release_conn()
+    return resp.status, body, retry.parse_retry_after(resp.headers.get("Retry-After"))
+
+
+@contextmanager
+def threads(workers: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that is waited for on success only.
+
+    On an error or Ctrl-C its running reads are abandoned (the process is about to exit):
+    waiting for them would hold Ctrl-C up to a request timeout.
+    """
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
