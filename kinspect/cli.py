@@ -1,8 +1,8 @@
 """The typer surface: commands, flags and help, and the one handler that maps errors to exits.
 
-Each command turns its flags into plain values and calls `kinspect.commands.session`, which does the
-work against an injected `Session` (streams, environment, --debug). `run(argv)` is the whole
-program and returns its exit status (docs/exit-codes.md); only `main()` exits the process.
+Each command turns its flags into plain values and calls its module of `kinspect.commands`,
+which does the work against an injected `Session` (streams, environment, --debug). `run(argv)`
+is the whole program and returns its exit status (docs/exit-codes.md); only `main()` exits.
 """
 
 from __future__ import annotations
@@ -20,19 +20,15 @@ from typer._click.exceptions import ClickException
 
 from kinspect import __version__
 from kinspect.audit.checks import Severity
-from kinspect.commands import session as commands
-from kinspect.commands.session import (
-    WATCH_TIMEOUT,
-    AuditOptions,
-    DataFormat,
-    DiffFormat,
-    Level,
-    MapFormat,
-    Session,
-    Target,
-    WatchOptions,
-    Where,
-)
+from kinspect.commands import audit as audit_cmd
+from kinspect.commands import map as map_cmd
+from kinspect.commands import policy as policy_cmd
+from kinspect.commands import snapshot as snapshot_cmd
+from kinspect.commands import trace as trace_cmd
+from kinspect.commands.audit import AuditOptions, Level
+from kinspect.commands.session import DataFormat, MapFormat, Session, Target, Where
+from kinspect.commands.snapshot import DiffFormat
+from kinspect.commands.watch import WATCH_TIMEOUT, WatchOptions
 from kinspect.model.errors import ExitCode, KinspectError
 from kinspect.render.audit import AuditFormat
 from kinspect.render.safe import plain
@@ -127,7 +123,7 @@ def map_(
     """The chain of every service port, one row per backend."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     o = WatchOptions(watch, watch_timeout)
-    return commands.map_(_session(ctx), t, w, output, service, selector, entrypoints, o)
+    return map_cmd.map_(_session(ctx), t, w, output, service, selector, entrypoints, o)
 
 
 @app.command()
@@ -143,7 +139,7 @@ def ips(
 ) -> ExitCode:
     """The IP inventory: node, cluster, external and pod IPs, and who allocates each."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
-    return commands.ips(_session(ctx), t, w, output.value)
+    return map_cmd.ips(_session(ctx), t, w, output.value)
 
 
 @app.command("trace")
@@ -179,7 +175,7 @@ def trace_(
     """
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     o = WatchOptions(watch, watch_timeout)
-    return commands.trace_(_session(ctx), t, w, output.value, address, host, path, source, o)
+    return trace_cmd.trace_(_session(ctx), t, w, output.value, address, host, path, source, o)
 
 
 @app.command("policy")
@@ -198,9 +194,9 @@ def policy_(
     snapshot: SnapshotOpt = None,
 ) -> ExitCode:
     """Who may reach a pod or service port by NetworkPolicy; --matrix: pod to pod."""
-    o = commands.PolicyOptions(target, matrix, port)
+    o = policy_cmd.PolicyOptions(target, matrix, port)
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, False, snapshot)
-    return commands.policy_(_session(ctx), t, w, output.value, o)
+    return policy_cmd.policy_(_session(ctx), t, w, output.value, o)
 
 
 @app.command("explain")
@@ -215,7 +211,7 @@ def explain_(
 ) -> ExitCode:
     """The four IPs and four ports, illustrated with a real service of this cluster."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
-    return commands.explain(_session(ctx), t, w)
+    return map_cmd.explain(_session(ctx), t, w)
 
 
 @app.command("diff")
@@ -239,7 +235,7 @@ def diff_(
     that namespace only, on both sides. A file named live: ./live.
     """
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces)
-    return commands.diff(_session(ctx), t, w, output, old, new)
+    return snapshot_cmd.diff(_session(ctx), t, w, output, old, new)
 
 
 @app.command("ui")
@@ -285,7 +281,7 @@ def snapshot_save(
     """Write nodes, services, endpoint slices, endpoints, pods and namespaces (never secrets)."""
     t = Target(kubeconfig, context, request_timeout)
     w = Where(namespace, all_namespaces)
-    return commands.snapshot_save(_session(ctx), t, w, path)
+    return snapshot_cmd.snapshot_save(_session(ctx), t, w, path)
 
 
 @app.command("audit")
@@ -354,7 +350,7 @@ def audit_(
         snapshots=tuple(snapshots or ()),
     )
     t = Target(kubeconfig, None, request_timeout)
-    return commands.audit_(_session(ctx), t, Where(namespace, all_namespaces), options)
+    return audit_cmd.audit_(_session(ctx), t, Where(namespace, all_namespaces), options)
 
 
 def _fail(session: Session, message: str, hint: str) -> None:

@@ -86,6 +86,8 @@ def test_the_real_package_keeps_every_contract(tmp_path: Path) -> None:
         ("kinspect.policy.peer", "import kinspect.policy.netpol", "Inside policy"),
         ("kinspect.model.values", "import kinspect.model.snapshot", "Inside model"),
         ("kinspect.edge.gateway", "import kinspect.edge.entry", "Inside edge"),
+        ("kinspect.commands.session", "import kinspect.commands.map", "Inside commands"),
+        ("kinspect.commands.audit", "import kinspect.commands.map", "Inside commands"),
         ("kinspect.render.tree", "import kinspect.render.table", "formats"),
     ],
 )
