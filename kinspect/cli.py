@@ -1,8 +1,9 @@
 """The typer surface: commands, flags and help, and the one handler that maps errors to exits.
 
 Each command turns its flags into plain values and calls its module of `kinspect.commands`,
-which does the work against an injected `Session` (streams, environment, --debug). `run(argv)`
-is the whole program and returns its exit status (docs/exit-codes.md); only `main()` exits.
+which does the work against an injected `Session` (streams, environment, --debug).
+`run(argv)` is the whole program and returns its exit status (docs/exit-codes.md); only
+`main()` exits the process.
 """
 
 from __future__ import annotations
@@ -55,13 +56,17 @@ SelectorOpt = Annotated[
 TimeoutOpt = Annotated[
     float, typer.Option("--request-timeout", help="Seconds to wait for each API request.")
 ]
+REQUEST_TIMEOUT = 30.0  # --request-timeout's default
 SnapshotOpt = Annotated[
     str | None,
     typer.Option(
         "--snapshot", help="Read a file from `kinspect snapshot save` instead of a cluster."
     ),
 ]
-DataOutputOpt = Annotated[DataFormat, typer.Option("-o", "--output", help="Output format.")]
+_OUTPUT = typer.Option("-o", "--output", help="Output format.")  # typer copies it for each use
+DataOutputOpt = Annotated[DataFormat, _OUTPUT]
+MapOutputOpt = Annotated[MapFormat, _OUTPUT]
+DiffOutputOpt = Annotated[DiffFormat, _OUTPUT]
 WatchOpt = Annotated[
     bool,
     typer.Option(
@@ -106,15 +111,13 @@ def _root(
 def map_(
     ctx: typer.Context,
     service: Annotated[str | None, typer.Argument(help="Only this service.")] = None,
-    output: Annotated[MapFormat, typer.Option("-o", "--output", help="Output format.")] = (
-        MapFormat.table
-    ),
+    output: MapOutputOpt = MapFormat.table,
     namespace: NamespaceOpt = None,
     all_namespaces: AllNsOpt = False,
     selector: SelectorOpt = None,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
     entrypoints: Annotated[bool, typer.Option(help="Every host and path, where it lands.")] = False,
     watch: WatchOpt = False,
@@ -134,7 +137,7 @@ def ips(
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
 ) -> ExitCode:
     """The IP inventory: node, cluster, external and pod IPs, and who allocates each."""
@@ -155,7 +158,7 @@ def trace_(
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
     source: Annotated[
         str | None,
@@ -190,7 +193,7 @@ def policy_(
     namespace: NamespaceOpt = None,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
 ) -> ExitCode:
     """Who may reach a pod or service port by NetworkPolicy; --matrix: pod to pod."""
@@ -206,7 +209,7 @@ def explain_(
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
 ) -> ExitCode:
     """The four IPs and four ports, illustrated with a real service of this cluster."""
@@ -219,14 +222,12 @@ def diff_(
     ctx: typer.Context,
     old: Annotated[str, typer.Argument(help="A snapshot file, an audit -o json report, or live.")],
     new: Annotated[str, typer.Argument(help="A snapshot file, an audit -o json report, or live.")],
-    output: Annotated[DiffFormat, typer.Option("-o", "--output", help="Output format.")] = (
-        DiffFormat.text
-    ),
+    output: DiffOutputOpt = DiffFormat.text,
     namespace: NamespaceOpt = None,
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
 ) -> ExitCode:
     """What changed in the chain from OLD to NEW: exit 0 when nothing, 10 when something did.
 
@@ -245,7 +246,7 @@ def ui_(
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
     no_watch: Annotated[
         bool,
@@ -276,7 +277,7 @@ def snapshot_save(
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
 ) -> ExitCode:
     """Write nodes, services, endpoint slices, endpoints, pods and namespaces (never secrets)."""
     t = Target(kubeconfig, context, request_timeout)
@@ -335,7 +336,7 @@ def audit_(
     namespace: NamespaceOpt = None,
     all_namespaces: AllNsOpt = False,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
 ) -> ExitCode:
     """Find what breaks the chain: findings by severity, for people and for schedulers."""
     options = AuditOptions(

@@ -277,7 +277,7 @@ def emit(
     text: Callable[[], RenderableType],
     layout: Layout = "lines",
 ) -> None:
-    """`doc` as JSON or YAML when `fmt` says so; otherwise the `text` it renders, at `layout`."""
+    """Write `doc` as JSON or YAML when `fmt` asks for it, else print `text()` at `layout`."""
     if fmt == "json":
         s.stdout.flush()
         # Indented for a person at a terminal; compact for programs, which need no whitespace
