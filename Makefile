@@ -27,7 +27,7 @@ lint: venv
 # The quick loop: every test that needs no cluster (seconds, no Go build), with the CLI's
 # in-process coverage, which must stay at 80% or more.
 unit: venv tmux
-	$(BIN)/pytest -m "not e2e and not dist" --cov=kinspect.cli --cov=kinspect.commands.session --cov-report=term \
+	$(BIN)/pytest -m "not e2e and not dist" --cov=kinspect.cli --cov=kinspect.commands --cov-report=term \
 	  --cov-fail-under=80
 
 # The unit suite once more under `python -O`, which strips `assert`: the package must not use

@@ -126,7 +126,7 @@ def measure(pods: int, flips: int, seed: int) -> dict[str, float]:
     state = live.State.of(snap)
     sync_s = time.perf_counter() - t0
     gc.collect()
-    gc.freeze()  # as `--watch` does after its first read (commands.Watching.run)
+    gc.freeze()  # as `--watch` does after its first read (commands.watch.Watching.run)
     rng = random.Random(seed)
     # From here on only the state holds the objects, as in `--watch` (the bench keeps refs).
     refs = sorted(state.idx.pods)

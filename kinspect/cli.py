@@ -1,8 +1,9 @@
 """The typer surface: commands, flags and help, and the one handler that maps errors to exits.
 
-Each command turns its flags into plain values and calls `kinspect.commands.session`, which does the
-work against an injected `Session` (streams, environment, --debug). `run(argv)` is the whole
-program and returns its exit status (docs/exit-codes.md); only `main()` exits the process.
+Each command turns its flags into plain values and calls its module of `kinspect.commands`,
+which does the work against an injected `Session` (streams, environment, --debug).
+`run(argv)` is the whole program and returns its exit status (docs/exit-codes.md); only
+`main()` exits the process.
 """
 
 from __future__ import annotations
@@ -20,19 +21,15 @@ from typer._click.exceptions import ClickException
 
 from kinspect import __version__
 from kinspect.audit.finding import Severity
-from kinspect.commands import session as commands
-from kinspect.commands.session import (
-    WATCH_TIMEOUT,
-    AuditOptions,
-    DataFormat,
-    DiffFormat,
-    Level,
-    MapFormat,
-    Session,
-    Target,
-    WatchOptions,
-    Where,
-)
+from kinspect.commands import audit as audit_cmd
+from kinspect.commands import map as map_cmd
+from kinspect.commands import policy as policy_cmd
+from kinspect.commands import snapshot as snapshot_cmd
+from kinspect.commands import trace as trace_cmd
+from kinspect.commands.audit import AuditOptions, Level
+from kinspect.commands.session import DataFormat, MapFormat, Session, Target, Where
+from kinspect.commands.snapshot import DiffFormat
+from kinspect.commands.watch import WATCH_TIMEOUT, WatchOptions
 from kinspect.model.errors import ExitCode, KinspectError
 from kinspect.render.audit import AuditFormat
 from kinspect.render.safe import plain
@@ -59,13 +56,17 @@ SelectorOpt = Annotated[
 TimeoutOpt = Annotated[
     float, typer.Option("--request-timeout", help="Seconds to wait for each API request.")
 ]
+REQUEST_TIMEOUT = 30.0  # --request-timeout's default
 SnapshotOpt = Annotated[
     str | None,
     typer.Option(
         "--snapshot", help="Read a file from `kinspect snapshot save` instead of a cluster."
     ),
 ]
-DataOutputOpt = Annotated[DataFormat, typer.Option("-o", "--output", help="Output format.")]
+_OUTPUT = typer.Option("-o", "--output", help="Output format.")  # typer copies it for each use
+DataOutputOpt = Annotated[DataFormat, _OUTPUT]
+MapOutputOpt = Annotated[MapFormat, _OUTPUT]
+DiffOutputOpt = Annotated[DiffFormat, _OUTPUT]
 WatchOpt = Annotated[
     bool,
     typer.Option(
@@ -110,15 +111,13 @@ def _root(
 def map_(
     ctx: typer.Context,
     service: Annotated[str | None, typer.Argument(help="Only this service.")] = None,
-    output: Annotated[MapFormat, typer.Option("-o", "--output", help="Output format.")] = (
-        MapFormat.table
-    ),
+    output: MapOutputOpt = MapFormat.table,
     namespace: NamespaceOpt = None,
     all_namespaces: AllNsOpt = False,
     selector: SelectorOpt = None,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
     entrypoints: Annotated[bool, typer.Option(help="Every host and path, where it lands.")] = False,
     watch: WatchOpt = False,
@@ -127,7 +126,7 @@ def map_(
     """The chain of every service port, one row per backend."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     o = WatchOptions(watch, watch_timeout)
-    return commands.map_(_session(ctx), t, w, output, service, selector, entrypoints, o)
+    return map_cmd.map_(_session(ctx), t, w, output, service, selector, entrypoints, o)
 
 
 @app.command()
@@ -138,12 +137,12 @@ def ips(
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
 ) -> ExitCode:
     """The IP inventory: node, cluster, external and pod IPs, and who allocates each."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
-    return commands.ips(_session(ctx), t, w, output.value)
+    return map_cmd.ips(_session(ctx), t, w, output.value)
 
 
 @app.command("trace")
@@ -159,7 +158,7 @@ def trace_(
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
     source: Annotated[
         str | None,
@@ -179,7 +178,7 @@ def trace_(
     """
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     o = WatchOptions(watch, watch_timeout)
-    return commands.trace_(_session(ctx), t, w, output.value, address, host, path, source, o)
+    return trace_cmd.trace_(_session(ctx), t, w, output.value, address, host, path, source, o)
 
 
 @app.command("policy")
@@ -194,13 +193,13 @@ def policy_(
     namespace: NamespaceOpt = None,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
 ) -> ExitCode:
     """Who may reach a pod or service port by NetworkPolicy; --matrix: pod to pod."""
-    o = commands.PolicyOptions(target, matrix, port)
+    o = policy_cmd.PolicyOptions(target, matrix, port)
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, False, snapshot)
-    return commands.policy_(_session(ctx), t, w, output.value, o)
+    return policy_cmd.policy_(_session(ctx), t, w, output.value, o)
 
 
 @app.command("explain")
@@ -210,12 +209,12 @@ def explain_(
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
 ) -> ExitCode:
     """The four IPs and four ports, illustrated with a real service of this cluster."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
-    return commands.explain(_session(ctx), t, w)
+    return map_cmd.explain(_session(ctx), t, w)
 
 
 @app.command("diff")
@@ -223,14 +222,12 @@ def diff_(
     ctx: typer.Context,
     old: Annotated[str, typer.Argument(help="A snapshot file, an audit -o json report, or live.")],
     new: Annotated[str, typer.Argument(help="A snapshot file, an audit -o json report, or live.")],
-    output: Annotated[DiffFormat, typer.Option("-o", "--output", help="Output format.")] = (
-        DiffFormat.text
-    ),
+    output: DiffOutputOpt = DiffFormat.text,
     namespace: NamespaceOpt = None,
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
 ) -> ExitCode:
     """What changed in the chain from OLD to NEW: exit 0 when nothing, 10 when something did.
 
@@ -239,7 +236,7 @@ def diff_(
     that namespace only, on both sides. A file named live: ./live.
     """
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces)
-    return commands.diff(_session(ctx), t, w, output, old, new)
+    return snapshot_cmd.diff(_session(ctx), t, w, output, old, new)
 
 
 @app.command("ui")
@@ -249,7 +246,7 @@ def ui_(
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
     snapshot: SnapshotOpt = None,
     no_watch: Annotated[
         bool,
@@ -280,12 +277,12 @@ def snapshot_save(
     all_namespaces: AllNsOpt = False,
     context: ContextOpt = None,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
 ) -> ExitCode:
     """Write nodes, services, endpoint slices, endpoints, pods and namespaces (never secrets)."""
     t = Target(kubeconfig, context, request_timeout)
     w = Where(namespace, all_namespaces)
-    return commands.snapshot_save(_session(ctx), t, w, path)
+    return snapshot_cmd.snapshot_save(_session(ctx), t, w, path)
 
 
 @app.command("audit")
@@ -339,7 +336,7 @@ def audit_(
     namespace: NamespaceOpt = None,
     all_namespaces: AllNsOpt = False,
     kubeconfig: KubeconfigOpt = None,
-    request_timeout: TimeoutOpt = 30.0,
+    request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
 ) -> ExitCode:
     """Find what breaks the chain: findings by severity, for people and for schedulers."""
     options = AuditOptions(
@@ -354,7 +351,7 @@ def audit_(
         snapshots=tuple(snapshots or ()),
     )
     t = Target(kubeconfig, None, request_timeout)
-    return commands.audit_(_session(ctx), t, Where(namespace, all_namespaces), options)
+    return audit_cmd.audit_(_session(ctx), t, Where(namespace, all_namespaces), options)
 
 
 def _fail(session: Session, message: str, hint: str) -> None:

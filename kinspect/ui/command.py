@@ -1,12 +1,12 @@
 """`kinspect ui`'s body: refuse a non-terminal, read the source, run the app, live or not.
 
 Against a cluster the ui follows it (`follow`): the first read is `--watch`'s
-(`commands.start_watch`: one LIST per kind, resourceVersions kept, a `live.State`), then the
+(`watch.start_watch`: one LIST per kind, resourceVersions kept, a `live.State`), then the
 watcher threads and the consumer (`ui/follow.py`) post every change to the app until it ends;
 both are stopped then. A refused read of every namespace falls back to the context's
 namespace (read and watched there), as the audit does.
 
-A snapshot file, or `--no-watch`, is read once as `map -A` reads it (`commands.read`), with
+A snapshot file, or `--no-watch`, is read once as `map -A` reads it (`session.read`), with
 the same fallback; `r` in the app calls the same `load` again, in a worker thread.
 Warnings are collected for the app's "could not read" line instead of printed.
 """
@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from kinspect.commands import session as commands
-from kinspect.commands.session import Session, Target, WatchOptions, Where
+from kinspect.commands.session import Session, Target, Where, read
+from kinspect.commands.watch import WatchOptions, start_watch
 from kinspect.live import watcher
 from kinspect.model.errors import ExitCode, UsageError
 from kinspect.ui.follow import Follower
@@ -47,7 +47,7 @@ def load(s: Session, t: Target, w: Where, quiet: bool = False) -> Loaded:
     r = _Collecting(*streams, s.environ, s.debug, s.verbose, s.stdout_tty, s.stderr_tty)
     if quiet:
         r.stderr_tty = False
-    snap, where = commands.read(r, t, w, default_all=True, narrow_when_forbidden=True)
+    snap, where = read(r, t, w, default_all=True, narrow_when_forbidden=True)
     notes = tuple(dict.fromkeys((*snap.warnings, *r.collected)))
     source = f"snapshot {w.snapshot}" if w.snapshot else f"context {snap.context}"
     now = datetime.datetime.now(datetime.UTC)
@@ -63,7 +63,7 @@ def follow(
     says those) are kept, never printed over the app.
     """
     r = _Collecting(s.stdout, s.stderr, s.environ, s.debug, s.verbose, s.stdout_tty, s.stderr_tty)
-    _, state, wt = commands.start_watch(r, t, w, o, True, narrow_when_forbidden=True)
+    _, state, wt = start_watch(r, t, w, o, True, narrow_when_forbidden=True)
     snap = state.as_snapshot()
     notes = tuple(dict.fromkeys((*snap.warnings, *r.collected)))
     now = datetime.datetime.now(datetime.UTC)

@@ -1,6 +1,6 @@
 """`kinspect ui` live: the watch's consumer on its own thread, posting to the app.
 
-The consumer is map/trace --watch's (`commands.Watching`): every item of the watcher's queue
+The consumer is map/trace --watch's (`watch.Watching`): every item of the watcher's queue
 is applied to the `live.State` (only the chains an event touches are rebuilt). After each
 batch the `Follower` posts what changed to the app (`KinspectApp.post_snapshot`, with the
 state's chains, so the view rebuilds only the touched services' rows and search entries):
@@ -27,8 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from kinspect.commands import session as commands
 from kinspect.commands.session import Session
+from kinspect.commands.watch import FRAME_SECONDS, Watching
 from kinspect.live import state as live
 from kinspect.live import watcher
 from kinspect.model.change import Change
@@ -39,7 +39,7 @@ from kinspect.render import watch as render_watch
 from kinspect.ui.view import ServiceKey
 
 # A post at most this often (the --watch live view's frame rate).
-POST_SECONDS = commands.FRAME_SECONDS
+POST_SECONDS = FRAME_SECONDS
 
 
 class Screen(Protocol):
@@ -98,7 +98,7 @@ class Follower:
     notes: tuple[str, ...]  # what the first read could not read (kept on every post)
     clock: Callable[[], float] = time.monotonic
     status: render_watch.Status = field(init=False)
-    watching: commands.Watching = field(init=False)
+    watching: Watching = field(init=False)
     last: dict[ServiceKey, ServiceChain] = field(init=False)  # the chains last posted
     # The state changed since the last post (a pod no service selects changes counts and
     # the search, not a chain), as opposed to an event that changed nothing kinspect reads.
@@ -112,7 +112,7 @@ class Follower:
     def __post_init__(self) -> None:
         self.status = render_watch.Status(self.state.snapshot.context)
         # live_view: the status is the app's to show; nothing is written to the terminal.
-        self.watching = commands.Watching(self.s, self.state, self.feed, self.status, True)
+        self.watching = Watching(self.s, self.state, self.feed, self.status, True)
         self.said = status_text(self.status)
         self.last = dict(self.state.chains)
 

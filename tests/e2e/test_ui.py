@@ -18,7 +18,8 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Static, Tree
 
-from kinspect.commands.session import Session, Target, WatchOptions, Where
+from kinspect.commands.session import Session, Target, Where
+from kinspect.commands.watch import WatchOptions
 from kinspect.ui import command
 from kinspect.ui.app import KinspectApp
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kinspect.commands import session as commands
+from kinspect.commands import map as map_cmd
 from kinspect.model.errors import ExitCode
 
 from .runner import invoke, one_line_error
@@ -133,7 +133,7 @@ def test_a_bug_is_exit_1_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*_: object) -> ExitCode:
         raise ZeroDivisionError
 
-    monkeypatch.setattr(commands, "map_", boom)
+    monkeypatch.setattr(map_cmd, "map_", boom)
     one_line_error(invoke("map"), ExitCode.ERROR, "unexpected ZeroDivisionError", "--debug")
 
 
@@ -141,7 +141,7 @@ def test_ctrl_c_is_130_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(*_: object) -> ExitCode:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(commands, "ips", interrupted)
+    monkeypatch.setattr(map_cmd, "ips", interrupted)
     one_line_error(invoke("ips"), ExitCode.INTERRUPTED, "interrupted")
 
 
@@ -149,7 +149,7 @@ def test_a_closed_pipe_is_not_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     def closed(*_: object) -> ExitCode:
         raise BrokenPipeError
 
-    monkeypatch.setattr(commands, "explain", closed)
+    monkeypatch.setattr(map_cmd, "explain", closed)
     r = invoke("explain")
     assert r.code == ExitCode.OK
     assert r.stderr == ""

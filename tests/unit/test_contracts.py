@@ -101,6 +101,8 @@ def test_the_real_package_keeps_every_contract(tmp_path: Path) -> None:
         ("kinspect.wire.raw", "import kinspect.wire.convert", "Inside wire"),
         ("kinspect.wire.connection", "from kinspect.wire import transport", "Inside wire"),
         ("kinspect.wire.convert_edge", "import kinspect.wire.convert_policy", "Inside wire"),
+        ("kinspect.commands.session", "import kinspect.commands.map", "Inside commands"),
+        ("kinspect.commands.audit", "import kinspect.commands.map", "Inside commands"),
         ("kinspect.render.tree", "import kinspect.render.table", "formats"),
     ],
 )

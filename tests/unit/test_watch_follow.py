@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import msgspec
 import pytest
 
-from kinspect.commands import session as commands
+from kinspect.commands import watch
 from kinspect.commands.session import MapFormat, Session
 from kinspect.live import state as live
 from kinspect.live.state import State
@@ -80,7 +80,7 @@ def test_json_lines_the_first_read_synced_then_every_change() -> None:
     s, out, err = _session()
     feed = Feed(_changes())
     with pytest.raises(KeyboardInterrupt):
-        commands.follow_map(s, MapFormat.json, _snap(), State.of(_snap()), feed)
+        watch.follow_map(s, MapFormat.json, _snap(), State.of(_snap()), feed)
     assert feed.started
     docs = [json.loads(line) for line in _text(out).splitlines()]
     for d in docs:
@@ -107,7 +107,7 @@ def test_json_lines_the_first_read_synced_then_every_change() -> None:
 def test_text_lines_off_a_terminal() -> None:
     s, out, _ = _session()
     with pytest.raises(KeyboardInterrupt):
-        commands.follow_map(s, MapFormat.table, _snap(), State.of(_snap()), Feed(_changes()))
+        watch.follow_map(s, MapFormat.table, _snap(), State.of(_snap()), Feed(_changes()))
     lines = _text(out).splitlines()
     assert lines[0].split()[:3] == ["SERVICE", "PORT", "FRONTENDS"]
     changes = [line.split(" ", 1)[1] for line in lines if line.startswith("20")]
@@ -120,7 +120,7 @@ def test_text_lines_off_a_terminal() -> None:
 def test_the_live_view_at_a_terminal() -> None:
     s, out, err = _session(tty=True)
     with pytest.raises(KeyboardInterrupt):
-        commands.follow_map(s, MapFormat.wide, _snap(), State.of(_snap()), Feed(_changes()))
+        watch.follow_map(s, MapFormat.wide, _snap(), State.of(_snap()), Feed(_changes()))
     shown = _text(out)
     assert "10.244.1.6:8080" in shown
     assert "\x1b[7m" in shown  # the changed service highlighted
@@ -136,7 +136,7 @@ def test_a_crashed_watcher_is_raised() -> None:
 
     feed = Feed([Crashed(Boom("bug"))])
     with pytest.raises(Boom):
-        commands.follow_map(s, MapFormat.json, _snap(), State.of(_snap()), feed)
+        watch.follow_map(s, MapFormat.json, _snap(), State.of(_snap()), feed)
 
 
 def test_trace_json_prints_the_trace_again_only_when_it_changes() -> None:
@@ -150,7 +150,7 @@ def test_trace_json_prints_the_trace_again_only_when_it_changes() -> None:
         Change("pods", "MODIFIED", ("ns", "a"), (a_not_ready,)),
     ]
     with pytest.raises(KeyboardInterrupt):
-        commands.follow_trace(s, "json", target, _snap(), State.of(_snap()), Feed(items))
+        watch.follow_trace(s, "json", target, _snap(), State.of(_snap()), Feed(items))
     docs = [json.loads(line) for line in _text(out).splitlines()]
     for d in docs:
         validate(d, "trace-report.json")
@@ -161,7 +161,7 @@ def test_trace_live_view_at_a_terminal() -> None:
     s, out, _ = _session(tty=True)
     target = trace.parse_target("10.96.0.10:80")
     with pytest.raises(KeyboardInterrupt):
-        commands.follow_trace(s, "text", target, _snap(), State.of(_snap()), Feed(_changes()))
+        watch.follow_trace(s, "text", target, _snap(), State.of(_snap()), Feed(_changes()))
     shown = _text(out)
     assert "10.244.1.6" in shown
     assert "watching test" in shown

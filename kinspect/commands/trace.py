@@ -1,0 +1,246 @@
+"""`kinspect trace`: an address or a URL followed hop by hop, read with only the pods it touches.
+
+With --from, a URL's entry hops (edge) are judged by NetworkPolicy (policy) here, through
+`reach.EntryHops`: the two domains never import each other, so they meet in this command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from rich.console import Group, RenderableType
+
+from kinspect.commands.session import (
+    Session,
+    Target,
+    Where,
+    connect,
+    emit,
+    namespace_of,
+    read,
+    warnings,
+)
+from kinspect.commands.watch import WatchOptions, trace_watch
+from kinspect.edge import entry
+from kinspect.edge import plan as edge_plan
+from kinspect.model.errors import ExitCode, UsageError
+from kinspect.model.snapshot import Snapshot
+from kinspect.path import chain, plan, trace
+from kinspect.policy import netpol as policy
+from kinspect.policy import reach
+from kinspect.render import report
+from kinspect.wire import cluster, connection, lists
+
+
+def read_for_trace(conn: connection.Connection, ns: str | None, target: trace.Target) -> Snapshot:
+    """Nodes, services and endpoints in full, but only the pods the trace touches.
+
+    Rounds of server-side-selected pod reads until `plan.pods_needed` has what it asks for
+    (usually two: the address's pods, then the entered services' pods); every pod when it
+    cannot tell.
+    """
+    return _read_in_rounds(
+        conn,
+        ns,
+        plan.first_pod_queries(target, ns),
+        lambda snap, done: plan.pods_needed(snap, target, ns, done),
+    )
+
+
+def _read_in_rounds(
+    conn: connection.Connection,
+    ns: str | None,
+    first: list[plan.PodQuery],
+    needed: Callable[[Snapshot, list[plan.PodQuery]], list[plan.PodQuery] | None],
+) -> Snapshot:
+    """Everything but pods in full, then rounds of the pod reads `needed` asks for (until []).
+
+    `needed` returning None: only every pod in `ns` can answer.
+    """
+    done = first
+    snap = cluster.snapshot(conn, lists.Scope(ns), pod_queries=done)
+    while (need := needed(snap, done)) != []:
+        if need is None:
+            return msgspec.structs.replace(snap, pods=tuple(lists.read_pods(conn, ns)))
+        done = [*done, *need]
+        known = {p.ref for p in snap.pods}
+        more = [p for p in lists.read_pod_queries(conn, need) if p.ref not in known]
+        snap = msgspec.structs.replace(snap, pods=(*snap.pods, *more))
+    # In the API server's (etcd key) order, as a full LIST returns them.
+    pods = sorted(snap.pods, key=lambda p: f"{p.namespace}/{p.name}")
+    return msgspec.structs.replace(snap, pods=tuple(pods))
+
+
+def read_for_entry(
+    conn: connection.Connection, ns: str | None, req: entry.Request, controllers: bool = False
+) -> Snapshot:
+    """Everything but pods in full, then only the pods of the services the URL can reach.
+
+    With `controllers` (`--from`), the pods of the Services at the entry's address as well.
+    """
+    return _read_in_rounds(
+        conn, ns, [], lambda snap, done: edge_plan.entry_pods_needed(snap, req, done, controllers)
+    )
+
+
+def _read_traced(
+    s: Session,
+    t: Target,
+    w: Where,
+    live: Callable[[connection.Connection, str | None], Snapshot],
+) -> Snapshot:
+    """A trace's snapshot, its warnings printed.
+
+    The snapshot file in full, or the cluster as `live` reads it (only what the trace
+    touches), in all namespaces unless -n.
+    """
+    if w.snapshot:
+        snap, _ = read(s, t, w, default_all=True)
+    else:
+        conn = connect(s, t)
+        ns = namespace_of(w, True, conn.default_namespace)
+        with s.spinner(f"reading {conn.context} ({conn.server})…"):
+            snap = live(conn, ns)
+    warnings(s, snap)
+    return snap
+
+
+def _with_policy(
+    s: Session,
+    fmt: str,
+    doc: dict[str, Any],
+    text: Callable[[], RenderableType],
+    snap: Snapshot,
+    src: reach.Source | None,
+    hops: Callable[[policy.PolicyIndex, reach.From], list[reach.HopVerdict]],
+) -> None:
+    """Emit a trace's document and text, with --from's verdict at every hop when given."""
+    if src is not None:
+        from kinspect.render import policy as policy_render
+
+        origin = reach.resolve(src, snap.pods, snap.nodes)
+        found = hops(policy.PolicyIndex(snap), origin)
+        doc["policy"] = policy_render.hops_json(origin, found)
+        before = text
+        text = lambda: Group(before(), policy_render.hops_text(origin, found))  # noqa: E731
+    emit(s, fmt, doc, text)
+
+
+def trace_url(
+    s: Session,
+    t: Target,
+    w: Where,
+    fmt: str,
+    address: str,
+    host: str | None,
+    path: str | None,
+    source: str | None = None,
+) -> ExitCode:
+    """Which Ingress rule answers a URL, why, and the chain behind its service port.
+
+    With `source` (--from): the verdict from it to the controller, and from the controller's
+    pods to the backends.
+    """
+    req = entry.parse_request(address, host, path)
+    src = reach.parse_source(source) if source is not None else None
+
+    def live(conn: connection.Connection, ns: str | None) -> Snapshot:
+        snap = read_for_entry(conn, ns, req, controllers=src is not None)
+        return snap if src is None else _with_source_pods(conn, snap, src)
+
+    snap = _read_traced(s, t, w, live)
+    idx = chain.Index.of(snap)
+    result = entry.resolve(idx, req)
+    from kinspect.render import tree
+
+    def verdicts(index: policy.PolicyIndex, origin: reach.From) -> list[reach.HopVerdict]:
+        # trace URL --from composes the two domains: the entry's hops (edge) judged by policy.
+        hops = reach.EntryHops(
+            result.request.port,
+            tuple(entry.controller_services(idx, result)),
+            tuple(entry.answer_backends(result)),
+        )
+        return reach.entry_verdicts(hops, idx, index, origin)
+
+    _with_policy(
+        s,
+        fmt,
+        report.entry_report(snap.context, result),
+        lambda: tree.entry_tree(result),
+        snap,
+        src,
+        verdicts,
+    )
+    return ExitCode.OK if result.found else ExitCode.NOT_FOUND
+
+
+def trace_(
+    s: Session,
+    t: Target,
+    w: Where,
+    fmt: str,
+    address: str,
+    host: str | None = None,
+    path: str | None = None,
+    source: str | None = None,
+    watch: WatchOptions | None = None,
+) -> ExitCode:
+    """What an address is and, with a port, where its traffic goes hop by hop.
+
+    A URL (or --host/--path) is traced through the Ingress rule that answers it. With `source`
+    (--from): the NetworkPolicy verdict at every hop, from that source. `watch` (--watch):
+    trace again as the cluster changes (`trace_watch`).
+    """
+    if watch is not None and watch.watch:
+        if entry.is_url(address) or host is not None or path is not None or source is not None:
+            raise UsageError(
+                "--watch follows the trace of an ADDRESS[:PORT], without a URL, --host, "
+                "--path or --from",
+                "kinspect trace 10.96.0.10:443 --watch",
+            )
+        return trace_watch(s, t, w, fmt, address, watch)
+    if entry.is_url(address) or host is not None or path is not None:
+        return trace_url(s, t, w, fmt, address, host, path, source)
+    target = trace.parse_target(address)
+    src = reach.parse_source(source) if source is not None else None
+
+    def live(conn: connection.Connection, ns: str | None) -> Snapshot:
+        snap = read_for_trace(conn, ns, target)
+        return snap if src is None else _with_source_pods(conn, snap, src)
+
+    snap = _read_traced(s, t, w, live)
+    result = trace.trace(chain.Index.of(snap), target)
+    from kinspect.render import tree
+
+    pods = {p.ref: p for p in snap.pods}
+    services = {f"{v.namespace}/{v.name}": v for v in snap.services}
+    _with_policy(
+        s,
+        fmt,
+        report.trace_report(snap.context, result),
+        lambda: tree.trace_tree(result),
+        snap,
+        src,
+        lambda index, origin: reach.hop_verdicts(result, index, origin, pods, services),
+    )
+    return ExitCode.OK if result.found else ExitCode.NOT_FOUND
+
+
+def _with_source_pods(conn: connection.Connection, snap: Snapshot, src: reach.Source) -> Snapshot:
+    """The snapshot with --from's pods (by name, by pod IP, or a namespace's) read too."""
+    if src.kind == "pod" and src.pod is not None:
+        q = plan.PodQuery(
+            src.pod.namespace,
+            field_selector=f"metadata.name={plan.escape_field_value(src.pod.name)}",
+        )
+    elif src.kind == "ip":
+        q = plan.PodQuery(None, field_selector=f"status.podIP={src.ip}")
+    elif src.kind == "namespace":
+        q = plan.PodQuery(src.namespace)
+    else:
+        return snap
+    known = {p.ref for p in snap.pods}
+    more = [p for p in lists.read_pod_queries(conn, [q]) if p.ref not in known]
+    return msgspec.structs.replace(snap, pods=(*snap.pods, *more))
