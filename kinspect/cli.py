@@ -1,25 +1,20 @@
-"""The typer surface: commands, flags and help, and the one handler that maps errors to exits.
+"""The typer surface: the commands, their arguments and help. Nothing else.
 
-Each command turns its flags into plain values and calls its module of `kinspect.commands`,
-which does the work against an injected `Session` (streams, environment, --debug).
-`run(argv)` is the whole program and returns its exit status (docs/exit-codes.md); only
-`main()` exits the process.
+Each command turns its flags (the shared ones declared once in `options`) into plain values and
+calls its module of `kinspect.commands`, which does the work against an injected `Session`
+(streams, environment, --debug). `run(argv)` is the whole program and returns its exit status;
+`program` holds the one handler that maps errors to exits (docs/exit-codes.md) and `main`, the
+only place the process exits.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import traceback
 from collections.abc import Mapping
 from typing import Annotated, TextIO
 
 import typer
 
-# typer vendors its own click; its exception base is not re-exported publicly.
-from typer._click.exceptions import ClickException
-
-from kinspect import __version__
+from kinspect import __version__, program
 from kinspect.audit.finding import Severity
 from kinspect.commands import audit as audit_cmd
 from kinspect.commands import map as map_cmd
@@ -30,9 +25,23 @@ from kinspect.commands.audit import AuditOptions, Level
 from kinspect.commands.session import DataFormat, MapFormat, Session, Target, Where
 from kinspect.commands.snapshot import DiffFormat
 from kinspect.commands.watch import WATCH_TIMEOUT, WatchOptions
-from kinspect.model.errors import ExitCode, KinspectError
+from kinspect.model.errors import ExitCode
+from kinspect.options import (
+    REQUEST_TIMEOUT,
+    AllNsOpt,
+    ContextOpt,
+    DataOutputOpt,
+    DiffOutputOpt,
+    KubeconfigOpt,
+    MapOutputOpt,
+    NamespaceOpt,
+    SelectorOpt,
+    SnapshotOpt,
+    TimeoutOpt,
+    WatchOpt,
+    WatchTimeoutOpt,
+)
 from kinspect.render.audit import AuditFormat
-from kinspect.render.safe import plain
 
 app = typer.Typer(
     name="kinspect",
@@ -42,41 +51,6 @@ app = typer.Typer(
     # Pretty exceptions print local variables: a token in a local must never reach a terminal.
     pretty_exceptions_enable=False,
 )
-
-
-ContextOpt = Annotated[str | None, typer.Option("--context", help="kubeconfig context to use.")]
-KubeconfigOpt = Annotated[
-    str | None, typer.Option("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG).")
-]
-NamespaceOpt = Annotated[str | None, typer.Option("-n", "--namespace", help="Namespace.")]
-AllNsOpt = Annotated[bool, typer.Option("-A", "--all-namespaces", help="All namespaces.")]
-SelectorOpt = Annotated[
-    str | None, typer.Option("-l", "--selector", help="Label selector on services.")
-]
-TimeoutOpt = Annotated[
-    float, typer.Option("--request-timeout", help="Seconds to wait for each API request.")
-]
-REQUEST_TIMEOUT = 30.0  # --request-timeout's default
-SnapshotOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--snapshot", help="Read a file from `kinspect snapshot save` instead of a cluster."
-    ),
-]
-_OUTPUT = typer.Option("-o", "--output", help="Output format.")  # typer copies it for each use
-DataOutputOpt = Annotated[DataFormat, _OUTPUT]
-MapOutputOpt = Annotated[MapFormat, _OUTPUT]
-DiffOutputOpt = Annotated[DiffFormat, _OUTPUT]
-WatchOpt = Annotated[
-    bool,
-    typer.Option(
-        "--watch", "-w", help="Follow the cluster: update in place, or JSON Lines with -o json."
-    ),
-]
-WatchTimeoutOpt = Annotated[
-    int,
-    typer.Option("--watch-timeout", help="Seconds each WATCH lasts on the server (--watch)."),
-]
 
 
 def _session(ctx: typer.Context) -> Session:
@@ -354,12 +328,6 @@ def audit_(
     return audit_cmd.audit_(_session(ctx), t, Where(namespace, all_namespaces), options)
 
 
-def _fail(session: Session, message: str, hint: str) -> None:
-    # Messages carry kubeconfig and server text: control characters are shown escaped.
-    line = plain(f"kinspect: error: {message}" + (f" (try: {hint})" if hint else ""))
-    session.err.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
 def run(
     argv: list[str],
     stdout: TextIO | None = None,
@@ -368,54 +336,9 @@ def run(
     prog: str = "kinspect",
 ) -> ExitCode:
     """The whole program: parse `argv`, run the command, map any error to its exit code."""
-    env = os.environ if environ is None else environ
-    session = Session(stdout or sys.stdout, stderr or sys.stderr, env)
-    session.debug = bool(env.get("KINSPECT_DEBUG"))
-    cmd = typer.main.get_command(app)
-    try:
-        rv = cmd.main(args=argv, prog_name=prog, standalone_mode=False, obj=session)
-    except ClickException as e:  # bad flags or arguments
-        _fail(session, e.format_message() or "no command given", "kinspect --help")
-        return ExitCode.USAGE
-    except (typer.Abort, KeyboardInterrupt):
-        _fail(session, "interrupted", "")
-        return ExitCode.INTERRUPTED
-    except KinspectError as e:
-        if session.debug:
-            traceback.print_exc(file=session.stderr)
-        _fail(session, e.message, e.hint)
-        return e.exit_code
-    except BrokenPipeError:
-        return ExitCode.OK
-    except Exception as e:
-        if session.debug:
-            traceback.print_exc(file=session.stderr)
-        _fail(session, f"unexpected {type(e).__name__}", "rerun with --debug and report it")
-        return ExitCode.ERROR
-    # A command returns its ExitCode; typer.Exit (--version, --help) returns its code as an int,
-    # and typer turns Ctrl-C inside a command into Exit(130).
-    code = ExitCode(rv) if isinstance(rv, int) else ExitCode.OK
-    if code is ExitCode.INTERRUPTED:
-        _fail(session, "interrupted", "")
-    return code
+    return program.run(app, argv, stdout, stderr, environ, prog)
 
 
 def main() -> None:
     """Console-script entry point: run, flush, and leave without the interpreter's teardown."""
-    # A short-lived process that builds millions of acyclic objects: the cyclic collector's
-    # repeated full passes over them cost seconds on 100k pods and free nothing.
-    import gc
-
-    gc.disable()
-    # Installed twice: as `kinspect`, and as `kubectl-kinspect`, which kubectl runs for
-    # `kubectl kinspect ...` (its help then names the command as the user typed it).
-    plugin = os.path.basename(sys.argv[0]).startswith("kubectl-")
-    code = run(sys.argv[1:], prog="kubectl kinspect" if plugin else "kinspect")
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        code = ExitCode.OK
-    # Skip the interpreter's teardown: it frees the millions of objects of a big cluster one by
-    # one (half a second on 100k pods) and returns nothing the OS would not reclaim at once.
-    os._exit(code)
+    program.main(app)
