@@ -298,18 +298,10 @@ def run_all(tree: Path, cmds: list[Command], out: Path, env: dict[str, str]) -> 
     if not check.startswith(str(tree)):
         raise SystemExit(f"same-output: {tree} runs kinspect from {check}; is it installed?")
     for c in cmds:
-        p = subprocess.run(
-            [sys.executable, "-m", "kinspect", *c.argv],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        (out / f"{c.name}.stdout").write_text(normalise(p.stdout, work))
-        (out / f"{c.name}.stderr").write_text(normalise(p.stderr, work))
-        (out / f"{c.name}.rc").write_text(f"{p.returncode}\n")
+        stdout, stderr, rc = _run(c, work, env)
+        (out / f"{c.name}.stdout").write_text(normalise(stdout, work))
+        (out / f"{c.name}.stderr").write_text(normalise(stderr, work))
+        (out / f"{c.name}.rc").write_text(f"{rc}\n")
         for f in c.files:
             path = work / f
             body = _file_text(path) if path.exists() else "<not written>\n"
@@ -374,6 +366,7 @@ def main() -> int:
         default=ROOT / ".same-output",
         help="where both runs' outputs are kept (default .same-output/)",
     )
+    ap.add_argument("--only", metavar="REGEX", help="run only the commands whose name matches")
     args = ap.parse_args()
     env = dict(os.environ)
     cache = Path(env.get("KINSPECT_CACHE", Path.home() / ".cache/kinspect"))
@@ -389,6 +382,8 @@ def main() -> int:
         timeout=300,
     )
     cmds = commands(addresses(env), str(snap), shutil.which("dot") is not None)
+    if args.only:
+        cmds = [c for c in cmds if re.search(args.only, c.name)]
     with worktree(args.base) as base:
         t0 = time.monotonic()
         run_all(base, cmds, args.keep / "base", env)
