@@ -4,7 +4,8 @@ A `View` is built once per snapshot (the first read, every refresh, every live p
 post's from the state's chains, reusing what did not change: `View.after`):
 the namespaces with their counts, each namespace's services with their state, each service's
 chain tree (the words of `render.tree`), the search index over services, pods and addresses,
-and the trace and audit of a selection (`trace.py` and `audit.py` on the same snapshot).
+and the trace and audit of a selection (`path/trace.py` and `audit/checks.py` on the same
+snapshot).
 """
 
 from __future__ import annotations

@@ -104,6 +104,11 @@ def test_the_real_package_keeps_every_contract(tmp_path: Path) -> None:
         ("kinspect.commands.session", "import kinspect.commands.map", "Inside commands"),
         ("kinspect.commands.audit", "import kinspect.commands.map", "Inside commands"),
         ("kinspect.render.tree", "import kinspect.render.table", "formats"),
+        # The top: cli over its flags, its error handler and the explorer, which never import
+        # each other or cli.
+        ("kinspect.program", "import kinspect.cli", "pipeline"),
+        ("kinspect.options", "import kinspect.ui.view", "pipeline"),
+        ("kinspect.program", "from kinspect import options", "pipeline"),
     ],
 )
 def test_a_forbidden_import_breaks_a_contract(
