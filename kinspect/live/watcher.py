@@ -27,10 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from kinspect.model import snapshot as model_snapshot
 from kinspect.model import values as model
 from kinspect.model.change import Change, Field, Key
 from kinspect.model.errors import ForbiddenError, KinspectError, NotFoundError
+from kinspect.model.snapshot import Snapshot
 from kinspect.wire import connection, kinds, lists, retry, watch
 
 # Events between the watchers and the consumer. A slow consumer blocks the watchers here; an
@@ -92,9 +92,7 @@ class Watched:
     version: str
 
 
-def watched(
-    conn: connection.Connection, snap: model_snapshot.Snapshot, scope: lists.Scope
-) -> list[Watched]:
+def watched(conn: connection.Connection, snap: Snapshot, scope: lists.Scope) -> list[Watched]:
     """The kinds `--watch` follows, each from its first LIST's resourceVersion.
 
     Services, pods, nodes and EndpointSlices, or the legacy Endpoints when those were read

@@ -36,7 +36,7 @@ _NAME = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 
 @dataclass(frozen=True, slots=True)
 class EntryHops:
-    """What a URL trace's policy hops need from the entry point (edge composes it, above both).
+    """What a URL trace's policy hops need from the entry point (built in commands from edge).
 
     `port`: the port the client asked for; `controllers`: the Services at the entry's published
     address, whose pods are the controller's; `backends`: the answering rule's or route's

@@ -14,9 +14,9 @@ from typing import Any
 
 import msgspec
 
-from kinspect.model import snapshot as model_snapshot
 from kinspect.model import values as model
 from kinspect.model.errors import ForbiddenError, KinspectError, NotFoundError
+from kinspect.model.snapshot import Snapshot
 from kinspect.path.plan import PodQuery
 from kinspect.wire import kinds, raw
 from kinspect.wire.connection import Connection
@@ -31,7 +31,7 @@ def snapshot(
     with_legacy_endpoints: bool = False,
     narrow_when_forbidden: bool = False,
     pod_queries: Sequence[PodQuery] | None = None,
-) -> model_snapshot.Snapshot:
+) -> Snapshot:
     """Read every kind of the registry (`kinspect.wire.kinds.KINDS`) concurrently into one Snapshot.
 
     Optional kinds that are refused or not served leave their field empty, with a warning
@@ -59,7 +59,7 @@ def snapshot_scoped(
     with_legacy_endpoints: bool = False,
     narrow_when_forbidden: bool = False,
     pod_queries: Sequence[PodQuery] | None = None,
-) -> tuple[model_snapshot.Snapshot, Scope]:
+) -> tuple[Snapshot, Scope]:
     """`snapshot`, and the scope it was read in (the context's namespace when narrowed).
 
     A watch after the first read (`kinspect ui`) must follow the scope that was read, and the
@@ -83,7 +83,7 @@ def _snapshot(
     scope: Scope,
     with_legacy: bool,
     pod_queries: Sequence[PodQuery] | None,
-) -> model_snapshot.Snapshot:
+) -> Snapshot:
     read = [k for k in kinds.KINDS if with_legacy or k is not kinds.ENDPOINTS]
     futures: dict[kinds.Kind[Any, Any], Future[Sequence[model.Value]]] = {}
     fields: dict[str, tuple[model.Value, ...]] = {}
@@ -131,7 +131,7 @@ def _snapshot(
                     done = fields.pop(kind.fallback.field, ())
                     fields[kind.field] = done or tuple(read_kind(conn, kind.fallback, scope))
                     source = "Endpoints"  # the one fallback there is: EndpointSlices → Endpoints
-    snap = model_snapshot.Snapshot(conn.context, endpoint_source=source, warnings=tuple(warnings))
+    snap = Snapshot(conn.context, endpoint_source=source, warnings=tuple(warnings))
     return msgspec.structs.replace(snap, **fields, **states)
 
 
