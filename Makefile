@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export KINSPECT_CACHE ?= $(HOME)/.cache/kinspect
 
-.PHONY: same-output netpol-diff netpol-diff-ci tools tmux bench-ui pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small bench-diff bench-watch clean dist dist-check
+.PHONY: e2e-soak same-output netpol-diff netpol-diff-ci tools tmux bench-ui pictures-check venv lint unit unit-O fuzz test e2e e2e-context testbed cluster-up cluster-down demo bench bench-small bench-diff bench-watch clean dist dist-check
 
 $(BIN)/kinspect: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -63,6 +63,12 @@ e2e-context: venv
 	export KINSPECT_E2E_CONTEXT=$$(kubectl config current-context); \
 	echo "e2e-context: KINSPECT_E2E_CONTEXT=$$KINSPECT_E2E_CONTEXT KUBECONFIG=$$KUBECONFIG"; \
 	$(BIN)/pytest -m e2e
+
+# Not in CI (about 7 min a round): the e2e suite ROUNDS times (default 5) back to back on one
+# test bed that is never restarted, each round plainly and then through a copied context; every
+# run goes on after a failure, and the summary prints each run's pytest line (dev/e2e_soak.sh).
+e2e-soak: venv
+	dev/e2e_soak.sh $(ROUNDS)
 
 # The whole suite: lint, the benchmark at small scale (proves its scripts work; asserts no
 # time), then unit tests (also under python -O) and the e2e tests against a real API server
