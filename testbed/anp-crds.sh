@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the AdminNetworkPolicy and BaselineAdminNetworkPolicy CRDs (policy.networking.k8s.io
 # v1alpha1, sigs.k8s.io/network-policy-api at NETWORK_POLICY_API_VERSION, taken from the Go
-# module proxy) into the cluster of $KUBECTL, idempotently, and wait until they are Established.
+# module proxy) into the cluster of $KUBECTL, each one that is missing, and wait until they are
+# Established (crdlib.sh).
 # The experimental channel: a superset of the standard one (also `nodes` and `domainNames`
 # peers and `namedPort`), so every field kinspect reads can be created. Only the e2e tests that
 # need them call it (tests/e2e/test_admin_policy.py); with no objects they change no output.
-#   testbed/anp-crds.sh              install (a no-op when this version is already there)
+#   testbed/anp-crds.sh              install the missing ones (a no-op when both are there)
 #   testbed/anp-crds.sh --print-dir  only download, print the module's directory
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,13 +24,6 @@ if [ "${1:-}" = "--print-dir" ]; then echo "$dir"; exit 0; fi
 # KUBECTL may carry flags, e.g. "kubectl --kubeconfig FILE" (as the e2e fixture passes it).
 read -r -a kubectl <<<"${KUBECTL:-kubectl}"
 crds=(adminnetworkpolicies baselineadminnetworkpolicies)
-# Already there at this version: nothing to do (the CRDs carry the bundle version annotation).
-have=$("${kubectl[@]}" get crd baselineadminnetworkpolicies.policy.networking.k8s.io \
-  -o 'jsonpath={.metadata.annotations.policy\.networking\.k8s\.io/bundle-version}' 2>/dev/null || true)
-if [ "$have" != "$NETWORK_POLICY_API_VERSION" ]; then
-  for c in "${crds[@]}"; do
-    "${kubectl[@]}" apply --server-side --force-conflicts -f "$channel/policy.networking.k8s.io_$c.yaml" >&2
-  done
-fi
-"${kubectl[@]}" wait --for condition=Established --timeout=60s \
-  $(printf 'crd/%s.policy.networking.k8s.io ' "${crds[@]}") >&2
+# shellcheck source=crdlib.sh
+. "$here/crdlib.sh"
+install_missing policy.networking.k8s.io "$NETWORK_POLICY_API_VERSION" "$channel" "${crds[@]}"

@@ -48,6 +48,58 @@ wait_for() {
 
 pod_has_ip() { [ -n "$(k get pod testbed-smoke -n default -o 'jsonpath={.status.podIP}')" ]; }
 
+# A fresh pod, bound to a node within KINSPECT_SCHEDULE_TIMEOUT seconds (default 20; a healthy
+# scheduler binds in well under one). After a long e2e session the scheduler has been seen to
+# stall: new pods stayed Pending with no event while its lease was still renewed (it had
+# logged "Pod doesn't exist in informer cache" for pods of deleted namespaces). Then its process
+# is killed and started again from its own command line, and the pod must be bound within 90 s
+# (the new process first waits for the old one's leader lease to expire). The smoke pod above
+# proves nothing on a running cluster: it was bound long ago.
+scheduler_binds() {
+  local pod secs=${KINSPECT_SCHEDULE_TIMEOUT:-20}
+  pod=$(k create -n default -o name -f - <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {generateName: testbed-schedule-check-, namespace: default}
+spec:
+  containers: [{name: main, image: registry.invalid/smoke:1}]
+  terminationGracePeriodSeconds: 0
+YAML
+  ) || { log "cannot create a pod to check the scheduler"; return 1; }
+  bound() { [ -n "$(k get -n default "$pod" -o 'jsonpath={.spec.nodeName}')" ]; }
+  if ! wait_for "$pod to be scheduled" "$secs" bound 2>/dev/null; then
+    log "the scheduler bound no new pod in ${secs}s: restarting it"
+    restart_scheduler
+    wait_for "$pod to be scheduled by the restarted scheduler" 90 bound || return 1
+    log "the restarted scheduler binds pods again"
+  fi
+  quiet k delete -n default "$pod" --wait=false
+}
+
+# Whether process $1 has exited (a zombie counts: a container's init may never reap it).
+gone() {
+  local state
+  state=$(sed -n 's/^.*) \(.\).*/\1/p' "/proc/$1/stat" 2>/dev/null)
+  [ -z "$state" ] || [ "$state" = Z ]
+}
+
+# Kill the scheduler (SIGKILL: a stalled or stopped process ignores less) and start it again
+# with the command line, working directory and log file kwokctl gave it; its pid file then names
+# the new process, so `kwokctl stop` and `delete` still find it.
+restart_scheduler() {
+  local pidfile="$dir/pids/kube-scheduler.pid" pid cwd
+  local -a cmd
+  pid=$(cat "$pidfile")
+  [ -r "/proc/$pid/cmdline" ] || { log "no scheduler process $pid (from $pidfile)"; return 1; }
+  mapfile -d '' -t cmd <"/proc/$pid/cmdline"
+  cwd=$(readlink "/proc/$pid/cwd")
+  kill -KILL "$pid"
+  wait_for "scheduler process $pid to exit" 10 gone "$pid"
+  (cd "$cwd" && exec setsid "${cmd[@]}" >>"$dir/logs/kube-scheduler.log" 2>&1 </dev/null) &
+  echo $! >"$pidfile"
+  disown
+}
+
 up() {
   local t0=$SECONDS
   if healthy; then
@@ -95,6 +147,7 @@ spec:
 YAML
   wait_for "the smoke pod to be Running with an IP" 90 pod_has_ip
   wait_for "the smoke pod to be Ready" 60 k wait --for=condition=Ready pod/testbed-smoke --timeout=2s
+  scheduler_binds
   log "cluster $name up in $((SECONDS - t0))s"
   echo "$kc"
 }

@@ -279,6 +279,51 @@ class Namespace:
             json.dump(kc, f)
         return path
 
+    def settled(self, pods: int | None = None) -> bool:
+        """Whether nothing in this namespace is still moving: a read now equals a read later.
+
+        Every pod Running, with an IP, Ready and not terminating (and `pods` of them, if
+        given), and every pod a Service selects listed ready in that Service's EndpointSlices.
+        kwok and the endpointslice controller update pods and slices for a while after they are
+        made; a test that compares two reads waits for this first.
+        """
+        items = self.get("pods")["items"]
+        if pods is not None and len(items) != pods:
+            return False
+        ips: dict[str, set[str]] = {}
+        for p in items:
+            status = p.get("status", {})
+            ready = any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in status.get("conditions", [])
+            )
+            gone = p["metadata"].get("deletionTimestamp")
+            if gone or status.get("phase") != "Running" or not status.get("podIP") or not ready:
+                return False
+            ips[p["metadata"]["name"]] = {a["ip"] for a in status.get("podIPs", [])}
+        listed: dict[str, set[str]] = {}
+        for s in self.get("endpointslices")["items"]:
+            service = s["metadata"].get("labels", {}).get("kubernetes.io/service-name", "")
+            for e in s.get("endpoints") or []:
+                if e.get("conditions", {}).get("ready"):
+                    listed.setdefault(service, set()).update(e.get("addresses", []))
+        for svc in self.get("services")["items"]:
+            selector = svc["spec"].get("selector")
+            if not selector:
+                continue
+            ready_here = listed.get(svc["metadata"]["name"], set())
+            for p in items:
+                labels = p["metadata"].get("labels", {})
+                selected = all(labels.get(k) == v for k, v in selector.items())
+                if selected and not ips[p["metadata"]["name"]] <= ready_here:
+                    return False
+        return True
+
+    def wait_settled(self, pods: int | None = None, seconds: float = 90) -> None:
+        """Wait until `settled(pods)`, or fail at the deadline."""
+        what = f"{pods if pods is not None else 'all'} pods settled (Running, IP, Ready, in slices)"
+        self.wait_until(what, lambda: self.settled(pods), seconds=seconds)
+
     def wait_until(self, what: str, check: Callable[[], bool], seconds: float = 60) -> None:
         """Poll `check` until true, or fail at the deadline naming what was awaited."""
         deadline = time.monotonic() + seconds

@@ -79,11 +79,11 @@ def _namespaced_pod_lists(cluster: Cluster, ns: str) -> int | None:
 
 
 def _with_pods(ns: Namespace) -> None:
+    """PODS pods, settled: kwok still updates a pod for a while after it exists, and a test
+    that compares two reads (a paged one and a whole one) must not see it change between them
+    (p-31 once differed between the two reads: kwok was still updating it)."""
     ns.apply(_pods(PODS))
-    ns.wait_until(
-        f"{PODS} pods",
-        lambda: len(ns.get("pods", "-l", "app=paged")["items"]) == PODS,
-    )
+    ns.wait_settled(PODS)
 
 
 def test_page_sizes_and_per_namespace_reads_give_the_same_snapshot(
@@ -153,7 +153,7 @@ def test_a_list_small_enough_is_read_again_whole_not_by_its_continue_pages(
     served from the watch cache (connection.UNPAGED_MAX).
     """
     ns.apply(_pods(7))
-    ns.wait_until("7 pods", lambda: len(ns.get("pods", "-l", "app=paged")["items"]) == 7)
+    ns.wait_settled(7)
     env = {**os.environ, "KINSPECT_CHUNK_SIZE": "2", "KINSPECT_UNPAGED_MAX": "1000"}
     proc = subprocess.run(
         [*KINSPECT, "map", "-n", ns.name, "-o", "json", *cluster.kinspect_args()],
@@ -191,7 +191,7 @@ def test_namespaces_read_on_their_own_are_probed_then_read_whole(
     _with_pods(ns)  # 40 pods here
     with new_namespace(cluster) as other:
         other.apply(_pods(10))
-        other.wait_until("10 pods", lambda: len(other.get("pods")["items"]) == 10)
+        other.wait_settled(10)
         env = {**os.environ, "KINSPECT_CHUNK_SIZE": "1", "KINSPECT_UNPAGED_MAX": "45"}
         out = tmp_path / "snap.json"
         proc = subprocess.run(
