@@ -194,6 +194,10 @@ class Namespace:
             capture_output=True,
             timeout=120,
         )
+        # Every pod placed (web-pending refused), Ready and in its slices: tests compare
+        # kinspect's read with kubectl's, and web-noname or web-b still starting made them
+        # differ (counting ready endpoints per service let web-noname stand in for web-b).
+        self.wait_settled(seconds=120)
 
     def get(self, *args: str) -> Any:
         return json.loads(self.kubectl("get", *args, "-o", "json"))
@@ -282,25 +286,28 @@ class Namespace:
     def settled(self, pods: int | None = None) -> bool:
         """Whether nothing in this namespace is still moving: a read now equals a read later.
 
-        Every pod Running, with an IP, Ready and not terminating (and `pods` of them, if
-        given), and every pod a Service selects listed ready in that Service's EndpointSlices.
-        kwok and the endpointslice controller update pods and slices for a while after they are
-        made; a test that compares two reads waits for this first.
+        Every pod not terminating, and either Running with an IP and Ready, or refused by the
+        scheduler (Unschedulable: it stays Pending, as the demo's web-pending does); `pods` of
+        them, if given; and every running pod a Service selects listed ready in that Service's
+        EndpointSlices. kwok and the endpointslice controller update pods and slices for a
+        while after they are made: a test that compares two reads waits for this first.
         """
         items = self.get("pods")["items"]
         if pods is not None and len(items) != pods:
             return False
-        ips: dict[str, set[str]] = {}
+        running: dict[str, set[str]] = {}
         for p in items:
             status = p.get("status", {})
-            ready = any(
-                c.get("type") == "Ready" and c.get("status") == "True"
-                for c in status.get("conditions", [])
-            )
-            gone = p["metadata"].get("deletionTimestamp")
-            if gone or status.get("phase") != "Running" or not status.get("podIP") or not ready:
+            conditions = {c.get("type"): c for c in status.get("conditions", [])}
+            if p["metadata"].get("deletionTimestamp"):
                 return False
-            ips[p["metadata"]["name"]] = {a["ip"] for a in status.get("podIPs", [])}
+            scheduled = conditions.get("PodScheduled", {})
+            if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
+                continue
+            ready = conditions.get("Ready", {}).get("status") == "True"
+            if status.get("phase") != "Running" or not status.get("podIP") or not ready:
+                return False
+            running[p["metadata"]["name"]] = {a["ip"] for a in status.get("podIPs", [])}
         listed: dict[str, set[str]] = {}
         for s in self.get("endpointslices")["items"]:
             service = s["metadata"].get("labels", {}).get("kubernetes.io/service-name", "")
@@ -315,7 +322,8 @@ class Namespace:
             for p in items:
                 labels = p["metadata"].get("labels", {})
                 selected = all(labels.get(k) == v for k, v in selector.items())
-                if selected and not ips[p["metadata"]["name"]] <= ready_here:
+                ips = running.get(p["metadata"]["name"], set())
+                if selected and not ips <= ready_here:
                     return False
         return True
 

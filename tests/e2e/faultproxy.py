@@ -68,6 +68,7 @@ class Rule:
     rewrite: Callable[[Any], Any] | None = None
     hook: Callable[[], None] | None = None
     used: int = 0
+    sent: int = 0  # bytes of the body written so far (trickle): a test waits on it, not a sleep
 
     def matches(self, target: str) -> bool:
         needles = (self.match,) if isinstance(self.match, str) else self.match
@@ -259,6 +260,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                     for i in range(0, len(body), rule.chunk):
                         self.wfile.write(body[i : i + rule.chunk])
                         self.wfile.flush()
+                        with proxy.lock:
+                            rule.sent += len(body[i : i + rule.chunk])
                         time.sleep(rule.interval)
                 except OSError:
                     self.close_connection = True

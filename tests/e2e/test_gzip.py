@@ -51,6 +51,8 @@ def big(ns: Namespace) -> Namespace:
             for name in ("web", "web-2")
         )
     )
+    # The plain and the gzipped map are compared: p-0 must not change between them.
+    ns.wait_settled(1)
     return ns
 
 

@@ -19,13 +19,13 @@ from kinspect.wire import lists as klists
 
 from .conftest import KINSPECT, Cluster, Namespace, new_namespace
 
-PODS = 40  # enough that the namespaces after the first page average over 2 pods each
+PODS = 40  # at least; on a cluster of many namespaces, more (_enough)
 
 
 def _pods(n: int) -> str:
     return "\n---\n".join(
         "apiVersion: v1\nkind: Pod\n"
-        f"metadata: {{name: p-{i:02}, labels: {{app: paged}}}}\n"
+        f"metadata: {{name: {_name(i)}, labels: {{app: paged}}}}\n"
         "spec: {containers: [{name: app, image: registry.k8s.io/pause:3.10}]}"
         for i in range(n)
     )
@@ -36,7 +36,7 @@ def test_small_pages_read_every_pod_once(ns: Namespace) -> None:
     # 7 pods: 4 pages, 3 continue tokens
     conn = kconnection.connect(ns.cluster.kubeconfig, ns.cluster.context, 30, page_size=2)
     got = [p.name for p in klists.read_pods(conn, ns.name)]
-    assert got == [f"p-{i:02}" for i in range(7)]
+    assert got == [_name(i) for i in range(7)]
 
 
 def _snapshot(
@@ -58,7 +58,29 @@ def _snapshot(
     return snap
 
 
-def _same_pods(paged: dict[str, Any], whole: dict[str, Any], ns: str) -> None:
+def _name(i: int) -> str:
+    return f"p-{i:03}"  # zero-padded: the API server's key order is the names' order
+
+
+def _enough(cluster: Cluster) -> int:
+    """Pods enough in one namespace that kinspect reads pods namespace by namespace.
+
+    It does when the pods after the first one-item page are at least twice the namespaces
+    after it (lists.SPLIT_PAGES_PER_NAMESPACE at page size 1): on a cluster that has lived,
+    namespaces are many. Three times, for those made meanwhile.
+    """
+    out = subprocess.run(
+        [*cluster.kubectl_args(), "get", "namespaces", "-o", "name"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    n = max(PODS, 3 * len(out.split()))
+    assert n < 1000, f"{n} pods: too many namespaces on this cluster for this test"
+    return n
+
+
+def _same_pods(paged: dict[str, Any], whole: dict[str, Any], ns: str, pods: int) -> None:
     """Same pods of `ns`, each once, all in the API server's key order (namespace/name).
 
     Only `ns` is compared in full: other tests' namespaces may be deleted in between.
@@ -67,7 +89,7 @@ def _same_pods(paged: dict[str, Any], whole: dict[str, Any], ns: str) -> None:
     assert keys == sorted(keys), "pods out of the API server's key order"
     assert len(keys) == len(set(keys)), "a pod read twice"
     mine = [p for p in whole["pods"] if p["namespace"] == ns]
-    assert [p["name"] for p in mine] == [f"p-{i:02}" for i in range(PODS)]
+    assert [p["name"] for p in mine] == [_name(i) for i in range(pods)]
     assert [p for p in paged["pods"] if p["namespace"] == ns] == mine
 
 
@@ -78,23 +100,24 @@ def _namespaced_pod_lists(cluster: Cluster, ns: str) -> int | None:
     return len(_pod_lists(cluster, ns))
 
 
-def _with_pods(ns: Namespace) -> None:
-    """PODS pods, settled: kwok still updates a pod for a while after it exists, and a test
+def _with_pods(ns: Namespace, pods: int = PODS) -> None:
+    """`pods` pods, settled: kwok still updates a pod for a while after it exists, and a test
     that compares two reads (a paged one and a whole one) must not see it change between them
     (p-31 once differed between the two reads: kwok was still updating it)."""
-    ns.apply(_pods(PODS))
-    ns.wait_settled(PODS)
+    ns.apply(_pods(pods))
+    ns.wait_settled(pods)
 
 
 def test_page_sizes_and_per_namespace_reads_give_the_same_snapshot(
     cluster: Cluster, ns: Namespace, tmp_path: Path
 ) -> None:
-    _with_pods(ns)
+    pods = _enough(cluster)
+    _with_pods(ns, pods)
     whole = _snapshot(cluster, tmp_path, 0)
     before = _namespaced_pod_lists(cluster, ns.name)
     paged = _snapshot(cluster, tmp_path, 1)
     # The result is the one LIST's, pod for pod and in the same order...
-    _same_pods(paged, whole, ns.name)
+    _same_pods(paged, whole, ns.name, pods)
     # ...and the one-item pages made kinspect read this namespace's pods on their own.
     cluster.audit_log("reading a namespace's pods on their own")
     after = _namespaced_pod_lists(cluster, ns.name)
@@ -106,7 +129,8 @@ def test_page_sizes_and_per_namespace_reads_give_the_same_snapshot(
 def test_without_namespace_list_rights_pods_are_read_in_one_paged_list(
     cluster: Cluster, ns: Namespace, tmp_path: Path
 ) -> None:
-    _with_pods(ns)
+    pods = _enough(cluster)
+    _with_pods(ns, pods)
     # A reader of every namespace's objects that may not list namespaces themselves.
     name = f"no-ns-{uuid.uuid4().hex[:6]}"
     rules = [
@@ -120,7 +144,7 @@ def test_without_namespace_list_rights_pods_are_read_in_one_paged_list(
         whole = _snapshot(cluster, tmp_path, 0)
         before = _namespaced_pod_lists(cluster, ns.name)
         paged = _snapshot(cluster, tmp_path, 1, kubeconfig)
-        _same_pods(paged, whole, ns.name)
+        _same_pods(paged, whole, ns.name, pods)
         cluster.audit_log("pods read in one paged LIST, not namespace by namespace")
         assert _namespaced_pod_lists(cluster, ns.name) == before
     finally:
@@ -188,10 +212,12 @@ def test_namespaces_read_on_their_own_are_probed_then_read_whole(
 ) -> None:
     """Pods of all namespaces, too many to read whole (over 45), are read namespace by
     namespace; each namespace is asked for one pod first (its size), then read whole."""
-    _with_pods(ns)  # 40 pods here
+    _with_pods(ns)  # 40 pods here: under 45, read whole
     with new_namespace(cluster) as other:
-        other.apply(_pods(10))
-        other.wait_settled(10)
+        # The rest of what makes per-namespace reads pay, on a cluster of many namespaces.
+        more = max(10, _enough(cluster) - PODS)
+        other.apply(_pods(more))
+        other.wait_settled(more)
         env = {**os.environ, "KINSPECT_CHUNK_SIZE": "1", "KINSPECT_UNPAGED_MAX": "45"}
         out = tmp_path / "snap.json"
         proc = subprocess.run(
@@ -205,7 +231,7 @@ def test_namespaces_read_on_their_own_are_probed_then_read_whole(
         assert proc.returncode == 0, proc.stderr
         pods = json.loads(out.read_text())["snapshot"]["pods"]
         assert sorted(p["name"] for p in pods if p["namespace"] == ns.name) == [
-            f"p-{i:02}" for i in range(PODS)
+            _name(i) for i in range(PODS)
         ]
         cluster.audit_log("kinspect's pod LISTs per namespace")
         lists = _pod_lists(cluster, ns.name)

@@ -63,7 +63,8 @@ def test_map_keeps_a_long_pod_name_whole_on_its_row(ns: Namespace) -> None:
     ns.wait_until(f"{LONG} to be a ready endpoint of web", lambda: _ready_endpoint(ns, "web"))
     for fmt in ("table", "wide"):
         out = ns.kinspect("map", "-A", "-o", fmt).stdout
-        rows = [line for line in out.splitlines() if LONG in line]
+        # Only this namespace's: a pod of that name elsewhere (another run's) is not ours.
+        rows = [line for line in out.splitlines() if LONG in line and ns.name in line]
         assert len(rows) == 1, out
         assert rows[0].split()[0] == f"{ns.name}/web"
         assert f"{_ip(ns, LONG)}:8080" in rows[0]
