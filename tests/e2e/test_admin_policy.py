@@ -125,6 +125,7 @@ def policies(anp_crds: Cluster, ns: Namespace) -> Iterator[Namespace]:
     """This namespace's world, with the ANP and the BANP; both deleted afterwards."""
     ns.apply(WORLD)
     docs = _policies(ns)
+    _remove_a_banp_left_by_a_killed_run(ns)
     try:
         for doc in docs:
             # create, not apply: a BANP `default` left by someone else must fail loudly here
@@ -138,6 +139,30 @@ def policies(anp_crds: Cluster, ns: Namespace) -> Iterator[Namespace]:
             owned = name != "default" or _banp_is_ours(ns)
             if owned:
                 ns.kubectl("delete", kind, name, "--ignore-not-found", check=False)
+
+
+def _remove_a_banp_left_by_a_killed_run(ns: Namespace) -> None:
+    """Delete the BANP `default` if an earlier run of this file made it and was killed.
+
+    That one's subject is a single e2e-… namespace that no longer exists: it selects nothing.
+    Any other BANP `default` is someone else's, and `create` then fails loudly.
+    """
+    got = ns.kubectl(
+        "get", "baselineadminnetworkpolicy", "default", "-o", "json", "--ignore-not-found",
+        check=False,
+    )  # fmt: skip
+    if not got.strip():
+        return
+    subject = json.loads(got).get("spec", {}).get("subject", {})
+    namespaces = subject.get("namespaces", {})
+    labels = namespaces.get("matchLabels", {})
+    one = namespaces.keys() == {"matchLabels"} and labels.keys() == {"kubernetes.io/metadata.name"}
+    if subject.keys() != {"namespaces"} or not one:
+        return
+    left = labels["kubernetes.io/metadata.name"]
+    gone = not ns.kubectl("get", "namespace", left, "-o", "name", "--ignore-not-found")
+    if left.startswith("e2e-") and gone:
+        ns.kubectl("delete", "baselineadminnetworkpolicy", "default", "--ignore-not-found")
 
 
 def _banp_is_ours(ns: Namespace) -> bool:

@@ -267,10 +267,19 @@ def test_the_deploy_rbac_is_enough_for_a_cluster_wide_audit(
     proc = _run(kc, "-A", "-o", "json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["contexts"][0]["warnings"] == []
-    assert {
-        (f["service"], f["check"]) for f in doc["findings"] if f["namespace"] == faults.name
-    } >= EXPECTED
+    # Nothing this RBAC kept from kinspect. (Other warnings, an odd object of another
+    # namespace skipped, are the cluster's, not the RBAC's.)
+    warnings = doc["contexts"][0]["warnings"]
+    assert [w for w in warnings if "may not" in w or "read namespace" in w] == [], warnings
+    # This namespace's findings. A node-wide finding (host-port-collision) is named after
+    # the first namespace of its pods, which may be another namespace's on a shared cluster.
+    mine = {
+        (f["service"], f["check"])
+        for f in doc["findings"]
+        if f["namespace"] == faults.name
+        or any(p.startswith(f"{faults.name}/") for p in f.get("pods") or [])
+    }
+    assert mine >= EXPECTED
 
 
 def test_namespace_rbac_audits_what_it_can_and_says_what_it_could_not(
