@@ -17,9 +17,34 @@ from .conftest import Cluster, Namespace
 GROUP = "e2e.kinspect.example"
 
 
+def _remove_leftovers(ns: Namespace) -> None:
+    """Delete what a killed run of this test left: APIServices of GROUP and kinspect-e2e-…
+    webhooks whose service's namespace is gone. An APIService without endpoints fails the
+    API's discovery, and while it stays the namespace controller cannot finish deleting any
+    namespace: on a long-lived cluster they would pile up, Terminating."""
+    for kind in ("apiservice", "validatingwebhookconfiguration"):
+        for item in json.loads(ns.kubectl("get", kind, "-o", "json"))["items"]:
+            name = item["metadata"]["name"]
+            if kind == "apiservice":
+                mine = item["spec"].get("group") == GROUP
+                services = [item["spec"].get("service") or {}]
+            else:
+                mine = name.startswith("kinspect-e2e-")
+                services = [w["clientConfig"].get("service") or {} for w in item["webhooks"]]
+            spaces = {s.get("namespace", "") for s in services}
+            gone = not any(
+                ns.kubectl("get", "namespace", n, "-o", "name", "--ignore-not-found")
+                for n in spaces
+                if n
+            )
+            if mine and gone:
+                ns.kubectl("delete", kind, name, "--ignore-not-found", check=False)
+
+
 def test_webhook_and_apiservice_show_as_consumers_and_audit_as_errors(
     cluster: Cluster, ns: Namespace
 ) -> None:
+    _remove_leftovers(ns)
     ns.apply(
         "apiVersion: v1\nkind: Service\nmetadata: {name: hooked}\n"
         "spec: {selector: {app: nobody}, ports: [{name: https, port: 443, targetPort: 8443}]}\n"
