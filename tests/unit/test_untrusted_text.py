@@ -363,19 +363,21 @@ def test_audit_text_shows_namespace_names_escaped(tmp_path: Path) -> None:
 SUFFIX = "[/][bold]\x1b[2J\x1b]0;t\x07\r\n kinspect: error: FAKE :smile:\u202e"
 _ADDRESS = re.compile(r"[0-9a-fA-F.:/]+")
 HOST = "shop.example.com"
+# The URL traced, and the closed sets the model keeps as plain strings (API groups and kinds).
+KEEP = {HOST, "", "HTTP", "Exact", "Gateway", "Service", "gateway.networking.k8s.io"}
 
 
 def _hostile_everywhere(snap: object) -> bytes:
     """`snap` with SUFFIX after every string a snapshot file may hold as free text.
 
-    Addresses stay (trace must find them); a string the decoder refuses (a protocol, a type) is
-    put back, path by path, until the file decodes.
+    Addresses and KEEP stay (trace must find them); a string the decoder refuses (a protocol,
+    a type) is put back, path by path, until the file decodes.
     """
     doc = json.loads(snapshotfile.dumps(snap, compress=False))  # type: ignore[arg-type]
 
     def mutate(v: object) -> object:
         if isinstance(v, str):
-            return v if _ADDRESS.fullmatch(v) or v == HOST else v + SUFFIX
+            return v if _ADDRESS.fullmatch(v) or v in KEEP else v + SUFFIX
         if isinstance(v, dict):
             return {k: mutate(x) for k, x in v.items()}  # keys: field names, label keys
         if isinstance(v, list):
@@ -403,11 +405,22 @@ def _hostile_everywhere(snap: object) -> bytes:
 
 @pytest.fixture(scope="module")
 def hostile_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from kinspect.model.edge import ParentRef
     from tests.unit.test_audit_golden import _prod
+    from tests.unit.test_gateway import gw, listener, prefix, ref, route, rule
 
-    rule = IngressRule(HOST, (b.ipath("/", "web", 80),))
+    ing = b.ingress("shop", IngressRule(HOST, (b.ipath("/", "web", 80),)), ns="shop")
+    web = rule(prefix("/"), refs=(ref("web", ns="shop"), ref("gone", ns="shop")))
     snap = msgspec.structs.replace(
-        _prod(), ingresses=(b.ingress("shop", rule, ns="shop", annotation="nginx"),)
+        _prod(),
+        ingresses=(msgspec.structs.replace(ing, class_annotation="nginx"),),
+        gateways=(gw(listener(hostname=HOST), ns="shop"),),
+        routes=(
+            route("r", web, ns="shop", hostnames=(HOST,), parents=(ParentRef("shop", "gw"),)),
+            route(
+                "stray", ns="shop", hostnames=("other.example",), parents=(ParentRef("shop", "gw"),)
+            ),
+        ),
     )
     path = tmp_path_factory.mktemp("hostile") / "hostile.json"
     path.write_bytes(_hostile_everywhere(snap))
