@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from rich.console import Console
-
 from kinspect.audit import checks as audit
 from kinspect.audit import finding as audit_finding
 from kinspect.audit import report as auditreport
@@ -32,6 +30,7 @@ from kinspect.commands.session import (
 from kinspect.model.errors import ExitCode, KinspectError, UsageError
 from kinspect.model.snapshot import Snapshot
 from kinspect.path import chain
+from kinspect.render import safe
 from kinspect.render.audit import AuditFormat, Chart, RenderContext
 from kinspect.render.audit import render as render_audit
 from kinspect.wire import auditfiles, cluster, connection, files, lists, snapshotfile, transport
@@ -198,7 +197,7 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
     if isinstance(out, str):
         text = out
     elif o.output_file:
-        console = Console(record=True, width=120, file=io.StringIO())
+        console = safe.console(io.StringIO(), width=120, record=True)
         console.print(out)
         text = console.export_text()
     else:

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from kinspect.model.errors import UsageError
 from kinspect.model.snapshot import Snapshot
-from kinspect.render import data
+from kinspect.render import data, safe
 from kinspect.render.safe import plain
 from kinspect.wire import cluster, connection, lists, snapshotfile
 
@@ -84,18 +84,12 @@ class Session:
                 width = given if given or self.out_is_terminal else 200
             case _:
                 assert_never(layout)
-        return Console(
-            file=self.stdout,
-            width=width,
-            highlight=False,
-            soft_wrap=False,
-            force_terminal=self.stdout_tty,
-        )
+        return safe.console(self.stdout, width=width, force_terminal=self.stdout_tty)
 
     @property
     def err(self) -> Console:
         if self._err is None:
-            self._err = Console(file=self.stderr, highlight=False, force_terminal=self.stderr_tty)
+            self._err = safe.console(self.stderr, force_terminal=self.stderr_tty)
         return self._err
 
     def warn(self, text: str, label: str = "warning:", style: str = "yellow") -> None:

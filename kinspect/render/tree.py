@@ -62,7 +62,7 @@ def map_tree(
             head.append("  publishNotReadyAddresses: not-ready pods are endpoints", style="dim")
         tree = Tree(head)
         if c.consumers:
-            used = tree.add("called by the API server for")
+            used = tree.add(Text("called by the API server for"))
             for u in c.consumers:
                 used.add(Text(plain(consumer_long(u))))
         if c.health_checks:
@@ -92,7 +92,7 @@ def map_tree(
                         label += f" (node {plain(f.node)})"
                     if f.answers is False:
                         label += " — drops traffic (no local ready endpoint)"
-                    _from_nodes(fronts.add(label), f)
+                    _from_nodes(fronts.add(Text(label)), f)
                 if not pc.frontends:
                     fronts.add(Text("none (headless: clients use the pod IPs from DNS)"))
             if s.type == "ExternalName":
@@ -147,8 +147,10 @@ def _route(root: Tree, rt: Route) -> None:
         # kube-proxy DNATs a NodePort/LB/externalIP packet straight to an endpoint: the
         # ClusterIP is never on the wire. It is another way in, not a hop.
         hop = hop.add(
-            f"kube-proxy DNAT straight to an endpoint (no ClusterIP hop), "
-            f"targetPort {plain(str(p.target_port))}"
+            Text(
+                "kube-proxy DNAT straight to an endpoint (no ClusterIP hop), "
+                f"targetPort {plain(str(p.target_port))}"
+            )
         )
     for b in rt.backends:
         hop.add(_backend_label(b)).add(_container_label(b))
@@ -192,8 +194,10 @@ def _direct(root: Tree, d: Direct) -> None:
     if d.container_port:
         cp = d.container_port
         hop.add(
-            f"container {plain(cp.container)}:{cp.port}/{cp.protocol}"
-            + (f" (hostPort {cp.host_port})" if cp.host_port else "")
+            Text(
+                f"container {plain(cp.container)}:{cp.port}/{cp.protocol}"
+                + (f" (hostPort {cp.host_port})" if cp.host_port else "")
+            )
         )
     else:
         hop.add(
@@ -207,7 +211,7 @@ def _direct(root: Tree, d: Direct) -> None:
 
 def _without_port(root: Tree, r: TraceResult) -> None:
     if r.backs:
-        backs = root.add("backs")
+        backs = root.add(Text("backs"))
         for b in r.backs:
             where = f"service {plain(b.service)} port {plain(port_text(b.port))}"
             if b.backend is not None and b.backend.ready:
@@ -218,7 +222,7 @@ def _without_port(root: Tree, r: TraceResult) -> None:
             elif b.backend is not None:
                 backs.add(Text(f"{where}: endpoint listed but not ready", style="red"))
     if r.open_ports:
-        ports = root.add("open on this node")
+        ports = root.add(Text("open on this node"))
         for o in r.open_ports:
             if o.kind == "NodePort":
                 state = "" if o.answers else " — drops traffic (no usable endpoint)"
@@ -280,8 +284,10 @@ def trace_tree(r: TraceResult) -> RenderableType:
         )
         hop = root.add(Text(text, style="bold magenta"))
         hop.add(
-            f"{hc.local_endpoints} local ready endpoint(s): the load balancer sends traffic "
-            + ("to this node" if hc.status == 200 else "to other nodes only")
+            Text(
+                f"{hc.local_endpoints} local ready endpoint(s): the load balancer sends traffic "
+                + ("to this node" if hc.status == 200 else "to other nodes only")
+            )
         )
     for d in r.direct:
         _direct(root, d)
@@ -294,11 +300,11 @@ def trace_tree(r: TraceResult) -> RenderableType:
 
 def _ingress_label(h: IngressHit) -> Text:
     ing = h.ingress
-    t = Text(f"Ingress {ing.namespace}/{ing.name}", style="bold magenta")
-    t.append(f"  {h.klass.text}")
+    t = Text(f"Ingress {plain(ing.namespace)}/{plain(ing.name)}", style="bold magenta")
+    t.append(f"  {plain(h.klass.text)}")
     if h.klass.source != "none" and not h.klass.defined:
         t.append("  no IngressClass of that name", style="red")
-    addrs = ", ".join(a.address for a in ing.addresses)
+    addrs = ", ".join(plain(a.address) for a in ing.addresses)
     t.append(f"  address {addrs}" if addrs else "  no address in status", style="dim")
     return t
 
@@ -418,14 +424,15 @@ def _conditions(parent: Tree, h: GatewayHit) -> None:
         if w is None:
             parent.add(
                 Text(
-                    f"{comp.type}: {comp.status} {comp.reason} (computed: no controller status)",
+                    plain(f"{comp.type}: {comp.status} {comp.reason}")
+                    + " (computed: no controller status)",
                     style="dim" if comp.status == "True" else "red",
                 )
             )
             continue
-        line = Text(f"{comp.type}: {plain(w.status)} {plain(w.reason)} (controller)")
+        line = Text(f"{plain(comp.type)}: {plain(w.status)} {plain(w.reason)} (controller)")
         if comp.type in disagree:
-            line.append(f"; computed: {comp.status} {comp.reason}", style="red")
+            line.append(plain(f"; computed: {comp.status} {comp.reason}"), style="red")
         parent.add(line)
     for w in c.written:
         if w.type not in {comp.type for comp in c.computed}:
@@ -434,19 +441,24 @@ def _conditions(parent: Tree, h: GatewayHit) -> None:
 
 def _ingress_hop(root: Tree, r: EntryResult, h: IngressHit) -> None:
     hop = root.add(_ingress_label(h))
-    hop.add(Text(f"matched: {h.why}"))
+    hop.add(Text(f"matched: {plain(h.why)}"))
     if h.tls:
         secret = (
-            f"secret {h.tls_secret}" if h.tls_secret else "the controller's default certificate"
+            f"secret {plain(h.tls_secret)}"
+            if h.tls_secret
+            else "the controller's default certificate"
         )
         hop.add(Text(f"TLS: {secret} (by name; kinspect never reads Secrets)", style="dim"))
     for other in r.also:
         o = other.ingress
         hop.add(
-            Text(f"also claimed by Ingress {o.namespace}/{o.name}: {other.why}", style="yellow")
+            Text(
+                plain(f"also claimed by Ingress {o.namespace}/{o.name}: {other.why}"),
+                style="yellow",
+            )
         )
     b, pc = h.hop, h.hop.port
     if pc is None or b.service is None:
-        hop.add(Text(f"backend: {b.problem}", style="red"))
+        hop.add(Text(f"backend: {plain(b.problem or '')}", style="red"))
         return
     _service_hops(hop, b.service, pc)

@@ -38,7 +38,7 @@ def render(result: AuditResult, ctx: RenderContext) -> RenderableType:
                 parts.append(t)
                 if names := pods(f):
                     parts.append(Text("      pods: " + plain(", ".join(names)), style="dim"))
-    parts.extend(Text(f"\n{line}", style=_STYLE[Severity.INFO]) for line in rollups(result))
+    parts.extend(Text(f"\n{plain(line)}", style=_STYLE[Severity.INFO]) for line in rollups(result))
     if result.baseline:
         parts.append(
             Text(f"\n{len(result.baseline.resolved)} finding(s) resolved since the baseline")
