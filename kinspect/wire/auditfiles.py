@@ -7,6 +7,7 @@ file (and the entry), with a hint showing what a good file looks like.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Literal
 
 import msgspec
@@ -22,11 +23,12 @@ BASELINE_HINT = "pass a report written by: kinspect audit -o json"
 _CHECK_IDS = frozenset({c.id for c in CHECKS} | {"*"})
 
 
-class _IgnoreEntry(msgspec.Struct, frozen=True):
+class _IgnoreEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One entry of an ignore file.
 
     Every field is a string: a YAML number or date (`namespace: 2024`) is refused rather than
-    kept as a value that never equals a namespace or service name.
+    kept as a value that never equals a namespace or service name. An unknown key is refused
+    too: a misspelt `namepsace:` would otherwise leave a rule for every namespace.
     """
 
     check: str | None = None  # required: missing ones get a message of their own
@@ -56,6 +58,8 @@ def read_ignore_file(path: str) -> list[IgnoreRule]:
     rules = []
     for i, item in enumerate(doc, 1):
         where = f"ignore file {path}, entry {i}"
+        if isinstance(item, dict):
+            _known_keys(item, where)
         try:
             entry = msgspec.convert(item, _IgnoreEntry)
         except msgspec.ValidationError as e:
@@ -71,6 +75,20 @@ def read_ignore_file(path: str) -> list[IgnoreRule]:
             raise UsageError(f"{where}: unknown check {entry.check!r}", IGNORE_HINT)
         rules.append(IgnoreRule(entry.check, reason, entry.namespace, entry.service, entry.context))
     return rules
+
+
+_IGNORE_KEYS = _IgnoreEntry.__struct_fields__
+
+
+def _known_keys(item: dict[Any, Any], where: str) -> None:
+    """A `UsageError` naming the first key that is not a field, and the field it may mean."""
+    for key in item:
+        if key not in _IGNORE_KEYS:
+            name = repr(key)
+            name = name if len(name) <= 60 else name[:59] + "…"
+            close = difflib.get_close_matches(str(key), _IGNORE_KEYS, n=1)
+            guess = f" (did you mean {close[0]}?)" if close else ""
+            raise UsageError(f"{where}: unknown key {name}{guess}", IGNORE_HINT)
 
 
 class _Finding(msgspec.Struct, frozen=True):
