@@ -9,7 +9,9 @@ reaches memory whole).
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
+from typing import Any, BinaryIO
 
 import msgspec
 
@@ -47,17 +49,40 @@ class _TooBig(Exception):
 _CHUNK = 1 << 20
 
 
+class _Rejoined(io.RawIOBase):
+    """A stream read from the start again after its first bytes were taken (no seek).
+
+    A pipe, a FIFO or `<(...)` cannot seek back over the two bytes that tell gzip.
+    """
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head, self._rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self._head:
+            n = min(len(b), len(self._head))
+            b[:n], self._head = self._head[:n], self._head[n:]
+            return n
+        data = self._rest.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
 def _read(path: str, max_bytes: int) -> bytearray:
     """The file's JSON, gunzipped when it is gzip; `_TooBig` past `max_bytes`.
 
     Read a chunk at a time (never a buffer of `max_bytes` up front), and stop at the first
-    chunk past the cap: a gzip bomb costs at most one chunk more than the cap.
+    chunk past the cap: a gzip bomb costs at most one chunk more than the cap. Regular files,
+    pipes, FIFOs and devices alike: nothing seeks.
     """
     out = bytearray()
     with open(path, "rb") as f:
-        gzipped = f.read(2) == b"\x1f\x8b"
-        f.seek(0)
-        stream = gzip.GzipFile(fileobj=f) if gzipped else f
+        head = f.read(2)
+        raw = io.BufferedReader(_Rejoined(head, f), _CHUNK)
+        stream = gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
         while chunk := stream.read(_CHUNK):
             if len(out) + len(chunk) > max_bytes:
                 raise _TooBig
