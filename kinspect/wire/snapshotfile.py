@@ -18,6 +18,7 @@ import msgspec
 from kinspect.model.errors import UsageError
 from kinspect.model.snapshot import Snapshot
 from kinspect.wire import files
+from kinspect.wire.untrusted import TOO_DEEP
 
 API_VERSION = "kinspect/v1"
 # The largest snapshot read, decompressed (KINSPECT_MAX_SNAPSHOT_BYTES overrides it): a
@@ -121,6 +122,8 @@ def document_kind(data: bytes, path: str) -> tuple[str | None, str | None]:
         h = msgspec.json.decode(data, type=_Header)
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise UsageError(f"{path} is not a kinspect JSON document", DOCUMENT_HINT) from None
+    except RecursionError:
+        raise UsageError(f"{path} is {TOO_DEEP}", DOCUMENT_HINT) from None
     return h.apiVersion, h.kind
 
 
@@ -135,6 +138,8 @@ def decode(data: bytes, path: str) -> Snapshot:
         doc = msgspec.json.decode(data, type=SnapshotFile)
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise UsageError(f"{path} is not a kinspect snapshot", HINT) from None
+    except RecursionError:
+        raise UsageError(f"{path} is {TOO_DEEP}: not a kinspect snapshot", HINT) from None
     if doc.apiVersion != API_VERSION or doc.kind != "Snapshot":
         raise UsageError(
             f"{path} is a {doc.kind} of {doc.apiVersion}, not a {API_VERSION} Snapshot", HINT

@@ -114,3 +114,88 @@ def test_a_fifo_past_the_cap_stops_there(tmp_path: Path) -> None:
     with _fifo(tmp_path, "big", big) as path:
         r = invoke("audit", "--snapshot", path, env={"KINSPECT_MAX_SNAPSHOT_BYTES": "1000000"})
     one_line_error(r, ExitCode.USAGE, "larger than 1000000 bytes")
+
+
+# --- nesting depth (D7): exit 2, one line, for every file; never RecursionError -------------
+
+DEEP = 100_000
+
+
+def _deep_json(depth: int = DEEP) -> bytes:
+    return (
+        b'{"apiVersion": "kinspect/v1", "kind": "Snapshot", "x": '
+        + b"[" * depth
+        + b"]" * depth
+        + b"}"
+    )
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_deeply_nested_snapshot_is_one_line(tmp_path: Path, compress: bool) -> None:
+    p = tmp_path / "deep.json"
+    p.write_bytes(gzip.compress(_deep_json()) if compress else _deep_json())
+    for args in (("map", "--snapshot", str(p)), ("audit", "--snapshot", str(p))):
+        one_line_error(invoke(*args), ExitCode.USAGE, f"{p} is nested too deeply")
+
+
+def test_a_deeply_nested_diff_input_is_one_line(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_bytes(_snapshot_bytes(False))
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(_deep_json())
+    one_line_error(invoke("diff", str(good), str(deep)), ExitCode.USAGE, f"{deep} is nested")
+    report = b'{"apiVersion": "kinspect/v1", "kind": "AuditReport", "findings": [], "x": '
+    deep.write_bytes(report + b"[" * DEEP + b"]" * DEEP + b"}")
+    one_line_error(invoke("diff", str(deep), str(deep)), ExitCode.USAGE, f"{deep} is nested")
+
+
+def test_a_deeply_nested_baseline_is_one_line(tmp_path: Path) -> None:
+    snapshot = tmp_path / "s.json"
+    snapshot.write_bytes(_snapshot_bytes(False))
+    deep = tmp_path / "base.json"
+    deep.write_bytes(
+        b'{"kind": "AuditReport", "findings": [], "x": ' + b"[" * DEEP + b"]" * DEEP + b"}"
+    )
+    r = invoke("audit", "--snapshot", str(snapshot), "--baseline", str(deep))
+    one_line_error(r, ExitCode.USAGE, f"{deep} is nested too deeply", "kinspect audit -o json")
+
+
+@pytest.mark.parametrize(
+    ("depth", "flow"), [(40, True), (1000, True), (20_000, True), (40, False), (1000, False)]
+)
+def test_a_deeply_nested_ignore_file_is_one_line(tmp_path: Path, depth: int, flow: bool) -> None:
+    snapshot = tmp_path / "s.json"
+    snapshot.write_bytes(_snapshot_bytes(False))
+    rules = tmp_path / "ignore.yaml"
+    if flow:
+        rules.write_text("- check: '*'\n  reason: " + "[" * depth + "]" * depth + "\n")
+    else:
+        rules.write_text("".join("  " * i + "-\n" for i in range(depth)) + "  " * depth + "x\n")
+    r = invoke("audit", "--snapshot", str(snapshot), "--ignore-file", str(rules))
+    one_line_error(r, ExitCode.USAGE, f"ignore file {rules} is nested deeper than 32 levels")
+
+
+def test_an_ignore_file_past_its_cap_is_one_line(tmp_path: Path) -> None:
+    snapshot = tmp_path / "s.json"
+    snapshot.write_bytes(_snapshot_bytes(False))
+    rules = tmp_path / "ignore.yaml"
+    rules.write_text("- check: '*'\n  reason: " + "x" * (4 * 2**20) + "\n")
+    r = invoke("audit", "--snapshot", str(snapshot), "--ignore-file", str(rules))
+    one_line_error(r, ExitCode.USAGE, f"ignore file {rules} is larger than 4194304 bytes")
+
+
+def test_a_baseline_past_the_cap_is_one_line(tmp_path: Path) -> None:
+    snapshot = tmp_path / "s.json"
+    snapshot.write_bytes(_snapshot_bytes(False))
+    base = tmp_path / "base.json"
+    cap = snapshot.stat().st_size + 10
+    base.write_bytes(b'{"kind": "AuditReport", "findings": []}' + b" " * cap)
+    r = invoke(
+        "audit",
+        "--snapshot",
+        str(snapshot),
+        "--baseline",
+        str(base),
+        env={"KINSPECT_MAX_SNAPSHOT_BYTES": str(cap)},
+    )
+    one_line_error(r, ExitCode.USAGE, f"baseline {base} is larger than {cap} bytes")
