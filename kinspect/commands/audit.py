@@ -153,7 +153,7 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
             "see the ids in docs/audit.md",
         )
     rules = auditfiles.read_ignore_file(o.ignore_file) if o.ignore_file else []
-    base = auditfiles.read_baseline(o.baseline) if o.baseline else None
+    base = auditfiles.read_baseline(o.baseline, max_snapshot_bytes(s)) if o.baseline else None
     loaders: list[tuple[str, Callable[[], Snapshot]]] = []
     max_bytes = max_snapshot_bytes(s) if o.snapshots else snapshotfile.MAX_BYTES
     for path in o.snapshots:

@@ -153,6 +153,8 @@ def trace_url(
     snap = _read_traced(s, t, w, live)
     idx = chain.Index.of(snap)
     result = entry.resolve(idx, req)
+    for note in result.gateway.invalid:  # a route's pattern RE2 refuses: it matched nothing
+        s.warn(note)
     from kinspect.render import tree
 
     def verdicts(index: policy.PolicyIndex, origin: reach.From) -> list[reach.HopVerdict]:

@@ -9,16 +9,19 @@ Sources (sigs.k8s.io/gateway-api v1.6.3, the version the test bed installs):
   matches, most query matches; then the oldest route, then "{namespace}/{name}", then the first
   rule in list order. PathPrefix is element-wise ("/abc" matches /abc/def, not /abcd), a
   trailing slash ignored (HTTPPathMatch). RegularExpression matching and its precedence are
-  implementation-specific: kinspect uses Python's re.fullmatch and ranks it below Exact, by
-  pattern length beside PathPrefix, and says so.
+  implementation-specific: kinspect matches the whole value with RE2 (the syntax Envoy and most
+  implementations use; linear time, so a pattern written into the cluster cannot hang a trace),
+  ranks it below Exact, by pattern length beside PathPrefix, and says so. A pattern RE2
+  refuses matches nothing, and the trace names it (`GatewayResult.invalid`).
 - GRPCRoute: a method match is the request path /service/method (apis/v1/grpcroute_types.go).
 """
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kinspect.edge.gateway import (
     HTTP_KINDS,
@@ -42,6 +45,9 @@ from kinspect.model.edge import (
 from kinspect.model.values import Service
 from kinspect.path.chain import Index
 
+if TYPE_CHECKING:
+    import re2
+
 # --- matching a request ----------------------------------------------------------------------
 
 
@@ -49,11 +55,65 @@ def _elements(path: str) -> list[str]:
     return [e for e in path.split("/") if e]
 
 
-def _regex(pattern: str, text: str) -> bool:
+@functools.cache
+def _options() -> re2.Options:
+    import re2  # here, not at the top: only a trace through a RegularExpression pays for it
+
+    o = re2.Options()
+    o.log_errors = False  # RE2 would print the refused pattern (cluster text) on stderr itself
+    return o
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled(pattern: str) -> re2._Regexp | str:
+    """The pattern compiled by RE2 (bounded by its default 8 MiB program), or why not."""
+    import re2
+
     try:
-        return re.fullmatch(pattern, text) is not None
-    except re.error:
+        return re2.compile(pattern, _options())
+    except re2.error as e:
+        why = e.args[0] if e.args else b""
+        text = why.decode("utf-8", "replace") if isinstance(why, bytes) else str(why)
+        return text[:80] or "refused"
+    except UnicodeEncodeError:
+        return "not UTF-8"
+
+
+def _regex(pattern: str, text: str) -> bool:
+    c = compiled(pattern)
+    if isinstance(c, str):
+        return False  # not RE2: matches nothing, as an implementation would reject the route
+    try:
+        return c.fullmatch(text) is not None
+    except UnicodeEncodeError:  # a request path no client could send
         return False
+
+
+def _shown(pattern: str) -> str:
+    # As written (renderers and warnings escape control characters), cut at 100 characters.
+    return f"'{pattern}'" if len(pattern) <= 100 else f"'{pattern[:99]}…'"
+
+
+def invalid_patterns(route: Route, m: RouteMatch) -> Iterator[str]:
+    """Each RegularExpression of a match that RE2 refuses, in words."""
+    values: list[tuple[str, str]] = []
+    if route.kind == "GRPCRoute":
+        if m.grpc_type == "RegularExpression":
+            values += [
+                (f"gRPC {k}", v)
+                for k, v in (("service", m.grpc_service), ("method", m.grpc_method))
+                if v is not None
+            ]
+    elif m.path_type == "RegularExpression":
+        values.append(("path", m.path))
+    values += [(f"header {h.name}", h.value) for h in m.headers if h.type == "RegularExpression"]
+    values += [
+        (f"query {p.name}", p.value) for p in m.query_params if p.type == "RegularExpression"
+    ]
+    for what, pattern in values:
+        c = compiled(pattern)
+        if isinstance(c, str):
+            yield f"{what} {_shown(pattern)} is not valid RE2 ({c}): it matches no request"
 
 
 def path_matches(m: RouteMatch, path: str) -> bool:
@@ -93,7 +153,12 @@ def match_fails(route: Route, m: RouteMatch, req: HTTPRequest) -> str | None:
             if want is not None and not _value_ok(m.grpc_type, want, got):
                 return f"gRPC method /{m.grpc_service or '*'}/{m.grpc_method or '*'}"
     elif not path_matches(m, req.path):
-        return f"path {m.path} {m.path_type}"
+        bad = (
+            " (not valid RE2)"
+            if m.path_type == "RegularExpression" and isinstance(compiled(m.path), str)
+            else ""
+        )
+        return f"path {m.path} {m.path_type}{bad}"
     if m.method is not None and m.method != req.method:
         return f"method {m.method} (traced as {req.method})"
     hdrs = dict(req.headers)
@@ -163,6 +228,8 @@ class GatewayResult:
     considered: int = 0
     # Routes with a parentRef to a considered listener that did not attach, with the reason.
     unattached: list[Attachment] = field(default_factory=list)
+    # Patterns of the considered routes that RE2 refuses (they match nothing), in words.
+    invalid: list[str] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -231,6 +298,10 @@ def resolve_gateway(
             for i, rule in enumerate(r.rules):
                 ms: tuple[RouteMatch | None, ...] = rule.matches or (None,)
                 for j, m in enumerate(ms):
+                    for note in invalid_patterns(r, m) if m is not None else ():
+                        text = f"{r.kind} {r} rule {i + 1}: {note}"
+                        if text not in res.invalid:
+                            res.invalid.append(text)
                     fail = match_fails(r, m, req) if m is not None else None
                     if fail is not None:
                         fails.append(f"{r.kind} {r}: {fail}")

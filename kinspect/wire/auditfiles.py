@@ -7,6 +7,7 @@ file (and the entry), with a hint showing what a good file looks like.
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Literal
 
 import msgspec
@@ -16,17 +17,56 @@ from kinspect.audit.checks import CHECKS
 from kinspect.audit.finding import Identity, PortKey, Severity
 from kinspect.audit.report import BaselineFinding, IgnoreRule
 from kinspect.model.errors import UsageError
+from kinspect.wire.untrusted import TOO_DEEP
 
 IGNORE_HINT = "each entry: {check: ID, reason: WHY, namespace?: NS, service?: NAME, context?: CTX}"
 BASELINE_HINT = "pass a report written by: kinspect audit -o json"
 _CHECK_IDS = frozenset({c.id for c in CHECKS} | {"*"})
+# An ignore file is a short list written by hand: 4 MiB is tens of thousands of entries, and
+# PyYAML (pure Python) reads it in about a second. Its entries nest two levels (a list of
+# maps of strings); 32 leaves room for anything YAML lets one write there, and stops a file
+# nested to PyYAML's recursion limit (about 330 levels) with a one-line error.
+IGNORE_MAX_BYTES = 4 * 2**20
+IGNORE_MAX_DEPTH = 32
+# A baseline is a report that kinspect wrote: the snapshot cap (KINSPECT_MAX_SNAPSHOT_BYTES)
+# is its cap too.
+BASELINE_MAX_BYTES = 2 * 1024**3
 
 
-class _IgnoreEntry(msgspec.Struct, frozen=True):
+class _TooDeep(yaml.YAMLError):
+    pass
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a cap on nesting: its composer recurses once per level."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > IGNORE_MAX_DEPTH:
+                raise _TooDeep
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _read_capped(path: str, max_bytes: int) -> bytes | None:
+    """The file's bytes, or None past `max_bytes` (a pipe or a FIFO as well: no seek, no stat)."""
+    with open(path, "rb") as f:
+        data = f.read(max_bytes + 1)
+    return None if len(data) > max_bytes else data
+
+
+class _IgnoreEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """One entry of an ignore file.
 
     Every field is a string: a YAML number or date (`namespace: 2024`) is refused rather than
-    kept as a value that never equals a namespace or service name.
+    kept as a value that never equals a namespace or service name. An unknown key is refused
+    too: a misspelt `namepsace:` would otherwise leave a rule for every namespace.
     """
 
     check: str | None = None  # required: missing ones get a message of their own
@@ -39,12 +79,20 @@ class _IgnoreEntry(msgspec.Struct, frozen=True):
 def read_ignore_file(path: str) -> list[IgnoreRule]:
     """The rules of the ignore file at `path`: a YAML list of entries."""
     try:
-        with open(path, encoding="utf-8") as f:
-            doc: Any = yaml.safe_load(f)
+        data = _read_capped(path, IGNORE_MAX_BYTES)
+        if data is None:
+            raise UsageError(
+                f"ignore file {path} is larger than {IGNORE_MAX_BYTES} bytes", IGNORE_HINT
+            )
+        doc: Any = yaml.load(data.decode("utf-8"), Loader=_BoundedLoader)  # a SafeLoader
     except UnicodeDecodeError:
         raise UsageError(f"cannot read ignore file {path}: not UTF-8", IGNORE_HINT) from None
     except OSError as e:
         raise UsageError(f"cannot read ignore file {path}: {e.strerror}", IGNORE_HINT) from None
+    except (_TooDeep, RecursionError):
+        raise UsageError(
+            f"ignore file {path} is nested deeper than {IGNORE_MAX_DEPTH} levels", IGNORE_HINT
+        ) from None
     except yaml.YAMLError as e:
         raise UsageError(
             f"cannot read ignore file {path}: {type(e).__name__}", IGNORE_HINT
@@ -56,6 +104,8 @@ def read_ignore_file(path: str) -> list[IgnoreRule]:
     rules = []
     for i, item in enumerate(doc, 1):
         where = f"ignore file {path}, entry {i}"
+        if isinstance(item, dict):
+            _known_keys(item, where)
         try:
             entry = msgspec.convert(item, _IgnoreEntry)
         except msgspec.ValidationError as e:
@@ -71,6 +121,20 @@ def read_ignore_file(path: str) -> list[IgnoreRule]:
             raise UsageError(f"{where}: unknown check {entry.check!r}", IGNORE_HINT)
         rules.append(IgnoreRule(entry.check, reason, entry.namespace, entry.service, entry.context))
     return rules
+
+
+_IGNORE_KEYS = _IgnoreEntry.__struct_fields__
+
+
+def _known_keys(item: dict[Any, Any], where: str) -> None:
+    """A `UsageError` naming the first key that is not a field, and the field it may mean."""
+    for key in item:
+        if key not in _IGNORE_KEYS:
+            name = repr(key)
+            name = name if len(name) <= 60 else name[:59] + "…"
+            close = difflib.get_close_matches(str(key), _IGNORE_KEYS, n=1)
+            guess = f" (did you mean {close[0]}?)" if close else ""
+            raise UsageError(f"{where}: unknown key {name}{guess}", IGNORE_HINT)
 
 
 class _Finding(msgspec.Struct, frozen=True):
@@ -113,13 +177,17 @@ class _ReportContexts(msgspec.Struct, frozen=True):
     contexts: list[_Context] = []
 
 
-def read_baseline(path: str) -> list[BaselineFinding]:
+def read_baseline(path: str, max_bytes: int = BASELINE_MAX_BYTES) -> list[BaselineFinding]:
     """The findings of the report at `path` (written by `kinspect audit -o json`)."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
+        raw = _read_capped(path, max_bytes)
     except OSError as e:
         raise UsageError(f"cannot read baseline {path}: {e.strerror}", BASELINE_HINT) from None
+    if raw is None:
+        raise UsageError(
+            f"baseline {path} is larger than {max_bytes} bytes",
+            "set KINSPECT_MAX_SNAPSHOT_BYTES to read a bigger one",
+        )
     return decode_report(raw, path, BASELINE_HINT)
 
 
@@ -138,11 +206,13 @@ def decode_report(raw: bytes, path: str, hint: str) -> list[BaselineFinding]:
         ]
     except (msgspec.DecodeError, ValueError):
         raise UsageError(f"{path} is not a kinspect audit report", hint) from None
+    except RecursionError:
+        raise UsageError(f"{path} is {TOO_DEEP}", hint) from None
 
 
 def report_contexts(raw: bytes) -> list[str]:
     """The names of the contexts an AuditReport covers (empty when it does not say)."""
     try:
         return [c.name for c in msgspec.json.decode(raw, type=_ReportContexts).contexts]
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return []

@@ -145,7 +145,7 @@ def served(conn: Connection, kind: kinds.Kind[Any, Any]) -> bool | None:
         doc = msgspec.json.decode(body, type=raw.APIResourceList)
     except NotFoundError:
         return False  # the group/version is not served at all
-    except (KinspectError, msgspec.ValidationError, msgspec.DecodeError):
+    except (KinspectError, msgspec.ValidationError, msgspec.DecodeError, RecursionError):
         return None
     return any(r.name == kind.plural for r in doc.resources or ())
 

@@ -25,7 +25,7 @@ from kinspect.path.plan import PodQuery
 from kinspect.wire import kinds, raw
 from kinspect.wire.connection import Connection
 from kinspect.wire.transport import Body, Expired, fetch_page, threads
-from kinspect.wire.untrusted import one_line
+from kinspect.wire.untrusted import TOO_DEEP, one_line
 
 # Pods of all namespaces are read namespace by namespace, several at once, when the namespaces
 # still to read average at least this many pages of pods each. One paged LIST is one stream
@@ -77,7 +77,7 @@ def _ident(item: msgspec.Raw, index: int) -> str:
     """How a warning names an item: namespace/name when it has them, else its index."""
     try:
         meta = msgspec.convert(msgspec.json.decode(item, type=_Ident).metadata, _IdentMeta)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return f"item {index}"
     parts = [p for p in (meta.namespace, meta.name) if isinstance(p, str) and p]
     return (
@@ -99,6 +99,8 @@ def decode_page(conn: Connection, decoder: msgspec.json.Decoder[Any], body: Body
         page = _decode_items(conn, decoder.type, body, what)
     except msgspec.DecodeError:
         raise _malformed(conn, what, "not JSON, or cut short") from None
+    except RecursionError:  # the items cannot be told apart either: the page is refused
+        raise _malformed(conn, what, TOO_DEEP) from None
     if page.items is None and page.metadata.continue_:
         conn.warn(
             f"the API server sent a page of {what} with no items but more to come; "
@@ -112,11 +114,15 @@ def _decode_items(conn: Connection, list_type: Any, body: Body, what: str) -> An
         loose = msgspec.json.decode(body, type=_LoosePage)
     except msgspec.ValidationError as e:
         raise _malformed(conn, what, f"not a list: {one_line(str(e), 120)}") from None
+    except RecursionError:
+        raise _malformed(conn, what, TOO_DEEP) from None
     item_decoder = msgspec.json.Decoder(item_type(list_type))
     items = []
     for i, item in enumerate(loose.items or ()):
         try:
             items.append(item_decoder.decode(item))
+        except RecursionError:
+            raise _malformed(conn, what, TOO_DEEP) from None
         except msgspec.ValidationError as e:
             conn.warn(
                 f"skipped {_ident(item, i)} in {what}: the API server sent it "

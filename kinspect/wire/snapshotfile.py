@@ -9,13 +9,16 @@ reaches memory whole).
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
+from typing import Any, BinaryIO
 
 import msgspec
 
 from kinspect.model.errors import UsageError
 from kinspect.model.snapshot import Snapshot
 from kinspect.wire import files
+from kinspect.wire.untrusted import TOO_DEEP
 
 API_VERSION = "kinspect/v1"
 # The largest snapshot read, decompressed (KINSPECT_MAX_SNAPSHOT_BYTES overrides it): a
@@ -47,17 +50,40 @@ class _TooBig(Exception):
 _CHUNK = 1 << 20
 
 
+class _Rejoined(io.RawIOBase):
+    """A stream read from the start again after its first bytes were taken (no seek).
+
+    A pipe, a FIFO or `<(...)` cannot seek back over the two bytes that tell gzip.
+    """
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head, self._rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self._head:
+            n = min(len(b), len(self._head))
+            b[:n], self._head = self._head[:n], self._head[n:]
+            return n
+        data = self._rest.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
 def _read(path: str, max_bytes: int) -> bytearray:
     """The file's JSON, gunzipped when it is gzip; `_TooBig` past `max_bytes`.
 
     Read a chunk at a time (never a buffer of `max_bytes` up front), and stop at the first
-    chunk past the cap: a gzip bomb costs at most one chunk more than the cap.
+    chunk past the cap: a gzip bomb costs at most one chunk more than the cap. Regular files,
+    pipes, FIFOs and devices alike: nothing seeks.
     """
     out = bytearray()
     with open(path, "rb") as f:
-        gzipped = f.read(2) == b"\x1f\x8b"
-        f.seek(0)
-        stream = gzip.GzipFile(fileobj=f) if gzipped else f
+        head = f.read(2)
+        raw = io.BufferedReader(_Rejoined(head, f), _CHUNK)
+        stream = gzip.GzipFile(fileobj=raw) if head == b"\x1f\x8b" else raw
         while chunk := stream.read(_CHUNK):
             if len(out) + len(chunk) > max_bytes:
                 raise _TooBig
@@ -96,6 +122,8 @@ def document_kind(data: bytes, path: str) -> tuple[str | None, str | None]:
         h = msgspec.json.decode(data, type=_Header)
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise UsageError(f"{path} is not a kinspect JSON document", DOCUMENT_HINT) from None
+    except RecursionError:
+        raise UsageError(f"{path} is {TOO_DEEP}", DOCUMENT_HINT) from None
     return h.apiVersion, h.kind
 
 
@@ -110,6 +138,8 @@ def decode(data: bytes, path: str) -> Snapshot:
         doc = msgspec.json.decode(data, type=SnapshotFile)
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise UsageError(f"{path} is not a kinspect snapshot", HINT) from None
+    except RecursionError:
+        raise UsageError(f"{path} is {TOO_DEEP}: not a kinspect snapshot", HINT) from None
     if doc.apiVersion != API_VERSION or doc.kind != "Snapshot":
         raise UsageError(
             f"{path} is a {doc.kind} of {doc.apiVersion}, not a {API_VERSION} Snapshot", HINT

@@ -20,12 +20,15 @@ from kinspect.wire import kinds, raw, retry
 from kinspect.wire.connection import Connection
 from kinspect.wire.lists import Scope, item_type, list_pages, selectors, where_listed
 from kinspect.wire.transport import Expired, api_error, get_request, send
-from kinspect.wire.untrusted import one_line, status_message
+from kinspect.wire.untrusted import TOO_DEEP, one_line, status_message
 
 # A watch's socket waits this much longer than the timeoutSeconds asked of the server: a watch
 # that stays silent past it is taken as a dead connection and started again.
 WATCH_MARGIN = 10.0
 WATCH_READ = 1 << 16
+# The longest event line held while waiting for its newline: one object, which etcd keeps under
+# 1.5 MiB (its request limit) and JSON makes a few times that. Past it the watch is broken.
+WATCH_LINE_MAX = 64 * 2**20
 
 
 class WatchExpired(Exception):
@@ -162,6 +165,8 @@ def watch(
                 return  # the server ended the watch (timeoutSeconds): the caller goes on
             lines = (pending + chunk).split(b"\n")
             pending = lines.pop()
+            if len(pending) > WATCH_LINE_MAX:
+                raise WatchBroken(f"an event of {what} longer than {WATCH_LINE_MAX} bytes")
             for line in lines:
                 if line.strip():
                     yield _event(conn, kind, field, item_decoder, line, what)
@@ -195,6 +200,8 @@ def _event(
         meta = _OBJECT.decode(ev.object).metadata
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise WatchBroken(f"a malformed event in the watch of {what}") from None
+    except RecursionError:
+        raise WatchBroken(f"an event in the watch of {what} {TOO_DEEP}") from None
     key, version = _key(kind, meta), meta.resourceVersion
     if ev.type == "DELETED":
         return Change(field, "DELETED", key, (), version)
@@ -203,6 +210,8 @@ def _event(
     change: EventType = "ADDED" if ev.type == "ADDED" else "MODIFIED"
     try:
         values = _converted(kind, item_decoder.decode(ev.object))
+    except RecursionError:  # as above, should this decode run nearer the recursion limit
+        raise WatchBroken(f"an event in the watch of {what} {TOO_DEEP}") from None
     except (msgspec.DecodeError, msgspec.ValidationError) as e:
         conn.warn(
             f"skipped {one_line(meta.namespace + '/' + meta.name, 120)} in the watch of {what}: "

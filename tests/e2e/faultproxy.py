@@ -18,7 +18,7 @@ Rules (first match wins, each applies `times` times, -1 for ever):
     trickle    the real body, `chunk` bytes every `interval` seconds
     hook       call `hook()` (say, kill the API server), then reset the connection
     delay      the real response, `interval` seconds late
-    rewrite    the real body passed through `rewrite(dict) -> object`, re-encoded
+    rewrite    the real body passed through `rewrite(dict) -> object`, re-encoded (bytes: as is)
 A request the API server does not answer (refused, reset: it is down) is reset in turn.
 A client's Accept-Encoding reaches the server, and its Content-Encoding comes back
 (`encodings`) with every response made of the real body: with gzip, `truncate`, `reset_body`
@@ -244,7 +244,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 return self._send(status, body, ctype)
             if rule.action == "rewrite" and rule.rewrite is not None:
                 plain = gzip.decompress(body) if encoding == "gzip" else body
-                body = json.dumps(rule.rewrite(json.loads(plain))).encode()
+                new = rule.rewrite(json.loads(plain))
+                body = new if isinstance(new, bytes) else json.dumps(new).encode()
                 ctype.pop("Content-Encoding", None)
                 return self._send(status, body, ctype)
             if rule.action == "truncate":

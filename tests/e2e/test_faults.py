@@ -7,6 +7,7 @@ every LIST of the test's pods has continue pages.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -296,3 +297,18 @@ def test_ctrl_c_exits_130_at_once_with_one_line(
     assert proc.returncode == ExitCode.INTERRUPTED, err
     assert err == "kinspect: error: interrupted\n"
     assert out == ""
+
+
+def test_a_body_nested_too_deeply_is_exit_9(
+    web: Namespace, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    # issue 24 D7: a real page of pods with 100,000 levels of [] in its first item was exit 1,
+    # RecursionError. json.dumps cannot write it: the bytes are spliced in.
+    def deep(page: Any) -> bytes:
+        body = json.dumps(page).encode()
+        cut = body.index(b'"items": [{') + len(b'"items": [{')
+        return body[:cut] + b'"x": ' + b"[" * 100_000 + b"]" * 100_000 + b", " + body[cut:]
+
+    proxy.add(Rule(_pods_path(web), "rewrite", rewrite=deep))
+    proc, _ = _run(proxy, tmp_path, "map", "-n", web.name)
+    _one_line(proc, 9, "malformed response for pods", "nested too deeply")

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from ..schema import validate
-from .conftest import Cluster, Namespace, new_namespace
+from .conftest import KINSPECT, Cluster, Namespace, new_namespace
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -273,3 +273,66 @@ def test_map_ips_and_explain_show_the_entry_points(demo: Namespace) -> None:
         "entryAddresses"
     ]
     assert "The hop in front of the Service" in demo.kinspect("explain", "-n", demo.name).stdout
+
+
+# --- issue 24 D4: RegularExpression matches, on RE2 ------------------------------------------
+
+_REGEX_ROUTES = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: re-gw}
+spec:
+  gatewayClassName: kinspect-re2
+  listeners: [{name: http, port: 80, protocol: HTTP, hostname: re.example.net}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: hostile}
+spec:
+  parentRefs: [{name: re-gw}]
+  rules:
+    - matches: [{path: {type: RegularExpression, value: "/(a+)+$"}}]
+      backendRefs: [{name: web, port: 80}]
+    - matches: [{path: {type: RegularExpression, value: "/(x)\\\\1"}}]
+      backendRefs: [{name: web, port: 80}]
+"""
+
+
+def _trace_within(ns: Namespace, url: str, seconds: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*KINSPECT, "trace", url, "-n", ns.name, *ns.cluster.kinspect_args()],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=seconds,  # Python's re took minutes: TimeoutExpired fails the test
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+
+
+def test_a_backtracking_route_pattern_cannot_hang_a_trace(ns: Namespace) -> None:
+    ns.apply(_REGEX_ROUTES)
+    route = ns.get("httproute", "hostile")
+    assert route["spec"]["rules"][1]["matches"][0]["path"]["value"] == "/(x)\\1"
+    proc = _trace_within(ns, "http://re.example.net/" + "a" * 64 + "!", 60)
+    assert proc.returncode == 6, proc.stderr  # no route matches: NOT_FOUND
+    assert "no attached route matches" in proc.stdout + proc.stderr
+    proc = _trace_within(ns, "http://re.example.net/" + "a" * 64, 60)
+    assert proc.returncode == 0, proc.stderr
+    assert "hostile" in proc.stdout
+
+
+def test_a_route_pattern_re2_refuses_matches_nothing_and_is_named(ns: Namespace) -> None:
+    # `/(x)\1` is a backreference: Python's re matched /xx with it; RE2 (Envoy's) refuses it.
+    ns.apply(_REGEX_ROUTES)
+    proc = _trace_within(ns, "http://re.example.net/xx", 60)
+    assert proc.returncode == 6, proc.stdout + proc.stderr
+    warning = (
+        f"warning: HTTPRoute {ns.name}/hostile rule 2: path '/(x)\\1' is not valid RE2 "
+        "(invalid escape sequence: \\1): it matches no request\n"
+    )
+    assert warning in proc.stderr, proc.stderr

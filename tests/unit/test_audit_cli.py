@@ -125,6 +125,28 @@ def test_ignore_ids_and_ignore_file_with_reasons(tmp_path: Path) -> None:
     assert "needs a reason" in proc.stderr
 
 
+def test_an_ignore_entry_with_a_misspelt_key_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    # issue 24 D11: `namepsace` was dropped, leaving a rule for every namespace and service:
+    # the CI gate `--fail-on warning` passed with every finding ignored.
+    path = _save(tmp_path, _broken())
+    rules = tmp_path / "ignore.yaml"
+    rules.write_text("- check: '*'\n  namepsace: playground\n  reason: the playground is noisy\n")
+    proc = _audit(
+        "--snapshot",
+        path,
+        "--ignore-file",
+        str(rules),
+        "--fail-on",
+        "warning",
+        expect=ExitCode.USAGE,
+    )
+    assert proc.stderr == (
+        f"kinspect: error: ignore file {rules}, entry 1: unknown key 'namepsace' "
+        "(did you mean namespace?) (try: each entry: {check: ID, reason: WHY, namespace?: NS, "
+        "service?: NAME, context?: CTX})\n"
+    )
+
+
 def test_unknown_ignore_id_is_a_usage_error(tmp_path: Path) -> None:
     _audit(
         "--snapshot", _save(tmp_path, _broken()), "--ignore", "no-such-check", expect=ExitCode.USAGE

@@ -49,6 +49,12 @@ def test_an_empty_ignore_file_has_no_rules(tmp_path: Path) -> None:
             "- check: '*'\n  reason: x\n- check: nope\n  reason: y\n",
             "entry 2: unknown check 'nope'",
         ),
+        # issue 24 D11: a misspelt key would leave a rule for everything: refused, named.
+        (
+            "- check: '*'\n  reason: x\n  servcie: a\n",
+            "entry 1: unknown key 'servcie' (did you mean service?)",
+        ),
+        ("- check: '*'\n  reason: x\n  1: a\n", "entry 1: unknown key 1"),
         # A number would never equal a namespace name: refused, not silently inert.
         (
             "- check: single-ready-endpoint\n  reason: x\n  namespace: 2024\n",

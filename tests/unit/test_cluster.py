@@ -111,3 +111,42 @@ def test_gzip_is_asked_for_unless_told_not_to(tmp_path: Path, server: str) -> No
     kubeconfig = _kubeconfig(tmp_path, server)
     assert connection.connect(kubeconfig, None, 5).gzip is True
     assert connection.connect(kubeconfig, None, 5, gzip=False).gzip is False
+
+
+# --- issue 24 D7: JSON nested past the decoder's depth ----------------------------------------
+
+_DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"metadata": {}, "items": [{"x": ' + _DEEP + b"}]}",  # inside an item
+        b'{"metadata": {"x": ' + _DEEP + b'}, "items": []}',  # beside the items
+        b'{"metadata": {}, "items": [{"spec": {"containers": 5}}, {"x": ' + _DEEP + b"}]}",
+    ],
+)
+def test_a_page_nested_too_deeply_is_a_malformed_response(body: bytes) -> None:
+    with pytest.raises(ServerError) as e:
+        _decode(body)
+    assert e.value.message == (
+        "the API server https://s sent a malformed response for pods in ns a "
+        "(nested too deeply (past about 1,000 levels))"
+    )
+
+
+def test_a_watch_event_nested_too_deeply_breaks_the_watch() -> None:
+    from kinspect.wire import kinds, watch
+
+    kind = next(k for k in kinds.KINDS if k.plural == "pods")
+    conn = connection.Connection("c", "https://s", None, "default", 5)
+    line = b'{"type": "ADDED", "object": {"metadata": {"name": "p"}, "x": ' + _DEEP + b"}}"
+    decoder = msgspec.json.Decoder(lists.item_type(kind.list_type))
+    with pytest.raises(watch.WatchBroken, match="nested too deeply"):
+        watch._event(conn, kind, "pods", decoder, line, "pods in ns a")
+
+
+def test_a_status_body_nested_too_deeply_has_no_message() -> None:
+    from kinspect.wire.untrusted import status_message
+
+    assert status_message(b'{"message": "m", "details": ' + _DEEP + b"}") == ""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import msgspec
@@ -308,6 +310,43 @@ def test_no_intersecting_hostname_is_not_accepted() -> None:
 )
 def test_path_match_types(match: RouteMatch, path: str, want: bool) -> None:
     assert gateway_match.path_matches(match, path) is want
+
+
+def test_a_backtracking_pattern_is_matched_in_linear_time() -> None:
+    # issue 24 D4: Python's re took minutes on `/(a+)+$` against /aaa...a! (exponential
+    # backtracking); a subprocess with a deadline, so the old engine fails the test, not hangs it.
+    code = (
+        "from kinspect.edge.gateway_match import path_matches\n"
+        "from kinspect.model.edge import RouteMatch\n"
+        "m = RouteMatch('RegularExpression', '/(a+)+$')\n"
+        "print(path_matches(m, '/' + 'a' * 64 + '!'), path_matches(m, '/' + 'a' * 100000))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=20, check=False
+    )
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "False True\n", "")
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "/(a)\\1",  # a backreference: Python's re, not RE2
+        "/(?=a)a",  # a lookahead
+        "/a{1000}{1000}",  # past RE2's program size
+        "/\udc80",  # a lone surrogate (the API server's JSON can carry one)
+    ],
+)
+def test_a_pattern_that_is_not_re2_matches_nothing_and_the_trace_names_it(pattern: str) -> None:
+    m = RouteMatch("RegularExpression", pattern)
+    assert gateway_match.path_matches(m, "/aa") is False
+    s = _cluster((gw(),), (route("bad", rule(m), rule(exact("/other"))),))
+    res = _trace(s, "http://h/aa").gateway
+    assert res.hit is None
+    (note,) = res.invalid
+    assert note.startswith(f"HTTPRoute ns/bad rule 1: path '{pattern}' is not valid RE2 ("), note
+    assert note.endswith("): it matches no request"), note
+    assert res.why_not is not None
+    assert "not valid RE2" in res.why_not
 
 
 def test_precedence_exact_then_longest_prefix_then_method_headers_query() -> None:

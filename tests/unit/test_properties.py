@@ -20,9 +20,9 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from kinspect.model.errors import ExitCode, KinspectError, UsageError
+from kinspect.model.errors import ExitCode, KinspectError, ServerError, UsageError
 from kinspect.path import trace
-from kinspect.wire import auditfiles, kinds, snapshotfile
+from kinspect.wire import auditfiles, connection, kinds, lists, snapshotfile
 from tests.unit.builders import snap
 
 from .runner import invoke
@@ -161,6 +161,66 @@ def test_a_good_snapshot_cut_anywhere_is_a_usage_error_or_loads(cut: int) -> Non
     _with_file(data[:cut], _snapshot)
 
 
+# --- nesting depth and ignore-file keys (issue 24 D7, D11) ------------------------------------
+
+
+@st.composite
+def _nested(draw: st.DrawFn) -> bytes:
+    """JSON (also YAML flow) nested 1 to 5,000 levels, of lists and maps mixed, around a leaf."""
+    depth = draw(st.integers(1, 5000))
+    kinds = draw(st.lists(st.booleans(), min_size=1, max_size=8))
+    opens = b"".join(b"[" if kinds[i % len(kinds)] else b'{"k": ' for i in range(depth))
+    closes = b"".join(b"]" if kinds[i % len(kinds)] else b"}" for i in reversed(range(depth)))
+    return opens + json.dumps(draw(JSON)).encode() + closes
+
+
+_WRAPPERS = [
+    b"%s",
+    b'{"apiVersion": "kinspect/v1", "kind": "Snapshot", "snapshot": %s}',
+    b'{"apiVersion": "kinspect/v1", "kind": "Snapshot", "x": %s}',
+    b'{"kind": "AuditReport", "findings": [], "x": %s}',
+    b'{"apiVersion": "kinspect/v1", "kind": "AuditReport", "findings": [%s]}',
+]
+
+
+@given(_nested(), st.sampled_from(_WRAPPERS), st.booleans())
+def test_nested_snapshots_diff_inputs_and_baselines(
+    inner: bytes, wrapper: bytes, compress: bool
+) -> None:
+    data = wrapper.replace(b"%s", inner)
+    _with_file(gzip.compress(data) if compress else data, _snapshot)
+    _with_file(data, _baseline)
+    _with_file(data, _diff_side)
+
+
+@given(_nested(), st.booleans())
+def test_nested_ignore_files(inner: bytes, in_entry: bool) -> None:
+    doc = b"- check: '*'\n  reason: %s\n" if in_entry else b"%s"
+    _with_file(doc.replace(b"%s", inner), _ignore)
+
+
+@given(st.dictionaries(st.text(max_size=12), st.text(max_size=8), max_size=6))
+def test_ignore_entries_with_any_keys(entry: dict[str, str]) -> None:
+    # Accepted only when every key is one of the five; a refusal names the first other key.
+    fields = {"check", "reason", "namespace", "service", "context"}
+    doc = [{"check": "*", "reason": "r", **entry}]
+    message = None
+    try:
+        _with_file(yaml.safe_dump(doc, sort_keys=False).encode(), auditfiles.read_ignore_file)
+    except UsageError as e:
+        message = e.message
+    extra = [k for k in doc[0] if k not in fields]
+    assert (message is None) == (not extra), message
+    assert not extra or f"unknown key {extra[0]!r}"[:40] in (message or "")
+
+
+def _diff_side(path: str) -> object:
+    r = invoke("diff", path, path)
+    assert r.code in (ExitCode.OK, ExitCode.USAGE), r.stderr
+    assert r.stderr.count("\n") <= 1 or r.code == ExitCode.OK, r.stderr
+    return r
+
+
 # --- wire decoders ----------------------------------------------------------------------------
 
 # One realistic item per kind; the fuzzer replaces, drops and adds parts of it.
@@ -287,6 +347,21 @@ def test_wire_decoders_on_arbitrary_json(doc: Any) -> None:
             continue
         for item in page.items or ():
             kind.convert(item)
+
+
+@given(_nested(), st.sampled_from(sorted(_SAMPLES)))
+def test_nested_list_pages_are_one_server_error(inner: bytes, plural: str) -> None:
+    kind = _KINDS[plural]
+    conn = connection.Connection("c", "https://s", None, "default", 5, warn=lambda _: None)
+    body = b'{"metadata": {}, "items": [{"metadata": {"name": "a"}, "x": %s}]}'
+    message = ""
+    try:
+        lists.decode_page(
+            conn, msgspec.json.Decoder(kind.list_type), body.replace(b"%s", inner), plural
+        )
+    except ServerError as e:
+        message = e.message
+    assert not message or "malformed response" in message
 
 
 def test_kinspect_errors_are_the_only_user_input_errors() -> None:
