@@ -6,6 +6,7 @@ Graphviz's SVG is here because map -o svg and the audit's HTML charts both draw 
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
@@ -43,6 +44,19 @@ class DataFormat(StrEnum):
     text = "text"
     json = "json"
     yaml = "yaml"
+
+
+class _Console(Console):
+    """A rich console that lets a closed pipe be an error the program's handler sees.
+
+    rich's own answer to a `BrokenPipeError` is to point file descriptor 1 at /dev/null and
+    raise `SystemExit(1)`: exit 1 (kinspect's "bug") and, in-process, the real stdout of
+    whoever runs `cli.run` silenced, whatever stream this console writes to.
+    """
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # nothing more is written to a stream whose reader left
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
 
 @dataclass
@@ -84,7 +98,7 @@ class Session:
                 width = given if given or self.out_is_terminal else 200
             case _:
                 assert_never(layout)
-        return Console(
+        return _Console(
             file=self.stdout,
             width=width,
             highlight=False,
@@ -95,7 +109,7 @@ class Session:
     @property
     def err(self) -> Console:
         if self._err is None:
-            self._err = Console(file=self.stderr, highlight=False, force_terminal=self.stderr_tty)
+            self._err = _Console(file=self.stderr, highlight=False, force_terminal=self.stderr_tty)
         return self._err
 
     def warn(self, text: str, label: str = "warning:", style: str = "yellow") -> None:
