@@ -36,7 +36,7 @@ class Target:
     port: int | None = None
 
 
-def _echo(text: str, limit: int = 80) -> str:
+def echo(text: str, limit: int = 80) -> str:
     """The user's text as an error message quotes it: at most `limit` + 1 characters.
 
     Cut after `repr`, which writes an unprintable character as up to ten.
@@ -48,7 +48,7 @@ def _echo(text: str, limit: int = 80) -> str:
 def parse_target(text: str) -> Target:
     """Parse ADDRESS[:PORT]: IPv4, IPv6 (bracketed when a port follows) or a DNS name."""
     text = text.strip()
-    shown = _echo(text)
+    shown = echo(text)
     hint = "give an IP or hostname, optionally with :PORT, e.g. 10.96.0.10:443 or [fd00::1]:80"
     host, port_text = text, None
     if text.startswith("["):
@@ -67,7 +67,7 @@ def parse_target(text: str) -> Target:
         # ASCII digits only: str.isdigit() also accepts "²" and "٨٠" (which int() reads as 80).
         ascii_digits = port_text.isascii() and port_text.isdigit() and len(port_text) <= 5
         if not ascii_digits or not 1 <= int(port_text) <= 65535:
-            raise UsageError(f"bad port {_echo(port_text, 20)} in {shown}: expected 1-65535", hint)
+            raise UsageError(f"bad port {echo(port_text, 20)} in {shown}: expected 1-65535", hint)
         port = int(port_text)
     try:
         return Target(str(ipaddress.ip_address(host)), port)

@@ -193,3 +193,21 @@ def test_output_file_follows_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("http://[::1/", "'[' without its ']'"),
+        ("http://[abc]/", "not an IPv6 address"),
+        ("http://[10.0.0.1]/", "only an IPv6 address goes in brackets"),
+        ("http://a℀b.example.com/", "NFKC"),
+    ],
+)
+def test_a_malformed_url_is_a_usage_error_naming_the_problem(
+    tmp_path: Path, url: str, needle: str
+) -> None:
+    path = str(tmp_path / "s.json")
+    snapshotfile.save(path, snap())
+    r = invoke("trace", url, "--snapshot", path)
+    one_line_error(r, ExitCode.USAGE, "bad URL", needle, "trace http://")
