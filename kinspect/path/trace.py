@@ -224,14 +224,25 @@ def identify(idx: Index, addr: str) -> list[Match]:
     seen: set[str] = set()
     for g in idx.snapshot.endpoint_groups:
         name = f"{g.namespace}/{g.service}"
-        if (
-            name not in seen
-            and g.ports
-            and any(e.address == addr and e.pod is None for e in g.endpoints)
-        ):
+        if name in seen or not g.ports:
+            continue
+        # The service's own endpoint, as map lists it: no pod named, or a pod that is missing.
+        e = next((e for e in g.endpoints if e.address == addr and _podless(idx, e.pod)), None)
+        if e is not None:
             seen.add(name)
-            out.append(Match("EndpointAddress", f"endpoint of {name} (no pod)", service=name))
+            out.append(
+                Match("EndpointAddress", f"endpoint of {name} ({_pod_words(e.pod)})", service=name)
+            )
     return out
+
+
+def _podless(idx: Index, ref: PodRef | None) -> bool:
+    """An endpoint that names no pod, or a pod not in the snapshot (deleted, or impossible)."""
+    return ref is None or ref not in idx.pods
+
+
+def _pod_words(ref: PodRef | None) -> str:
+    return "no pod" if ref is None else f"pod {ref} missing"
 
 
 def entry_services(idx: Index, matches: list[Match], port: int) -> list[Service]:
@@ -301,7 +312,11 @@ def trace(idx: Index, target: Target) -> TraceResult:
 
 
 def _endpoint_hops(c: ServiceChain, addr: str, port: int) -> list[Direct]:
-    """The service's endpoints at addr:port that name no pod (selectorless, hand-made)."""
+    """The service's endpoints at addr:port whose pod is none or missing, as map lists them.
+
+    No pod: a selectorless service's hand-made endpoints. Missing: deleted, or a targetRef no
+    pod can match (`plan.impossible_pod`).
+    """
     return [
         Direct(
             "Endpoint",
@@ -315,7 +330,7 @@ def _endpoint_hops(c: ServiceChain, addr: str, port: int) -> list[Direct]:
         )
         for pc in c.ports
         for b in pc.backends
-        if b.address == addr and b.port == port and b.pod is None
+        if b.address == addr and b.port == port and (b.pod is None or not b.pod_found)
     ]
 
 
@@ -368,7 +383,8 @@ def _hints(idx: Index, res: TraceResult, chains: dict[str, ServiceChain]) -> lis
             c = chains.get(m.service or "") if m.kind == "EndpointAddress" else None
             for pc in c.ports if c else ():
                 for b in pc.backends:
-                    if b.address == addr and b.pod is None and pc.port.port == port != b.port:
+                    podless = b.pod is None or not b.pod_found
+                    if b.address == addr and podless and pc.port.port == port != b.port:
                         out.append(
                             Hint(
                                 b.port,
