@@ -50,6 +50,7 @@ app = typer.Typer(
     add_completion=True,  # --install-completion and --show-completion (bash, zsh, fish, pwsh)
     # Pretty exceptions print local variables: a token in a local must never reach a terminal.
     pretty_exceptions_enable=False,
+    cls=program.Group,  # a closed stdout ends quietly (exit 0), not as click's exit 1
 )
 
 

@@ -12,16 +12,46 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping
-from typing import TextIO
+from typing import Any, TextIO
 
 import typer
 
-# typer vendors its own click; its exception base is not re-exported publicly.
+# typer vendors its own click; its exception base and Context are not re-exported publicly.
+from typer._click.core import Context
 from typer._click.exceptions import ClickException
+from typer.core import TyperGroup
 
 from kinspect.commands.session import Session
 from kinspect.model.errors import ExitCode, KinspectError
 from kinspect.render.safe import plain
+
+
+class _OutputClosed(Exception):
+    """stdout's reader went away (`kinspect map -o json | head -c 100`): nothing left to say."""
+
+
+class Group(TyperGroup):
+    """The root command (`typer.Typer(cls=Group)`): a closed stdout reaches `run` as itself.
+
+    Click's `main` turns an EPIPE `OSError` into `sys.exit(1)` even when not standalone: a
+    closed pipe would be exit 1, kinspect's "bug", with no message. Parsing (which prints
+    `--help` and `--version`) and the command run here, inside click's handler, so the pipe
+    error is carried past it as an exception click does not know.
+    """
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
+    ) -> Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError as e:
+            raise _OutputClosed from e
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as e:
+            raise _OutputClosed from e
 
 
 def _fail(session: Session, message: str, hint: str) -> None:
@@ -56,7 +86,8 @@ def run(
             traceback.print_exc(file=session.stderr)
         _fail(session, e.message, e.hint)
         return e.exit_code
-    except BrokenPipeError:
+    except (BrokenPipeError, _OutputClosed):
+        # Like `cat` and kubectl: the reader left, which is no error of anyone's.
         return ExitCode.OK
     except Exception as e:
         if session.debug:

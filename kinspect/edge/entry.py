@@ -33,7 +33,7 @@ from kinspect.model.edge import Ingress, IngressBackend, IngressClass, IngressPa
 from kinspect.model.errors import UsageError
 from kinspect.model.values import Service, ServicePort
 from kinspect.path.chain import Backend, Index, PortChain, service_chain
-from kinspect.path.trace import parse_target
+from kinspect.path.trace import echo, parse_target
 
 URL_HINT = (
     "e.g. trace http://shop.example.com/api, or trace 203.0.113.20:443 --host shop.example.com"
@@ -64,17 +64,40 @@ def is_url(text: str) -> bool:
     return "://" in text
 
 
+# What urllib.parse.urlsplit's ValueErrors mean, in words that do not quote the URL (the error
+# line quotes it once, cut). Its messages as of Python 3.11-3.13 (Lib/urllib/parse.py).
+_URLSPLIT_REASONS = (
+    ("Invalid IPv6 URL", "a '[' without its ']' (or a ']' without its '[')"),
+    ("does not appear to be an IPv4 or IPv6 address", "what is in brackets is not an IPv6 address"),
+    ("IPv4 address cannot be in brackets", "only an IPv6 address goes in brackets"),
+    (
+        "NFKC normalization",
+        "the host holds a character that NFKC normalisation turns into '/', '?', '#', '@' or "
+        "':' (such as ℀, which becomes a/c)",
+    ),
+)
+
+
+def _split(text: str, hint: str) -> urllib.parse.SplitResult:
+    """`urlsplit`, its ValueError a usage error naming the problem."""
+    try:
+        return urllib.parse.urlsplit(text)
+    except ValueError as e:
+        why = next((w for m, w in _URLSPLIT_REASONS if m in str(e)), "not a URL")
+        raise UsageError(f"bad URL {echo(text)}: {why}", hint) from None
+
+
 def parse_request(text: str, host: str | None = None, path: str | None = None) -> Request:
     """A URL (`http://host[:port]/path`), or ADDRESS:PORT with --host/--path."""
     hint = URL_HINT
     scheme: Literal["http", "https"] = "http"
     if is_url(text):
-        parts = urllib.parse.urlsplit(text.strip())
+        parts = _split(text.strip(), hint)
         if parts.scheme.lower() not in ("http", "https"):
-            raise UsageError(f"bad URL {text!r}: the scheme must be http or https", hint)
+            raise UsageError(f"bad URL {echo(text)}: the scheme must be http or https", hint)
         scheme = "https" if parts.scheme.lower() == "https" else "http"
         if parts.username or parts.password:
-            raise UsageError(f"bad URL {text!r}: no user or password, please", hint)
+            raise UsageError(f"bad URL {echo(text)}: no user or password, please", hint)
         target = parse_target(parts.netloc)
         url_path = parts.path or "/"
         path = path or url_path
@@ -86,7 +109,7 @@ def parse_request(text: str, host: str | None = None, path: str | None = None) -
         if target.port == 443:
             scheme = "https"
     if not path.startswith("/"):
-        raise UsageError(f"bad path {path!r}: it must start with /", hint)
+        raise UsageError(f"bad path {echo(path)}: it must start with /", hint)
     port = target.port or (443 if scheme == "https" else 80)
     address: str | None = None
     if target.address.replace(".", "").isdigit() or ":" in target.address:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Collection, Mapping
+from typing import TypeGuard
 
 import msgspec
 
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import PodRef, Service
 from kinspect.path.chain import Index
-from kinspect.path.trace import Target, entry_services, identify
+from kinspect.path.trace import Target, echo, entry_services, identify
 
 
 class PodQuery(msgspec.Struct, frozen=True):
@@ -38,6 +39,32 @@ def escape_field_value(value: str) -> str:
     otherwise end the value and turn the LIST into an HTTP 400.
     """
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
+
+
+# Namespaces are DNS-1123 labels and pod names DNS-1123 subdomains, as the API server validates
+# them (k8s.io/apimachinery pkg/util/validation: IsDNS1123Label, IsDNS1123Subdomain).
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(
+    r"(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+)
+
+
+def is_namespace_name(name: str) -> bool:
+    """Whether `name` can be a namespace's: only such a name may become part of a request path."""
+    return _DNS_LABEL.fullmatch(name) is not None
+
+
+def impossible_pod(ref: PodRef) -> str | None:
+    """Why no pod can be `ref` (a targetRef the API server took without validating it), or None.
+
+    Such a ref is never read: its namespace would become part of a LIST's path (`odd/ns` turns
+    it into an HTTP 404, `..` into every namespace's pods), and no pod answers it anyway.
+    """
+    if not is_namespace_name(ref.namespace):
+        return f"its namespace {echo(ref.namespace, 60)} is not a namespace name"
+    if _DNS_SUBDOMAIN.fullmatch(ref.name) is None:
+        return f"its name {echo(ref.name, 60)} is not a pod name"
+    return None
 
 
 def _by_name(ref: PodRef) -> PodQuery:
@@ -85,7 +112,7 @@ def pods_needed(
         _by_name(e.pod)
         for g in snap.endpoint_groups
         for e in g.endpoints
-        if e.address == addr and e.pod is not None and e.pod not in idx.pods
+        if e.address == addr and _readable_missing(e.pod, idx)
     ]
     matches = identify(idx, addr)
     if not matches:
@@ -94,7 +121,7 @@ def pods_needed(
         fresh = [q for q in dict.fromkeys(want) if q not in done]
         return fresh or None
     want += [
-        PodQuery(namespace, field_selector=f"spec.nodeName={m.node}")
+        PodQuery(namespace, field_selector=f"spec.nodeName={escape_field_value(m.node)}")
         for m in matches
         if m.kind == "NodeIP" and m.node
     ]
@@ -119,6 +146,11 @@ def service_pods(idx: Index, svc: Service, done: Collection[PodQuery]) -> list[P
             _by_name(e.pod)
             for g in idx.groups.get((svc.namespace, svc.name), ())
             for e in g.endpoints
-            if e.pod is not None and e.pod not in idx.pods
+            if _readable_missing(e.pod, idx)
         ]
     return want
+
+
+def _readable_missing(ref: PodRef | None, idx: Index) -> TypeGuard[PodRef]:
+    """An endpoint's pod not read yet that a pod could be (see `impossible_pod`)."""
+    return ref is not None and ref not in idx.pods and impossible_pod(ref) is None

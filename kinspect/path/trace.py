@@ -36,7 +36,7 @@ class Target:
     port: int | None = None
 
 
-def _echo(text: str, limit: int = 80) -> str:
+def echo(text: str, limit: int = 80) -> str:
     """The user's text as an error message quotes it: at most `limit` + 1 characters.
 
     Cut after `repr`, which writes an unprintable character as up to ten.
@@ -48,7 +48,7 @@ def _echo(text: str, limit: int = 80) -> str:
 def parse_target(text: str) -> Target:
     """Parse ADDRESS[:PORT]: IPv4, IPv6 (bracketed when a port follows) or a DNS name."""
     text = text.strip()
-    shown = _echo(text)
+    shown = echo(text)
     hint = "give an IP or hostname, optionally with :PORT, e.g. 10.96.0.10:443 or [fd00::1]:80"
     host, port_text = text, None
     if text.startswith("["):
@@ -67,7 +67,7 @@ def parse_target(text: str) -> Target:
         # ASCII digits only: str.isdigit() also accepts "²" and "٨٠" (which int() reads as 80).
         ascii_digits = port_text.isascii() and port_text.isdigit() and len(port_text) <= 5
         if not ascii_digits or not 1 <= int(port_text) <= 65535:
-            raise UsageError(f"bad port {_echo(port_text, 20)} in {shown}: expected 1-65535", hint)
+            raise UsageError(f"bad port {echo(port_text, 20)} in {shown}: expected 1-65535", hint)
         port = int(port_text)
     try:
         return Target(str(ipaddress.ip_address(host)), port)
@@ -224,14 +224,25 @@ def identify(idx: Index, addr: str) -> list[Match]:
     seen: set[str] = set()
     for g in idx.snapshot.endpoint_groups:
         name = f"{g.namespace}/{g.service}"
-        if (
-            name not in seen
-            and g.ports
-            and any(e.address == addr and e.pod is None for e in g.endpoints)
-        ):
+        if name in seen or not g.ports:
+            continue
+        # The service's own endpoint, as map lists it: no pod named, or a pod that is missing.
+        e = next((e for e in g.endpoints if e.address == addr and _podless(idx, e.pod)), None)
+        if e is not None:
             seen.add(name)
-            out.append(Match("EndpointAddress", f"endpoint of {name} (no pod)", service=name))
+            out.append(
+                Match("EndpointAddress", f"endpoint of {name} ({_pod_words(e.pod)})", service=name)
+            )
     return out
+
+
+def _podless(idx: Index, ref: PodRef | None) -> bool:
+    """An endpoint that names no pod, or a pod not in the snapshot (deleted, or impossible)."""
+    return ref is None or ref not in idx.pods
+
+
+def _pod_words(ref: PodRef | None) -> str:
+    return "no pod" if ref is None else f"pod {ref} missing"
 
 
 def entry_services(idx: Index, matches: list[Match], port: int) -> list[Service]:
@@ -301,7 +312,11 @@ def trace(idx: Index, target: Target) -> TraceResult:
 
 
 def _endpoint_hops(c: ServiceChain, addr: str, port: int) -> list[Direct]:
-    """The service's endpoints at addr:port that name no pod (selectorless, hand-made)."""
+    """The service's endpoints at addr:port whose pod is none or missing, as map lists them.
+
+    No pod: a selectorless service's hand-made endpoints. Missing: deleted, or a targetRef no
+    pod can match (`plan.impossible_pod`).
+    """
     return [
         Direct(
             "Endpoint",
@@ -315,7 +330,7 @@ def _endpoint_hops(c: ServiceChain, addr: str, port: int) -> list[Direct]:
         )
         for pc in c.ports
         for b in pc.backends
-        if b.address == addr and b.port == port and b.pod is None
+        if b.address == addr and b.port == port and (b.pod is None or not b.pod_found)
     ]
 
 
@@ -368,7 +383,8 @@ def _hints(idx: Index, res: TraceResult, chains: dict[str, ServiceChain]) -> lis
             c = chains.get(m.service or "") if m.kind == "EndpointAddress" else None
             for pc in c.ports if c else ():
                 for b in pc.backends:
-                    if b.address == addr and b.pod is None and pc.port.port == port != b.port:
+                    podless = b.pod is None or not b.pod_found
+                    if b.address == addr and podless and pc.port.port == port != b.port:
                         out.append(
                             Hint(
                                 b.port,

@@ -14,7 +14,9 @@ reaches it escaped.
 
 from __future__ import annotations
 
+import errno
 import html
+import os
 import re
 from collections.abc import Iterable
 from typing import IO
@@ -81,6 +83,13 @@ def utf8_deep(value: object) -> object:
 
 class _TextConsole(Console):
     """A rich console for cluster text: see `console`."""
+
+    def on_broken_pipe(self) -> None:
+        # rich's own answer to a BrokenPipeError is to point file descriptor 1 at /dev/null
+        # and raise SystemExit(1): exit 1 (kinspect's "bug") and, in-process, the real stdout
+        # of whoever runs `cli.run` silenced. The program's handler ends quietly instead.
+        self.quiet = True  # nothing more is written to a stream whose reader left
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
 
     def render(
         self, renderable: RenderableType, options: ConsoleOptions | None = None

@@ -176,16 +176,23 @@ def _direct(root: Tree, d: Direct) -> None:
         b = d.endpoint
         sp = d.service_port
         port = f" port {sp.port}/{sp.protocol}" if sp else ""
+        pod = "no pod" if b.pod is None else f"pod {b.pod} missing"
         hop = root.add(
             Text(
-                f"endpoint of service {plain(str(d.service))}{port} (no pod)", style="bold magenta"
+                f"endpoint of service {plain(str(d.service))}{port} ({plain(pod)})",
+                style="bold magenta",
             )
         )
         hop.add(_backend_label(b))
+        how = (
+            "listed in the service's endpoints by hand (a selectorless service)"
+            if b.pod is None
+            else "listed in the service's endpoints, its pod missing"
+        )
         hop.add(
             Text(
-                "listed in the service's endpoints by hand (a selectorless service): traffic "
-                f"to the service reaches whatever listens on {plain(b.address)}:{b.port}",
+                f"{how}: traffic to the service reaches whatever listens on "
+                f"{plain(b.address)}:{b.port}",
                 style="dim",
             )
         )

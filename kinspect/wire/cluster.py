@@ -8,7 +8,7 @@ refused, EndpointSlices fall back to legacy Endpoints, pods are read by their ow
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -17,7 +17,7 @@ import msgspec
 from kinspect.model import values as model
 from kinspect.model.errors import ForbiddenError, KinspectError, NotFoundError
 from kinspect.model.snapshot import Snapshot
-from kinspect.path.plan import PodQuery
+from kinspect.path.plan import PodQuery, impossible_pod
 from kinspect.wire import kinds, raw
 from kinspect.wire.connection import Connection
 from kinspect.wire.lists import Scope, read_kind, read_pod_queries, read_pods
@@ -131,8 +131,35 @@ def _snapshot(
                     done = fields.pop(kind.fallback.field, ())
                     fields[kind.field] = done or tuple(read_kind(conn, kind.fallback, scope))
                     source = "Endpoints"  # the one fallback there is: EndpointSlices → Endpoints
+    groups = fields.get("endpoint_groups", ())
+    warnings += impossible_pods(g for g in groups if isinstance(g, model.EndpointGroup))
     snap = Snapshot(conn.context, endpoint_source=source, warnings=tuple(warnings))
     return msgspec.structs.replace(snap, **fields, **states)
+
+
+# Odd targetRefs named in warnings; the rest are counted.
+ODD_REFS_NAMED = 3
+
+
+def impossible_pods(groups: Iterable[model.EndpointGroup]) -> list[str]:
+    """Warnings for endpoints whose targetRef names a pod that cannot exist (never read).
+
+    The API server does not validate an EndpointSlice's targetRef: its namespace may hold '/'.
+    Such an endpoint is still the service's (kube-proxy ignores targetRef), its pod missing.
+    """
+    odd: dict[model.PodRef, tuple[model.EndpointGroup, str]] = {}
+    for g in groups:
+        for e in g.endpoints:
+            if e.pod is not None and e.pod not in odd and (why := impossible_pod(e.pod)):
+                odd[e.pod] = (g, why)
+    out = [
+        f"endpoint slice {g.namespace}/{g.name} of service {g.namespace}/{g.service} names a "
+        f"pod that cannot exist ({why}); its endpoint is shown with its pod missing"
+        for g, why in list(odd.values())[:ODD_REFS_NAMED]
+    ]
+    if len(odd) > ODD_REFS_NAMED:
+        out.append(f"{len(odd) - ODD_REFS_NAMED} more endpoints name pods that cannot exist")
+    return out
 
 
 def served(conn: Connection, kind: kinds.Kind[Any, Any]) -> bool | None:

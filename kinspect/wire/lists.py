@@ -20,8 +20,8 @@ from urllib.parse import quote
 import msgspec
 
 from kinspect.model import values as model
-from kinspect.model.errors import KinspectError, ServerError
-from kinspect.path.plan import PodQuery
+from kinspect.model.errors import KinspectError, ServerError, UsageError
+from kinspect.path.plan import PodQuery, is_namespace_name
 from kinspect.wire import kinds, raw
 from kinspect.wire.connection import Connection
 from kinspect.wire.transport import Body, Expired, fetch_page, threads
@@ -241,6 +241,14 @@ def where_listed(kind: kinds.Kind[Any, Any], namespace: str | None) -> tuple[str
         return f"{kind.group}/{kind.plural}", "(cluster-wide)"
     if namespace is None:
         return f"{kind.group}/{kind.plural}", "in all namespaces"
+    if not is_namespace_name(namespace):
+        # Never part of a path: "a/b" is another resource (404), ".." every namespace's list.
+        # Cluster data (an endpoint's targetRef) is filtered before this (path.plan); what
+        # arrives here came from -n, --from or the kubeconfig.
+        raise UsageError(
+            f"{one_line(repr(namespace))} is not a namespace name",
+            "a namespace name is lowercase letters, digits and '-', at most 63 (kubectl get ns)",
+        )
     ns = quote(namespace, safe="")
     return f"{kind.group}/namespaces/{ns}/{kind.plural}", f"in namespace {namespace}"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import zlib
 from typing import Any, BinaryIO
 
@@ -32,9 +33,32 @@ class SnapshotFile(msgspec.Struct):
     snapshot: Snapshot
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8(value: object) -> object:
+    """`value` (JSON-like builtins) with every lone surrogate, keys included, as U+FFFD."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_utf8(k): _utf8(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_utf8(v) for v in value]
+    return value
+
+
 def dumps(snap: Snapshot, compress: bool) -> bytes:
-    """Encode a snapshot file's bytes."""
-    data = msgspec.json.encode(SnapshotFile(API_VERSION, "Snapshot", snap))
+    r"""Encode a snapshot file's bytes.
+
+    A lone surrogate, which UTF-8 cannot hold, is written as U+FFFD: a kubeconfig's context
+    name "\ud800" reaches the snapshot as one (YAML keeps it), and JSON's escape for it would
+    give a file that msgspec, kinspect's reader, refuses.
+    """
+    doc = SnapshotFile(API_VERSION, "Snapshot", snap)
+    try:
+        data = msgspec.json.encode(doc)
+    except UnicodeEncodeError:
+        data = msgspec.json.encode(_utf8(msgspec.to_builtins(doc)))
     return gzip.compress(data, mtime=0) if compress else data
 
 

@@ -193,3 +193,39 @@ def test_output_file_follows_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("http://[::1/", "'[' without its ']'"),
+        ("http://[abc]/", "not an IPv6 address"),
+        ("http://[10.0.0.1]/", "only an IPv6 address goes in brackets"),
+        ("http://a℀b.example.com/", "NFKC"),
+    ],
+)
+def test_a_malformed_url_is_a_usage_error_naming_the_problem(
+    tmp_path: Path, url: str, needle: str
+) -> None:
+    path = str(tmp_path / "s.json")
+    snapshotfile.save(path, snap())
+    r = invoke("trace", url, "--snapshot", path)
+    one_line_error(r, ExitCode.USAGE, "bad URL", needle, "trace http://")
+
+
+@pytest.mark.parametrize("namespace", ["a/b", "..", "Shop", "x" * 64])
+def test_a_namespace_that_cannot_be_one_never_becomes_a_request_path(
+    tmp_path: Path, namespace: str
+) -> None:
+    # "a/b" was another resource's path (a 404), ".." every namespace's list (issue 24, D5a's
+    # sweep). The server is a closed port: an attempt to reach it would be exit 4.
+    kc = tmp_path / "kubeconfig"
+    kc.write_text(
+        "apiVersion: v1\nkind: Config\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {}}]\n"
+        "contexts: [{name: ctx, context: {cluster: c, user: u}}]\ncurrent-context: ctx\n"
+    )
+    for args in (("map", "-n", namespace), ("trace", "10.0.0.1:80", "-n", namespace)):
+        r = invoke(*args, "--kubeconfig", str(kc), "--request-timeout", "2")
+        one_line_error(r, ExitCode.USAGE, "is not a namespace name", "lowercase")

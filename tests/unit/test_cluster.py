@@ -8,7 +8,9 @@ import msgspec
 import pytest
 
 from kinspect.model.errors import ExitCode, ForbiddenError, ServerError
-from kinspect.wire import connection, lists, raw, transport
+from kinspect.wire import cluster, connection, lists, raw, transport
+
+from .builders import ep, group
 
 
 def test_head_continue_reads_the_token_before_items() -> None:
@@ -150,3 +152,16 @@ def test_a_status_body_nested_too_deeply_has_no_message() -> None:
     from kinspect.wire.untrusted import status_message
 
     assert status_message(b'{"message": "m", "details": ' + _DEEP + b"}") == ""
+
+
+def test_endpoints_naming_pods_that_cannot_exist_are_warned_about_a_few_by_name() -> None:
+    odd = [ep(f"10.0.0.{i}", "ghost", ns=f"odd/{i}") for i in range(5)]
+    fine = group("fine", [(None, 80, "TCP")], ep("10.0.1.1", "a"), ep("10.0.1.2"))
+    lines = cluster.impossible_pods([fine, group("web", [(None, 80, "TCP")], *odd, *odd)])
+    assert len(lines) == cluster.ODD_REFS_NAMED + 1
+    assert lines[0] == (
+        "endpoint slice ns/web-80 of service ns/web names a pod that cannot exist (its "
+        "namespace 'odd/0' is not a namespace name); its endpoint is shown with its pod missing"
+    )
+    assert lines[-1] == "2 more endpoints name pods that cannot exist"
+    assert cluster.impossible_pods([fine]) == []

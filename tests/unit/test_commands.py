@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+import msgspec
 import yaml
 
 from kinspect.model.errors import ExitCode
@@ -241,3 +242,11 @@ def test_ips_lists_headless_services_init_containers_and_counts_pods_without_ip(
 def test_ips_says_nothing_of_pending_pods_when_there_are_none(tmp_path: Path) -> None:
     text = invoke("ips", "--snapshot", _save(tmp_path)).stdout
     assert "no IP yet" not in text
+
+
+def test_a_lone_surrogate_in_the_context_name_saves_as_u_fffd(tmp_path: Path) -> None:
+    # PyYAML reads a kubeconfig's "\ud800" as a lone surrogate, which UTF-8 cannot hold.
+    odd = msgspec.structs.replace(snap(services=(svc("web", sport(80)),)), context="a\ud800b")
+    path = _save(tmp_path, odd)
+    loaded = snapshotfile.load(path)
+    assert (loaded.context, [s.name for s in loaded.services]) == ("a\ufffdb", ["web"])

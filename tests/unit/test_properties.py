@@ -20,6 +20,7 @@ import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from kinspect.edge import entry
 from kinspect.model.errors import ExitCode, KinspectError, ServerError, UsageError
 from kinspect.path import trace
 from kinspect.wire import auditfiles, connection, kinds, lists, snapshotfile
@@ -72,6 +73,48 @@ def test_ports_in_range_parse_and_others_do_not(host: str, port: int) -> None:
         assert not 1 <= port <= 65535
     else:
         assert t.port == port
+
+
+# --- trace URLs -------------------------------------------------------------------------------
+
+# The characters URL parsing turns on, and some that NFKC normalisation maps onto them.
+_URL_CHARS = st.sampled_from([*"[]:/?#@%.-_0123456789abcdefABCDEF ", "℀", "︓", "＠", "\x00"])
+_URLISH = st.text(_URL_CHARS, max_size=40) | st.text(max_size=60)
+
+
+@given(st.sampled_from(["http://", "https://", "HTTP://", "ftp://", "://"]), _URLISH)
+@example("http://", "[::1/")
+@example("http://", "[abc]/")
+@example("http://", "[10.0.0.1]/")
+@example("http://", "a℀b.example.com/")
+@example("http://", "[fe80::1%25eth0]:8080/x")
+@example("https://", "user:pw@[::1]/")
+def test_parse_request_returns_or_is_a_usage_error(scheme: str, rest: str) -> None:
+    """A URL to trace: a request with a port in range and a path from /, or one usage error."""
+    message = ""
+    try:
+        r = entry.parse_request(scheme + rest)
+    except UsageError as e:
+        message = e.message
+    else:
+        assert 1 <= r.port <= 65535
+        assert r.path.startswith("/")
+        assert (r.host is None) != (r.address is None)
+    assert len(message) < 400  # the URL is quoted once, cut
+    assert "\n" not in message
+
+
+@given(st.text(max_size=40), st.text(max_size=40) | st.none(), st.text(max_size=40) | st.none())
+def test_parse_request_with_host_and_path_flags(
+    target: str, host: str | None, path: str | None
+) -> None:
+    """ADDRESS[:PORT] with --host and --path: the same two outcomes."""
+    try:
+        r = entry.parse_request(target, host, path)
+    except UsageError:
+        pass
+    else:
+        assert r.path.startswith("/")
 
 
 # --- flags, through the CLI in-process -------------------------------------------------------

@@ -337,16 +337,62 @@ def test_node_ip_without_port_reads_only_the_nodes_pods() -> None:
     ]
 
 
-def test_a_targetref_name_is_escaped_in_the_field_selector() -> None:
-    # The API server does not validate targetRef.name: `=`, `,` and `\` must not end the
-    # value (apimachinery's fields.EscapeValue), or the LIST is a 400.
+@pytest.mark.parametrize(
+    ("namespace", "name"),
+    [
+        ("odd/ns", "ghost"),  # the namespace would be part of the path: a 404
+        ("..", "a"),  # ... or every namespace's pods
+        ("ns", "a=b,c\\d"),  # no pod can have this name: nothing to read
+        ("ns", "A"),
+        ("x" * 64, "a"),
+    ],
+)
+def test_a_targetref_no_pod_can_match_is_never_read(namespace: str, name: str) -> None:
+    # The API server does not validate an EndpointSlice's targetRef (issue 24, D5a).
     _, empty = _without_pods(_world())
-    g = group("web6", [(None, 8080, "TCP")], ep("fd00::5", "a=b,c\\d"))
+    g = group("web6", [(None, 8080, "TCP")], ep("fd00::5", name, ns=namespace))
+    s = msgspec.structs.replace(empty, endpoint_groups=(*empty.endpoint_groups, g))
+    assert plan.impossible_pod(PodRef(namespace, name)) is not None
+    for t in (Target("fd00::5"), Target("fd00::5", 8080)):
+        assert plan.pods_needed(s, t, None, plan.first_pod_queries(t, None)) == []
+    svc6 = svc("web6", sport(80, 8080), selectorless=True)
+    assert plan.service_pods(chain.Index.of(s), svc6, []) == []
+
+
+def test_a_targetref_a_pod_can_match_is_read_by_name() -> None:
+    _, empty = _without_pods(_world())
+    g = group("web6", [(None, 8080, "TCP")], ep("fd00::5", "a.b-0", ns="other"))
     s = msgspec.structs.replace(empty, endpoint_groups=(*empty.endpoint_groups, g))
     t = Target("fd00::5")
+    assert plan.impossible_pod(PodRef("other", "a.b-0")) is None
     assert plan.pods_needed(s, t, None, plan.first_pod_queries(t, None)) == [
-        PodQuery("ns", field_selector="metadata.name=a\\=b\\,c\\\\d")
+        PodQuery("other", field_selector="metadata.name=a.b-0")
     ]
+
+
+def test_an_endpoint_whose_pod_is_missing_is_the_services_endpoint() -> None:
+    # map lists it as a backend "(pod missing)"; trace said nothing owned it (issue 24, D5b).
+    idx = _world()
+    gone = group("gone", [(None, 8080, "TCP")], ep("10.244.9.9", "gone"))
+    sn = msgspec.structs.replace(
+        idx.snapshot,
+        services=(*idx.snapshot.services, svc("gone", sport(80, 8080), selectorless=True)),
+        endpoint_groups=(*idx.snapshot.endpoint_groups, gone),
+    )
+    r = trace.trace(chain.Index.of(sn), Target("10.244.9.9", 8080))
+    assert [(m.kind, m.service, m.detail) for m in r.matches] == [
+        ("EndpointAddress", "ns/gone", "endpoint of ns/gone (pod ns/gone missing)")
+    ]
+    assert r.found
+    (hop,) = r.direct
+    assert (hop.via, hop.service, hop.pod) == ("Endpoint", "ns/gone", None)
+    assert hop.endpoint is not None
+    assert (hop.endpoint.pod, hop.endpoint.pod_found) == (PodRef("ns", "gone"), False)
+    without_port = trace.trace(chain.Index.of(sn), Target("10.244.9.9"))
+    assert [m.kind for m in without_port.matches] == ["EndpointAddress"]
+    # The service port instead of the endpoint's: the usual hint.
+    (hint,) = trace.trace(chain.Index.of(sn), Target("10.244.9.9", 80)).hints
+    assert hint.port == 8080
 
 
 def test_field_selector_escape() -> None:
