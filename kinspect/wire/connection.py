@@ -50,7 +50,7 @@ def _quiet(_: str) -> None:
 @dataclass
 class Connection:
     context: str
-    server: str
+    server: str  # for messages only: the password of a URL's userinfo masked (`redacted`)
     api: k8s.ApiClient
     default_namespace: str
     timeout: float  # seconds for each request, from sending it to its body's last byte
@@ -84,6 +84,23 @@ def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
         raise _config_error(kubeconfig, e) from None
     names = {c["name"]: (c.get("context") or {}).get("namespace") or "default" for c in ctxs or ()}
     return names, (current or {}).get("name")
+
+
+def redacted(url: str) -> str:
+    """`url` with the password of its userinfo masked, as kubectl shows a server (`admin:***`).
+
+    The userinfo ends at the authority's last "@", as Go's url.Parse and urllib read it; a user
+    name alone is kept, as kubectl keeps it.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+    userinfo, at, host = rest[:end].rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if not (at and colon):
+        return url
+    return f"{scheme}{sep}{user}:***@{host}{rest[end:]}"
 
 
 def _config_error(kubeconfig: str | None, e: BaseException) -> ConfigError:
@@ -189,6 +206,7 @@ def connect(
         if client_log.exec_failure is not None:
             raise _plugin_error(name, client_log.exec_failure)
         ns = names[name]
+    server = redacted(cfg.host)
     # urllib3's own retries are silent and blind to Retry-After: fetch_page retries instead.
     cfg.retries = False
     # Up to 6 LISTs (one per kind) and 4 namespaces' pods at once, each with its next page in
@@ -198,7 +216,7 @@ def connect(
     api = k8s.ApiClient(cfg)
     # Named in the API server's audit log, which the e2e suite reads to prove we only read.
     api.user_agent = f"kinspect/{__version__}"
-    conn = Connection(name, cfg.host, api, ns, timeout, page_size, log, warn)
+    conn = Connection(name, server, api, ns, timeout, page_size, log, warn)
     conn.unpaged_max = unpaged_max
     conn.gzip = gzip
     return conn

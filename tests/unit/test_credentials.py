@@ -1,0 +1,84 @@
+"""Credentials in odd kubeconfigs, without an API server: a password in the server URL, token
+files that are missing, empty or unreadable, tokens that cannot go into a header, exec plugins
+that cannot be run. What needs a server to show is in tests/e2e/test_credentials.py."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kinspect.model.errors import ExitCode
+from kinspect.wire.connection import redacted
+
+from .runner import invoke, one_line_error
+
+TOKEN = "eyJhbGciOi.sUp3r-s3cret-t0ken.c2lnbmF0dXJl"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _kubeconfig(tmp_path: Path, user: dict[str, Any], server: str = "") -> str:
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "ctx",
+        "clusters": [
+            {
+                "name": "c",
+                "cluster": {"server": server or f"https://127.0.0.1:{_closed_port()}"},
+            }
+        ],
+        "users": [{"name": "dev-user", "user": user}],
+        "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "dev-user"}}],
+    }
+    path = tmp_path / "kubeconfig"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+# --- D15: a password in the server URL -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://admin:PW@10.0.0.1:6443", "https://admin:***@10.0.0.1:6443"),
+        ("https://admin:p@ss:w@rd@h/x?y#z", "https://admin:***@h/x?y#z"),
+        ("https://:PW@h", "https://:***@h"),
+        ("https://admin@h", "https://admin@h"),  # no password: kubectl shows the user too
+        ("https://h:6443/p@th", "https://h:6443/p@th"),  # an @ in the path is no userinfo
+        ("admin:PW@h:6443", "admin:***@h:6443"),  # no scheme
+        ("https://[fd00::1]:6443", "https://[fd00::1]:6443"),
+        ("", ""),
+    ],
+)
+def test_redacted_masks_the_password_as_kubectl_does(url: str, shown: str) -> None:
+    assert redacted(url) == shown
+
+
+_PART = st.text(alphabet=st.characters(exclude_characters="/?#"), max_size=20)
+
+
+@given(user=_PART.filter(lambda u: ":" not in u and "@" not in u), password=_PART, host=_PART)
+def test_redacted_never_shows_the_password(user: str, password: str, host: str) -> None:
+    host = host.replace("@", "")
+    url = f"https://{user}:{password}@{host}/api?x=1"
+    assert redacted(url) == f"https://{user}:***@{host}/api?x=1"
+
+
+def test_a_password_in_the_server_url_is_masked_in_errors(tmp_path: Path) -> None:
+    server = f"https://admin:{TOKEN}@127.0.0.1:{_closed_port()}"
+    kc = _kubeconfig(tmp_path, {"token": "t"}, server=server)
+    r = invoke("map", "--kubeconfig", kc, "--request-timeout", "5")
+    one_line_error(r, ExitCode.UNREACHABLE, "https://admin:***@127.0.0.1:", "context ctx")
+    assert TOKEN not in r.stderr + r.stdout
