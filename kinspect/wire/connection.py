@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import kubernetes.client as k8s
 import kubernetes.config as k8s_config
+import urllib3
 import yaml
 from kubernetes.config.config_exception import ConfigException
 
@@ -207,6 +209,13 @@ def connect(
             raise _plugin_error(name, client_log.exec_failure)
         ns = names[name]
     server = redacted(cfg.host)
+    if not cfg.verify_ssl and cfg.host.startswith("https:"):
+        # urllib3 warns twice per request (42 lines for one map): kinspect says it once.
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        warn(
+            f"context {name} skips TLS verification (insecure-skip-tls-verify): "
+            f"the identity of the API server {server} is not checked"
+        )
     # urllib3's own retries are silent and blind to Retry-After: fetch_page retries instead.
     cfg.retries = False
     # Up to 6 LISTs (one per kind) and 4 namespaces' pods at once, each with its next page in

@@ -60,6 +60,30 @@ def _with_user(kubeconfig: str, user: dict[str, Any]) -> str:
     return kubeconfig
 
 
+def test_insecure_skip_tls_verify_is_said_once_naming_the_context(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    """D14: urllib3 warned twice per request (42 lines for one map); one kinspect line now."""
+    kc = _admin(
+        ns,
+        tmp_path,
+        "no-tls-check",
+        **{
+            "insecure-skip-tls-verify": True,
+            "certificate-authority": None,
+            "certificate-authority-data": None,
+        },
+    )
+    proc = _kinspect(kc, "map")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("warning: ")
+    assert "no-tls-check" in lines[0]
+    assert "insecure-skip-tls-verify" in lines[0]
+    assert "InsecureRequestWarning" not in proc.stderr
+
+
 def test_a_password_in_the_server_url_is_masked_in_errors_and_reports(
     ns: Namespace, tmp_path: Path
 ) -> None:
