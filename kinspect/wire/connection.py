@@ -1,9 +1,11 @@
 """Kubeconfig contexts and in-cluster config, loaded into the `Connection` every read goes through.
 
 A kubeconfig or credential plugin that fails is one `ConfigError` line that never echoes the file
-or the plugin's output (either may hold a token); the client's own log is kept off stderr. Wire
-never prints: the caller passes `log` (retries, shown with -v) and `warn` (one line each) to
-`connect`.
+or the plugin's output (either may hold a token); the client's own log is kept off stderr. A
+token is trimmed and checked before any request carries it, a server URL is shown with its
+password masked (`redacted`), and a context that skips TLS verification is said once, not per
+request. Wire never prints: the caller passes `log` (retries, shown with -v) and `warn` (one
+line each) to `connect`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import kubernetes.client as k8s
 import kubernetes.config as k8s_config
 import urllib3
 import yaml
 from kubernetes.config.config_exception import ConfigException
+from kubernetes.config.incluster_config import SERVICE_TOKEN_FILENAME
+from kubernetes.config.kube_config import ConfigNode, KubeConfigMerger
 
 from kinspect import __version__
 from kinspect.model.errors import ConfigError
@@ -77,7 +82,7 @@ class Connection:
 
 def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
     """The contexts of a kubeconfig (name → default namespace) and the current one."""
-    paths = (kubeconfig or os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)).split(":")
+    paths = _paths(kubeconfig).split(":")
     if not any(os.path.isfile(p) for p in paths if p):
         raise _config_error(kubeconfig, FileNotFoundError())
     try:
@@ -86,6 +91,11 @@ def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
         raise _config_error(kubeconfig, e) from None
     names = {c["name"]: (c.get("context") or {}).get("namespace") or "default" for c in ctxs or ()}
     return names, (current or {}).get("name")
+
+
+def _paths(kubeconfig: str | None) -> str:
+    """The kubeconfig files to read, ":"-separated, as the client reads them."""
+    return kubeconfig or os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)
 
 
 def redacted(url: str) -> str:
@@ -103,6 +113,82 @@ def redacted(url: str) -> str:
     if not (at and colon):
         return url
     return f"{scheme}{sep}{user}:***@{host}{rest[end:]}"
+
+
+@dataclass(frozen=True)
+class _User:
+    """The kubeconfig's user entry of a context, for messages: what its credentials come from."""
+
+    name: str
+    context: str
+    token_file: str | None = None  # resolved as the client resolves it; None: a token or none
+
+    def __str__(self) -> str:
+        return f"user {self.name or '(none)'} (context {self.context})"
+
+
+def _user_of(kubeconfig: str | None, context: str) -> _User:
+    """`context`'s user entry, looked up as the client looks it up (only for messages)."""
+    try:
+        config = KubeConfigMerger(_paths(kubeconfig)).config
+        # As the client's KubeConfigLoader.set_active_context finds it.
+        name = config["contexts"].get_with_name(context)["context"].safe_get("user") or ""
+        users = config["users"] if name and config.safe_get("users") else None
+        entry = users.get_with_name(name, safe=True) if users else None
+        user = entry["user"] if entry and entry.safe_get("user") else None
+        if not isinstance(user, ConfigNode):  # absent, or not a mapping
+            return _User(str(name), context)
+        fields = user.value
+        token_file = fields.get("tokenFile")
+        if token_file and "token" not in fields:  # the client prefers `token` when both are set
+            base = os.path.dirname(os.path.abspath(user.path)) if user.path else ""
+            token_file = os.path.normpath(os.path.join(base, str(token_file)))
+        else:
+            token_file = None
+        return _User(str(name), context, token_file)
+    except (*_CONFIG_ERRORS, AttributeError):
+        return _User("", context)
+
+
+class _Tokens(dict[str, Any]):
+    """The client configuration's `api_key`: every bearer token stored in it trimmed and checked.
+
+    The client stores "Bearer TOKEN" here when it loads a kubeconfig or in-cluster config, and
+    again each time its refresh hook runs (before every request, for exec plugins and token
+    files): checking on store covers every source and every refresh, and no concurrent request
+    ever sees the raw value. Trimmed as client-go trims a token file (`kubectl create token NAME
+    > FILE` ends it with a newline); a token that cannot go into an HTTP header (a control
+    character, a line break, anything not ASCII: Python encodes headers as Latin-1, Go sends
+    UTF-8) is a ConfigError naming the user, never the token: the client's own error would
+    quote the whole header value.
+    """
+
+    def __init__(self, user: _User) -> None:
+        super().__init__()
+        self.user = user
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key == "BearerToken" and isinstance(value, str):
+            value = _header_token(value, self.user)
+        super().__setitem__(key, value)
+
+
+def _header_token(value: str, user: _User) -> str:
+    """`value` ("Bearer TOKEN") with TOKEN trimmed, or a ConfigError if it cannot be sent."""
+    scheme, _, token = value.partition(" ")
+    token = token.strip()
+    source = f"token file {user.token_file} of {user}" if user.token_file else f"token of {user}"
+    hint = "write a new token (kubectl create token NAME > FILE), or log in again"
+    if not token:
+        raise ConfigError(f"the {source} is empty", hint)
+    bad = next((i for i, c in enumerate(token) if not "!" <= c <= "~"), None)
+    if bad is not None:
+        raise ConfigError(
+            f"the {source} cannot be sent in an HTTP header: its character {bad + 1} is a "
+            "space, a control character or not ASCII",
+            hint,
+        )
+    return f"{scheme} {token}"
 
 
 def _config_error(kubeconfig: str | None, e: BaseException) -> ConfigError:
@@ -176,6 +262,8 @@ def connect(
     root.addHandler(client_log)
     cfg = k8s.Configuration()
     if in_cluster:
+        sa = _User("serviceaccount", "in-cluster", token_file=SERVICE_TOKEN_FILENAME)
+        cfg.api_key = _Tokens(sa)
         try:
             k8s_config.load_incluster_config(client_configuration=cfg)
         except ConfigException:
@@ -196,6 +284,8 @@ def connect(
                 f"context {name!r} not found in the kubeconfig",
                 f"use one of: {shown}",
             )
+        user = _user_of(kubeconfig, name)
+        cfg.api_key = _Tokens(user)
         try:
             k8s_config.load_kube_config(
                 config_file=kubeconfig,

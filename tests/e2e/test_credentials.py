@@ -124,3 +124,42 @@ def test_a_password_in_the_server_url_is_masked_in_errors_and_reports(
     text = report.read_text()
     assert PASSWORD not in text + proc.stdout + proc.stderr
     assert "admin:***@" in text
+
+
+def test_a_token_file_written_by_kubectl_create_token_works(ns: Namespace, tmp_path: Path) -> None:
+    """D16: the newline `kubectl create token NAME > FILE` leaves was sent in the header (exit 1,
+    and --debug printed the token); it is trimmed, as client-go trims token files."""
+    kc = ns.restricted_kubeconfig(str(tmp_path), READ)
+    token = json.loads(Path(kc).read_text())["users"][0]["user"]["token"]
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    _with_user(kc, {"tokenFile": str(token_file)})
+    proc = _kinspect(kc, "--debug", "map")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert token not in proc.stdout + proc.stderr
+
+
+def test_a_token_that_cannot_go_into_a_header_is_a_config_error_never_shown(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    """D16: a non-Latin-1 token (exit 1) or one with a line break inside (exit 1, printed whole
+    by --debug) is exit 3 naming the user, never the token, even with --debug."""
+    kc = ns.restricted_kubeconfig(str(tmp_path), READ)
+    token = json.loads(Path(kc).read_text())["users"][0]["user"]["token"]
+    user = json.loads(Path(kc).read_text())["users"][0]["name"]
+    for bad in (token[:20] + "\u2603" + token[20:], token[:20] + "\n" + token[20:]):
+        token_file = tmp_path / "token"
+        token_file.write_text(bad)
+        for inline in (False, True):
+            _with_user(kc, {"token": bad} if inline else {"tokenFile": str(token_file)})
+            proc = _kinspect(kc, "--debug", "map")
+            assert proc.returncode == 3, proc.stderr[-3000:]
+            last = proc.stderr.splitlines()[-1]
+            named = f"token of user {user}" if inline else f"token file {token_file} of user {user}"
+            assert last.startswith(f"kinspect: error: the {named} (context restricted)"), last
+            assert "cannot be sent in an HTTP header" in last
+            for part in (token[:20], token[20:]):
+                assert part not in proc.stdout + proc.stderr
+            plain = _kinspect(kc, "map")
+            assert plain.returncode == 3
+            assert plain.stderr.count("\n") == 1, plain.stderr

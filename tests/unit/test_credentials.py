@@ -82,3 +82,28 @@ def test_a_password_in_the_server_url_is_masked_in_errors(tmp_path: Path) -> Non
     r = invoke("map", "--kubeconfig", kc, "--request-timeout", "5")
     one_line_error(r, ExitCode.UNREACHABLE, "https://admin:***@127.0.0.1:", "context ctx")
     assert TOKEN not in r.stderr + r.stdout
+
+
+# --- D16: tokens trimmed, and those that cannot be sent refused ------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["\u00e9", "\u2603", "\r\nX-Evil: 1", " ", "\x00"],
+)
+def test_a_token_that_cannot_be_a_header_is_a_config_error(tmp_path: Path, bad: str) -> None:
+    kc = _kubeconfig(tmp_path, {"token": TOKEN[:10] + bad + TOKEN[10:]})
+    r = invoke("map", "--kubeconfig", kc)
+    one_line_error(r, ExitCode.CONFIG, "the token of user dev-user (context ctx)", "character 11")
+    r = invoke("--debug", "map", "--kubeconfig", kc)
+    assert r.code == ExitCode.CONFIG
+    for part in (TOKEN[:10], TOKEN[10:]):
+        assert part not in r.stderr + r.stdout
+
+
+def test_an_empty_token_file_is_a_config_error(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(" \n")
+    kc = _kubeconfig(tmp_path, {"tokenFile": str(token_file)})
+    r = invoke("map", "--kubeconfig", kc)
+    one_line_error(r, ExitCode.CONFIG, f"token file {token_file}", "user dev-user", "empty")
