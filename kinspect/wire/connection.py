@@ -191,6 +191,25 @@ def _header_token(value: str, user: _User) -> str:
     return f"{scheme} {token}"
 
 
+def _load_error(kubeconfig: str | None, user: _User, e: BaseException) -> ConfigError:
+    """What failed while loading `user`'s credentials: its token file, or the kubeconfig."""
+    # contexts() parsed every kubeconfig file already: a file error now is a file it names.
+    if user.token_file is not None and (
+        isinstance(e, UnicodeDecodeError)
+        or (isinstance(e, OSError) and os.path.normpath(e.filename or "") == user.token_file)
+    ):
+        hint = "write the token there (kubectl create token NAME > FILE), or fix its tokenFile"
+        if isinstance(e, FileNotFoundError):
+            return ConfigError(f"the token file {user.token_file} of {user} does not exist", hint)
+        why = "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else _strerror(e)
+        return ConfigError(f"cannot read the token file {user.token_file} of {user}: {why}", hint)
+    return _config_error(kubeconfig, e)
+
+
+def _strerror(e: BaseException) -> str:
+    return (e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__).lower()
+
+
 def _config_error(kubeconfig: str | None, e: BaseException) -> ConfigError:
     where = kubeconfig or "~/.kube/config"
     if isinstance(e, FileNotFoundError):
@@ -294,7 +313,7 @@ def connect(
                 persist_config=False,
             )
         except _CONFIG_ERRORS as e:
-            raise _config_error(kubeconfig, e) from None
+            raise _load_error(kubeconfig, user, e) from None
         if client_log.exec_failure is not None:
             raise _plugin_error(name, client_log.exec_failure)
         ns = names[name]

@@ -107,3 +107,23 @@ def test_an_empty_token_file_is_a_config_error(tmp_path: Path) -> None:
     kc = _kubeconfig(tmp_path, {"tokenFile": str(token_file)})
     r = invoke("map", "--kubeconfig", kc)
     one_line_error(r, ExitCode.CONFIG, f"token file {token_file}", "user dev-user", "empty")
+
+
+# --- D17: the token file named, not the kubeconfig -------------------------------------------
+
+
+def test_a_missing_token_file_is_named_with_its_user(tmp_path: Path) -> None:
+    kc = _kubeconfig(tmp_path, {"tokenFile": "tokens/dev"})
+    r = invoke("map", "--kubeconfig", kc)
+    # A relative tokenFile is relative to the kubeconfig's folder, as kubectl reads it.
+    missing = tmp_path / "tokens" / "dev"
+    one_line_error(
+        r, ExitCode.CONFIG, f"token file {missing} of user dev-user (context ctx) does not exist"
+    )
+    assert "no kubeconfig" not in r.stderr
+
+
+def test_an_unreadable_token_file_is_named_with_its_user(tmp_path: Path) -> None:
+    kc = _kubeconfig(tmp_path, {"tokenFile": str(tmp_path)})  # a directory
+    r = invoke("map", "--kubeconfig", kc)
+    one_line_error(r, ExitCode.CONFIG, f"cannot read the token file {tmp_path} of user dev-user")
