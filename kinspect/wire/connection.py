@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -122,6 +123,7 @@ class _User:
     name: str
     context: str
     token_file: str | None = None  # resolved as the client resolves it; None: a token or none
+    command: str | None = None  # its exec credential plugin, if any
 
     def __str__(self) -> str:
         return f"user {self.name or '(none)'} (context {self.context})"
@@ -145,7 +147,9 @@ def _user_of(kubeconfig: str | None, context: str) -> _User:
             token_file = os.path.normpath(os.path.join(base, str(token_file)))
         else:
             token_file = None
-        return _User(str(name), context, token_file)
+        plugin = fields.get("exec")
+        command = plugin.get("command") if isinstance(plugin, dict) else None
+        return _User(str(name), context, token_file, None if command is None else str(command))
     except (*_CONFIG_ERRORS, AttributeError):
         return _User("", context)
 
@@ -227,8 +231,10 @@ def _config_error(kubeconfig: str | None, e: BaseException) -> ConfigError:
 class _ClientLog(logging.Handler):
     """Keeps the kubernetes client's root-logger messages off stderr.
 
-    It also keeps the exec credential plugin's failure (which the client logs and swallows)
-    for `connect` to report.
+    It also keeps the exec credential plugin's failure (which the client logs and swallows,
+    then sends the request without credentials) for `connect` to report: its own ("exec: ...")
+    or the plugin's that could not be run (`str(OSError)`, "[Errno 2] No such file or
+    directory: 'cmd'"). The client logs to the root logger only there.
     """
 
     def __init__(self) -> None:
@@ -236,14 +242,28 @@ class _ClientLog(logging.Handler):
         self.exec_failure: str | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        msg = record.getMessage() if record.name == "root" else ""
-        if msg.startswith("exec:") and self.exec_failure is None:
-            self.exec_failure = msg
+        first = self.exec_failure is None
+        if first and record.name == "root" and record.levelno >= logging.ERROR:
+            self.exec_failure = record.getMessage()
 
 
-def _plugin_error(context: str, failure: str) -> ConfigError:
+# str() of the OSError that running the plugin raised: "[Errno 2] No such file or directory: …"
+_OS_ERROR = re.compile(r"\[Errno \d+\] ([^:]{1,80})")
+
+
+def _plugin_error(user: _User, failure: str) -> ConfigError:
     """The exec plugin's failure, as its exit code and the first line of its stderr."""
+    context = user.context
     head, _, stderr = failure.partition(". ")
+    not_run = _OS_ERROR.match(failure)
+    if not_run:
+        # As kubectl's "exec: executable X not found": the command named, never run.
+        command = one_line(user.command or "(none)", 120)
+        return ConfigError(
+            f"the credential plugin {command} of context {context} could not be run: "
+            f"{not_run.group(1).lower()}",
+            "install it on PATH, or fix users[].user.exec.command in the kubeconfig",
+        )
     if head.startswith("exec: process returned "):
         code = head.removeprefix("exec: process returned ")
         line = one_line(stderr.strip().splitlines()[0]) if stderr.strip() else ""
@@ -315,7 +335,7 @@ def connect(
         except _CONFIG_ERRORS as e:
             raise _load_error(kubeconfig, user, e) from None
         if client_log.exec_failure is not None:
-            raise _plugin_error(name, client_log.exec_failure)
+            raise _plugin_error(user, client_log.exec_failure)
         ns = names[name]
     server = redacted(cfg.host)
     if not cfg.verify_ssl and cfg.host.startswith("https:"):

@@ -163,3 +163,24 @@ def test_a_token_that_cannot_go_into_a_header_is_a_config_error_never_shown(
             plain = _kinspect(kc, "map")
             assert plain.returncode == 3
             assert plain.stderr.count("\n") == 1, plain.stderr
+
+
+def test_an_exec_plugin_that_is_not_installed_is_named_not_sent_anonymously(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    """D18: the request went out without credentials and came back as RBAC (403)."""
+    kc = ns.restricted_kubeconfig(str(tmp_path), READ)
+    command = "kinspect-test-no-such-credential-plugin"
+    exec_ = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "command": command,
+        "interactiveMode": "Never",
+    }
+    _with_user(kc, {"exec": exec_})
+    proc = _kinspect(kc, "map")
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert command in proc.stderr
+    assert "context restricted" in proc.stderr
+    assert "no such file or directory" in proc.stderr
+    assert "403" not in proc.stderr

@@ -127,3 +127,18 @@ def test_an_unreadable_token_file_is_named_with_its_user(tmp_path: Path) -> None
     kc = _kubeconfig(tmp_path, {"tokenFile": str(tmp_path)})  # a directory
     r = invoke("map", "--kubeconfig", kc)
     one_line_error(r, ExitCode.CONFIG, f"cannot read the token file {tmp_path} of user dev-user")
+
+
+# --- D18: an exec plugin that cannot be run ---------------------------------------------------
+
+
+def test_an_exec_plugin_that_is_not_executable_is_named(tmp_path: Path) -> None:
+    plugin = tmp_path / "plugin.sh"
+    plugin.write_text("#!/bin/sh\necho '{}'\n")
+    plugin.chmod(0o644)
+    exec_ = {"apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin)}
+    kc = _kubeconfig(tmp_path, {"exec": exec_})
+    r = invoke("map", "--kubeconfig", kc, "--request-timeout", "5")
+    one_line_error(
+        r, ExitCode.CONFIG, f"credential plugin {plugin} of context ctx", "permission denied"
+    )
