@@ -1,22 +1,30 @@
 """Kubeconfig contexts and in-cluster config, loaded into the `Connection` every read goes through.
 
 A kubeconfig or credential plugin that fails is one `ConfigError` line that never echoes the file
-or the plugin's output (either may hold a token); the client's own log is kept off stderr. Wire
-never prints: the caller passes `log` (retries, shown with -v) and `warn` (one line each) to
-`connect`.
+or the plugin's output (either may hold a token); the client's own log is kept off stderr. A
+token is trimmed and checked before any request carries it, a server URL is shown with its
+password masked (`redacted`), and a context that skips TLS verification is said once, not per
+request. Wire never prints: the caller passes `log` (retries, shown with -v) and `warn` (one
+line each) to `connect`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import kubernetes.client as k8s
 import kubernetes.config as k8s_config
+import urllib3
 import yaml
 from kubernetes.config.config_exception import ConfigException
+from kubernetes.config.incluster_config import SERVICE_TOKEN_FILENAME
+from kubernetes.config.kube_config import ConfigNode, KubeConfigMerger
 
 from kinspect import __version__
 from kinspect.model.errors import ConfigError
@@ -50,7 +58,7 @@ def _quiet(_: str) -> None:
 @dataclass
 class Connection:
     context: str
-    server: str
+    server: str  # for messages only: the password of a URL's userinfo masked (`redacted`)
     api: k8s.ApiClient
     default_namespace: str
     timeout: float  # seconds for each request, from sending it to its body's last byte
@@ -75,7 +83,7 @@ class Connection:
 
 def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
     """The contexts of a kubeconfig (name → default namespace) and the current one."""
-    paths = (kubeconfig or os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)).split(":")
+    paths = _paths(kubeconfig).split(":")
     if not any(os.path.isfile(p) for p in paths if p):
         raise _config_error(kubeconfig, FileNotFoundError())
     try:
@@ -84,6 +92,126 @@ def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
         raise _config_error(kubeconfig, e) from None
     names = {c["name"]: (c.get("context") or {}).get("namespace") or "default" for c in ctxs or ()}
     return names, (current or {}).get("name")
+
+
+def _paths(kubeconfig: str | None) -> str:
+    """The kubeconfig files to read, ":"-separated, as the client reads them."""
+    return kubeconfig or os.path.expanduser(k8s_config.KUBE_CONFIG_DEFAULT_LOCATION)
+
+
+def redacted(url: str) -> str:
+    """`url` with the password of its userinfo masked, as kubectl shows a server (`admin:***`).
+
+    The userinfo ends at the authority's last "@", as Go's url.Parse and urllib read it; a user
+    name alone is kept, as kubectl keeps it.
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    end = min((i for i in map(rest.find, "/?#") if i >= 0), default=len(rest))
+    userinfo, at, host = rest[:end].rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if not (at and colon):
+        return url
+    return f"{scheme}{sep}{user}:***@{host}{rest[end:]}"
+
+
+@dataclass(frozen=True)
+class _User:
+    """The kubeconfig's user entry of a context, for messages: what its credentials come from."""
+
+    name: str
+    context: str
+    token_file: str | None = None  # resolved as the client resolves it; None: a token or none
+    command: str | None = None  # its exec credential plugin, if any
+
+    def __str__(self) -> str:
+        return f"user {self.name or '(none)'} (context {self.context})"
+
+
+def _user_of(kubeconfig: str | None, context: str) -> _User:
+    """`context`'s user entry, looked up as the client looks it up (only for messages)."""
+    try:
+        config = KubeConfigMerger(_paths(kubeconfig)).config
+        # As the client's KubeConfigLoader.set_active_context finds it.
+        name = config["contexts"].get_with_name(context)["context"].safe_get("user") or ""
+        users = config["users"] if name and config.safe_get("users") else None
+        entry = users.get_with_name(name, safe=True) if users else None
+        user = entry["user"] if entry and entry.safe_get("user") else None
+        if not isinstance(user, ConfigNode):  # absent, or not a mapping
+            return _User(str(name), context)
+        fields = user.value
+        token_file = fields.get("tokenFile")
+        if token_file and "token" not in fields:  # the client prefers `token` when both are set
+            base = os.path.dirname(os.path.abspath(user.path)) if user.path else ""
+            token_file = os.path.normpath(os.path.join(base, str(token_file)))
+        else:
+            token_file = None
+        plugin = fields.get("exec")
+        command = plugin.get("command") if isinstance(plugin, dict) else None
+        return _User(str(name), context, token_file, None if command is None else str(command))
+    except (*_CONFIG_ERRORS, AttributeError):
+        return _User("", context)
+
+
+class _Tokens(dict[str, Any]):
+    """The client configuration's `api_key`: every bearer token stored in it trimmed and checked.
+
+    The client stores "Bearer TOKEN" here when it loads a kubeconfig or in-cluster config, and
+    again each time its refresh hook runs (before every request, for exec plugins and token
+    files): checking on store covers every source and every refresh, and no concurrent request
+    ever sees the raw value. Trimmed as client-go trims a token file (`kubectl create token NAME
+    > FILE` ends it with a newline); a token that cannot go into an HTTP header (a control
+    character, a line break, anything not ASCII: Python encodes headers as Latin-1, Go sends
+    UTF-8) is a ConfigError naming the user, never the token: the client's own error would
+    quote the whole header value.
+    """
+
+    def __init__(self, user: _User) -> None:
+        super().__init__()
+        self.user = user
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key == "BearerToken" and isinstance(value, str):
+            value = _header_token(value, self.user)
+        super().__setitem__(key, value)
+
+
+def _header_token(value: str, user: _User) -> str:
+    """`value` ("Bearer TOKEN") with TOKEN trimmed, or a ConfigError if it cannot be sent."""
+    scheme, _, token = value.partition(" ")
+    token = token.strip()
+    source = f"token file {user.token_file} of {user}" if user.token_file else f"token of {user}"
+    hint = "write a new token (kubectl create token NAME > FILE), or log in again"
+    if not token:
+        raise ConfigError(f"the {source} is empty", hint)
+    bad = next((i for i, c in enumerate(token) if not "!" <= c <= "~"), None)
+    if bad is not None:
+        raise ConfigError(
+            f"the {source} cannot be sent in an HTTP header: its character {bad + 1} is a "
+            "space, a control character or not ASCII",
+            hint,
+        )
+    return f"{scheme} {token}"
+
+
+def _load_error(kubeconfig: str | None, user: _User, e: BaseException) -> ConfigError:
+    """What failed while loading `user`'s credentials: its token file, or the kubeconfig."""
+    # contexts() parsed every kubeconfig file already: a file error now is a file it names.
+    if user.token_file is not None and (
+        isinstance(e, UnicodeDecodeError)
+        or (isinstance(e, OSError) and os.path.normpath(e.filename or "") == user.token_file)
+    ):
+        hint = "write the token there (kubectl create token NAME > FILE), or fix its tokenFile"
+        if isinstance(e, FileNotFoundError):
+            return ConfigError(f"the token file {user.token_file} of {user} does not exist", hint)
+        why = "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else _strerror(e)
+        return ConfigError(f"cannot read the token file {user.token_file} of {user}: {why}", hint)
+    return _config_error(kubeconfig, e)
+
+
+def _strerror(e: BaseException) -> str:
+    return (e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__).lower()
 
 
 def _config_error(kubeconfig: str | None, e: BaseException) -> ConfigError:
@@ -103,8 +231,10 @@ def _config_error(kubeconfig: str | None, e: BaseException) -> ConfigError:
 class _ClientLog(logging.Handler):
     """Keeps the kubernetes client's root-logger messages off stderr.
 
-    It also keeps the exec credential plugin's failure (which the client logs and swallows)
-    for `connect` to report.
+    It also keeps the exec credential plugin's failure (which the client logs and swallows,
+    then sends the request without credentials) for `connect` to report: its own ("exec: ...")
+    or the plugin's that could not be run (`str(OSError)`, "[Errno 2] No such file or
+    directory: 'cmd'"). The client logs to the root logger only there.
     """
 
     def __init__(self) -> None:
@@ -112,14 +242,28 @@ class _ClientLog(logging.Handler):
         self.exec_failure: str | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
-        msg = record.getMessage() if record.name == "root" else ""
-        if msg.startswith("exec:") and self.exec_failure is None:
-            self.exec_failure = msg
+        first = self.exec_failure is None
+        if first and record.name == "root" and record.levelno >= logging.ERROR:
+            self.exec_failure = record.getMessage()
 
 
-def _plugin_error(context: str, failure: str) -> ConfigError:
+# str() of the OSError that running the plugin raised: "[Errno 2] No such file or directory: …"
+_OS_ERROR = re.compile(r"\[Errno \d+\] ([^:]{1,80})")
+
+
+def _plugin_error(user: _User, failure: str) -> ConfigError:
     """The exec plugin's failure, as its exit code and the first line of its stderr."""
+    context = user.context
     head, _, stderr = failure.partition(". ")
+    not_run = _OS_ERROR.match(failure)
+    if not_run:
+        # As kubectl's "exec: executable X not found": the command named, never run.
+        command = one_line(user.command or "(none)", 120)
+        return ConfigError(
+            f"the credential plugin {command} of context {context} could not be run: "
+            f"{not_run.group(1).lower()}",
+            "install it on PATH, or fix users[].user.exec.command in the kubeconfig",
+        )
     if head.startswith("exec: process returned "):
         code = head.removeprefix("exec: process returned ")
         line = one_line(stderr.strip().splitlines()[0]) if stderr.strip() else ""
@@ -157,6 +301,8 @@ def connect(
     root.addHandler(client_log)
     cfg = k8s.Configuration()
     if in_cluster:
+        sa = _User("serviceaccount", "in-cluster", token_file=SERVICE_TOKEN_FILENAME)
+        cfg.api_key = _Tokens(sa)
         try:
             k8s_config.load_incluster_config(client_configuration=cfg)
         except ConfigException:
@@ -177,6 +323,8 @@ def connect(
                 f"context {name!r} not found in the kubeconfig",
                 f"use one of: {shown}",
             )
+        user = _user_of(kubeconfig, name)
+        cfg.api_key = _Tokens(user)
         try:
             k8s_config.load_kube_config(
                 config_file=kubeconfig,
@@ -185,10 +333,18 @@ def connect(
                 persist_config=False,
             )
         except _CONFIG_ERRORS as e:
-            raise _config_error(kubeconfig, e) from None
+            raise _load_error(kubeconfig, user, e) from None
         if client_log.exec_failure is not None:
-            raise _plugin_error(name, client_log.exec_failure)
+            raise _plugin_error(user, client_log.exec_failure)
         ns = names[name]
+    server = redacted(cfg.host)
+    if not cfg.verify_ssl and cfg.host.startswith("https:"):
+        # urllib3 warns twice per request (42 lines for one map): kinspect says it once.
+        warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+        warn(
+            f"context {name} skips TLS verification (insecure-skip-tls-verify): "
+            f"the identity of the API server {server} is not checked"
+        )
     # urllib3's own retries are silent and blind to Retry-After: fetch_page retries instead.
     cfg.retries = False
     # Up to 6 LISTs (one per kind) and 4 namespaces' pods at once, each with its next page in
@@ -198,7 +354,7 @@ def connect(
     api = k8s.ApiClient(cfg)
     # Named in the API server's audit log, which the e2e suite reads to prove we only read.
     api.user_agent = f"kinspect/{__version__}"
-    conn = Connection(name, cfg.host, api, ns, timeout, page_size, log, warn)
+    conn = Connection(name, server, api, ns, timeout, page_size, log, warn)
     conn.unpaged_max = unpaged_max
     conn.gzip = gzip
     return conn

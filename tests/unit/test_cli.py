@@ -22,7 +22,7 @@ def _kubeconfig(tmp_path: Path, server: str) -> str:
     p = tmp_path / "kubeconfig"
     p.write_text(f"""apiVersion: v1
 kind: Config
-clusters: [{{name: c, cluster: {{server: "{server}", insecure-skip-tls-verify: true}}}}]
+clusters: [{{name: c, cluster: {{server: "{server}"}}}}]
 users: [{{name: u, user: {{token: {SECRET}}}}}]
 contexts: [{{name: ctx, context: {{cluster: c, user: u, namespace: shop}}}}]
 current-context: ctx
