@@ -167,10 +167,12 @@ def fetch_page(
             if status not in retry.RETRY_STATUSES:
                 raise api_error(conn, status, status_message(data), "list", resource, scope)
             reason = f"HTTP {status}"
+        now = time.monotonic()
+        if status is not None and retry.beyond_window(retry_after, window_end, now):
+            # Checked before the gate closes: a wait that cannot help holds no other reader.
+            raise _too_late(conn, status, retry_after or 0.0, window_end - now, what)
         wait = retry.backoff(attempt) if retry_after is None else retry_after
-        if status == 429 or retry_after is not None:
-            conn.gate.close_for(wait)
-        if attempt >= retry.MAX_ATTEMPTS or time.monotonic() + wait > window_end:
+        if attempt >= retry.MAX_ATTEMPTS or now + wait > window_end:
             if status is None:
                 raise UnreachableError(
                     f"the API server {conn.server} of context {conn.context} did not answer "
@@ -178,8 +180,23 @@ def fetch_page(
                     "check that the cluster is running, and retry",
                 )
             raise api_error(conn, status, status_message(data), "list", resource, scope)
+        if status == 429 or retry_after is not None:
+            conn.gate.close_for(wait)
         conn.log(f"retrying list {what} in {wait:.1f}s after {reason} (attempt {attempt + 1})")
         time.sleep(wait)
+
+
+def _too_late(
+    conn: Connection, status: int, retry_after: float, left: float, what: str
+) -> ServerError:
+    """A Retry-After past what is left of the retry window: failed at once, both named."""
+    return ServerError(
+        f"the API server {conn.server} answered HTTP {status} to list {what} with "
+        f"Retry-After {retry_after:g}s, beyond the {max(left, 0.0):.0f}s left of the retry "
+        f"window (--request-timeout {conn.timeout:g}s)",
+        "the API server asked for less load: retry later, or raise --request-timeout above "
+        f"{retry_after:g} to wait for it",
+    )
 
 
 def get_request(

@@ -141,6 +141,8 @@ def watch(
                     conn, resp.status, status_message(body), "watch", kind.plural, where
                 )
             after = retry.parse_retry_after(resp.headers.get("Retry-After"))
+            if after is not None:
+                after = min(after, retry.MAX_RETRY_AFTER)
             raise WatchBroken(f"HTTP {resp.status}", after)
         # Accepted: nothing changed since the version asked for, as far as the caller knows.
         yield Bookmark(resource_version)
