@@ -202,3 +202,24 @@ def test_a_gzip_bomb_is_exit_9_at_the_cap_without_inflating_it_whole(
     assert "KINSPECT_MAX_RESPONSE_BYTES" in err, err
     # The body is checked as it inflates: the peak is the cap and the process, never the bomb.
     assert rss < most < BOMB, f"peak RSS {rss / MiB:.0f} MiB"
+
+
+def test_a_body_in_an_encoding_not_asked_for_is_exit_9(
+    ns: Namespace, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    # kinspect asks for gzip or nothing; a proxy answering brotli is not read as JSON.
+    proxy.add(
+        Rule(
+            f"/namespaces/{ns.name}/pods",
+            "body",
+            times=-1,
+            status=200,
+            body=b"\x1b\x03\x00\xf8\xa5\x80",
+            headers={"Content-Encoding": "br"},
+        )
+    )
+    proc = _run(proxy, tmp_path, "1", "map", "-n", ns.name)
+    assert proc.returncode == ExitCode.SERVER_ERROR, proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "in an encoding kinspect did not ask for (br)" in proc.stderr, proc.stderr
+    assert f"pods in namespace {ns.name}" in proc.stderr, proc.stderr
