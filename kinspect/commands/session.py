@@ -178,6 +178,7 @@ def connect(s: Session, t: Target) -> connection.Connection:
         warn=s.warn,
         unpaged_max=unpaged_max,
         gzip=_env_gzip(s),
+        max_body=max_response_bytes(s),
     )
 
 
@@ -216,6 +217,19 @@ def max_snapshot_bytes(s: Session) -> int:
         raise UsageError(
             f"KINSPECT_MAX_SNAPSHOT_BYTES must be a whole number of bytes, got {v[:20]!r}",
             f"e.g. {snapshotfile.MAX_BYTES} (the default)",
+        )
+    return int(v)
+
+
+def max_response_bytes(s: Session) -> int:
+    """The largest API response read, inflated: KINSPECT_MAX_RESPONSE_BYTES or 1 GiB."""
+    v = s.environ.get("KINSPECT_MAX_RESPONSE_BYTES", "")
+    if not v:
+        return connection.MAX_RESPONSE_BYTES
+    if not (v.isascii() and v.isdigit() and len(v) <= 18 and int(v) > 0):
+        raise UsageError(
+            f"KINSPECT_MAX_RESPONSE_BYTES must be a whole number of bytes, got {v[:20]!r}",
+            f"e.g. {connection.MAX_RESPONSE_BYTES} (the default)",
         )
     return int(v)
 

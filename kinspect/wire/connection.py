@@ -46,6 +46,14 @@ PAGE_SIZE = 1000
 # docs/performance.md has the measurements and the rule.
 UNPAGED_MAX = 25_000
 
+# The largest response body read, once inflated (KINSPECT_MAX_RESPONSE_BYTES overrides it): a
+# gzip body of a few MB can inflate to gigabytes, and is checked as it inflates. The largest
+# lawful body of the 100k-pod benchmark is every pod in one response (after a 410, or with
+# KINSPECT_CHUNK_SIZE=0): about 450 MB (443 MB for all kinds of one `map` together); by
+# default no response is over UNPAGED_MAX items, about 110 MB. Twice the former, and pods
+# carrying more than the benchmark's (managedFields, long statuses) still fit.
+MAX_RESPONSE_BYTES = 1 << 30
+
 
 # What a broken kubeconfig can raise while being parsed or loaded.
 _CONFIG_ERRORS = (ConfigException, OSError, ValueError, TypeError, KeyError, yaml.YAMLError)
@@ -79,6 +87,8 @@ class Connection:
     # 443 MB, and TLS and socket reads of the plain body cost more than inflating it
     # (docs/performance.md, "gzip"). KINSPECT_GZIP=0 turns it off.
     gzip: bool = True
+    # The largest response body read, inflated (MAX_RESPONSE_BYTES): past it, exit 9.
+    max_body: int = MAX_RESPONSE_BYTES
 
 
 def contexts(kubeconfig: str | None) -> tuple[dict[str, str], str | None]:
@@ -287,10 +297,11 @@ def connect(
     warn: Callable[[str], None] = _quiet,
     unpaged_max: int = UNPAGED_MAX,
     gzip: bool = True,
+    max_body: int = MAX_RESPONSE_BYTES,
 ) -> Connection:
     """Load credentials for `context` (or the current one, or in-cluster config).
 
-    `gzip`: ask for compressed lists.
+    `gzip`: ask for compressed lists; `max_body`: the largest response body read, inflated.
     """
     client_log = _ClientLog()
     root = logging.getLogger()
@@ -357,6 +368,7 @@ def connect(
     conn = Connection(name, server, api, ns, timeout, page_size, log, warn)
     conn.unpaged_max = unpaged_max
     conn.gzip = gzip
+    conn.max_body = max_body
     return conn
 
 

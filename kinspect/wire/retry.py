@@ -23,8 +23,8 @@ MAX_ATTEMPTS = 10
 # Exponential backoff without Retry-After: 0.5 s, 1 s, 2 s, 4 s, then 8 s each.
 BASE_DELAY = 0.5
 MAX_DELAY = 8.0
-# A Retry-After beyond this is taken as this: a server asking for minutes is not coming back
-# within one command's patience.
+# A watch told to come back later (it has no retry window: it runs until Ctrl-C) waits at most
+# this long: a server asking for minutes is asked again sooner, and the status line says so.
 MAX_RETRY_AFTER = 30.0
 # All retries of one request end within its --request-timeout of the first attempt, and not
 # before this: an API server restarting takes a few seconds, a Retry-After is often 1.
@@ -40,13 +40,23 @@ def parse_retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header in its seconds form; None when absent or not that form.
 
     The HTTP-date form is not used by the API server (it sends whole seconds) and is ignored.
+    Not capped: a LIST compares it with what is left of its retry window (`beyond_window`), a
+    watch caps it at MAX_RETRY_AFTER.
     """
     if value is None:
         return None
     text = value.strip()
     if not (text.isascii() and text.isdigit()) or len(text) > 6:
         return None
-    return min(float(text), MAX_RETRY_AFTER)
+    return float(text)
+
+
+def beyond_window(retry_after: float | None, window_end: float, now: float) -> bool:
+    """Whether the server asked to wait past the retry window (`window_end`, monotonic).
+
+    Then waiting cannot help: the read fails at once, naming both, and holds no other reader.
+    """
+    return retry_after is not None and now + retry_after > window_end
 
 
 def backoff(attempt: int, rand: Callable[[], float] = random.random) -> float:

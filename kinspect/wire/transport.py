@@ -1,7 +1,8 @@
 """One GET to the API server, retried and read whole within its deadline; the border's errors.
 
 A GET goes through the client's `ApiClient` pool (kubeconfig, TLS, tokens, exec plugins) and its
-body is read as raw bytes, gzip inflated as it comes: the client's generated API and model
+body is read as raw bytes, gzip inflated here as it comes (`Inflater`), up to a cap
+(`Connection.max_body`) checked a piece at a time: the client's generated API and model
 classes are never used (on 100k pods the models cost minutes and gigabytes; importing
 `CoreV1Api` alone costs 0.6 s). Only GETs are ever sent. Each is retried on 429/5xx and on a
 connection reset before the response began, as `kinspect.wire.retry` says, all readers of a
@@ -13,6 +14,7 @@ connection backing off together; `--request-timeout` bounds each request whole, 
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -49,6 +51,19 @@ def _translate(conn: Connection, what: str) -> Iterator[None]:
         raise _unreachable(conn) from None
     except (urllib3.exceptions.TimeoutError, TimeoutError):
         raise _timeout(conn, what) from None
+    except _TooLarge:
+        raise ServerError(
+            f"the API server {conn.server} sent a response larger than {conn.max_body} bytes "
+            f"for {what}",
+            "narrow the scope with -n NAMESPACE, or set KINSPECT_MAX_RESPONSE_BYTES to read a "
+            "bigger one",
+        ) from None
+    except UnaskedEncoding as e:
+        raise ServerError(
+            f"the API server {conn.server} sent {what} in an encoding kinspect did not ask for "
+            f"({one_line(e.encoding, 40)})",
+            "check any proxy in front of the API server, or set KINSPECT_GZIP=0",
+        ) from None
     except _BodyLost:
         raise UnreachableError(
             f"the connection to the API server {conn.server} of context {conn.context} "
@@ -76,6 +91,10 @@ def _timeout(conn: Connection, what: str) -> UnreachableError:
 
 class _BodyLost(Exception):
     """The connection broke after the response began: not retried (the request was served)."""
+
+
+class _TooLarge(Exception):
+    """The body, inflated, grew past `Connection.max_body`: never retried, never read on."""
 
 
 def _tls_error(conn: Connection) -> UnreachableError:
@@ -146,7 +165,7 @@ def fetch_page(
         params.append(("continue", token))
     url, headers = get_request(conn, path, params, what)
     if conn.gzip:
-        headers["Accept-Encoding"] = "gzip"  # urllib3 decompresses as it reads
+        headers["Accept-Encoding"] = "gzip"  # inflated as it is read (Inflater)
     window_end = time.monotonic() + retry.retry_window(conn.timeout)
     attempt = 0
     while True:
@@ -167,10 +186,12 @@ def fetch_page(
             if status not in retry.RETRY_STATUSES:
                 raise api_error(conn, status, status_message(data), "list", resource, scope)
             reason = f"HTTP {status}"
+        now = time.monotonic()
+        if status is not None and retry.beyond_window(retry_after, window_end, now):
+            # Checked before the gate closes: a wait that cannot help holds no other reader.
+            raise _too_late(conn, status, retry_after or 0.0, window_end - now, what)
         wait = retry.backoff(attempt) if retry_after is None else retry_after
-        if status == 429 or retry_after is not None:
-            conn.gate.close_for(wait)
-        if attempt >= retry.MAX_ATTEMPTS or time.monotonic() + wait > window_end:
+        if attempt >= retry.MAX_ATTEMPTS or now + wait > window_end:
             if status is None:
                 raise UnreachableError(
                     f"the API server {conn.server} of context {conn.context} did not answer "
@@ -178,8 +199,23 @@ def fetch_page(
                     "check that the cluster is running, and retry",
                 )
             raise api_error(conn, status, status_message(data), "list", resource, scope)
+        if status == 429 or retry_after is not None:
+            conn.gate.close_for(wait)
         conn.log(f"retrying list {what} in {wait:.1f}s after {reason} (attempt {attempt + 1})")
         time.sleep(wait)
+
+
+def _too_late(
+    conn: Connection, status: int, retry_after: float, left: float, what: str
+) -> ServerError:
+    """A Retry-After past what is left of the retry window: failed at once, both named."""
+    return ServerError(
+        f"the API server {conn.server} answered HTTP {status} to list {what} with "
+        f"Retry-After {retry_after:g}s, beyond the {max(left, 0.0):.0f}s left of the retry "
+        f"window (--request-timeout {conn.timeout:g}s)",
+        "the API server asked for less load: retry later, or raise --request-timeout above "
+        f"{retry_after:g} to wait for it",
+    )
 
 
 def get_request(
@@ -207,6 +243,8 @@ def send(conn: Connection, url: str, headers: dict[str, str], read: float) -> An
         url,
         headers=headers,
         preload_content=False,
+        # The raw bytes: `Inflater` inflates them, a bounded piece at a time.
+        decode_content=False,
         retries=False,
         timeout=urllib3.Timeout(connect=conn.timeout, read=read),
     )
@@ -215,6 +253,80 @@ def send(conn: Connection, url: str, headers: dict[str, str], read: float) -> An
 READ_CHUNK = 1 << 20
 # A response body as read: one growing bytearray (see _get); constants and tests pass bytes.
 Body = bytes | bytearray
+
+
+class UnaskedEncoding(Exception):
+    """A Content-Encoding other than gzip: kinspect asks for gzip or nothing."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__(encoding)
+        self.encoding = encoding
+
+
+class Inflater:
+    """A body's raw bytes as they arrive, gzip inflated at most `size` bytes at a time.
+
+    urllib3 is asked for the raw bytes (`send`) and the body is inflated here, so that how much
+    one read may inflate to is bounded by this class whatever urllib3's version (before 2.6 one
+    read inflated without a bound): a 4 MB gzip bomb costs one piece past the caller's cap,
+    never its 4 GiB. Several gzip members follow each other (RFC 1952), as urllib3 reads them;
+    what follows the first member and is not gzip is dropped, as urllib3 drops it. `feed`
+    raises zlib.error on a body that does not inflate.
+    """
+
+    def __init__(self, encoding: str | None, size: int) -> None:
+        name = (encoding or "").strip().lower()
+        if name not in ("", "identity", "gzip", "x-gzip"):
+            raise UnaskedEncoding(name)
+        self.size = size
+        self._z = zlib.decompressobj(16 + zlib.MAX_WBITS) if name.endswith("gzip") else None
+        self._members = 0
+        self._trailer = False  # not gzip after a member: dropped to the end
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The inflated pieces of `data`, each at most `size` bytes."""
+        z = self._z
+        if z is None:
+            if data:
+                yield data  # plain: the read already bounds it
+            return
+        while not self._trailer:
+            if z.eof:  # a member ended: another may follow
+                if not data:
+                    return
+                z = self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                out = z.decompress(data, self.size)
+            except zlib.error:
+                if not self._members:
+                    raise
+                self._trailer = True
+                return
+            if z.eof:
+                self._members += 1
+                data = z.unused_data
+            else:
+                data = z.unconsumed_tail
+            if out:
+                yield out
+            # A full piece may leave output held inside zlib: ask again, even with no input.
+            if not data and len(out) < self.size and not z.eof:
+                return
+
+
+def read_head(resp: Any, limit: int) -> bytes:
+    """At most `limit` bytes of a body, inflated: an error's Status, never a bomb whole.
+
+    Raises UnaskedEncoding and zlib.error as `Inflater` does.
+    """
+    inflater = Inflater(resp.headers.get("Content-Encoding"), limit)
+    out = bytearray()
+    while len(out) < limit and (chunk := resp.read1(limit)):
+        for piece in inflater.feed(chunk):
+            out += piece[: limit - len(out)]
+            if len(out) >= limit:
+                break
+    return bytes(out)
 
 
 def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, Body, float | None]:
@@ -238,6 +350,7 @@ def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, Body
     # bytearray as it does bytes.
     body = bytearray()
     try:
+        inflater = Inflater(resp.headers.get("Content-Encoding"), READ_CHUNK)
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -248,9 +361,14 @@ def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, Body
             chunk = resp.read1(READ_CHUNK)
             if not chunk:
                 break
-            body += chunk
-    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError, ConnectionError):
-        # DecodeError: a gzip body cut short or corrupted on the way
+            # Checked a piece at a time as it inflates: past the cap nothing more is read.
+            for piece in inflater.feed(chunk):
+                if len(body) + len(piece) > conn.max_body:
+                    raise _TooLarge
+                body += piece
+    except (urllib3.exceptions.ProtocolError, ConnectionError, zlib.error):
+        # zlib.error: a gzip body corrupted on the way (one cut short inflates to a body cut
+        # short, which does not decode: exit 9)
         resp.close()
         raise _BodyLost from None
     except BaseException:

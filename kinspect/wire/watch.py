@@ -7,6 +7,7 @@ A watch that expired (410) is made up for by `list_objects`, one LIST of the kin
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,16 +20,28 @@ from kinspect.model.change import Change, EventType, Field, Key
 from kinspect.wire import kinds, raw, retry
 from kinspect.wire.connection import Connection
 from kinspect.wire.lists import Scope, item_type, list_pages, selectors, where_listed
-from kinspect.wire.transport import Expired, api_error, get_request, send
+from kinspect.wire.transport import (
+    Expired,
+    Inflater,
+    UnaskedEncoding,
+    api_error,
+    get_request,
+    read_head,
+    send,
+)
 from kinspect.wire.untrusted import TOO_DEEP, one_line, status_message
 
 # A watch's socket waits this much longer than the timeoutSeconds asked of the server: a watch
 # that stays silent past it is taken as a dead connection and started again.
 WATCH_MARGIN = 10.0
 WATCH_READ = 1 << 16
-# The longest event line held while waiting for its newline: one object, which etcd keeps under
-# 1.5 MiB (its request limit) and JSON makes a few times that. Past it the watch is broken.
-WATCH_LINE_MAX = 64 * 2**20
+# The longest line of a watch, inflated: one event, which holds one object. The API server
+# refuses a request body over 3 MiB and etcd stores at most 1.5 MiB per object, so an
+# object's JSON is a few MB at most; past this the stream is taken as broken (and watched
+# again), never read on: a gzip bomb or an endless line costs at most this much memory.
+MAX_EVENT_BYTES = 16 << 20
+# Of a refused watch, only the Status message is wanted.
+ERROR_BODY_BYTES = 64 << 10
 
 
 class WatchExpired(Exception):
@@ -136,7 +149,7 @@ def watch(
         raise WatchBroken(_transport_reason(e)) from None
     try:
         if resp.status != 200:
-            body = resp.read()
+            body = _error_body(resp)
             if resp.status == 410:
                 raise WatchExpired
             if resp.status in (401, 403, 404):
@@ -144,12 +157,18 @@ def watch(
                     conn, resp.status, status_message(body), "watch", kind.plural, where
                 )
             after = retry.parse_retry_after(resp.headers.get("Retry-After"))
+            if after is not None:
+                after = min(after, retry.MAX_RETRY_AFTER)
             raise WatchBroken(f"HTTP {resp.status}", after)
         # Accepted: nothing changed since the version asked for, as far as the caller knows.
         yield Bookmark(resource_version)
         item_decoder = msgspec.json.Decoder(item_type(kind.list_type))
         deadline = time.monotonic() + silent
-        pending = b""
+        try:
+            inflater = Inflater(resp.headers.get("Content-Encoding"), WATCH_READ)
+        except UnaskedEncoding as e:
+            raise WatchBroken(f"an encoding not asked for ({one_line(e.encoding, 40)})") from None
+        line = bytearray()  # the event being read, up to MAX_EVENT_BYTES
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
@@ -163,15 +182,40 @@ def watch(
                 raise WatchBroken(_transport_reason(e)) from None
             if not chunk:
                 return  # the server ended the watch (timeoutSeconds): the caller goes on
-            lines = (pending + chunk).split(b"\n")
-            pending = lines.pop()
-            if len(pending) > WATCH_LINE_MAX:
-                raise WatchBroken(f"an event of {what} longer than {WATCH_LINE_MAX} bytes")
-            for line in lines:
-                if line.strip():
-                    yield _event(conn, kind, field, item_decoder, line, what)
+            for piece in _inflated(inflater, chunk):
+                start = 0
+                while (end := piece.find(b"\n", start)) >= 0:
+                    line += piece[start:end]
+                    start = end + 1
+                    _check_event(line, what)
+                    event, line = line, bytearray()
+                    if event.strip():
+                        yield _event(conn, kind, field, item_decoder, event, what)
+                line += piece[start:]
+                _check_event(line, what)
     finally:
         resp.close()
+
+
+def _inflated(inflater: Inflater, chunk: bytes) -> Iterator[bytes]:
+    try:
+        yield from inflater.feed(chunk)
+    except zlib.error:
+        raise WatchBroken("a compressed body that does not inflate") from None
+
+
+def _check_event(line: bytearray, what: str) -> None:
+    """An event past MAX_EVENT_BYTES breaks the watch: it is never read on."""
+    if len(line) > MAX_EVENT_BYTES:
+        raise WatchBroken(f"an event larger than {MAX_EVENT_BYTES} bytes in the watch of {what}")
+
+
+def _error_body(resp: Any) -> bytes:
+    """The head of a refused watch's body (its Status), never more."""
+    try:
+        return read_head(resp, ERROR_BODY_BYTES)
+    except (UnaskedEncoding, zlib.error, urllib3.exceptions.HTTPError, OSError):
+        return b""
 
 
 def _transport_reason(e: BaseException) -> str:
@@ -187,7 +231,7 @@ def _event(
     kind: kinds.Kind[Any, Any],
     field: Field,
     item_decoder: msgspec.json.Decoder[Any],
-    line: bytes,
+    line: bytes | bytearray,
     what: str,
 ) -> Change | Bookmark:
     try:

@@ -19,6 +19,8 @@ Rules (first match wins, each applies `times` times, -1 for ever):
     hook       call `hook()` (say, kill the API server), then reset the connection
     delay      the real response, `interval` seconds late
     rewrite    the real body passed through `rewrite(dict) -> object`, re-encoded (bytes: as is)
+    body       answer `status` with `body` and `headers` as given, without asking the server
+               (a gzip bomb: `gzip_bomb`)
 A request the API server does not answer (refused, reset: it is down) is reset in turn.
 A client's Accept-Encoding reaches the server, and its Content-Encoding comes back
 (`encodings`) with every response made of the real body: with gzip, `truncate`, `reset_body`
@@ -67,6 +69,8 @@ class Rule:
     interval: float = 0.1
     rewrite: Callable[[Any], Any] | None = None
     hook: Callable[[], None] | None = None
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
     used: int = 0
     sent: int = 0  # bytes of the body written so far (trickle): a test waits on it, not a sleep
 
@@ -173,6 +177,26 @@ class FaultProxy:
             conn.close()
 
 
+def gzip_bomb(head: bytes, spaces: int, tail: bytes) -> bytes:
+    """A valid gzip body that inflates to `head`, `spaces` spaces (JSON whitespace), `tail`.
+
+    Multi-member gzip (RFC 1952 2.2; what the client must inflate whole): one member of 1 MiB
+    of spaces, repeated, is about 1 KB, so 4 GiB of spaces cost about 4 MB on the wire and
+    nothing to build. Every member carries its own CRC: the body is valid to its last byte.
+    """
+    mib = 1 << 20
+    block = gzip.compress(b" " * mib, compresslevel=9, mtime=0)
+    whole, rest = divmod(spaces, mib)
+    return b"".join(
+        (
+            gzip.compress(head, mtime=0),
+            block * whole,
+            gzip.compress(b" " * rest, mtime=0),
+            gzip.compress(tail, mtime=0),
+        )
+    )
+
+
 class _Server(ThreadingHTTPServer):
     # socketserver's default backlog is 5. kinspect opens several connections at once, and when
     # the accept thread is slow to run (a busy CI machine), a sixth SYN is dropped and the
@@ -225,6 +249,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 }
                 extra = {"Retry-After": rule.retry_after} if rule.retry_after else {}
                 return self._send(rule.status, json.dumps(status_body).encode(), extra)
+            if rule is not None and rule.action == "body":
+                return self._send(rule.status, rule.body, rule.headers)
             if rule is not None and rule.action == "delay":
                 time.sleep(rule.interval)
                 rule = None

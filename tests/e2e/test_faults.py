@@ -56,6 +56,7 @@ def _run(
     tmp: Path,
     *args: str,
     timeout: str = "5",
+    deadline: float = 120,
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     t0 = time.monotonic()
     proc = subprocess.run(
@@ -63,7 +64,7 @@ def _run(
         capture_output=True,
         text=True,
         check=False,
-        timeout=120,
+        timeout=deadline,
         env={**os.environ, "KINSPECT_CHUNK_SIZE": "2", "NO_COLOR": "1", "COLUMNS": "200"},
     )
     return proc, time.monotonic() - t0
@@ -120,6 +121,41 @@ def test_a_429_holds_every_parallel_read_of_the_connection(
     # nothing was sent while the gate was closed (a little slack for requests already sent)
     assert not [h for h in held if 0.1 < h < 1.9], after
     assert max(held) >= 1.9
+
+
+def test_a_retry_after_beyond_the_retry_window_fails_at_once_naming_both(
+    web: Namespace, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    # Retry-After: 3600 against --request-timeout 5 (issue 24, D8): waiting cannot help, so
+    # the read fails at once, not after holding every reader for 30 s. The deadline is the
+    # test's: a run that waits is killed there and fails.
+    proxy.add(Rule(_pods_path(web), "status", status=429, retry_after="3600", times=-1))
+    proc, _ = _run(proxy, tmp_path, "map", "-n", web.name, deadline=15)
+    _one_line(
+        proc,
+        ExitCode.SERVER_ERROR,
+        f"pods in namespace {web.name}",
+        "HTTP 429",
+        "Retry-After 3600s",
+        "retry window",
+    )
+    assert proxy.count(_pods_path(web)) == 1  # not retried: the server said when, too late
+
+
+def test_a_retry_after_beyond_the_window_does_not_hold_the_other_reads(
+    web: Namespace, proxy: FaultProxy, tmp_path: Path
+) -> None:
+    # Nodes are optional: their 429 with Retry-After: 3600 is a warning. The other reads run
+    # meanwhile (the pods' first page comes 0.5 s late, so their next pages are asked for after
+    # the 429) and must not wait for the server's hour, nor the 30 s it used to be capped at.
+    proxy.add(Rule("/api/v1/nodes?", "status", status=429, retry_after="3600", times=-1))
+    proxy.add(Rule(_pods_path(web), "delay", interval=0.5))
+    proc, _ = _run(proxy, tmp_path, "map", "-n", web.name, deadline=15)
+    _ok_with_every_pod(proc, web.name)
+    assert "nodes" in proc.stderr, proc.stderr
+    assert "Retry-After 3600s" in proc.stderr, proc.stderr
+    assert proxy.count("/api/v1/nodes?") == 1
+    assert proxy.count(_pods_path(web)) == 3  # 3 pages of 2 pods, none refused
 
 
 def test_retries_are_quiet_without_v(web: Namespace, proxy: FaultProxy, tmp_path: Path) -> None:

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from kinspect.model.errors import ExitCode
+from kinspect.wire import watch
 
 from .conftest import KINSPECT, Cluster, Namespace
-from .faultproxy import FaultProxy, Rule
+from .faultproxy import FaultProxy, Rule, gzip_bomb
 from .watchstream import Mirror, Stream, backends_of
 
 APP = """
@@ -365,3 +366,43 @@ def test_a_watch_silent_past_its_timeout_is_started_again(
             err = _stop(stream)
         assert "watch of services: reconnecting (attempt 1): silent too long" in err, err
         assert proxy.count(*services) >= 2
+
+
+def _peak_rss(pid: int) -> int:
+    """A running process's peak RSS in bytes (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no VmHWM for {pid}")
+
+
+def test_a_gzip_bomb_on_a_watch_breaks_it_at_the_event_cap_and_it_is_watched_again(
+    ns: Namespace, cluster: Cluster, tmp_path: Path
+) -> None:
+    # issue 24, D6: the services' first watch answers 4 MB of gzip (unasked) that inflate to one
+    # 4 GiB line. kinspect stops at the event cap, says so, and watches again.
+    _app(ns, 1)
+    head = b'{"type":"ADDED","object":{"kind":"Service","apiVersion":"v1","metadata":{"name":"x"'
+    bomb = gzip_bomb(head, 4 << 30, b"}}\n")
+    with FaultProxy.start(cluster.kubeconfig_view(), tmp_path) as proxy:
+        kc = ["--kubeconfig", proxy.kubeconfig(tmp_path)]
+        services = (f"/namespaces/{ns.name}/services?", "watch=1")
+        proxy.add(
+            Rule(services, "body", status=200, body=bomb, headers={"Content-Encoding": "gzip"})
+        )
+        stream = _watch(ns, "--watch-timeout", "2", kubeconfig=kc)
+        try:
+            stream.synced()
+            ns.kubectl("delete", "service", "web")
+            stream.until(
+                "web removed",
+                lambda d: d["event"] == "service-removed" and d["service"] == "web",
+                seconds=60,
+            )
+            peak = _peak_rss(stream.proc.pid)
+        finally:
+            err = _stop(stream)
+        cap = watch.MAX_EVENT_BYTES
+        assert f"watch of services: reconnecting (attempt 1): an event larger than {cap}" in err
+        assert proxy.count(*services) >= 2
+        assert peak < 256 << 20, f"peak RSS {peak >> 20} MiB"

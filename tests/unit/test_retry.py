@@ -9,10 +9,20 @@ from kinspect.wire import retry
 
 @pytest.mark.parametrize(
     ("header", "seconds"),
-    [("1", 1.0), (" 3 ", 3.0), ("0", 0.0), ("120", retry.MAX_RETRY_AFTER)],
+    [("1", 1.0), (" 3 ", 3.0), ("0", 0.0), ("120", 120.0), ("3600", 3600.0)],
 )
 def test_retry_after_in_seconds(header: str, seconds: float) -> None:
+    # Not capped: a LIST weighs it against its retry window, a watch caps it itself.
     assert retry.parse_retry_after(header) == seconds
+
+
+def test_a_retry_after_is_beyond_the_window_only_when_it_ends_past_it() -> None:
+    # window ends at 105; now 100
+    assert retry.beyond_window(3600.0, 105.0, 100.0) is True
+    assert retry.beyond_window(6.0, 105.0, 100.0) is True
+    assert retry.beyond_window(5.0, 105.0, 100.0) is False
+    assert retry.beyond_window(1.0, 105.0, 100.0) is False
+    assert retry.beyond_window(None, 105.0, 100.0) is False  # backoff, not the server's word
 
 
 @pytest.mark.parametrize(
