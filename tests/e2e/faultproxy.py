@@ -91,6 +91,18 @@ class FaultProxy:
     encodings: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     port: int = 0
+    in_flight: int = 0  # requests being answered now
+
+    def wait_alone(self, seconds: float = 30) -> None:
+        """From a hook: wait until the request it holds is the only one being answered.
+
+        A hook that kills the API server then fails only that request: on a loaded machine,
+        reads sent at the same time were still in flight, and one of theirs was the error
+        kinspect reported.
+        """
+        deadline = time.monotonic() + seconds
+        while self.in_flight > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     @classmethod
     @contextmanager
@@ -230,6 +242,15 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 super().handle()
 
         def do_GET(self) -> None:
+            with proxy.lock:
+                proxy.in_flight += 1
+            try:
+                self._get()
+            finally:
+                with proxy.lock:
+                    proxy.in_flight -= 1
+
+        def _get(self) -> None:
             rule = proxy._take(self.path)
             if rule is not None and rule.action == "hook" and rule.hook is not None:
                 rule.hook()

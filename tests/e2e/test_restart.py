@@ -217,13 +217,12 @@ def test_a_server_not_back_in_time_is_exit_4_naming_the_resource(
     setup: tuple[FaultProxy, ApiServer, str], tmp_path: Path
 ) -> None:
     proxy, api, ns = setup
-    proxy.add(
-        Rule(
-            (f"/namespaces/{ns}/pods?", "continue="),
-            "hook",
-            hook=lambda: api.kill_and_restart_after(15.0),
-        )
-    )
+
+    def kill() -> None:
+        proxy.wait_alone()  # the pods page alone fails: the other reads are answered first
+        api.kill_and_restart_after(15.0)
+
+    proxy.add(Rule((f"/namespaces/{ns}/pods?", "continue="), "hook", hook=kill))
     t0 = time.monotonic()
     proc = _run(proxy, tmp_path, ns, "5")
     assert time.monotonic() - t0 < 14
