@@ -210,26 +210,23 @@ def _env_count(s: Session, name: str, hint: str) -> int | None:
 
 def max_snapshot_bytes(s: Session) -> int:
     """The largest snapshot file read (decompressed): KINSPECT_MAX_SNAPSHOT_BYTES or 2 GiB."""
-    v = s.environ.get("KINSPECT_MAX_SNAPSHOT_BYTES", "")
-    if not v:
-        return snapshotfile.MAX_BYTES
-    if not (v.isascii() and v.isdigit() and len(v) <= 18 and int(v) > 0):
-        raise UsageError(
-            f"KINSPECT_MAX_SNAPSHOT_BYTES must be a whole number of bytes, got {v[:20]!r}",
-            f"e.g. {snapshotfile.MAX_BYTES} (the default)",
-        )
-    return int(v)
+    return _bytes(s, "KINSPECT_MAX_SNAPSHOT_BYTES", snapshotfile.MAX_BYTES)
 
 
 def max_response_bytes(s: Session) -> int:
     """The largest API response read, inflated: KINSPECT_MAX_RESPONSE_BYTES or 1 GiB."""
-    v = s.environ.get("KINSPECT_MAX_RESPONSE_BYTES", "")
+    return _bytes(s, "KINSPECT_MAX_RESPONSE_BYTES", connection.MAX_RESPONSE_BYTES)
+
+
+def _bytes(s: Session, name: str, default: int) -> int:
+    """A positive whole number of bytes from the environment variable `name`, or `default`."""
+    v = s.environ.get(name, "")
     if not v:
-        return connection.MAX_RESPONSE_BYTES
+        return default
     if not (v.isascii() and v.isdigit() and len(v) <= 18 and int(v) > 0):
         raise UsageError(
-            f"KINSPECT_MAX_RESPONSE_BYTES must be a whole number of bytes, got {v[:20]!r}",
-            f"e.g. {connection.MAX_RESPONSE_BYTES} (the default)",
+            f"{name} must be a whole number of bytes, got {v[:20]!r}",
+            f"e.g. {default} (the default)",
         )
     return int(v)
 
