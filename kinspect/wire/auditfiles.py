@@ -54,11 +54,22 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+_CHUNK = 1 << 20
+
+
 def _read_capped(path: str, max_bytes: int) -> bytes | None:
-    """The file's bytes, or None past `max_bytes` (a pipe or a FIFO as well: no seek, no stat)."""
+    """The file's bytes, or None past `max_bytes` (a pipe or a FIFO as well: no seek, no stat).
+
+    A chunk at a time: `read(max_bytes + 1)` would first reserve a buffer of the whole cap
+    (2 GiB for a baseline; a MemoryError, exit 1, for a cap set larger than memory).
+    """
+    out = bytearray()
     with open(path, "rb") as f:
-        data = f.read(max_bytes + 1)
-    return None if len(data) > max_bytes else data
+        while chunk := f.read(min(_CHUNK, max_bytes + 1 - len(out))):
+            out += chunk
+            if len(out) > max_bytes:
+                return None
+    return bytes(out)
 
 
 class _IgnoreEntry(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -199,3 +199,20 @@ def test_a_baseline_past_the_cap_is_one_line(tmp_path: Path) -> None:
         env={"KINSPECT_MAX_SNAPSHOT_BYTES": str(cap)},
     )
     one_line_error(r, ExitCode.USAGE, f"baseline {base} is larger than {cap} bytes")
+
+
+def test_a_baseline_under_a_cap_larger_than_memory_is_read(tmp_path: Path) -> None:
+    """The cap bounds the read; it is never a buffer reserved up front (MemoryError, exit 1)."""
+    snapshot = tmp_path / "s.json"
+    snapshot.write_bytes(_snapshot_bytes(False))
+    base = tmp_path / "base.json"
+    base.write_bytes(b'{"kind": "AuditReport", "findings": []}')
+    r = invoke(
+        "audit",
+        "--snapshot",
+        str(snapshot),
+        "--baseline",
+        str(base),
+        env={"KINSPECT_MAX_SNAPSHOT_BYTES": str(10**17)},
+    )
+    assert r.code == ExitCode.OK, r.stderr
