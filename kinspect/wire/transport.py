@@ -314,6 +314,11 @@ class Inflater:
                 return
 
 
+# Of a refused request (an error status), only the Status message is wanted: at most this
+# much of its body is read, inflated.
+ERROR_BODY_BYTES = 64 << 10
+
+
 def read_head(resp: Any, limit: int) -> bytes:
     """At most `limit` bytes of a body, inflated: an error's Status, never a bomb whole.
 
@@ -349,6 +354,9 @@ def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, Body
     # body twice (an unpaged list of 10,000 pods is tens of MB), and msgspec decodes a
     # bytearray as it does bytes.
     body = bytearray()
+    # Of an error (a 503, a 429), only the Status message is wanted: a bomb in one costs this
+    # much per attempt, not the response cap.
+    cap = conn.max_body if 200 <= resp.status < 300 else ERROR_BODY_BYTES
     try:
         inflater = Inflater(resp.headers.get("Content-Encoding"), READ_CHUNK)
         while True:
@@ -363,7 +371,11 @@ def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, Body
                 break
             # Checked a piece at a time as it inflates: past the cap nothing more is read.
             for piece in inflater.feed(chunk):
-                if len(body) + len(piece) > conn.max_body:
+                if len(body) + len(piece) > cap:
+                    if cap == ERROR_BODY_BYTES:
+                        body += piece[: cap - len(body)]
+                        resp.close()  # the rest is not wanted: not reused either
+                        return resp.status, body, _retry_after(resp)
                     raise _TooLarge
                 body += piece
     except (urllib3.exceptions.ProtocolError, ConnectionError, zlib.error):
@@ -375,7 +387,11 @@ def _get(conn: Connection, url: str, headers: dict[str, str]) -> tuple[int, Body
         resp.close()
         raise
     resp.release_conn()
-    return resp.status, body, retry.parse_retry_after(resp.headers.get("Retry-After"))
+    return resp.status, body, _retry_after(resp)
+
+
+def _retry_after(resp: Any) -> float | None:
+    return retry.parse_retry_after(resp.headers.get("Retry-After"))
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from kinspect.wire import kinds, raw, retry
 from kinspect.wire.connection import Connection
 from kinspect.wire.lists import Scope, item_type, list_pages, selectors, where_listed
 from kinspect.wire.transport import (
+    ERROR_BODY_BYTES,
     Expired,
     Inflater,
     UnaskedEncoding,
@@ -40,8 +41,6 @@ WATCH_READ = 1 << 16
 # object's JSON is a few MB at most; past this the stream is taken as broken (and watched
 # again), never read on: a gzip bomb or an endless line costs at most this much memory.
 MAX_EVENT_BYTES = 16 << 20
-# Of a refused watch, only the Status message is wanted.
-ERROR_BODY_BYTES = 64 << 10
 
 
 class WatchExpired(Exception):

@@ -147,7 +147,12 @@ def bomb() -> bytes:
 
 
 def _run_measured(
-    proxy: FaultProxy, tmp: Path, env: dict[str, str], *args: str, seconds: float = 120
+    proxy: FaultProxy,
+    tmp: Path,
+    env: dict[str, str],
+    *args: str,
+    seconds: float = 120,
+    timeout: str = "60",
 ) -> tuple[int, str, int]:
     """Run kinspect through the proxy: its exit code, stderr and peak RSS in bytes.
 
@@ -156,7 +161,7 @@ def _run_measured(
     err_path = tmp / "stderr"
     with open(err_path, "w") as err:
         proc = subprocess.Popen(
-            [*KINSPECT, *args, "--kubeconfig", proxy.kubeconfig(tmp), "--request-timeout", "60"],
+            [*KINSPECT, *args, "--kubeconfig", proxy.kubeconfig(tmp), "--request-timeout", timeout],
             stdout=subprocess.DEVNULL,
             stderr=err,
             env={**os.environ, "NO_COLOR": "1", **env},
@@ -204,6 +209,29 @@ def test_a_gzip_bomb_is_exit_9_at_the_cap_without_inflating_it_whole(
     assert "KINSPECT_MAX_RESPONSE_BYTES" in err, err
     # The body is checked as it inflates: the peak is the cap and the process, never the bomb.
     assert rss < most < BOMB, f"peak RSS {rss / MiB:.0f} MiB"
+
+
+def test_an_error_answer_that_is_a_gzip_bomb_is_read_only_for_its_message(
+    ns: Namespace, proxy: FaultProxy, tmp_path: Path, bomb: bytes
+) -> None:
+    # A 503 is retried; of its body only the Status message is wanted (64 KiB at most), never
+    # the response cap on every attempt.
+    proxy.add(
+        Rule(
+            f"/namespaces/{ns.name}/pods",
+            "body",
+            times=-1,
+            status=503,
+            body=bomb,
+            headers={"Content-Encoding": "gzip"},
+        )
+    )
+    code, err, rss = _run_measured(proxy, tmp_path, {}, "map", "-n", ns.name, timeout="5")
+    assert code == ExitCode.SERVER_ERROR, err
+    assert err.count("\n") == 1, err
+    assert "HTTP 503" in err, err
+    assert proxy.count(f"/namespaces/{ns.name}/pods") > 1  # retried
+    assert rss < 256 * MiB, f"peak RSS {rss / MiB:.0f} MiB"
 
 
 def test_a_body_in_an_encoding_not_asked_for_is_exit_9(
