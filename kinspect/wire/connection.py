@@ -321,6 +321,15 @@ def connect(
                 "no in-cluster service account found",
                 "run inside a pod, or pass --kubeconfig/--context",
             ) from None
+        except _CONFIG_ERRORS as e:
+            # Its token file there but unreadable (not text; a pod running as a user that may
+            # not read it): the client raises what open() and read() raised.
+            why = "not UTF-8 text" if isinstance(e, UnicodeDecodeError) else _strerror(e)
+            raise ConfigError(
+                f"cannot read the in-cluster service account's token {SERVICE_TOKEN_FILENAME}: "
+                f"{why}",
+                "run the pod as a user that may read it, or pass --kubeconfig/--context",
+            ) from None
         name, ns = "in-cluster", _incluster_namespace()
     else:
         names, current = contexts(kubeconfig)

@@ -213,3 +213,23 @@ current-context: ctx
     assert "403" not in r.stderr
     leaked = capfd.readouterr()
     assert "ERROR:root" not in leaked.err + leaked.out
+
+
+def test_an_in_cluster_token_file_that_is_not_text_is_a_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubernetes.config import incluster_config
+
+    token, ca = tmp_path / "token", tmp_path / "ca.crt"
+    token.write_bytes(b"\xff\xfe not UTF-8 " + SECRET.encode())
+    ca.write_text("not read before the token\n")
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(token))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(ca))
+    # The client's loader reads the process's environment, kinspect's Session its own.
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    r = invoke(
+        "ips", env={"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+    )
+    one_line_error(r, ExitCode.CONFIG, "in-cluster service account", "not UTF-8 text")
+    assert SECRET not in r.stderr + r.stdout
