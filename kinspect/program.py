@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping
+from contextlib import suppress
 from typing import Any, TextIO
 
 import typer
@@ -57,7 +58,14 @@ class Group(TyperGroup):
 def _fail(session: Session, message: str, hint: str) -> None:
     # Messages carry kubeconfig and server text: control characters are shown escaped.
     line = plain(f"kinspect: error: {message}" + (f" (try: {hint})" if hint else ""))
-    session.err.print(line, markup=False, highlight=False, soft_wrap=True)
+    with suppress(BrokenPipeError):  # a closed stderr (`2>&1 | true`): the exit code says it
+        session.err.print(line, soft_wrap=True)
+
+
+def _traceback(session: Session) -> None:
+    if session.debug:
+        with suppress(BrokenPipeError):
+            traceback.print_exc(file=session.stderr)
 
 
 def run(
@@ -82,16 +90,14 @@ def run(
         _fail(session, "interrupted", "")
         return ExitCode.INTERRUPTED
     except KinspectError as e:
-        if session.debug:
-            traceback.print_exc(file=session.stderr)
+        _traceback(session)
         _fail(session, e.message, e.hint)
         return e.exit_code
     except (BrokenPipeError, _OutputClosed):
         # Like `cat` and kubectl: the reader left, which is no error of anyone's.
         return ExitCode.OK
     except Exception as e:
-        if session.debug:
-            traceback.print_exc(file=session.stderr)
+        _traceback(session)
         _fail(session, f"unexpected {type(e).__name__}", "rerun with --debug and report it")
         return ExitCode.ERROR
     # A command returns its ExitCode; typer.Exit (--version, --help) returns its code as an int,
@@ -115,9 +121,10 @@ def main(app: typer.Typer) -> None:
     code = run(app, sys.argv[1:], prog="kubectl kinspect" if plugin else "kinspect")
     try:
         sys.stdout.flush()
-        sys.stderr.flush()
     except BrokenPipeError:
-        code = ExitCode.OK
+        code = ExitCode.OK  # the reader left: no error of anyone's
+    with suppress(BrokenPipeError):
+        sys.stderr.flush()  # no one to tell: the exit code still says what happened
     # Skip the interpreter's teardown: it frees the millions of objects of a big cluster one by
     # one (half a second on 100k pods) and returns nothing the OS would not reclaim at once.
     os._exit(code)

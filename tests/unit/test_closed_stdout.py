@@ -84,3 +84,19 @@ def test_the_process_exits_0_without_a_word_on_a_closed_stdout(
             env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
         )
         assert (proc.returncode, proc.stderr) == (0, ""), fmt
+
+
+def test_an_error_on_a_closed_stderr_keeps_its_exit_code(
+    tmp_path: Path, closed_stdout: int
+) -> None:
+    """`kinspect map --snapshot missing 2>&1 | true`: the line cannot be said, the code stays."""
+    for debug in ([], ["--debug"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "kinspect", *debug, "map", "--snapshot", str(tmp_path / "no")],
+            stdout=closed_stdout,
+            stderr=closed_stdout,
+            timeout=60,
+            check=False,
+            env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+        )
+        assert proc.returncode == ExitCode.USAGE, debug
