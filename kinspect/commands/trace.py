@@ -33,6 +33,9 @@ from kinspect.policy import reach
 from kinspect.render import report
 from kinspect.wire import cluster, connection, lists
 
+# Route patterns RE2 refuses, named one by one before the rest are only counted.
+PATTERNS_NAMED = 3
+
 
 def read_for_trace(conn: connection.Connection, ns: str | None, target: trace.Target) -> Snapshot:
     """Nodes, services and endpoints in full, but only the pods the trace touches.
@@ -153,8 +156,13 @@ def trace_url(
     snap = _read_traced(s, t, w, live)
     idx = chain.Index.of(snap)
     result = entry.resolve(idx, req)
-    for note in result.gateway.invalid:  # a route's pattern RE2 refuses: it matched nothing
+    # Patterns RE2 refuses matched nothing: a few named, the rest counted (cluster text).
+    invalid = result.gateway.invalid
+    for note in invalid[:PATTERNS_NAMED]:
         s.warn(note)
+    if len(invalid) > PATTERNS_NAMED:
+        more = len(invalid) - PATTERNS_NAMED
+        s.warn(f"{more} more route patterns are not valid RE2: they match no request")
     from kinspect.render import tree
 
     def verdicts(index: policy.PolicyIndex, origin: reach.From) -> list[reach.HopVerdict]:

@@ -269,6 +269,7 @@ def resolve_gateway(
     atts = atts or attachments(idx)
     hits: list[GatewayHit] = []
     reasons: list[str] = []
+    said: set[str] = set()
     for gw in gws:
         # Routes meant for this Gateway and this host that did not attach: say why.
         res.unattached += [
@@ -300,7 +301,8 @@ def resolve_gateway(
                 for j, m in enumerate(ms):
                     for note in invalid_patterns(r, m) if m is not None else ():
                         text = f"{r.kind} {r} rule {i + 1}: {note}"
-                        if text not in res.invalid:
+                        if text not in said:  # a set: routes are cluster data, many of them
+                            said.add(text)
                             res.invalid.append(text)
                     fail = match_fails(r, m, req) if m is not None else None
                     if fail is not None:

@@ -349,6 +349,19 @@ def test_a_pattern_that_is_not_re2_matches_nothing_and_the_trace_names_it(patter
     assert "not valid RE2" in res.why_not
 
 
+def test_patterns_re2_refuses_are_named_three_times_then_counted(tmp_path: Path) -> None:
+    # Routes are cluster text: a thousand refused patterns are a few lines, each said once.
+    bad = [rule(RouteMatch("RegularExpression", f"/(?=a){i}")) for i in range(1000)]
+    routes = tuple(route(f"bad{i:02}", *bad[i * 10 : i * 10 + 10]) for i in range(100))
+    path = str(tmp_path / "s.json")
+    snapshotfile.save(path, _cluster((gw(),), routes + routes))
+    r = invoke("trace", "http://h/aa", "--snapshot", path)
+    warned = [line for line in r.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warned) == 4, r.stderr
+    assert warned[0].startswith("warning: HTTPRoute ns/bad00 rule 1: path '/(?=a)0' is not valid")
+    assert warned[3] == "warning: 997 more route patterns are not valid RE2: they match no request"
+
+
 def test_precedence_exact_then_longest_prefix_then_method_headers_query() -> None:
     r = route(
         "r",
