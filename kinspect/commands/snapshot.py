@@ -49,8 +49,6 @@ def snapshot_save(s: Session, t: Target, w: Where, path: str) -> ExitCode:
             f"saved {len(snap.services)} services, {len(snap.pods)} pods, "
             f"{len(snap.nodes)} nodes of {snap.context} to {path}"
         ),
-        markup=False,
-        highlight=False,
         soft_wrap=True,  # one line, as long as the path is
     )
     return ExitCode.OK
