@@ -100,6 +100,7 @@ def commands(a: dict[str, str], snap: str, has_dot: bool) -> list[Command]:
     add("trace-lb", "trace", "203.0.113.10:80", *ns)
     add("trace-unknown", "trace", "198.51.100.77:80")
     add("trace-dns", "trace", f"{a['dns_cluster_ip']}:53")
+    add("trace-dns-udp", "trace", f"{a['dns_cluster_ip']}:53/UDP", "-o", "json")
     add("trace-url", "trace", "http://shop.example.com/api/orders", *ns)
     add("trace-url-json", "trace", "http://shop.example.com/api/orders", *ns, "-o", "json")
     add(

@@ -124,7 +124,11 @@ def ips(
 def trace_(
     ctx: typer.Context,
     address: Annotated[
-        str, typer.Argument(help="ADDRESS[:PORT] (e.g. 10.96.0.10:443) or a URL (http://h/p)")
+        str,
+        typer.Argument(
+            help="ADDRESS[:PORT[/PROTOCOL]] (e.g. 10.96.0.10:443, 10.96.0.10:53/UDP) or a URL "
+            "(http://h/p)"
+        ),
     ],
     host: Annotated[str | None, typer.Option(help="Host header: trace an Ingress rule")] = None,
     path: Annotated[str | None, typer.Option(help="URL path: trace an Ingress rule")] = None,

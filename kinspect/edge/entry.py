@@ -104,6 +104,12 @@ def parse_request(text: str, host: str | None = None, path: str | None = None) -
         query = tuple(urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
     else:
         target = parse_target(text)
+        if target.protocol not in (None, "TCP"):
+            raise UsageError(
+                f"bad address {echo(text)}: --host and --path follow HTTP over TCP, "
+                f"not {target.protocol}",
+                "drop --host/--path to trace the port itself, e.g. trace 10.96.0.10:53/UDP",
+            )
         path = path or "/"
         query = ()
         if target.port == 443:

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from kinspect.model.errors import UsageError
-from kinspect.model.values import ContainerPort, Pod, PodRef, Service, ServicePort, ServiceType
+from kinspect.model.values import (
+    ContainerPort,
+    Pod,
+    PodRef,
+    Protocol,
+    Service,
+    ServicePort,
+    ServiceType,
+)
 from kinspect.path.chain import (
     Backend,
     Frontend,
@@ -32,8 +40,11 @@ _HOSTNAME = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """ADDRESS[:PORT[/PROTOCOL]]: `protocol` None follows every protocol on the port."""
+
     address: str
     port: int | None = None
+    protocol: Protocol | None = None
 
 
 def echo(text: str, limit: int = 80) -> str:
@@ -45,11 +56,32 @@ def echo(text: str, limit: int = 80) -> str:
     return shown[:limit] + "…" if len(text) > limit or len(shown) > limit + 2 else shown
 
 
+PROTOCOLS: tuple[Protocol, ...] = ("TCP", "UDP", "SCTP")
+
+
 def parse_target(text: str) -> Target:
-    """Parse ADDRESS[:PORT]: IPv4, IPv6 (bracketed when a port follows) or a DNS name."""
+    """Parse ADDRESS[:PORT[/PROTOCOL]]: IPv4, IPv6 (bracketed when a port follows) or a DNS name.
+
+    PROTOCOL is kubectl's `53/UDP` form, TCP, UDP or SCTP in any case; without it the trace
+    follows every protocol on the port.
+    """
     text = text.strip()
     shown = echo(text)
-    hint = "give an IP or hostname, optionally with :PORT, e.g. 10.96.0.10:443 or [fd00::1]:80"
+    hint = (
+        "give an IP or hostname, optionally with :PORT or :PORT/PROTOCOL, e.g. 10.96.0.10:443, "
+        "10.96.0.10:53/UDP or [fd00::1]:80"
+    )
+    protocol: Protocol | None = None
+    if "/" in text:
+        # No IP address or DNS name holds a "/": what follows the first one is a protocol.
+        text, _, proto_text = text.partition("/")
+        protocol = next(
+            (p for p in PROTOCOLS if proto_text.isascii() and p == proto_text.upper()), None
+        )
+        if protocol is None:
+            raise UsageError(
+                f"bad protocol {echo(proto_text, 20)} in {shown}: expected TCP, UDP or SCTP", hint
+            )
     host, port_text = text, None
     if text.startswith("["):
         end = text.find("]")
@@ -69,12 +101,16 @@ def parse_target(text: str) -> Target:
         if not ascii_digits or not 1 <= int(port_text) <= 65535:
             raise UsageError(f"bad port {echo(port_text, 20)} in {shown}: expected 1-65535", hint)
         port = int(port_text)
+    elif protocol is not None:
+        raise UsageError(
+            f"bad address {shown}: a protocol needs a port (ADDRESS:PORT/{protocol})", hint
+        )
     try:
-        return Target(str(ipaddress.ip_address(host)), port)
+        return Target(str(ipaddress.ip_address(host)), port, protocol)
     except ValueError:
         pass
     if _HOSTNAME.match(host) and not host.replace(".", "").isdigit():
-        return Target(host.lower(), port)
+        return Target(host.lower(), port, protocol)
     raise UsageError(f"bad address {shown}: not an IP address or DNS name", hint)
 
 
@@ -129,6 +165,9 @@ class Direct:
     service: str | None = None  # Endpoint: the service listing it
     service_port: ServicePort | None = None
     endpoint: Backend | None = None  # Endpoint: the endpoint as the chain sees it
+    # The declared port's, the endpoint's, or the one asked (TCP, Kubernetes' default, when
+    # the trace names none and no container declares the port).
+    protocol: Protocol = "TCP"
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +309,7 @@ def entry_services(idx: Index, matches: list[Match], port: int) -> list[Service]
 def trace(idx: Index, target: Target) -> TraceResult:
     """Identify the address and, with a port, follow every route from it."""
     res = TraceResult(target, identify(idx, target.address))
-    port = target.port
+    port, proto = target.port, target.protocol
     if port is None:
         _without_port(idx, res)
         return res
@@ -278,40 +317,51 @@ def trace(idx: Index, target: Target) -> TraceResult:
     for svc in entry_services(idx, res.matches, port):
         c = chains[_name(svc)] = service_chain(idx, svc)
         for pc in c.ports:
+            if proto is not None and pc.port.protocol != proto:
+                continue
             for f in pc.frontends:
                 if f.address == target.address and f.port == port:
                     res.routes.append(
                         Route(_name(svc), svc.type, pc.port, f, svc.cluster_ips, pc.backends)
                     )
+        # kube-proxy's health check server speaks HTTP: TCP only.
         res.health_checks.extend(
             HealthCheckHop(_name(svc), hc)
             for hc in c.health_checks
-            if hc.address == target.address and hc.port == port
+            if hc.address == target.address and hc.port == port and proto in (None, "TCP")
         )
     direct: list[Direct] = []
     node_names = {m.node for m in res.matches if m.kind == "NodeIP"}
     for p in idx.snapshot.pods:
         if p.node_name in node_names:
             for cp in p.ports:
-                if cp.host_port == port:
-                    direct.append(Direct("HostPort", p.ref, p.node_name, port, cp))
+                if cp.host_port == port and proto in (None, cp.protocol):
+                    direct.append(
+                        Direct("HostPort", p.ref, p.node_name, port, cp, protocol=cp.protocol)
+                    )
     for m in res.matches:
         if m.kind == "EndpointAddress" and m.service in chains:
-            direct.extend(_endpoint_hops(chains[m.service], target.address, port))
+            direct.extend(_endpoint_hops(chains[m.service], target.address, port, proto))
         if m.kind != "PodIP" or m.pod is None:
             continue
         pod = idx.pods[m.pod]
-        declared = next((cp for cp in pod.ports if cp.port == port), None)
-        if pod.host_network and declared is None:
+        # Every container port of that number (CoreDNS declares 53/UDP and 53/TCP), or the
+        # one of the protocol asked.
+        declared = [cp for cp in pod.ports if cp.port == port and proto in (None, cp.protocol)]
+        if pod.host_network and not declared:
             continue  # a node IP: only the hostNetwork pods that declare the port are shown
         via: DirectVia = "HostNetwork" if pod.host_network else "PodIP"
-        direct.append(Direct(via, pod.ref, pod.node_name, port, declared))
+        direct.extend(
+            Direct(via, pod.ref, pod.node_name, port, cp, protocol=cp.protocol) for cp in declared
+        )
+        if not declared:
+            direct.append(Direct(via, pod.ref, pod.node_name, port, None, protocol=proto or "TCP"))
     res.direct = _merge(direct)
     res.hints = _hints(idx, res, chains)
     return res
 
 
-def _endpoint_hops(c: ServiceChain, addr: str, port: int) -> list[Direct]:
+def _endpoint_hops(c: ServiceChain, addr: str, port: int, proto: Protocol | None) -> list[Direct]:
     """The service's endpoints at addr:port whose pod is none or missing, as map lists them.
 
     No pod: a selectorless service's hand-made endpoints. Missing: deleted, or a targetRef no
@@ -327,10 +377,14 @@ def _endpoint_hops(c: ServiceChain, addr: str, port: int) -> list[Direct]:
             service=_name(c.service),
             service_port=pc.port,
             endpoint=b,
+            protocol=b.protocol,
         )
         for pc in c.ports
         for b in pc.backends
-        if b.address == addr and b.port == port and (b.pod is None or not b.pod_found)
+        if b.address == addr
+        and b.port == port
+        and proto in (None, b.protocol)
+        and (b.pod is None or not b.pod_found)
     ]
 
 
@@ -338,35 +392,42 @@ def _merge(direct: list[Direct]) -> list[Direct]:
     """One hop per pod and container port, with every way it is reached (HostPort+HostNetwork)."""
     out: dict[tuple[object, ...], Direct] = {}
     for d in direct:
-        key = (d.pod, d.container_port, d.service, d.via == "Endpoint" and id(d))
+        key = (d.pod, d.container_port, d.protocol, d.service, d.via == "Endpoint" and id(d))
         prev = out.get(key)
         if prev is None:
-            out[key] = Direct(
-                d.via, d.pod, d.node, d.port, d.container_port, (d.via,), d.service,
-                d.service_port, d.endpoint,
-            )  # fmt: skip
+            out[key] = replace(d, vias=(d.via,))
         elif d.via not in prev.vias:
-            out[key] = Direct(
-                prev.via, prev.pod, prev.node, prev.port, prev.container_port,
-                (*prev.vias, d.via), prev.service, prev.service_port, prev.endpoint,
-            )  # fmt: skip
+            out[key] = replace(prev, vias=(*prev.vias, d.via))
     return list(out.values())
 
 
 def _hints(idx: Index, res: TraceResult, chains: dict[str, ServiceChain]) -> list[Hint]:
     """The usual port mix-ups: a targetPort sent to a ClusterIP, a service port to a pod IP."""
-    port = res.target.port
+    port, proto = res.target.port, res.target.protocol
     addr = res.target.address
     out: list[Hint] = []
     if not res.routes:
         # A service address with the wrong port: the user probably gave the targetPort (or a
-        # nodePort to a ClusterIP).
+        # nodePort to a ClusterIP), or, with /PROTOCOL, the port is there in another protocol.
         for m in res.matches:
             if m.kind not in ("ClusterIP", "LoadBalancer", "ExternalIP") or m.service is None:
                 continue
             c = chains.get(m.service)
-            for pc in c.ports if c else ():
+            ports = c.ports if c else ()
+            others = list(dict.fromkeys(pc.port.protocol for pc in ports if pc.port.port == port))
+            if others and proto is not None and port is not None:
+                out.append(
+                    Hint(
+                        port,
+                        f"port {port} of service {m.service} is {', '.join(others)}: not "
+                        f"{proto} (try :{port}/{others[0]})",
+                    )
+                )
+                continue
+            for pc in ports:
                 sp = pc.port
+                if proto not in (None, sp.protocol):
+                    continue
                 if port in (sp.target_port, sp.node_port) or any(
                     b.port == port for b in pc.backends
                 ):
@@ -400,7 +461,12 @@ def _hints(idx: Index, res: TraceResult, chains: dict[str, ServiceChain]) -> lis
             c = service_chain(idx, svc)
             for pc in c.ports:
                 for b in pc.backends:
-                    if b.address == addr and pc.port.port == port and b.port != port:
+                    if (
+                        b.address == addr
+                        and pc.port.port == port
+                        and b.port != port
+                        and proto in (None, b.protocol)
+                    ):
                         out.append(
                             Hint(
                                 b.port,

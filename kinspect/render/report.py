@@ -234,6 +234,7 @@ def trace_report(context: str, r: TraceResult) -> Json:
         "context": context,
         "address": r.target.address,
         "port": r.target.port,
+        "protocol": r.target.protocol,
         "found": r.found,
         "matches": [
             {
@@ -268,6 +269,7 @@ def trace_report(context: str, r: TraceResult) -> Json:
                 "service": d.service,
                 "servicePort": service_port(d.service_port) if d.service_port else None,
                 "endpoint": d.endpoint,
+                "protocol": d.protocol,
             }
             for d in r.direct
         ],

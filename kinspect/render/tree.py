@@ -209,8 +209,8 @@ def _direct(root: Tree, d: Direct) -> None:
     else:
         hop.add(
             Text(
-                f"no container declares {d.port}: traffic reaches whatever listens "
-                "there (containerPort is informational)",
+                f"no container declares {d.port}/{d.protocol}: traffic reaches whatever "
+                "listens there (containerPort is informational)",
                 style="yellow",
             )
         )
@@ -256,6 +256,8 @@ def trace_tree(r: TraceResult) -> RenderableType:
     """Render a trace hop by hop."""
     addr = r.target.address
     target = f"{addr}:{r.target.port}" if r.target.port else addr
+    if r.target.port and r.target.protocol:
+        target += f"/{r.target.protocol}"
     root = Tree(Text(plain(target), style="bold"))
     if not r.matches:
         root.add(Text("nothing in this cluster owns or carries this address", style="red"))
@@ -299,7 +301,8 @@ def trace_tree(r: TraceResult) -> RenderableType:
     for d in r.direct:
         _direct(root, d)
     if not r.routes and not r.direct and not r.health_checks:
-        root.add(Text(f"nothing receives port {r.target.port} on this address", style="red"))
+        asked = f"{r.target.port}/{r.target.protocol}" if r.target.protocol else r.target.port
+        root.add(Text(f"nothing receives port {asked} on this address", style="red"))
     for hint in r.hints:
         root.add(Text(f"hint: {plain(hint.message)}", style="yellow"))
     return root
