@@ -151,15 +151,14 @@ def hop_verdicts(
     for d in result.direct:
         if d.pod is None or d.pod not in pods:
             continue
-        protocol: Protocol = d.container_port.protocol if d.container_port else "TCP"
         for peer in source.peers:
-            v, more = _check(index, source, peer, pods[d.pod], d.port, protocol)
+            v, more = _check(index, source, peer, pods[d.pod], d.port, d.protocol)
             out.append(
                 HopVerdict(
                     f"{d.via} {result.target.address}:{d.port}",
                     d.pod,
                     d.port,
-                    protocol,
+                    d.protocol,
                     v,
                     more,
                     str(peer) if many else None,

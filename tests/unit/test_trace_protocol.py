@@ -224,6 +224,29 @@ def test_bad_protocol_is_a_one_line_usage_error(tmp_path: Path) -> None:
     one_line_error(r, ExitCode.USAGE, "bad protocol 'icmp'", "try:")
 
 
+def test_from_judges_an_undeclared_port_in_the_protocol_asked(tmp_path: Path) -> None:
+    # A pod dns-udp-only selects that declares no port: 53/UDP is judged as UDP (allowed),
+    # 53 alone as TCP, Kubernetes' default (denied).
+    bare = pod("resolver", "10.244.0.54", labels={"app": "dns"})
+    s = _dns()
+    s = msgspec.structs.replace(
+        s, pods=(*s.pods, bare), network_policies=(DNS_UDP_ONLY,), network_policy_state="read"
+    )
+    path = str(tmp_path / "bare.json.gz")
+    snapshotfile.save(path, s)
+    args = ("--from", "ns/client", "-o", "json", "--snapshot", path)
+    for target, protocol, verdict in (
+        ("10.244.0.54:53/UDP", "UDP", "allowed"),
+        ("10.244.0.54:53", "TCP", "denied"),
+    ):
+        doc = json.loads(invoke("trace", target, *args).stdout)
+        validate(doc, "trace-report.json")
+        assert [(d["protocol"], d["containerPort"]) for d in doc["direct"]] == [(protocol, None)]
+        assert [(h["protocol"], h["verdict"]) for h in doc["policy"]["hops"]] == [
+            (protocol, verdict)
+        ]
+
+
 def test_host_or_path_with_a_protocol_other_than_tcp_is_a_usage_error() -> None:
     # --host/--path follow an HTTP route, which Ingress and HTTPRoute serve over TCP.
     assert entry.parse_request("203.0.113.20:80/TCP", "shop.example.com").port == 80
