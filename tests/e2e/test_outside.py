@@ -177,6 +177,7 @@ def _restricted(a: Namespace, tmp_path: Path) -> str:
         [
             {"apiGroups": [""], "resources": ["services", "pods"], "verbs": READ},
             {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ},
+            {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": READ},
             {
                 "apiGroups": ["gateway.networking.k8s.io"],
                 "resources": ["gateways", "httproutes", "referencegrants"],
@@ -217,3 +218,135 @@ def test_a_reader_who_may_not_read_b_gets_unknown_not_a_false_problem(
     checks = [f["check"] for f in json.loads(audit.stdout)["findings"]]
     assert "gateway-ref-not-permitted" not in checks
     assert "gateway-backend-missing" not in checks
+
+
+_CONTROLLER = """
+apiVersion: v1
+kind: Service
+metadata: {name: ctrl}
+spec: {selector: {app: ctrl}, ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: ctrl-0, labels: {app: ctrl}}
+spec: {containers: [{name: proxy, image: registry.k8s.io/pause:3.10,
+  ports: [{containerPort: 8080}]}]}
+"""
+_DENY = (
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\n"
+    "spec: {podSelector: {}, policyTypes: [Ingress]}\n"
+)
+
+
+def _with_controller(a: Namespace, b: Namespace) -> None:
+    """A's Gateway published at the ClusterIP of A's controller service; B denies all ingress."""
+    a.apply(_CONTROLLER)
+    b.apply(_DENY)
+    a.wait_settled(pods=1)
+    ip = a.get("service", "ctrl")["spec"]["clusterIP"]  # data: never dialed
+    patch = {"status": {"addresses": [{"type": "IPAddress", "value": ip}]}}
+    a.kubectl(
+        "patch", "gateway", "gw", "--subresource=status", "--type=merge", "-p", json.dumps(patch)
+    )
+
+
+def _backend_hop(doc: dict[str, Any]) -> dict[str, Any]:
+    (hop,) = [h for h in doc["policy"]["hops"] if h["pod"]["name"] == "web-0"]
+    return hop
+
+
+def test_from_a_controller_in_a_the_verdict_at_b_uses_b_policies(
+    pair: tuple[Namespace, Namespace], tmp_path: Path
+) -> None:
+    a, b = pair
+    _with_controller(a, b)
+    src = f"{a.name}/ctrl-0"
+    doc = a.kinspect_json("trace", f"http://{HOST}/", "-n", a.name, "--from", src)
+    hop = _backend_hop(doc)
+    assert hop["verdict"] == "denied", hop  # B's deny-all: read narrowly, not "allowed"
+    # A reader who may read B's services, slices and pods but not its NetworkPolicies: unknown.
+    kc = _restricted(a, tmp_path)
+    user = json.loads(Path(kc).read_text())["users"][0]["name"]
+    rules = [
+        {"apiGroups": [""], "resources": ["services", "pods"], "verbs": READ},
+        {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": READ},
+        {
+            "apiGroups": ["gateway.networking.k8s.io"],
+            "resources": ["referencegrants"],
+            "verbs": READ,
+        },
+    ]
+    b.apply(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": [
+                    {
+                        "apiVersion": "rbac.authorization.k8s.io/v1",
+                        "kind": "Role",
+                        "metadata": {"name": user},
+                        "rules": rules,
+                    },
+                    {
+                        "apiVersion": "rbac.authorization.k8s.io/v1",
+                        "kind": "RoleBinding",
+                        "metadata": {"name": user},
+                        "roleRef": {
+                            "apiGroup": "rbac.authorization.k8s.io",
+                            "kind": "Role",
+                            "name": user,
+                        },
+                        "subjects": [{"kind": "ServiceAccount", "name": user, "namespace": a.name}],
+                    },
+                ],
+            }
+        )
+    )
+    # The cluster-scoped admin tiers and namespace labels readable: B's NetworkPolicies decide.
+    admin = f"{user}-{a.name}"
+    a.apply(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": [
+                    {
+                        "apiVersion": "rbac.authorization.k8s.io/v1",
+                        "kind": "ClusterRole",
+                        "metadata": {"name": admin},
+                        "rules": [
+                            {
+                                "apiGroups": ["policy.networking.k8s.io"],
+                                "resources": [
+                                    "adminnetworkpolicies",
+                                    "baselineadminnetworkpolicies",
+                                ],
+                                "verbs": READ,
+                            },
+                            {"apiGroups": [""], "resources": ["namespaces"], "verbs": READ},
+                        ],
+                    },
+                    {
+                        "apiVersion": "rbac.authorization.k8s.io/v1",
+                        "kind": "ClusterRoleBinding",
+                        "metadata": {"name": admin},
+                        "roleRef": {
+                            "apiGroup": "rbac.authorization.k8s.io",
+                            "kind": "ClusterRole",
+                            "name": admin,
+                        },
+                        "subjects": [{"kind": "ServiceAccount", "name": user, "namespace": a.name}],
+                    },
+                ],
+            }
+        )
+    )
+    try:
+        proc = _run(kc, "trace", f"http://{HOST}/", "-n", a.name, "--from", src, "-o", "json")
+    finally:
+        a.kubectl("delete", "clusterrolebinding,clusterrole", admin, check=False)
+    assert proc.returncode == 0, proc.stderr
+    hop = _backend_hop(json.loads(proc.stdout))
+    assert hop["verdict"] == "unknown", hop
+    assert f"may not list networkpolicies in namespace {b.name}" in json.dumps(hop), hop
