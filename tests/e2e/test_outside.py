@@ -251,7 +251,8 @@ def _with_controller(a: Namespace, b: Namespace) -> None:
 
 
 def _backend_hop(doc: dict[str, Any]) -> dict[str, Any]:
-    (hop,) = [h for h in doc["policy"]["hops"] if h["pod"]["name"] == "web-0"]
+    hops: list[dict[str, Any]] = doc["policy"]["hops"]
+    (hop,) = [h for h in hops if h["pod"]["name"] == "web-0"]
     return hop
 
 
