@@ -88,12 +88,16 @@ def _audit_one(
     idx = chain.Index.of(snap)
     chains = chain.build(snap, idx)
     findings = audit.run(snap, chains, idx, ignore)
+    ns = snap.read_namespace
+    if ns is not None:
+        # Objects of other namespaces were read only for answers in this one (issue 22).
+        findings = [f for f in findings if f.namespace in (ns, "")]
     done = _Audited(
         auditreport.ContextResult(
             snap.context,
             None,
             snap.warnings,
-            tuple(f"{x.namespace}/{x.name}" for x in snap.services),
+            tuple(f"{x.namespace}/{x.name}" for x in snap.services if ns in (None, x.namespace)),
             tuple(findings),
         )
     )

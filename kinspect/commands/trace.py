@@ -253,4 +253,6 @@ def _with_source_pods(conn: connection.Connection, snap: Snapshot, src: reach.So
         return snap
     known = {p.ref for p in snap.pods}
     more = [p for p in lists.read_pod_queries(conn, [q]) if p.ref not in known]
-    return msgspec.structs.replace(snap, pods=(*snap.pods, *more))
+    snap = msgspec.structs.replace(snap, pods=(*snap.pods, *more))
+    # The source's namespace may lie outside -n: its labels and policies decide verdicts too.
+    return cluster.reach_outside(conn, snap, pods=False)

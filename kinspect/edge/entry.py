@@ -513,6 +513,7 @@ class Entrypoint:
     problem: str | None = None
     weight: int | None = None  # Gateway API backendRefs
     share: float | None = None
+    unknown: str | None = None  # "unknown, because ...": a backendRef kinspect could not read
 
     @property
     def ready(self) -> int:
@@ -546,6 +547,7 @@ def entrypoints(idx: Index) -> list[Entrypoint]:
                     Entrypoint(
                         r.kind, r.namespace, r.name, via, host, path, gw.addresses,
                         ref.service, ref.port, ref.problem, ref.ref.weight, ref.share,
+                        ref.unknown,
                     )
                 )  # fmt: skip
             if not gp.refs:

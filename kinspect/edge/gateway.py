@@ -247,7 +247,11 @@ class Conditions:
     def disagreements(self) -> list[str]:
         """The condition types where a controller's status differs from the computed one."""
         w = {c.type: c.status for c in self.written}
-        return [c.type for c in self.computed if c.type in w and w[c.type] != c.status]
+        return [
+            c.type
+            for c in self.computed
+            if c.type in w and w[c.type] != c.status and c.status != "Unknown"
+        ]
 
 
 def _same_parent(a: ParentRef, b: ParentRef) -> bool:
@@ -271,12 +275,17 @@ def route_conditions(a: Attachment, refs: list[RefHop]) -> Conditions:
         "Accepted", "True" if a.attached else "False", a.reason or "Accepted", a.why
     )
     bad = [h for h in refs if h.reason is not None]
-    resolved = GatewayCondition(
-        "ResolvedRefs",
-        "False" if bad else "True",
-        bad[0].reason or "" if bad else "ResolvedRefs",
-        bad[0].problem or "" if bad else "",
-    )
+    unknown = [h for h in refs if h.unknown is not None]
+    if unknown and not bad:
+        # What decides it was not read: neither True nor False (the condition's Unknown).
+        resolved = GatewayCondition("ResolvedRefs", "Unknown", "NotRead", unknown[0].unknown or "")
+    else:
+        resolved = GatewayCondition(
+            "ResolvedRefs",
+            "False" if bad else "True",
+            bad[0].reason or "" if bad else "ResolvedRefs",
+            bad[0].problem or "" if bad else "",
+        )
     return Conditions(written, (accepted, resolved))
 
 
@@ -295,6 +304,8 @@ class RefHop:
     port: PortChain | None = None
     problem: str | None = None
     reason: RefReason | None = None
+    # "unknown, because ...": what decides this ref was not read (-n, RBAC); never a problem.
+    unknown: str | None = None
 
     @property
     def ready(self) -> int:
@@ -341,7 +352,19 @@ def resolve_refs(
                 )
             )
             continue
-        if not grant_permits(idx, route, ref):
+        permitted = grant_permits(idx, route, ref)
+        why = idx.snapshot.unknown("referencegrants", ref.namespace)
+        if not permitted and why is not None:
+            out.append(
+                RefHop(
+                    ref,
+                    share,
+                    unknown=f"{why}: whether a ReferenceGrant in {ref.namespace} permits "
+                    f"{route.kind} from {route.namespace}",
+                )
+            )
+            continue
+        if not permitted:
             out.append(
                 RefHop(
                     ref,
@@ -353,6 +376,10 @@ def resolve_refs(
             )
             continue
         svc = svcs.get((ref.namespace, ref.name))
+        why = idx.snapshot.unknown("services", ref.namespace, ref.name)
+        if svc is None and why is not None:
+            out.append(RefHop(ref, share, unknown=f"{why}: service {where}"))
+            continue
         if svc is None:
             out.append(
                 RefHop(ref, share, problem=f"service {where} not found", reason="BackendNotFound")
@@ -375,6 +402,10 @@ def resolve_refs(
                     reason="BackendNotFound",
                 )
             )
+            continue
+        why = idx.snapshot.unknown("endpointslices", ref.namespace, ref.name)
+        if why is not None:  # the service was read, its endpoints were not: none is not zero
+            out.append(RefHop(ref, share, svc, unknown=f"{why}: the endpoints of {where}"))
             continue
         pc = next(pc for pc in service_chain(idx, svc).ports if pc.port == sp)
         out.append(RefHop(ref, share, svc, pc))

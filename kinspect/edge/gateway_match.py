@@ -233,7 +233,10 @@ class GatewayResult:
 
     @property
     def found(self) -> bool:
-        return self.hit is not None and any(r.port is not None for r in self.hit.refs)
+        # A backendRef kinspect could not read (unknown) is not a missing one: the route answers.
+        return self.hit is not None and any(
+            r.port is not None or r.unknown is not None for r in self.hit.refs
+        )
 
 
 def reachable_gateways(idx: Index, address: str | None) -> list[Gateway]:

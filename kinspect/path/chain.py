@@ -388,7 +388,15 @@ def _health_checks(
 
 
 def build(snapshot: Snapshot, idx: Index | None = None) -> list[ServiceChain]:
-    """Chains for every service in the snapshot, sorted by namespace and name."""
+    """Chains for every service in the snapshot, sorted by namespace and name.
+
+    Read with -n, only that namespace's: a service of another namespace is in the snapshot
+    because an answer there depends on it (a route's backendRef), not to be listed itself.
+    """
     idx = idx or Index.of(snapshot)
-    services = sorted(snapshot.services, key=lambda s: (s.namespace, s.name))
+    ns = snapshot.read_namespace
+    services = sorted(
+        (s for s in snapshot.services if ns is None or s.namespace == ns),
+        key=lambda s: (s.namespace, s.name),
+    )
     return [service_chain(idx, s) for s in services]

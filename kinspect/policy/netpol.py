@@ -157,6 +157,8 @@ class PolicyIndex:
         self.state = snapshot.network_policy_state
         self.admin = AdminIndex(snapshot)
         self.policies = snapshot.network_policies
+        # Read with -n: another namespace's policies are known only when read narrowly.
+        self._outside = snapshot.unknown
         self._ns_labels: dict[str, Mapping[str, str]] = {
             n.name: n.labels for n in snapshot.namespaces
         }
@@ -299,6 +301,11 @@ class PolicyIndex:
         unread = self._unread()
         if unread is not None:
             return unread
+        why = self._outside("networkpolicies", pod.namespace)
+        if why is not None:
+            return Side(
+                "unknown", reason=f"{why}: the NetworkPolicies of namespace {pod.namespace}"
+            )
         policies = self.selecting(pod, direction)
         if not policies:
             return Side("allowed")

@@ -141,6 +141,7 @@ def entrypoint(e: Entrypoint) -> Json:
         "readyEndpoints": e.ready,
         "endpoints": e.total,
         "problem": e.problem,
+        "unknown": e.unknown,
     }
 
 
@@ -404,6 +405,7 @@ def _gateway_hit(h: GatewayHit) -> Json:
                 "share": f.share,
                 "problem": f.problem,
                 "reason": f.reason,
+                "unknown": f.unknown,
                 "readyEndpoints": f.ready,
                 "servicePort": port(f.port) if f.port else None,
             }

@@ -222,6 +222,8 @@ def entrypoints_table(eps: list[Entrypoint]) -> Table:
         )
         if e.problem:
             ready = Text(plain(e.problem), style="red")
+        elif e.unknown:
+            ready = Text(plain(e.unknown), style="yellow")
         else:
             ready = Text(f"{e.ready}/{e.total}", style="green" if e.ready else "red")
         t.add_row(

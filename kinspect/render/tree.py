@@ -414,6 +414,10 @@ def _gateway_hop(root: Tree, h: GatewayHit) -> None:
         rh.add(Text("no backendRefs: this rule answers 500 (HTTPRoute spec)", style="red"))
     for f in h.refs:
         share = f"weight {f.ref.weight} ({f.share:.0%})"
+        if f.unknown is not None:
+            where = f"{plain(f.ref.namespace)}/{plain(f.ref.name)}"
+            rh.add(Text(f"backendRef {share} to {where}: {plain(f.unknown)}", style="yellow"))
+            continue
         if f.port is None or f.service is None:
             rh.add(
                 Text(

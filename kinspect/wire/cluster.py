@@ -16,8 +16,15 @@ import msgspec
 
 from kinspect.model import values as model
 from kinspect.model.errors import ForbiddenError, KinspectError, NotFoundError
-from kinspect.model.snapshot import Snapshot
-from kinspect.path.plan import PodQuery, impossible_pod
+from kinspect.model.snapshot import OUTSIDE_ROUNDS, OutsideRead, Snapshot
+from kinspect.path.chain import Index
+from kinspect.path.plan import (
+    PodQuery,
+    escape_field_value,
+    impossible_pod,
+    is_namespace_name,
+    service_pods,
+)
 from kinspect.wire import kinds, raw
 from kinspect.wire.connection import Connection
 from kinspect.wire.lists import Scope, read_kind, read_pod_queries, read_pods
@@ -43,13 +50,15 @@ def snapshot(
     (403), read the context's own namespace instead and say so. `pod_queries`: read only the
     pods these select instead of every pod in scope.
     """
-    return snapshot_scoped(
+    snap = snapshot_scoped(
         conn,
         scope,
         with_legacy_endpoints=with_legacy_endpoints,
         narrow_when_forbidden=narrow_when_forbidden,
         pod_queries=pod_queries,
     )[0]
+    # A trace reads its pods in rounds of its own (`pod_queries`): the outside services' too.
+    return reach_outside(conn, snap, pods=pod_queries is None)
 
 
 def snapshot_scoped(
@@ -133,8 +142,97 @@ def _snapshot(
                     source = "Endpoints"  # the one fallback there is: EndpointSlices → Endpoints
     groups = fields.get("endpoint_groups", ())
     warnings += impossible_pods(g for g in groups if isinstance(g, model.EndpointGroup))
-    snap = Snapshot(conn.context, endpoint_source=source, warnings=tuple(warnings))
+    snap = Snapshot(
+        conn.context,
+        endpoint_source=source,
+        warnings=tuple(warnings),
+        read_namespace=scope.namespace,
+    )
     return msgspec.structs.replace(snap, **fields, **states)
+
+
+# At most this many narrow reads outside the -n namespace per command: one route may name any
+# number of namespaces, and each is a LIST. What is left unread is "unknown", never missing.
+MAX_OUTSIDE_READS = 64
+
+_OUTSIDE: dict[str, kinds.Kind[Any, Any]] = {
+    "services": kinds.SERVICES,
+    "endpointslices": kinds.ENDPOINT_SLICES,
+    "referencegrants": kinds.REFERENCE_GRANTS,
+    "gateways": kinds.GATEWAYS,
+    "networkpolicies": kinds.NETWORK_POLICIES,
+    "namespaces": kinds.NAMESPACES,
+}
+
+
+def reach_outside(conn: Connection, snap: Snapshot, pods: bool = True) -> Snapshot:
+    """`snap` (read with -n) with what its answers depend on in other namespaces, read narrowly.
+
+    `Snapshot.needs_outside` names each read: a Service or a Gateway by name, EndpointSlices
+    by their service's label, a namespace's ReferenceGrants or NetworkPolicies, a namespace
+    by name for its labels; `pods`: the outside services' pods by selector (`path.plan`).
+    Each read is recorded in `snap.outside`, with its error when refused or failed: answers
+    then say "unknown, because ..." (`Snapshot.unknown`), never "missing". Only get/list.
+    """
+    made = len(snap.outside)
+    for _ in range(OUTSIDE_ROUNDS):
+        needs = snap.needs_outside()
+        if not needs:
+            break
+        room = max(MAX_OUTSIDE_READS - made, 0)
+        skipped = [
+            msgspec.structs.replace(
+                o, error=f"kinspect reads at most {MAX_OUTSIDE_READS} objects outside -n"
+            )
+            for o in needs[room:]
+        ]
+        needs = needs[:room]
+        made += len(needs)
+        with threads(max(len(needs), 1)) as pool:
+            futures = [pool.submit(_read_outside, conn, o) for o in needs]
+            done = [f.result() for f in futures]
+        fields: dict[str, tuple[model.Value, ...]] = {}
+        records = list(skipped)
+        for o, (field, values, error) in zip(needs, done, strict=True):
+            records.append(msgspec.structs.replace(o, error=error))
+            fields[field] = (*fields.get(field, getattr(snap, field)), *values)
+        snap = msgspec.structs.replace(snap, **fields, outside=(*snap.outside, *records))
+        found = [v for o, (_, vs, _) in zip(needs, done, strict=True) if o.kind == "services"
+                 for v in vs if isinstance(v, model.Service)]  # fmt: skip
+        if pods and found:
+            snap = _outside_pods(conn, snap, found)
+    return snap
+
+
+def _read_outside(conn: Connection, o: OutsideRead) -> tuple[str, list[Any], str | None]:
+    """One outside read: the field it fills, its values, and its error (None: read)."""
+    kind = _OUTSIDE[o.kind]
+    if not is_namespace_name(o.namespace):
+        # Cluster text (a backendRef's namespace) never becomes part of a request path.
+        return kind.field, [], f"{o.namespace!r} is not a namespace name"
+    try:
+        if o.kind == "endpointslices":  # by the kubernetes.io/service-name label
+            values = read_kind(conn, kind, Scope(o.namespace, service=o.name))
+        elif o.name is not None:  # a Service or a Gateway, by name
+            by_name = f"metadata.name={escape_field_value(o.name)}"
+            values = read_kind(conn, kind, Scope(o.namespace), fieldSelector=by_name)
+        else:  # a namespace's grants or policies; "namespaces": this one by name (BY_NAME)
+            values = read_kind(conn, kind, Scope(o.namespace))
+    except KinspectError as e:
+        return kind.field, [], e.message
+    return kind.field, values, None
+
+
+def _outside_pods(conn: Connection, snap: Snapshot, services: list[model.Service]) -> Snapshot:
+    """The pods of services read outside the -n namespace (their selectors, else names)."""
+    idx = Index.of(snap)
+    queries = list(dict.fromkeys(q for s in services for q in service_pods(idx, s, ())))
+    known = {p.ref for p in snap.pods}
+    try:
+        more = [p for p in read_pod_queries(conn, queries) if p.ref not in known]
+    except KinspectError:
+        return snap  # refused: the backends show their pods missing, as any unread pod
+    return msgspec.structs.replace(snap, pods=(*snap.pods, *more))
 
 
 # Odd targetRefs named in warnings; the rest are counted.

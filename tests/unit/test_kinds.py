@@ -15,6 +15,8 @@ NOT_A_KIND = {
     "network_policy_state",
     "ingress_class_state",
     "admin_network_policy_state",
+    "read_namespace",  # how the snapshot was read (issue 22), not a kind
+    "outside",
     "baseline_admin_network_policy_state",
 }
 

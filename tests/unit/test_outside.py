@@ -1,0 +1,170 @@
+"""Issue 22 item 6 on plain data: what -n did not read is "unknown", never missing.
+
+A snapshot read with -n A holds what A's answers need in B when it was read narrowly
+(`Snapshot.outside`); `Snapshot.unknown` tells an answer whether the absence of something in B
+means it does not exist. The cases: a route in A whose backendRef is B's service web.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from kinspect.audit import checks as audit
+from kinspect.edge import entry
+from kinspect.edge.gateway import RefHop
+from kinspect.model.edge import BackendRef, GrantFrom, GrantTo, ParentRef, ReferenceGrant
+from kinspect.model.snapshot import OutsideRead, Snapshot
+from kinspect.model.values import Namespace
+from kinspect.path import chain
+from kinspect.policy.netpol import PolicyIndex
+from kinspect.policy.peer import Peer
+
+from .builders import cport, ep, group, pod, snap, sport, svc
+from .test_gateway import gw, route, rule
+
+GRANT = ReferenceGrant(
+    "b",
+    "from-a",
+    (GrantFrom("gateway.networking.k8s.io", "HTTPRoute", "a"),),
+    (GrantTo("", "Service", "web"),),
+)
+
+
+def whole() -> Snapshot:
+    """Every namespace: A's Gateway and route, B's service, its pod and the grant."""
+    s = snap(
+        services=(svc("web", sport(80, 8080), ns="b", selector={"app": "web"}),),
+        groups=(group("web", [(None, 8080, "TCP")], ep("10.244.1.5", "web-0", ns="b"), ns="b"),),
+        pods=(pod("web-0", "10.244.1.5", cport("app", 8080), ns="b", labels={"app": "web"}),),
+    )
+    front = route(
+        "front",
+        rule(refs=(BackendRef("b", "web", port=80),)),
+        ns="a",
+        parents=(ParentRef("a", "gw"),),
+    )
+    return msgspec.structs.replace(
+        s,
+        gateways=(gw(ns="a"),),
+        routes=(front,),
+        reference_grants=(GRANT,),
+        namespaces=(Namespace("a"), Namespace("b", {"team": "b"})),
+        network_policy_state="read",
+    )
+
+
+def _ref(s: Snapshot) -> RefHop:
+    res = entry.resolve(chain.Index.of(s), entry.parse_request("http://x.example/"))
+    assert res.gateway.hit is not None
+    (ref,) = res.gateway.hit.refs
+    return ref
+
+
+def in_a_only(outside: tuple[OutsideRead, ...] = ()) -> Snapshot:
+    """What -n A alone reads (the bug: B's grant and service absent), with `outside` records."""
+    s = whole()
+    return msgspec.structs.replace(
+        s,
+        services=(),
+        endpoint_groups=(),
+        pods=(),
+        reference_grants=(),
+        namespaces=(Namespace("a"),),
+        read_namespace="a",
+        outside=outside,
+    )
+
+
+def test_unknown_answers_by_what_was_read() -> None:
+    s = in_a_only((OutsideRead("referencegrants", "b", error="context c may not list x"),))
+    assert s.unknown("services", "a", "web") is None  # the -n namespace itself
+    assert s.unknown("referencegrants", "b") == "unknown, because context c may not list x"
+    assert s.unknown("services", "b", "web") == "unknown, because namespace b was not read (-n a)"
+    assert whole().unknown("services", "b", "web") is None  # every namespace was read
+    read = in_a_only((OutsideRead("services", "b", "web"),))
+    assert read.unknown("services", "b", "web") is None
+    assert read.unknown("services", "b", "other") is not None
+
+
+def test_needs_outside_names_each_narrow_read_once() -> None:
+    s = in_a_only()
+    assert [(o.kind, o.namespace, o.name) for o in s.needs_outside()] == [
+        ("referencegrants", "b", None),
+        ("services", "b", "web"),
+        ("endpointslices", "b", "web"),
+    ]
+    done = msgspec.structs.replace(s, outside=tuple(s.needs_outside()), services=whole().services)
+    # B's service is held now: B's labels and policies are the next round.
+    assert [(o.kind, o.namespace) for o in done.needs_outside()] == [
+        ("namespaces", "b"),
+        ("networkpolicies", "b"),
+    ]
+    assert whole().needs_outside() == []
+
+
+def test_a_ref_into_b_is_unknown_not_unpermitted_when_b_was_not_read() -> None:
+    ref = _ref(in_a_only())
+    assert (ref.reason, ref.problem) == (None, None)
+    assert ref.unknown == (
+        "unknown, because namespace b was not read (-n a): whether a ReferenceGrant in b "
+        "permits HTTPRoute from a"
+    )
+    # Grants read, none permits: that is a real RefNotPermitted.
+    ref = _ref(in_a_only((OutsideRead("referencegrants", "b"),)))
+    assert ref.reason == "RefNotPermitted"
+    # Grants read and one permits, the service not read: unknown, not BackendNotFound.
+    s = msgspec.structs.replace(
+        in_a_only((OutsideRead("referencegrants", "b"),)), reference_grants=(GRANT,)
+    )
+    ref = _ref(s)
+    assert (ref.reason, ref.unknown) == (
+        None,
+        "unknown, because namespace b was not read (-n a): service b/web",
+    )
+
+
+def test_narrowing_a_whole_snapshot_keeps_what_a_depends_on_in_b() -> None:
+    s = whole().narrow("a")
+    assert s.read_namespace == "a"
+    assert [(x.namespace, x.name) for x in s.services] == [("b", "web")]
+    assert [p.name for p in s.pods] == ["web-0"]
+    assert s.reference_grants == (GRANT,)
+    assert all(o.error is None for o in s.outside)
+    ref = _ref(s)
+    assert (ref.reason, ref.unknown, ref.ready) == (None, None, 1)
+    # B's service is there for A's route, not as one of A's services.
+    assert chain.build(s) == []
+    checks = {f.check for f in audit.run(s, [], chain.Index.of(s))}
+    assert not checks & {"gateway-ref-not-permitted", "gateway-backend-missing"}, checks
+
+
+def test_old_snapshot_files_load_as_read_in_every_namespace() -> None:
+    doc = msgspec.json.encode(whole())
+    new = b',"readNamespace":null,"outside":[]'
+    assert new in doc
+    old = msgspec.json.decode(doc.replace(new, b""), type=Snapshot)
+    assert (old.read_namespace, old.outside) == (None, ())
+    assert old == whole()
+
+
+def test_a_verdict_at_a_pod_whose_namespace_policies_were_not_read_is_unknown() -> None:
+    s = whole().narrow("a")
+    web = s.pods[0]
+    index = PolicyIndex(s)
+    # B's policies were read (none): allowed, truly.
+    assert index.check(Peer.outside(), Peer.of_pod(web), 8080).verdict == "allowed"
+    refused = msgspec.structs.replace(
+        s,
+        outside=tuple(
+            msgspec.structs.replace(o, error="context c may not list networkpolicies in b")
+            if o.kind == "networkpolicies"
+            else o
+            for o in s.outside
+        ),
+    )
+    v = PolicyIndex(refused).check(Peer.outside(), Peer.of_pod(web), 8080)
+    assert v.verdict == "unknown"
+    assert v.ingress.reason == (
+        "unknown, because context c may not list networkpolicies in b: the NetworkPolicies of "
+        "namespace b"
+    )
