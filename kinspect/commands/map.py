@@ -52,7 +52,10 @@ def map_(
         raise UsageError("-o svg needs Graphviz's dot, which is not on PATH", SVG_HINT)
     snap, where = read(s, t, w, service=service, selector=selector)
     warnings(s, snap)
-    if service and not snap.services:
+    # Only the namespace read counts: with -n, services of other namespaces are in the snapshot
+    # because an answer here depends on them (a route's backendRef), not because they match.
+    mine = [x for x in snap.services if snap.read_namespace in (None, x.namespace)]
+    if service and not mine:
         raise NotFoundError(
             f"service {service!r} not found in namespace {where}",
             f"list services with: kinspect map -n {where}",
