@@ -168,3 +168,36 @@ def test_a_verdict_at_a_pod_whose_namespace_policies_were_not_read_is_unknown() 
         "unknown, because context c may not list networkpolicies in b: the NetworkPolicies of "
         "namespace b"
     )
+
+
+def _round_trip(s: Snapshot) -> Snapshot:
+    """`snapshot save` then load: the file's JSON, decoded."""
+    return msgspec.json.decode(msgspec.json.encode(s), type=Snapshot)
+
+
+def test_a_file_saved_with_n_a_narrowed_to_a_keeps_what_it_read_in_b() -> None:
+    # B1: `snapshot save -n A`, then `trace URL --snapshot F -n A` (or audit, map).
+    saved = _round_trip(whole().narrow("a"))
+    s = saved.narrow("a")
+    assert [(x.namespace, x.name) for x in s.services] == [("b", "web")]
+    assert [p.name for p in s.pods] == ["web-0"]
+    assert s.reference_grants == (GRANT,)
+    ref = _ref(s)
+    assert (ref.reason, ref.problem, ref.unknown, ref.ready) == (None, None, None, 1)
+    checks = {f.check for f in audit.run(s, [], chain.Index.of(s))}
+    assert not checks & {"gateway-ref-not-permitted", "gateway-backend-missing"}, checks
+
+
+def test_narrowing_never_keeps_a_read_of_b_whose_objects_it_dropped() -> None:
+    # B1: the file read with -n A holds no grant of B (its read was refused): still unknown.
+    refused = (OutsideRead("referencegrants", "b", error="context c may not list x"),)
+    s = _round_trip(in_a_only(refused)).narrow("a")
+    assert _ref(s).unknown is not None and _ref(s).reason is None
+    # A file read in every namespace, narrowed to the service only: B's service is still there.
+    s = whole().narrow("a").narrow(None, "front")
+    assert [(x.namespace, x.name) for x in s.services] == [("b", "web")]
+
+
+def test_narrowing_a_file_read_with_n_b_to_a_warns_that_a_was_not_read() -> None:
+    s = whole().narrow("b").narrow("a")
+    assert any("-n b" in w and "namespace a" in w for w in s.warnings), s.warnings
