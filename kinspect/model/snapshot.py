@@ -109,9 +109,18 @@ class Snapshot(Value, frozen=True):
         """
         if self.read_namespace is None or namespace == self.read_namespace:
             return None
-        for o in self.outside:
-            if o.kind == kind and o.namespace == namespace and o.name in (None, name):
-                return None if o.error is None else f"unknown, because {o.error}"
+        # Several reads may cover it (a pod by selector, then by name): any that failed may
+        # have held it.
+        found = [
+            o
+            for o in self.outside
+            if o.kind == kind and o.namespace == namespace and o.name in (None, name)
+        ]
+        for o in found:
+            if o.error is not None:
+                return f"unknown, because {o.error}"
+        if found:
+            return None
         return f"unknown, because namespace {namespace} was not read (-n {self.read_namespace})"
 
     def needs_outside(self) -> list[OutsideRead]:

@@ -8,14 +8,17 @@ means it does not exist. The cases: a route in A whose backendRef is B's service
 from __future__ import annotations
 
 import msgspec
+import pytest
 
 from kinspect.audit import checks as audit
 from kinspect.edge import entry
 from kinspect.edge.gateway import RefHop
 from kinspect.model.edge import BackendRef, GrantFrom, GrantTo, ParentRef, ReferenceGrant
+from kinspect.model.errors import ForbiddenError
 from kinspect.model.snapshot import OutsideRead, Snapshot
-from kinspect.model.values import Namespace
+from kinspect.model.values import Namespace, Pod
 from kinspect.path import chain
+from kinspect.path.plan import PodQuery
 from kinspect.policy.netpol import PolicyIndex
 from kinspect.policy.peer import Peer
 
@@ -192,7 +195,8 @@ def test_narrowing_never_keeps_a_read_of_b_whose_objects_it_dropped() -> None:
     # B1: the file read with -n A holds no grant of B (its read was refused): still unknown.
     refused = (OutsideRead("referencegrants", "b", error="context c may not list x"),)
     s = _round_trip(in_a_only(refused)).narrow("a")
-    assert _ref(s).unknown is not None and _ref(s).reason is None
+    assert _ref(s).unknown is not None
+    assert _ref(s).reason is None
     # A file read in every namespace, narrowed to the service only: B's service is still there.
     s = whole().narrow("a").narrow(None, "front")
     assert [(x.namespace, x.name) for x in s.services] == [("b", "web")]
@@ -201,3 +205,86 @@ def test_narrowing_never_keeps_a_read_of_b_whose_objects_it_dropped() -> None:
 def test_narrowing_a_file_read_with_n_b_to_a_warns_that_a_was_not_read() -> None:
     s = whole().narrow("b").narrow("a")
     assert any("-n b" in w and "namespace a" in w for w in s.warnings), s.warnings
+
+
+def test_a_backend_pod_in_b_whose_read_was_refused_is_not_read_not_missing() -> None:
+    # B3: B's service and slices were read, its pods refused: the pod is not known missing.
+    why = "context c may not list pods in namespace b (403 Forbidden)"
+    s = msgspec.structs.replace(
+        whole().narrow("a"),
+        pods=(),
+        outside=(
+            *(o for o in whole().narrow("a").outside if o.kind != "pods"),
+            OutsideRead("pods", "b", error=why),
+        ),
+    )
+    ref = _ref(s)
+    assert ref.port is not None
+    (b,) = ref.port.backends
+    assert (b.pod_found, b.pod_unknown) == (False, f"unknown, because {why}")
+    from kinspect.render import tree
+
+    text = tree._backend_label(b).plain
+    assert "missing" not in text, text
+    assert f"not read: unknown, because {why}" in text, text
+    # Read, and really absent: missing.
+    gone = msgspec.structs.replace(whole().narrow("a"), pods=())
+    (b,) = _ref(gone).port.backends  # type: ignore[union-attr]
+    assert (b.pod_found, b.pod_unknown) == (False, None)
+
+
+REFUSED = "context c may not list pods in namespace b (403 Forbidden)"
+
+
+def _refuse_pods_in_b(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pod reads in b are refused (RBAC lets services and slices in b, not pods)."""
+    from kinspect.wire import cluster, lists
+
+    def read(conn: object, queries: list[PodQuery]) -> list[Pod]:
+        if any(q.namespace == "b" for q in queries):
+            raise ForbiddenError(REFUSED)
+        return []
+
+    monkeypatch.setattr(lists, "read_pod_queries", read)
+    monkeypatch.setattr(cluster, "read_pod_queries", read)
+    monkeypatch.setattr(cluster, "read_pod_query", lambda conn, q: read(conn, [q]), raising=False)
+
+
+def _backend_of(s: Snapshot) -> tuple[bool, str | None]:
+    ref = _ref(s)
+    assert ref.port is not None
+    (b,) = ref.port.backends
+    return b.pod_found, b.pod_unknown
+
+
+def test_trace_rounds_record_a_refused_pod_read_in_b_not_fail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # B3: `trace URL -n a` exited 5 (FORBIDDEN) on reading the pods of b's backend Service.
+    from kinspect.commands import trace
+    from kinspect.edge import plan as edge_plan
+    from kinspect.wire import cluster
+
+    _refuse_pods_in_b(monkeypatch)
+    read = msgspec.structs.replace(whole().narrow("a"), pods=())
+    read = msgspec.structs.replace(read, outside=tuple(o for o in read.outside if o.kind != "pods"))
+    monkeypatch.setattr(cluster, "snapshot", lambda *a, **k: read)
+    req = entry.parse_request("http://x.example/")
+    s = trace._read_in_rounds(
+        None,  # type: ignore[arg-type]
+        "a",
+        [],
+        lambda snap, done: edge_plan.entry_pods_needed(snap, req, done),
+    )
+    assert _backend_of(s) == (False, f"unknown, because {REFUSED}")
+
+
+def test_outside_pods_records_a_refused_read_not_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # B3: `_outside_pods` swallowed the error, and the backend showed its pod missing.
+    from kinspect.wire import cluster
+
+    _refuse_pods_in_b(monkeypatch)
+    read = msgspec.structs.replace(whole().narrow("a"), pods=())
+    read = msgspec.structs.replace(read, outside=tuple(o for o in read.outside if o.kind != "pods"))
+    s = cluster._outside_pods(None, read, list(read.services))  # type: ignore[arg-type]
+    assert _backend_of(s) == (False, f"unknown, because {REFUSED}")
