@@ -372,6 +372,15 @@ def entry_tree(r: EntryResult) -> RenderableType:
             )
         )
     for a in g.unattached:
+        if a.unknown is not None:
+            root.add(
+                Text(
+                    f"{a.route.kind} {plain(str(a.route))} attached to "
+                    f"{plain(a.ref.namespace)}/{plain(a.ref.name)}: {plain(a.unknown)}",
+                    style="yellow",
+                )
+            )
+            continue
         t = Text(
             f"{a.route.kind} {plain(str(a.route))} not attached to "
             f"{plain(a.ref.namespace)}/{plain(a.ref.name)}: computed {a.reason}: {plain(a.why)}",

@@ -7,8 +7,11 @@ means it does not exist. The cases: a route in A whose backendRef is B's service
 
 from __future__ import annotations
 
+import io
+
 import msgspec
 import pytest
+from rich.console import Console
 
 from kinspect.audit import checks as audit
 from kinspect.edge import entry
@@ -288,3 +291,47 @@ def test_outside_pods_records_a_refused_read_not_missing(monkeypatch: pytest.Mon
     read = msgspec.structs.replace(read, outside=tuple(o for o in read.outside if o.kind != "pods"))
     s = cluster._outside_pods(None, read, list(read.services))  # type: ignore[arg-type]
     assert _backend_of(s) == (False, f"unknown, because {REFUSED}")
+
+
+GW_REFUSED = "context c may not list gateways in namespace b (403 Forbidden)"
+
+
+def _parent_in_b(outside: tuple[OutsideRead, ...]) -> Snapshot:
+    """A's route front, whose parent is Gateway b/gw: not held, for the reason `outside` says."""
+    s = whole().narrow("a")
+    front = route(
+        "front",
+        rule(refs=(BackendRef("b", "web", port=80),)),
+        ns="a",
+        parents=(ParentRef("b", "gw"),),
+    )
+    return msgspec.structs.replace(s, gateways=(), routes=(front,), outside=(*s.outside, *outside))
+
+
+def test_a_parent_gateway_in_b_that_was_not_read_is_unknown_not_missing() -> None:
+    # B2: "NoMatchingParent: Gateway b/gw not found", an audit finding, and map silent.
+    from kinspect.edge import gateway
+    from kinspect.edge.gateway import attachments
+    from kinspect.render import tree
+
+    s = _parent_in_b((OutsideRead("gateways", "b", "gw", error=GW_REFUSED),))
+    idx = chain.Index.of(s)
+    (att,) = attachments(idx).items
+    assert (att.reason, att.attached) == (None, False)
+    assert att.unknown == f"unknown, because {GW_REFUSED}: Gateway b/gw"
+    checks = {f.check for f in audit.run(s, [], idx)}
+    assert "gateway-route-not-attached" not in checks, checks
+    res = entry.resolve(idx, entry.parse_request("http://x.example/"))
+    assert [a.unknown for a in res.gateway.unattached] == [att.unknown]
+    console = Console(file=io.StringIO(), width=300, color_system=None)
+    console.print(tree.entry_tree(res))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "not found" not in text
+    assert f"unknown, because {GW_REFUSED}" in text
+    assert gateway.unknown_parents(idx) == [
+        f"HTTPRoute a/front: its parent is unknown, because {GW_REFUSED}: Gateway b/gw"
+    ]
+    # Read, and absent: NoMatchingParent, truly.
+    s = _parent_in_b((OutsideRead("gateways", "b", "gw"),))
+    (att,) = attachments(chain.Index.of(s)).items
+    assert (att.reason, att.unknown) == ("NoMatchingParent", None)
