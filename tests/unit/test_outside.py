@@ -335,3 +335,14 @@ def test_a_parent_gateway_in_b_that_was_not_read_is_unknown_not_missing() -> Non
     s = _parent_in_b((OutsideRead("gateways", "b", "gw"),))
     (att,) = attachments(chain.Index.of(s)).items
     assert (att.reason, att.unknown) == ("NoMatchingParent", None)
+
+
+def test_ips_in_a_lists_no_address_read_in_b_only_for_a() -> None:
+    # B5: `ips -n a` listed b's service, pod and gateway read only to answer for a.
+    from kinspect.path.inventory import inventory
+
+    s = msgspec.structs.replace(whole().narrow("a"), gateways=(gw(ns="a"), gw(ns="b")))
+    inv = inventory(s)
+    assert inv.cluster_ip_services == ()
+    assert inv.pods == ()
+    assert [e[1] for e in inv.entry_addresses] == ["a/gw"]
