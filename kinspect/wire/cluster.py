@@ -23,6 +23,7 @@ from kinspect.path.plan import (
     escape_field_value,
     impossible_pod,
     is_namespace_name,
+    is_service_name,
     service_pods,
 )
 from kinspect.wire import kinds, raw
@@ -208,6 +209,10 @@ def _read_outside(conn: Connection, o: OutsideRead) -> tuple[str, list[Any], str
     if not is_namespace_name(o.namespace):
         # Cluster text (a backendRef's namespace) never becomes part of a request path.
         return kind.field, [], f"{o.namespace!r} is not a namespace name"
+    if o.kind in ("services", "endpointslices") and not is_service_name(o.name or ""):
+        # No Service can have this name: nothing to read (and the name never reaches a
+        # selector), so the read is made, empty, and the backend stays "not found".
+        return kind.field, [], None
     try:
         if o.kind == "endpointslices":  # by the kubernetes.io/service-name label
             values = read_kind(conn, kind, Scope(o.namespace, service=o.name))

@@ -346,3 +346,19 @@ def test_ips_in_a_lists_no_address_read_in_b_only_for_a() -> None:
     assert inv.cluster_ip_services == ()
     assert inv.pods == ()
     assert [e[1] for e in inv.entry_addresses] == ["a/gw"]
+
+
+@pytest.mark.parametrize("kind", ["services", "endpointslices"])
+def test_a_backend_ref_name_no_service_can_have_is_not_sent_but_read_as_none(
+    kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # B4: the name went raw into labelSelector kubernetes.io/service-name=<name>.
+    from kinspect.wire import cluster
+
+    def never(*a: object, **k: object) -> list[object]:
+        raise AssertionError("sent to the API server")
+
+    monkeypatch.setattr(cluster, "read_kind", never)
+    o = OutsideRead(kind, "b", "web,app!=x")  # type: ignore[arg-type]
+    field, values, error = cluster._read_outside(None, o)  # type: ignore[arg-type]
+    assert (values, error) == ([], None)
