@@ -360,5 +360,5 @@ def test_a_backend_ref_name_no_service_can_have_is_not_sent_but_read_as_none(
 
     monkeypatch.setattr(cluster, "read_kind", never)
     o = OutsideRead(kind, "b", "web,app!=x")  # type: ignore[arg-type]
-    field, values, error = cluster._read_outside(None, o)  # type: ignore[arg-type]
+    _field, values, error = cluster._read_outside(None, o)  # type: ignore[arg-type]
     assert (values, error) == ([], None)
