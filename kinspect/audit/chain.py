@@ -83,7 +83,8 @@ def endpoint_pod_missing(check: Check, a: AuditInput) -> Iterator[Finding]:
     """Endpoints naming pods that do not exist: stale endpoints."""
     for c in proxied(a):
         for pc in c.ports:
-            gone = backend_pods(pc, lambda b: not b.pod_found)
+            # A pod that was not read (outside -n, refused) is not known to be gone.
+            gone = backend_pods(pc, lambda b: not b.pod_found and b.pod_unknown is None)
             if gone:
                 yield check.finding(
                     c,

@@ -118,7 +118,7 @@ def _route_refs(a: AuditInput) -> Iterator[tuple[Route, int, RefHop]]:
 def gateway_route_not_attached(check: Check, a: AuditInput) -> Iterator[Finding]:
     """A route parentRef that attaches to no listener: its paths are not served there."""
     for att in attachments(a.index).items:
-        if att.attached:
+        if att.attached or att.unknown is not None:  # a parent not read is not a problem
             continue
         r, ref = att.route, att.ref
         yield check.finding_at(

@@ -20,7 +20,7 @@ from kinspect.commands.session import (
     warnings,
 )
 from kinspect.commands.watch import WatchOptions, map_watch
-from kinspect.edge import entry
+from kinspect.edge import entry, gateway
 from kinspect.model.errors import ExitCode, NotFoundError, UsageError
 from kinspect.model.values import Pod
 from kinspect.path import chain, inventory
@@ -69,6 +69,9 @@ def map_(
         found = [idx.pods[r] for r in refs if r is not None and r in idx.pods]
     isolation = policy.backend_isolation(snap, found, idx.by_labels)
     eps = entry.entrypoints(idx)
+    # A route whose parent Gateway was not read (-n, RBAC) has no entry point: say why.
+    for note in gateway.unknown_parents(idx):
+        s.warn(note)
     by_port = entry.entries_by_port(eps)
     doc = report.chain_report(snap, chains, isolation, eps)
     if entrypoints and fmt in (MapFormat.table, MapFormat.wide, MapFormat.tree):

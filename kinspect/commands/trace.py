@@ -60,7 +60,8 @@ def _read_in_rounds(
 ) -> Snapshot:
     """Everything but pods in full, then rounds of the pod reads `needed` asks for (until []).
 
-    `needed` returning None: only every pod in `ns` can answer.
+    `needed` returning None: only every pod in `ns` can answer. Pods outside `ns` (a backend
+    Service in another namespace) are read narrowly: refused, they are unknown, not an error.
     """
     done = first
     snap = cluster.snapshot(conn, lists.Scope(ns), pod_queries=done)
@@ -68,9 +69,7 @@ def _read_in_rounds(
         if need is None:
             return msgspec.structs.replace(snap, pods=tuple(lists.read_pods(conn, ns)))
         done = [*done, *need]
-        known = {p.ref for p in snap.pods}
-        more = [p for p in lists.read_pod_queries(conn, need) if p.ref not in known]
-        snap = msgspec.structs.replace(snap, pods=(*snap.pods, *more))
+        snap = cluster.with_pods(conn, snap, need)
     # In the API server's (etcd key) order, as a full LIST returns them.
     pods = sorted(snap.pods, key=lambda p: f"{p.namespace}/{p.name}")
     return msgspec.structs.replace(snap, pods=tuple(pods))

@@ -129,10 +129,13 @@ class Attachment:
     listeners: tuple[Listener, ...] = ()
     reason: Reason | None = None
     why: str = ""
+    # "unknown, because ...": the parent Gateway was not read (-n, RBAC, the read cap), so
+    # whether the route attaches is not known; never a reason (issue 22).
+    unknown: str | None = None
 
     @property
     def attached(self) -> bool:
-        return self.reason is None
+        return self.reason is None and self.unknown is None
 
 
 def _ref_text(ref: ParentRef) -> str:
@@ -230,8 +233,22 @@ def attachments(idx: Index) -> Attachments:
     out = Attachments()
     for r in sorted(snap.routes, key=lambda r: (r.kind, r.namespace, r.name)):
         for ref in r.parent_refs:
-            out.items.append(attach(r, ref, gws, ns_labels))
+            a = attach(r, ref, gws, ns_labels)
+            why = snap.unknown("gateways", ref.namespace, ref.name)
+            gone = a.gateway is None and a.reason == "NoMatchingParent"
+            if gone and (ref.group, ref.kind) == (GROUP, "Gateway") and why is not None:
+                a = Attachment(r, ref, None, unknown=f"{why}: Gateway {_ref_text(ref)}")
+            out.items.append(a)
     return out
+
+
+def unknown_parents(idx: Index) -> list[str]:
+    """Each route parentRef whose Gateway was not read, in words (map says them)."""
+    return [
+        f"{a.route.kind} {a.route.namespace}/{a.route.name}: its parent is {a.unknown}"
+        for a in attachments(idx).items
+        if a.unknown is not None
+    ]
 
 
 # --- conditions: the controller's and kinspect's ---------------------------------------------

@@ -267,9 +267,16 @@ def resolve_gateway(
     res = GatewayResult()
     gws = reachable_gateways(idx, address)
     res.considered = len(gws)
+    atts = atts or attachments(idx)
+    # Routes whose parent Gateway was not read (issue 22): it may answer, so say it is unknown.
+    res.unattached += [
+        a
+        for a in atts.items
+        if a.unknown is not None
+        and (not a.route.hostnames or any(host_matches(h, host) for h in a.route.hostnames))
+    ]
     if not gws:
         return res
-    atts = atts or attachments(idx)
     hits: list[GatewayHit] = []
     reasons: list[str] = []
     said: set[str] = set()

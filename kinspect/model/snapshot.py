@@ -109,9 +109,18 @@ class Snapshot(Value, frozen=True):
         """
         if self.read_namespace is None or namespace == self.read_namespace:
             return None
-        for o in self.outside:
-            if o.kind == kind and o.namespace == namespace and o.name in (None, name):
-                return None if o.error is None else f"unknown, because {o.error}"
+        # Several reads may cover it (a pod by selector, then by name): any that failed may
+        # have held it.
+        found = [
+            o
+            for o in self.outside
+            if o.kind == kind and o.namespace == namespace and o.name in (None, name)
+        ]
+        for o in found:
+            if o.error is not None:
+                return f"unknown, because {o.error}"
+        if found:
+            return None
         return f"unknown, because namespace {namespace} was not read (-n {self.read_namespace})"
 
     def needs_outside(self) -> list[OutsideRead]:
@@ -159,7 +168,9 @@ class Snapshot(Value, frozen=True):
         if namespace is None and service is None:
             return self
         narrowed = self._narrowed(namespace, service)
-        return narrowed if namespace is None else narrowed.kept_outside(self)
+        # What was read outside is taken again from this snapshot, as `whole`: the records of
+        # reads whose objects the narrowing dropped must not say they were read (issue 22).
+        return narrowed if narrowed.read_namespace is None else narrowed.kept_outside(self)
 
     def kept_outside(self, whole: Snapshot) -> Snapshot:
         """A narrowed snapshot with what its `needs_outside` asks for taken from `whole`.
@@ -184,7 +195,22 @@ class Snapshot(Value, frozen=True):
                 fields[field] = (*fields.get(field, getattr(snap, field)), *values)
             snap = msgspec.structs.replace(snap, **fields, outside=(*snap.outside, *records))
             snap = snap._with_backend_pods(whole)
-        return snap
+        return snap._pod_reads(whole)
+
+    def _pod_reads(self, whole: Snapshot) -> Snapshot:
+        """`outside` with a "pods" record for each namespace of an outside service.
+
+        Its pods were taken from `whole` (`_with_backend_pods`): read there, or not (its error).
+        """
+        have = {o.key for o in self.outside}
+        more: dict[tuple[str, str, str | None], OutsideRead] = {}
+        for svc in self.services:
+            ns = svc.namespace
+            if ns != self.read_namespace and ("pods", ns, None) not in have:
+                why = whole.unknown("pods", ns)
+                error = None if why is None else why.removeprefix("unknown, because ")
+                more.setdefault(("pods", ns, None), OutsideRead("pods", ns, error=error))
+        return msgspec.structs.replace(self, outside=(*self.outside, *more.values()))
 
     def _with_backend_pods(self, whole: Snapshot) -> Snapshot:
         """The pods of `whole` that the outside services select or their endpoints name."""
@@ -217,8 +243,19 @@ class Snapshot(Value, frozen=True):
                 service is None or name is None or name == service
             )
 
+        warnings = self.warnings
+        if namespace is not None and self.read_namespace not in (None, namespace):
+            warnings = (
+                *warnings,
+                f"the snapshot file was read with -n {self.read_namespace}: namespace "
+                f"{namespace} was not read, so what it lacks there may exist",
+            )
         return msgspec.structs.replace(
             self,
+            warnings=warnings,
+            # A read that failed claims nothing and stays; one that was made is made again
+            # from the whole snapshot (`kept_outside`), so it never outlives its objects.
+            outside=tuple(o for o in self.outside if o.error is not None),
             services=tuple(s for s in self.services if keep(s.namespace, s.name)),
             endpoint_groups=tuple(g for g in self.endpoint_groups if keep(g.namespace, g.service)),
             legacy_endpoint_groups=tuple(

@@ -97,6 +97,9 @@ class Backend(Value, frozen=True):
     container: str | None = None
     container_port: ContainerPort | None = None
     host_network: bool = False
+    # "unknown, because ...": the pod is not found because it was not read (a namespace outside
+    # -n whose pods could not be read, issue 22), so it is not known to be missing.
+    pod_unknown: str | None = None
 
 
 # Why a pod the selector matches gets no traffic on a port: a closed set, worded for people
@@ -241,6 +244,11 @@ def _backend(idx: Index, e: Endpoint, port: int, protocol: Protocol) -> Backend:
         container=cp.container if cp else None,
         container_port=cp,
         host_network=pod.host_network if pod else False,
+        pod_unknown=(
+            idx.snapshot.unknown("pods", e.pod.namespace, e.pod.name)
+            if e.pod and pod is None
+            else None
+        ),
     )
 
 

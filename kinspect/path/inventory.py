@@ -43,8 +43,20 @@ class Inventory:
 
 
 def inventory(snap: Snapshot) -> Inventory:
-    """Collect every address of the snapshot by kind."""
-    services = sorted(snap.services, key=lambda s: (s.namespace, s.name))
+    """Collect every address of the snapshot by kind.
+
+    Read with -n, only that namespace's: what was read in others only to answer for it (issue
+    22) is not listed, as `chain.build` leaves it out.
+    """
+    ns = snap.read_namespace
+
+    def mine(namespace: str) -> bool:
+        return ns is None or namespace == ns
+
+    services = sorted(
+        (s for s in snap.services if mine(s.namespace)), key=lambda s: (s.namespace, s.name)
+    )
+    pods = [p for p in snap.pods if mine(p.namespace)]
     return Inventory(
         context=snap.context,
         nodes=tuple(sorted(snap.nodes, key=lambda n: n.name)),
@@ -58,11 +70,9 @@ def inventory(snap: Snapshot) -> Inventory:
         external_ips=tuple(
             (f"{s.namespace}/{s.name}", ip) for s in services for ip in s.external_ips
         ),
-        pods=tuple(
-            sorted((p for p in snap.pods if p.pod_ips), key=lambda p: (p.namespace, p.name))
-        ),
+        pods=tuple(sorted((p for p in pods if p.pod_ips), key=lambda p: (p.namespace, p.name))),
         pods_without_ip=sum(
-            1 for p in snap.pods if not p.pod_ips and p.phase not in ("Succeeded", "Failed")
+            1 for p in pods if not p.pod_ips and p.phase not in ("Succeeded", "Failed")
         ),
         allocators=tuple(ALLOCATORS.items()),
         entry_addresses=tuple(
@@ -74,6 +84,7 @@ def inventory(snap: Snapshot) -> Inventory:
             + [
                 ("Gateway", f"{g.namespace}/{g.name}", a)
                 for g in sorted(snap.gateways, key=lambda g: (g.namespace, g.name))
+                if mine(g.namespace)
                 for a in g.addresses
             ]
         ),

@@ -49,6 +49,15 @@ _DNS_SUBDOMAIN = re.compile(
 )
 
 
+# Service names are DNS-1035 labels (k8s.io/apimachinery pkg/util/validation: IsDNS1035Label).
+_DNS_1035 = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def is_service_name(name: str) -> bool:
+    """Whether a Service could have this name (a backendRef's is cluster text)."""
+    return _DNS_1035.fullmatch(name) is not None
+
+
 def is_namespace_name(name: str) -> bool:
     """Whether `name` can be a namespace's: only such a name may become part of a request path."""
     return _DNS_LABEL.fullmatch(name) is not None

@@ -414,7 +414,13 @@ def _hints(idx: Index, res: TraceResult, chains: dict[str, ServiceChain]) -> lis
                 continue
             c = chains.get(m.service)
             ports = c.ports if c else ()
-            others = list(dict.fromkeys(pc.port.protocol for pc in ports if pc.port.port == port))
+            others = list(
+                dict.fromkeys(
+                    pc.port.protocol
+                    for pc in ports
+                    if pc.port.port == port and pc.port.protocol != proto  # never "not UDP"
+                )
+            )
             if others and proto is not None and port is not None:
                 out.append(
                     Hint(

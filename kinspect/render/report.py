@@ -369,6 +369,7 @@ def attachment(a: Attachment) -> Json:
         "listeners": [ln.name for ln in a.listeners],
         "reason": a.reason,
         "why": a.why or None,
+        "unknown": a.unknown,
     }
 
 

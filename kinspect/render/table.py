@@ -77,7 +77,9 @@ def _state(b: Backend, iso: Isolation | None = None) -> Text:
 def _container(b: Backend) -> str:
     """The container declaring the backend's port (same number, so only its name)."""
     if b.container_port is None:
-        return "(undeclared)" if b.pod_found else ("(pod missing)" if b.pod else "-")
+        if b.pod_found:
+            return "(undeclared)"
+        return "-" if not b.pod else "(pod not read)" if b.pod_unknown else "(pod missing)"
     return plain(b.container_port.container)
 
 

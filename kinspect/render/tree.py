@@ -25,7 +25,10 @@ def _backend_label(b: Backend) -> Text:
     t = Text(f"{plain(b.address)}:{b.port}", style="bold")
     t.append(f"  {state}", style=style)
     if b.pod:
-        t.append(f"  pod {plain(str(b.pod))}" + (" (missing!)" if not b.pod_found else ""))
+        if b.pod_unknown is not None:
+            t.append(f"  pod {plain(str(b.pod))} (not read: {plain(b.pod_unknown)})")
+        else:
+            t.append(f"  pod {plain(str(b.pod))}" + (" (missing!)" if not b.pod_found else ""))
     if b.node:
         t.append(f"  on {plain(b.node)}", style="dim")
     if b.host_network:
@@ -176,7 +179,11 @@ def _direct(root: Tree, d: Direct) -> None:
         b = d.endpoint
         sp = d.service_port
         port = f" port {sp.port}/{sp.protocol}" if sp else ""
-        pod = "no pod" if b.pod is None else f"pod {b.pod} missing"
+        pod = (
+            "no pod"
+            if b.pod is None
+            else f"pod {b.pod} {'not read' if b.pod_unknown is not None else 'missing'}"
+        )
         hop = root.add(
             Text(
                 f"endpoint of service {plain(str(d.service))}{port} ({plain(pod)})",
@@ -187,6 +194,8 @@ def _direct(root: Tree, d: Direct) -> None:
         how = (
             "listed in the service's endpoints by hand (a selectorless service)"
             if b.pod is None
+            else "listed in the service's endpoints, its pod not read"
+            if b.pod_unknown is not None
             else "listed in the service's endpoints, its pod missing"
         )
         hop.add(
@@ -363,6 +372,15 @@ def entry_tree(r: EntryResult) -> RenderableType:
             )
         )
     for a in g.unattached:
+        if a.unknown is not None:
+            root.add(
+                Text(
+                    f"{a.route.kind} {plain(str(a.route))} attached to "
+                    f"{plain(a.ref.namespace)}/{plain(a.ref.name)}: {plain(a.unknown)}",
+                    style="yellow",
+                )
+            )
+            continue
         t = Text(
             f"{a.route.kind} {plain(str(a.route))} not attached to "
             f"{plain(a.ref.namespace)}/{plain(a.ref.name)}: computed {a.reason}: {plain(a.why)}",

@@ -23,11 +23,12 @@ from kinspect.path.plan import (
     escape_field_value,
     impossible_pod,
     is_namespace_name,
+    is_service_name,
     service_pods,
 )
 from kinspect.wire import kinds, raw
 from kinspect.wire.connection import Connection
-from kinspect.wire.lists import Scope, read_kind, read_pod_queries, read_pods
+from kinspect.wire.lists import Scope, read_kind, read_pod_queries, read_pod_query, read_pods
 from kinspect.wire.transport import fetch_page, threads
 
 
@@ -151,9 +152,13 @@ def _snapshot(
     return msgspec.structs.replace(snap, **fields, **states)
 
 
-# At most this many narrow reads outside the -n namespace per command: one route may name any
-# number of namespaces, and each is a LIST. What is left unread is "unknown", never missing.
+# At most this many narrow reads outside the -n namespace per command (pod reads included):
+# one route may name any number of namespaces, and each is a LIST. What is left unread is
+# "unknown", never missing.
 MAX_OUTSIDE_READS = 64
+# Concurrent narrow reads outside -n, as for any other set of reads (`read_pod_queries`).
+OUTSIDE_THREADS = 8
+_CAPPED = f"kinspect reads at most {MAX_OUTSIDE_READS} objects outside -n"
 
 _OUTSIDE: dict[str, kinds.Kind[Any, Any]] = {
     "services": kinds.SERVICES,
@@ -174,21 +179,15 @@ def reach_outside(conn: Connection, snap: Snapshot, pods: bool = True) -> Snapsh
     Each read is recorded in `snap.outside`, with its error when refused or failed: answers
     then say "unknown, because ..." (`Snapshot.unknown`), never "missing". Only get/list.
     """
-    made = len(snap.outside)
     for _ in range(OUTSIDE_ROUNDS):
         needs = snap.needs_outside()
         if not needs:
             break
-        room = max(MAX_OUTSIDE_READS - made, 0)
-        skipped = [
-            msgspec.structs.replace(
-                o, error=f"kinspect reads at most {MAX_OUTSIDE_READS} objects outside -n"
-            )
-            for o in needs[room:]
-        ]
+        # Every read outside is recorded once (`outside`), pod reads too: the count so far.
+        room = max(MAX_OUTSIDE_READS - len(snap.outside), 0)
+        skipped = [msgspec.structs.replace(o, error=_CAPPED) for o in needs[room:]]
         needs = needs[:room]
-        made += len(needs)
-        with threads(max(len(needs), 1)) as pool:
+        with threads(min(max(len(needs), 1), OUTSIDE_THREADS)) as pool:
             futures = [pool.submit(_read_outside, conn, o) for o in needs]
             done = [f.result() for f in futures]
         fields: dict[str, tuple[model.Value, ...]] = {}
@@ -210,6 +209,10 @@ def _read_outside(conn: Connection, o: OutsideRead) -> tuple[str, list[Any], str
     if not is_namespace_name(o.namespace):
         # Cluster text (a backendRef's namespace) never becomes part of a request path.
         return kind.field, [], f"{o.namespace!r} is not a namespace name"
+    if o.kind in ("services", "endpointslices") and not is_service_name(o.name or ""):
+        # No Service can have this name: nothing to read (and the name never reaches a
+        # selector), so the read is made, empty, and the backend stays "not found".
+        return kind.field, [], None
     try:
         if o.kind == "endpointslices":  # by the kubernetes.io/service-name label
             values = read_kind(conn, kind, Scope(o.namespace, service=o.name))
@@ -227,12 +230,50 @@ def _outside_pods(conn: Connection, snap: Snapshot, services: list[model.Service
     """The pods of services read outside the -n namespace (their selectors, else names)."""
     idx = Index.of(snap)
     queries = list(dict.fromkeys(q for s in services for q in service_pods(idx, s, ())))
+    return with_pods(conn, snap, queries)
+
+
+def with_pods(conn: Connection, snap: Snapshot, queries: Sequence[PodQuery]) -> Snapshot:
+    """`snap` with the pods `queries` select; those outside its -n namespace read narrowly.
+
+    A query in the -n namespace (or in every namespace) fails the command as any read does.
+    One in another namespace counts against `MAX_OUTSIDE_READS` and is recorded in `outside`
+    (`OutsideRead("pods", ...)`) with its error, never raised: its pods are then "not read,
+    unknown because ...", never missing. A namespace whose pods were refused is not asked again.
+    """
+    ns = snap.read_namespace
+    inside = [q for q in queries if ns is None or q.namespace in (None, ns)]
+    refused = {o.namespace for o in snap.outside if o.kind == "pods" and o.error is not None}
+    away = [q for q in queries if q not in inside and q.namespace not in refused]
     known = {p.ref for p in snap.pods}
+    found = read_pod_queries(conn, inside) if inside else []
+    room = max(MAX_OUTSIDE_READS - len(snap.outside), 0)
+    records = [_pod_read(q, _CAPPED) for q in away[room:]]
+    away = away[:room]
+    if away:
+        with threads(min(len(away), OUTSIDE_THREADS)) as pool:
+            done = list(pool.map(lambda q: _read_pods_outside(conn, q), away))
+        for q, (pods, error) in zip(away, done, strict=True):
+            records.append(_pod_read(q, error))
+            found += pods
+    more = list({p.ref: p for p in found if p.ref not in known}.values())
+    return msgspec.structs.replace(
+        snap, pods=(*snap.pods, *more), outside=(*snap.outside, *records)
+    )
+
+
+def _read_pods_outside(conn: Connection, q: PodQuery) -> tuple[list[model.Pod], str | None]:
     try:
-        more = [p for p in read_pod_queries(conn, queries) if p.ref not in known]
-    except KinspectError:
-        return snap  # refused: the backends show their pods missing, as any unread pod
-    return msgspec.structs.replace(snap, pods=(*snap.pods, *more))
+        return read_pod_query(conn, q), None
+    except KinspectError as e:
+        return [], e.message
+
+
+def _pod_read(q: PodQuery, error: str | None) -> OutsideRead:
+    """The record of one pod read outside -n: by name (`path.plan`'s by-name query), or all."""
+    field = q.field_selector or ""
+    name = field.removeprefix("metadata.name=") if field.startswith("metadata.name=") else None
+    return OutsideRead("pods", q.namespace or "", name, error=error)
 
 
 # Odd targetRefs named in warnings; the rest are counted.

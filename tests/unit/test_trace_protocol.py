@@ -253,3 +253,15 @@ def test_host_or_path_with_a_protocol_other_than_tcp_is_a_usage_error() -> None:
     with pytest.raises(UsageError) as e:
         entry.parse_request("203.0.113.20:80/UDP", "shop.example.com")
     assert "HTTP over TCP" in e.value.message
+
+
+def test_the_protocol_hint_never_names_the_protocol_asked_as_another() -> None:
+    # With no route for 53/UDP (here: removed by hand), the hint said "is UDP, TCP: not UDP".
+    s = _dns()
+    idx = chain.Index.of(s)
+    r = trace.trace(idx, trace.parse_target("10.96.0.10:53/UDP"))
+    r.routes = []
+    chains = {f"{c.service.namespace}/{c.service.name}": c for c in chain.build(s, idx)}
+    assert [h.message for h in trace._hints(idx, r, chains)] == [
+        "port 53 of service ns/dns is TCP: not UDP (try :53/TCP)"
+    ]
