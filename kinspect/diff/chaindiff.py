@@ -219,6 +219,12 @@ def _service_fields(s: Service) -> dict[str, str]:
         out["internalTrafficPolicy"] = s.internal_traffic_policy
     if s.publish_not_ready_addresses:
         out["publishNotReadyAddresses"] = "true"
+    if s.traffic_distribution:
+        out["trafficDistribution"] = s.traffic_distribution
+    if s.session_affinity:
+        out["sessionAffinity"] = f"{s.session_affinity} {s.session_affinity_timeout}s"
+    if s.load_balancer_source_ranges:
+        out["loadBalancerSourceRanges"] = ",".join(s.load_balancer_source_ranges)
     return out
 
 

@@ -145,6 +145,22 @@ class Service(Value, frozen=True):
     internal_traffic_policy: str | None = None
     health_check_node_port: int | None = None
     publish_not_ready_addresses: bool = False
+    # Issue 22 (defaulted, last: older snapshot files load). spec.trafficDistribution
+    # (PreferSameZone, PreferSameNode, or PreferClose, the older name of PreferSameZone) and the
+    # older annotation service.kubernetes.io/topology-mode (or topology-aware-hints): labels
+    # only. kube-proxy follows the hints the EndpointSlices carry, whoever wrote them.
+    traffic_distribution: str | None = None
+    topology_mode: str | None = None
+    # "ClientIP" (None: spec.sessionAffinity None), with its timeout in seconds.
+    session_affinity: str | None = None
+    session_affinity_timeout: int | None = None
+    # spec.loadBalancerSourceRanges as written, and the legacy annotation
+    # service.beta.kubernetes.io/load-balancer-source-ranges as written.
+    load_balancer_source_ranges: tuple[str, ...] = ()
+    source_ranges_annotation: str | None = None
+    # SingleStack, PreferDualStack, RequireDualStack; ["IPv4", "IPv6"] in the order of clusterIPs.
+    ip_family_policy: str | None = None
+    ip_families: tuple[str, ...] = ()
 
     @property
     def headless(self) -> bool:
@@ -160,6 +176,9 @@ class Endpoint(Value, frozen=True):
     terminating: bool = False
     node: str | None = None
     pod: PodRef | None = None  # targetRef when it names a Pod
+    # Topology hints (issue 22): the zones and nodes whose kube-proxy should use this endpoint.
+    for_zones: tuple[str, ...] = ()
+    for_nodes: tuple[str, ...] = ()
 
 
 class EndpointPort(Value, frozen=True):

@@ -121,6 +121,14 @@ def service(c: ServiceChain) -> Json:
         "healthCheckNodePort": s.health_check_node_port,
         "healthChecks": c.health_checks,
         "consumers": c.consumers,
+        "trafficDistribution": s.traffic_distribution,
+        "topologyMode": s.topology_mode,
+        "sessionAffinity": s.session_affinity,
+        "sessionAffinityTimeoutSeconds": s.session_affinity_timeout,
+        "loadBalancerSourceRanges": list(s.load_balancer_source_ranges),
+        "loadBalancerSourceRangesAnnotation": s.source_ranges_annotation,
+        "ipFamilyPolicy": s.ip_family_policy,
+        "ipFamilies": list(s.ip_families),
     }
 
 

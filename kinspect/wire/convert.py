@@ -33,6 +33,12 @@ _SERVICE_TYPES: dict[str | None, model.ServiceType] = {
 }
 # spec.clusterIP(s) of a headless service: a marker, not an address.
 _HEADLESS = "None"
+# Service annotations kinspect shows (issue 22): the topology-aware routing annotation (and its
+# older name), and the legacy source ranges, which cloud load balancers read; kube-proxy reads
+# only spec.loadBalancerSourceRanges (kubernetes pkg/proxy/serviceport.go).
+_TOPOLOGY_MODE = "service.kubernetes.io/topology-mode"
+_TOPOLOGY_AWARE_HINTS = "service.kubernetes.io/topology-aware-hints"
+_SOURCE_RANGES = "service.beta.kubernetes.io/load-balancer-source-ranges"
 
 
 def node(n: raw.Node) -> model.Node:
@@ -130,6 +136,13 @@ def service(s: raw.Service) -> model.Service:
     cluster_ips = spec.clusterIPs or ([spec.clusterIP] if spec.clusterIP else [])
     if _HEADLESS in cluster_ips:
         cluster_ips = []
+    annotations = s.metadata.annotations or {}
+    affinity = spec.sessionAffinity if spec.sessionAffinity == "ClientIP" else None
+    timeout = None
+    if affinity:
+        client = spec.sessionAffinityConfig.clientIP if spec.sessionAffinityConfig else None
+        # The API server defaults it (core/v1 DefaultClientIPServiceAffinitySeconds).
+        timeout = client.timeoutSeconds if client and client.timeoutSeconds else 10800
     return model.Service(
         namespace=s.metadata.namespace,
         name=s.metadata.name,
@@ -145,6 +158,16 @@ def service(s: raw.Service) -> model.Service:
         internal_traffic_policy=spec.internalTrafficPolicy,
         health_check_node_port=spec.healthCheckNodePort,
         publish_not_ready_addresses=spec.publishNotReadyAddresses,
+        traffic_distribution=spec.trafficDistribution or None,
+        topology_mode=(
+            annotations.get(_TOPOLOGY_MODE) or annotations.get(_TOPOLOGY_AWARE_HINTS) or None
+        ),
+        session_affinity=affinity,
+        session_affinity_timeout=timeout,
+        load_balancer_source_ranges=tuple(spec.loadBalancerSourceRanges or ()),
+        source_ranges_annotation=annotations.get(_SOURCE_RANGES),
+        ip_family_policy=spec.ipFamilyPolicy or None,
+        ip_families=tuple(spec.ipFamilies or ()),
         selector=spec.selector or None,
         ports=tuple(
             model.ServicePort(
@@ -180,6 +203,9 @@ def endpoint_slice(s: raw.EndpointSlice) -> model.EndpointGroup | None:
         ready = c.ready is not False
         serving = ready if c.serving is None else c.serving
         ref = _pod_ref(e.targetRef, meta.namespace)
+        h = e.hints
+        zones = tuple(z.name for z in h.forZones or ()) if h else ()
+        nodes = tuple(n.name for n in h.forNodes or ()) if h else ()
         for addr in e.addresses:
             endpoints.append(
                 model.Endpoint(
@@ -189,6 +215,8 @@ def endpoint_slice(s: raw.EndpointSlice) -> model.EndpointGroup | None:
                     terminating=bool(c.terminating),
                     node=e.nodeName,
                     pod=ref,
+                    for_zones=zones,
+                    for_nodes=nodes,
                 )
             )
     ports = tuple(

@@ -38,6 +38,15 @@ class ObjectMeta(Wire):
     ownerReferences: list[OwnerReference] | None = None
 
 
+class AnnotatedMeta(ObjectMeta):
+    """ObjectMeta with annotations, for the kinds whose annotations kinspect reads.
+
+    A pod's annotations can be large: the shared ObjectMeta does not declare them.
+    """
+
+    annotations: dict[str, str] | None = None
+
+
 class NodeAddress(Wire):
     type: str
     address: str
@@ -132,6 +141,14 @@ class ServicePort(Wire):
     appProtocol: str | None = None
 
 
+class ClientIPConfig(Wire):
+    timeoutSeconds: int | None = None
+
+
+class SessionAffinityConfig(Wire):
+    clientIP: ClientIPConfig | None = None
+
+
 class ServiceSpec(Wire):
     type: str = "ClusterIP"
     clusterIP: str | None = None
@@ -144,6 +161,12 @@ class ServiceSpec(Wire):
     publishNotReadyAddresses: bool = False
     selector: dict[str, str] | None = None
     ports: list[ServicePort] | None = None
+    trafficDistribution: str | None = None
+    sessionAffinity: str | None = None
+    sessionAffinityConfig: SessionAffinityConfig | None = None
+    loadBalancerSourceRanges: list[str] | None = None
+    ipFamilyPolicy: str | None = None
+    ipFamilies: list[str] | None = None
 
 
 class LoadBalancerIngress(Wire):
@@ -160,7 +183,8 @@ class ServiceStatus(Wire):
 
 
 class Service(Wire):
-    metadata: ObjectMeta
+    # Annotated: the legacy source-ranges and the topology-mode annotations are read (issue 22).
+    metadata: AnnotatedMeta
     spec: ServiceSpec = msgspec.field(default_factory=ServiceSpec)
     status: ServiceStatus = msgspec.field(default_factory=ServiceStatus)
 
@@ -177,11 +201,25 @@ class EndpointConditions(Wire):
     terminating: bool | None = None
 
 
+class ForZone(Wire):
+    name: str = ""
+
+
+class ForNode(Wire):
+    name: str = ""
+
+
+class EndpointHints(Wire):
+    forZones: list[ForZone] | None = None
+    forNodes: list[ForNode] | None = None
+
+
 class SliceEndpoint(Wire):
     addresses: list[str]
     conditions: EndpointConditions = msgspec.field(default_factory=EndpointConditions)
     nodeName: str | None = None
     targetRef: ObjectReference | None = None
+    hints: EndpointHints | None = None
 
 
 class SlicePort(Wire):
@@ -466,15 +504,6 @@ class Status(Wire):
 
 
 # --- networking.k8s.io/v1 Ingress and IngressClass (issue 13) ---------------------------------
-
-
-class AnnotatedMeta(ObjectMeta):
-    """ObjectMeta with annotations, for the kinds whose annotations kinspect reads.
-
-    A pod's annotations can be large: the shared ObjectMeta does not declare them.
-    """
-
-    annotations: dict[str, str] | None = None
 
 
 class ServiceBackendPort(Wire):

@@ -146,6 +146,29 @@ def test_old_snapshot_files_keep_headless_services_headless(tmp_path: Path) -> N
     assert out["services"][0]["clusterIPs"] == []
 
 
+def test_snapshot_files_older_than_issue_22_load(tmp_path: Path) -> None:
+    # Files written before the topology, affinity, source-range and family fields still load.
+    doc = json.loads(snapshotfile.dumps(_demo(), compress=False))
+    new = (
+        "trafficDistribution", "topologyMode", "sessionAffinity", "sessionAffinityTimeout",
+        "loadBalancerSourceRanges", "sourceRangesAnnotation", "ipFamilyPolicy", "ipFamilies",
+    )  # fmt: skip
+    for s in doc["snapshot"]["services"]:
+        assert set(new) <= set(s)
+        for k in new:
+            del s[k]
+    for g in doc["snapshot"]["endpointGroups"]:
+        for e in g["endpoints"]:
+            del e["forZones"], e["forNodes"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc))
+    loaded = snapshotfile.load(str(path))
+    assert loaded == _demo()
+    r = invoke("map", "-A", "--snapshot", str(path), "-o", "json")
+    assert r.code == ExitCode.OK
+    assert json.loads(r.stdout)["services"][0]["ipFamilies"] == []
+
+
 def test_a_missing_snapshot_file(tmp_path: Path) -> None:
     one_line_error(
         invoke("map", "--snapshot", str(tmp_path / "none.json")),

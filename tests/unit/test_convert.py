@@ -103,6 +103,52 @@ def test_service_fields() -> None:
     assert not s.headless
 
 
+def test_service_fields_of_issue_22() -> None:
+    body = b"""{"metadata": {"name": "web", "namespace": "shop", "annotations": {
+        "service.kubernetes.io/topology-mode": "Auto",
+        "service.beta.kubernetes.io/load-balancer-source-ranges": "192.0.2.0/24"}},
+      "spec": {"type": "LoadBalancer", "clusterIPs": ["10.96.0.10", "fd00:10:96::a"],
+               "ipFamilyPolicy": "PreferDualStack", "ipFamilies": ["IPv4", "IPv6"],
+               "trafficDistribution": "PreferSameZone", "sessionAffinity": "ClientIP",
+               "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 60}},
+               "loadBalancerSourceRanges": ["203.0.113.0/24"]}}"""
+    s = convert.service(msgspec.json.decode(body, type=raw.Service))
+    assert (s.traffic_distribution, s.topology_mode) == ("PreferSameZone", "Auto")
+    assert (s.session_affinity, s.session_affinity_timeout) == ("ClientIP", 60)
+    assert s.load_balancer_source_ranges == ("203.0.113.0/24",)
+    assert s.source_ranges_annotation == "192.0.2.0/24"
+    assert (s.ip_family_policy, s.ip_families) == ("PreferDualStack", ("IPv4", "IPv6"))
+
+
+def test_session_affinity_none_and_the_default_timeout() -> None:
+    def aff(spec: bytes) -> tuple[str | None, int | None]:
+        body = b'{"metadata": {"name": "w", "namespace": "n"}, "spec": ' + spec + b"}"
+        s = convert.service(msgspec.json.decode(body, type=raw.Service))
+        return s.session_affinity, s.session_affinity_timeout
+
+    assert aff(b'{"sessionAffinity": "None"}') == (None, None)
+    assert aff(b"{}") == (None, None)
+    assert aff(b'{"sessionAffinity": "ClientIP"}') == ("ClientIP", 10800)
+
+
+def test_slice_hints() -> None:
+    body = b"""{"metadata": {"name": "web-x", "namespace": "shop",
+                              "labels": {"kubernetes.io/service-name": "web"}},
+      "addressType": "IPv4", "ports": [{"port": 8080}],
+      "endpoints": [
+        {"addresses": ["10.244.0.5"], "hints": {"forZones": [{"name": "zone-0"}],
+                                                "forNodes": [{"name": "node-0"}]}},
+        {"addresses": ["10.244.1.5"], "hints": {}},
+        {"addresses": ["10.244.2.5"]}]}"""
+    g = convert.endpoint_slice(msgspec.json.decode(body, type=raw.EndpointSlice))
+    assert g is not None
+    assert [(e.for_zones, e.for_nodes) for e in g.endpoints] == [
+        (("zone-0",), ("node-0",)),
+        ((), ()),
+        ((), ()),
+    ]
+
+
 def test_namespaces_keep_their_labels() -> None:
     body = b"""{"kind": "NamespaceList", "metadata": {"resourceVersion": "7"}, "items": [
       {"metadata": {"name": "shop", "labels": {"kubernetes.io/metadata.name": "shop",
