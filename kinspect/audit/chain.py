@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator
 
 from kinspect.audit.check import AuditInput, Check, backend_pods, proxied
 from kinspect.audit.finding import Finding
-from kinspect.model.values import EndpointGroup
+from kinspect.model.values import EndpointGroup, PodRef
+from kinspect.path.chain import NotBackend
 
 
 def selector_matches_no_pods(check: Check, a: AuditInput) -> Iterator[Finding]:
@@ -64,19 +65,30 @@ def single_ready_endpoint(check: Check, a: AuditInput) -> Iterator[Finding]:
 def selected_pod_not_endpoint(check: Check, a: AuditInput) -> Iterator[Finding]:
     """Pods the selector matches that get no traffic (not ready, pending, finished)."""
     for c in proxied(a):
+        # One finding per service, each idle pod once with the ports it gets nothing on: one
+        # not-ready pod is one problem, however many ports the service has (issue 23).
+        first: dict[PodRef, NotBackend] = {}
+        ports: dict[PodRef, list[str]] = {}
         for pc in c.ports:
             # A pod without the named port: named-port-unresolvable says it. A terminating pod
             # gets no new traffic by design: endpoint-pod-terminating says it, as info.
-            idle = [
-                nb for nb in pc.not_backends if nb.reason not in ("no named port", "terminating")
-            ]
-            if idle:
-                yield check.finding(
-                    c,
-                    f"{len(idle)} selected pod(s) receive no traffic on this port",
-                    pc,
-                    not_backends=idle,
-                )
+            for nb in pc.not_backends:
+                if nb.reason in ("no named port", "terminating"):
+                    continue
+                first.setdefault(nb.pod, nb)
+                sp = pc.port
+                name = f"{sp.name} " if sp.name else ""
+                ports.setdefault(nb.pod, []).append(f"{name}{sp.port}/{sp.protocol}")
+        if not first:
+            continue
+        n = len(first)
+        what = "1 selected pod receives" if n == 1 else f"{n} selected pods receive"
+        sets = {tuple(v) for v in ports.values()}
+        if len(sets) == 1:
+            where = " on " + ", ".join(next(iter(sets)))
+        else:  # the pods differ: say which gets nothing where
+            where = ": " + "; ".join(f"{p} on {', '.join(ports[p])}" for p in first)
+        yield check.finding(c, f"{what} no traffic{where}", not_backends=list(first.values()))
 
 
 def endpoint_pod_missing(check: Check, a: AuditInput) -> Iterator[Finding]:

@@ -521,9 +521,18 @@ class Reach:
             # An AdminNetworkPolicy may Allow what NetworkPolicies refuse (or the baseline
             # decide): reasoning over the NetworkPolicy rules alone would mislead.
             return None
+        # The same preconditions as the verdict of `PolicyIndex.ingress` (issue 23): where
+        # trace --from and `kinspect policy` say unknown, so does this.
+        if (
+            self.index._unread() is not None
+            or self.index._outside("networkpolicies", pod.namespace) is not None
+        ):
+            return None
         policies = self.index.selecting(pod, "ingress")
         if not policies:
             return True
+        if pod.host_network:
+            return None  # left to the network plugin (see the module docstring)
         result: Tri = False
         for p in policies:
             for rule in p.ingress:

@@ -552,6 +552,59 @@ def test_unreachable_port_names_the_policy_and_is_an_error() -> None:
     assert f.port == audit_finding.PortKey("http", 80, "TCP")
 
 
+def test_one_idle_pod_of_a_service_is_one_finding_listing_its_ports() -> None:
+    # Issue 23, item 4: one not-ready CoreDNS pod gave one finding per port (three).
+    ports = (cport("coredns", 53, "dns", "UDP"), cport("coredns", 53, "dns-tcp"),
+             cport("coredns", 9153, "metrics"))  # fmt: skip
+    up = pod("coredns-a", "10.244.0.5", *ports, labels={"app": "web"})
+    down = pod("coredns-b", "10.244.0.6", *ports, labels={"app": "web"}, ready=False)
+    dns = svc(
+        "dns",
+        sport(53, "dns", name="dns", protocol="UDP"),
+        sport(53, "dns-tcp", name="dns-tcp"),
+        sport(9153, "metrics", name="metrics"),
+        selector={"app": "web"},
+    )
+    g = group(
+        "dns",
+        [("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP")],
+        ep("10.244.0.5", "coredns-a"),
+        ep("10.244.0.6", "coredns-b", ready=False),
+    )
+    s = snap(nodes=NODES, services=(dns,), groups=(g,), pods=(up, down))
+    (f,) = [f for f in _run(s) if f.check == "selected-pod-not-endpoint"]
+    assert f.port is None
+    assert f.message == (
+        "1 selected pod receives no traffic on dns 53/UDP, dns-tcp 53/TCP, metrics 9153/TCP"
+    )
+    assert [str(nb.pod) for nb in f.not_backends] == ["ns/coredns-b"]
+    # Pods idle on different ports: each says where.
+    half = msgspec.structs.replace(up, ports=ports[2:], name="coredns-c", pod_ips=("10.244.0.7",))
+    s = snap(nodes=NODES, services=(dns,), groups=(g,), pods=(up, down, half))
+    (f,) = [f for f in _run(s) if f.check == "selected-pod-not-endpoint"]
+    assert f.message == (
+        "2 selected pods receive no traffic: ns/coredns-b on dns 53/UDP, dns-tcp 53/TCP, "
+        "metrics 9153/TCP; ns/coredns-c on metrics 9153/TCP"
+    )
+
+
+def test_unreachable_stays_quiet_where_the_verdict_is_unknown() -> None:
+    # Issue 23, item 1: node-exporter's backends are hostNetwork pods. NetworkPolicy on them is
+    # left to the network plugin, so trace --from and `kinspect policy` say unknown: the audit
+    # must not call the port unreachable (an error) on the same facts.
+    hn = _web(_p("a", host_network=True), _p("b", node_name="n1", host_network=True))
+    s = _policed(hn, _pol(ingress=(_from(_app("nobody")),)))
+    assert "service-port-unreachable" not in {f.check for f in _run(s)}
+    assert "external-traffic-denied" not in {
+        f.check
+        for f in _run(_with(s, services=(msgspec.structs.replace(s.services[0], type="NodePort"),)))
+    }
+    # The same policy over ordinary pods fires: the check itself still works.
+    assert "service-port-unreachable" in {
+        f.check for f in _run(_policed(HEALTHY, _pol(ingress=(_from(_app("nobody")),))))
+    }
+
+
 def test_dns_blocked_names_the_dns_service_and_the_pods() -> None:
     (f,) = [f for f in _run(_dns_world(_EGRESS_WEB_ONLY)) if f.check == "egress-blocks-dns"]
     assert "kube-system/kube-dns on 53/UDP" in f.message
