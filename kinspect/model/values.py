@@ -105,6 +105,10 @@ class Pod(Value, frozen=True):
     ready_reason: str | None = None
     ready_message: str | None = None
     exec_readiness: tuple[str, ...] = ()
+    # The PodScheduled condition when False (issue 23): the scheduler's reason and message
+    # ("Unschedulable", "0/3 nodes are available: ..."). Last, defaulted: old snapshots load.
+    unscheduled_reason: str | None = None
+    unscheduled_message: str | None = None
 
     @property
     def ref(self) -> PodRef:

@@ -130,6 +130,9 @@ class NotBackend(Value, frozen=True):
     ready_reason: str | None = None
     ready_message: str | None = None
     readiness: tuple[Readiness, ...] = ()
+    # "unscheduled": the PodScheduled condition's reason and message, the scheduler's words.
+    scheduled_reason: str | None = None
+    scheduled_message: str | None = None
 
 
 class PortChain(Value, frozen=True):
@@ -293,7 +296,12 @@ def not_backend(pod: Pod, sp: ServicePort, listed: Backend | None) -> NotBackend
     if pod.phase in ("Succeeded", "Failed"):
         return NotBackend(pod.ref, "finished", pod.node_name, phase=pod.phase)
     if not pod.node_name:
-        return no("unscheduled")
+        return NotBackend(
+            pod.ref,
+            "unscheduled",
+            scheduled_reason=pod.unscheduled_reason,
+            scheduled_message=pod.unscheduled_message,
+        )
     if pod.phase == "Pending":
         return no("containers not started")
     if not pod.pod_ips:

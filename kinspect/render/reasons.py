@@ -44,7 +44,8 @@ def not_backend(nb: NotBackend) -> str:
         case "finished":
             return f"finished (phase {nb.phase})"
         case "unscheduled":
-            return "pending: not scheduled"
+            said = ": ".join(x for x in (nb.scheduled_reason, nb.scheduled_message) if x)
+            return f"pending: not scheduled ({said})" if said else "pending: not scheduled"
         case "containers not started":
             return "pending: containers not started"
         case "no pod IP":

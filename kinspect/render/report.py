@@ -63,6 +63,11 @@ def not_backend(nb: NotBackend) -> Json:
             }
             for r in nb.readiness
         ],
+        "scheduledCondition": (
+            {"reason": nb.scheduled_reason, "message": nb.scheduled_message}
+            if nb.scheduled_reason or nb.scheduled_message
+            else None
+        ),
     }
 
 

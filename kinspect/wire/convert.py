@@ -100,6 +100,10 @@ def pod(p: raw.Pod) -> model.Pod:
     ips = tuple(i.ip for i in status.podIPs or ()) or ((status.podIP,) if status.podIP else ())
     cond = next((c for c in status.conditions or () if c.type == "Ready"), None)
     ready = cond is not None and cond.status == "True"
+    sched = next(
+        (c for c in status.conditions or () if c.type == "PodScheduled" and c.status == "False"),
+        None,
+    )
     owner = None
     if meta.ownerReferences:
         o = meta.ownerReferences[0]
@@ -127,6 +131,8 @@ def pod(p: raw.Pod) -> model.Pod:
         exec_readiness=tuple(
             c.name for c in spec.containers if c.readinessProbe and c.readinessProbe.exec
         ),
+        unscheduled_reason=sched.reason if sched else None,
+        unscheduled_message=sched.message if sched else None,
     )
 
 

@@ -52,4 +52,12 @@ def test_an_idle_pod_is_one_finding_listing_its_ports(ns: Namespace) -> None:
             "1 selected pod receives no traffic on dns 53/UDP, dns-tcp 53/TCP, metrics 9153/TCP",
         )
     ]
-    assert got[0]["pods"] == [f"{ns.name}/coredns-b (pending: not scheduled)"]
+    # Issue 23, item 3: why, in the scheduler's own words, as the API shows them.
+    (cond,) = [
+        c for c in ns.get("pod", "coredns-b")["status"]["conditions"] if c["type"] == "PodScheduled"
+    ]
+    said = f"{cond['reason']}: {cond['message']}"
+    assert "didn't match Pod's node affinity/selector" in said
+    assert got[0]["pods"] == [f"{ns.name}/coredns-b (pending: not scheduled ({said}))"]
+    text = ns.kinspect("map", "kube-dns", "-n", ns.name).stdout
+    assert f"pending: not scheduled ({said})" in " ".join(text.split())

@@ -211,6 +211,22 @@ def test_pod_keeps_the_ready_condition_and_each_probe_kind() -> None:
     assert p.exec_readiness == ("side",)
 
 
+def test_an_unscheduled_pod_keeps_the_schedulers_words() -> None:
+    body = b"""{"metadata": {"name": "p", "namespace": "n"}, "spec": {"containers": []},
+      "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+        "reason": "Unschedulable", "message": "0/3 nodes are available: 3 node(s) didn't match
+ Pod's node affinity/selector."}]}}"""
+    p = convert.pod(msgspec.json.decode(body.replace(b"\n", b""), type=raw.Pod))
+    assert (p.unscheduled_reason, p.unscheduled_message) == (
+        "Unschedulable",
+        "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
+    )
+    scheduled = b"""{"metadata": {"name": "p", "namespace": "n"}, "spec": {"containers": []},
+      "status": {"conditions": [{"type": "PodScheduled", "status": "True"}]}}"""
+    p = convert.pod(msgspec.json.decode(scheduled, type=raw.Pod))
+    assert (p.unscheduled_reason, p.unscheduled_message) == (None, None)
+
+
 def test_service_reads_traffic_policies_health_check_port_and_app_protocol() -> None:
     s = convert.service(
         msgspec.json.decode(

@@ -68,6 +68,7 @@ def test_chain_report_matches_the_schema_and_carries_the_chain() -> None:
             "node": "n1",
             "readyCondition": None,
             "readinessProbes": [],
+            "scheduledCondition": None,
         }
     ]
 
@@ -174,6 +175,27 @@ def _reasons() -> tuple[Snapshot, list[chain.ServiceChain]]:
     return sn, chain.build(sn)
 
 
+def test_an_unscheduled_pod_quotes_the_scheduler() -> None:
+    # Issue 23, item 3: the PodScheduled condition says why, in the cluster's own words.
+    http = cport("app", 8080, "http")
+    why = "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+    p = msgspec.structs.replace(
+        pod("d", None, http, node_name=None, ready=False, phase="Pending"),
+        unscheduled_reason="Unschedulable",
+        unscheduled_message=why,
+    )
+    sn = snap(nodes=(node(0),), services=(svc("web", sport(80, "http", name="http")),), pods=(p,))
+    chains = chain.build(sn)
+    doc = json.loads(data.to_json(report.chain_report(sn, chains)))
+    (nb,) = doc["services"][0]["ports"][0]["notBackends"]
+    assert nb["reason"] == f"pending: not scheduled (Unschedulable: {why})"
+    assert nb["scheduledCondition"] == {"reason": "Unschedulable", "message": why}
+    validate(doc, "chain-report.json")
+    console = Console(width=250, record=True, color_system=None)
+    console.print(table.map_table(chains))
+    assert f"NO ENDPOINT: pending: not scheduled (Unschedulable: {why})" in console.export_text()
+
+
 def test_every_not_backend_reason_keeps_its_wording() -> None:
     from kinspect.render import explain
 
@@ -187,6 +209,7 @@ def test_every_not_backend_reason_keeps_its_wording() -> None:
         "node",
         "readyCondition",
         "readinessProbes",
+        "scheduledCondition",
     ]
     console = Console(width=250, record=True, color_system=None)
     for renderable in (table.map_table(chains), tree.map_tree(chains), explain.explain(chains)):
