@@ -24,7 +24,7 @@ def _consumer_outages(
         if u.kind in kinds:
             calls.setdefault((u.namespace, u.service, u.port), []).append(u)
     for (ns, name, port), users in sorted(calls.items()):
-        who = "; ".join(f"{u.label}: {effect(u)}" for u in users)
+        who = "; ".join(f"{u.label}: {effect(u)}{_says(u)}" for u in users)
         c = chains.get((ns, name))
         if c is None:
             if ns in covered:
@@ -35,6 +35,22 @@ def _consumer_outages(
             yield check.finding(c, f"the service has no port {port}. {who}")
         elif not any(b.ready for b in pc.backends):
             yield check.finding(c, f"no ready endpoint on port {port}. {who}", pc)
+        else:
+            # The service looks able to answer, yet the API server, which dials it, says the
+            # API is unavailable (FailedDiscoveryCheck: the pods do not answer, TLS fails).
+            for u in users:
+                if u.unavailable:
+                    yield check.finding(
+                        c,
+                        f"{u.label} is Available=False although port {port} has a ready "
+                        f"endpoint ({u.unavailable}): {effect(u)}",
+                        pc,
+                    )
+
+
+def _says(u: ServiceConsumer) -> str:
+    """What the API server itself says of the consumer, where its status says anything."""
+    return f" (Available=False: {u.unavailable})" if u.unavailable else ""
 
 
 def _webhook_effect(u: ServiceConsumer) -> str:

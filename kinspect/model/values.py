@@ -232,6 +232,10 @@ class ServiceConsumer(Value, frozen=True):
     webhook: str | None = None  # the webhook's name within its configuration
     path: str | None = None
     failure_policy: str | None = None  # webhooks: Fail (the v1 default) or Ignore
+    # APIServices: "REASON: message" of the Available condition when it is False (issue 23),
+    # e.g. "FailedDiscoveryCheck: failing or missing response from ...". None: available, or
+    # the condition says nothing yet.
+    unavailable: str | None = None
 
     @property
     def label(self) -> str:

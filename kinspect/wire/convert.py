@@ -277,12 +277,21 @@ def api_service(a: raw.APIService) -> model.ServiceConsumer | None:
     ref = a.spec.service
     if ref is None or not ref.name:
         return None
+    cond = next(
+        (c for c in a.status.conditions or () if c.type == "Available" and c.status == "False"),
+        None,
+    )
     return model.ServiceConsumer(
         kind="APIService",
         name=a.metadata.name,
         namespace=ref.namespace,
         service=ref.name,
         port=ref.port or 443,
+        unavailable=(
+            ": ".join(x for x in (cond.reason, cond.message) if x) or "Available=False"
+            if cond
+            else None
+        ),
     )
 
 

@@ -273,9 +273,14 @@ class APIServiceSpec(Wire):
     version: str = ""
 
 
+class APIServiceStatus(Wire):
+    conditions: list[Condition] | None = None
+
+
 class APIService(Wire):
     metadata: ObjectMeta
     spec: APIServiceSpec = msgspec.field(default_factory=APIServiceSpec)
+    status: APIServiceStatus = msgspec.field(default_factory=APIServiceStatus)
 
 
 # caBundle is deliberately not declared: kinspect never reads it.

@@ -112,12 +112,31 @@ def test_webhook_and_apiservice_show_as_consumers_and_audit_as_errors(
             in flat
         )
 
+        # The aggregator marks the APIService Available=False (MissingEndpoints: the service
+        # has no endpoints, so nothing is dialed); kinspect quotes it (issue 23, item 3).
+        def condition() -> dict[str, str] | None:
+            got = json.loads(ns.kubectl("get", "apiservice", api_name, "-o", "json"))
+            conds = got.get("status", {}).get("conditions") or []
+            return next((c for c in conds if c["type"] == "Available"), None)
+
+        ns.wait_until(
+            "the APIService's Available condition",
+            lambda: (condition() or {}).get("status") == "False",
+        )
+        cond = condition()
+        assert cond is not None
+        said = f"{cond['reason']}: {cond['message']}"
+        assert cond["reason"] in ("MissingEndpoints", "ServiceNotFound", "FailedDiscoveryCheck")
+        doc = ns.kinspect_json("map", "-n", ns.name)
+        (api,) = [c for c in doc["services"][0]["consumers"] if c["kind"] == "APIService"]
+        assert api["unavailable"] == said
         audit = ns.kinspect_json("audit", "-n", ns.name)
         found = {f["check"]: f for f in audit["findings"] if f["service"] == "hooked"}
         assert found["webhook-service-unavailable"]["severity"] == "error"
         assert "failurePolicy Ignore" in found["webhook-service-unavailable"]["message"]
         assert found["apiservice-unavailable"]["severity"] == "error"
         assert f"{GROUP}/{version}" in found["apiservice-unavailable"]["message"]
+        assert f"(Available=False: {said})" in found["apiservice-unavailable"]["message"]
     finally:
         for kind, name in (
             ("validatingwebhookconfiguration", hook_name),

@@ -638,6 +638,37 @@ def test_ingress_findings_say_which_path_breaks_and_classes_unreadable_are_not_m
     ]
 
 
+FAILED_DISCOVERY = (
+    "FailedDiscoveryCheck: failing or missing response from https://10.96.0.10:80/apis/"
+    "metrics.example.com/v1beta1: Get ...: context deadline exceeded"
+)
+
+
+def test_an_apiservice_unavailable_by_its_own_condition_is_reported() -> None:
+    # Issue 23, item 3: the service has a ready endpoint, yet the aggregator's discovery check
+    # fails: the APIService's Available condition says so, and so must the audit.
+    down = msgspec.structs.replace(API, unavailable=FAILED_DISCOVERY)
+    (f,) = [f for f in _run(_with(HEALTHY, api_services=(down,))) if f.severity > 1]
+    assert (f.check, f.severity, f.service, f.port) == (
+        "apiservice-unavailable",
+        Severity.ERROR,
+        "web",
+        audit_finding.PortKey("http", 80, "TCP"),
+    )
+    assert f.message == (
+        "APIService v1beta1.metrics.example.com is Available=False although port 80 has a ready "
+        f"endpoint ({FAILED_DISCOVERY}): every request to metrics.example.com/v1beta1 fails "
+        "(503), API discovery reports it unavailable, and namespace deletion waits for it"
+    )
+    # With no ready endpoint the finding is the one it was, with the API server's words added.
+    (f,) = [
+        f for f in _run(_with(DOWN, api_services=(down,))) if f.check == "apiservice-unavailable"
+    ]
+    assert f.message.endswith(
+        f"namespace deletion waits for it (Available=False: {FAILED_DISCOVERY})"
+    )
+
+
 def test_consumers_of_a_missing_service_or_port_are_errors_that_say_what_breaks() -> None:
     ignore = msgspec.structs.replace(HOOK, webhook="soft", failure_policy="Ignore")
     gone = msgspec.structs.replace(API, service="metrics")

@@ -211,6 +211,28 @@ def test_pod_keeps_the_ready_condition_and_each_probe_kind() -> None:
     assert p.exec_readiness == ("side",)
 
 
+def test_an_apiservice_keeps_why_it_is_unavailable() -> None:
+    def conv(status: bytes) -> str | None:
+        body = (
+            b'{"metadata": {"name": "v1beta1.metrics.k8s.io"}, "spec": {"service": '
+            b'{"namespace": "kube-system", "name": "metrics-server"}}, "status": ' + status + b"}"
+        )
+        u = convert.api_service(msgspec.json.decode(body, type=raw.APIService))
+        assert u is not None
+        return u.unavailable
+
+    assert conv(b'{"conditions": [{"type": "Available", "status": "True"}]}') is None
+    assert conv(b"{}") is None
+    assert conv(
+        b'{"conditions": [{"type": "Available", "status": "False", '
+        b'"reason": "MissingEndpoints", "message": "endpoints for service/metrics-server in '
+        b'\\"kube-system\\" have no addresses with port name \\"https\\""}]}'
+    ) == (
+        'MissingEndpoints: endpoints for service/metrics-server in "kube-system" have no '
+        'addresses with port name "https"'
+    )
+
+
 def test_an_unscheduled_pod_keeps_the_schedulers_words() -> None:
     body = b"""{"metadata": {"name": "p", "namespace": "n"}, "spec": {"containers": []},
       "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
