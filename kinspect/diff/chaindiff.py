@@ -15,7 +15,9 @@ Ingress and Gateway entry points), then matched through dicts, never nested scan
   their state (ready, not-ready, terminating, serving while terminating) and address;
 - the container port a named targetPort resolves to, as the set of endpoint ports of the
   service port's backends: a Deployment rollout replaces every pod, so comparing pod by pod
-  would never see it (a StatefulSet's, which keeps the names, shows here too).
+  would never see it (a StatefulSet's, which keeps the names, shows here too);
+- pods the selector matches that get no endpoint, by pod, with why (a stuck rollout's new pod);
+- on how many nodes a NodePort (or an internalTrafficPolicy Local ClusterIP) answers.
 
 A service that appears or disappears is one change, not one per port, frontend and backend; so
 is a port. Audit reports are compared by `Finding.identity`, as `--baseline` does.
@@ -32,8 +34,8 @@ from kinspect.audit.report import BaselineFinding
 from kinspect.edge import entry
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import PodRef, Service, ServicePort
-from kinspect.path import chain
-from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
+from kinspect.path import chain, reasons
+from kinspect.path.chain import Backend, Frontend, NodeAnswer, PortChain, ServiceChain
 
 ChangeKind = Literal[
     "service-added",
@@ -49,6 +51,8 @@ ChangeKind = Literal[
     "backend-removed",
     "backend-state",
     "backend-address",
+    "pod-no-endpoint",
+    "answers-changed",
     "finding-new",
     "finding-resolved",
 ]
@@ -308,6 +312,67 @@ def _diff_port(
     out += [Change("frontend-removed", ns, name, port, f) for f in sorted(f_old.keys() - f_new)]
     out += [Change("frontend-added", ns, name, port, f) for f in sorted(f_new.keys() - f_old)]
     out += _diff_backends(ns, name, port, o.backends, n.backends)
+    out += _diff_idle(ns, name, port, o, n)
+    out += _diff_answers(ns, name, port, o, n)
+    return out
+
+
+def _diff_idle(ns: str, name: str, port: str, o: PortChain, n: PortChain) -> list[Change]:
+    """Selected pods that get no endpoint: appeared, gone, or idle for another reason.
+
+    A pod the slice lists (not ready, terminating) is a backend: backend-state says it.
+    """
+
+    def idle(pc: PortChain) -> dict[PodRef, str]:
+        listed = {b.pod for b in pc.backends}
+        return {nb.pod: reasons.not_backend(nb) for nb in pc.not_backends if nb.pod not in listed}
+
+    a, b = idle(o), idle(n)
+    return [
+        Change("pod-no-endpoint", ns, name, port, str(p), a.get(p), b.get(p), p)
+        for p in sorted(a.keys() | b.keys())
+        if a.get(p) != b.get(p)
+    ]
+
+
+def _answering(answers: Iterable[tuple[str | None, bool | None]]) -> str | None:
+    """`3/3 nodes`, `1/3 nodes (n0)`: on how many nodes it answers, naming them when not all."""
+    nodes: dict[str, bool] = {}
+    for node, ok in answers:
+        if node is not None and ok is not None:
+            nodes[node] = nodes.get(node, False) or ok
+    if not nodes:
+        return None
+    yes = sorted(n for n, ok in nodes.items() if ok)
+    text = f"{len(yes)}/{len(nodes)} nodes"
+    if 0 < len(yes) < len(nodes):
+        named = ", ".join(yes[:5]) + (", ..." if len(yes) > 5 else "")
+        text += f" ({named})"
+    return text
+
+
+def _from_nodes(answers: Iterable[NodeAnswer]) -> str | None:
+    return _answering((a.node, a.answers) for a in answers)
+
+
+def _diff_answers(ns: str, name: str, port: str, o: PortChain, n: PortChain) -> list[Change]:
+    """A NodePort whose answering nodes changed (3/3 → 1/3), and likewise a Local ClusterIP."""
+    out = []
+    np = n.port.node_port
+    if np is not None and np == o.port.node_port:
+        was = _answering((f.node, f.answers) for f in o.frontends if f.kind == "NodePort")
+        now = _answering((f.node, f.answers) for f in n.frontends if f.kind == "NodePort")
+        if was and now and was != now:
+            out.append(Change("answers-changed", ns, name, port, f"NodePort {np}", was, now))
+    old_ips = {f.address: f for f in o.frontends if f.kind == "ClusterIP"}
+    for f in n.frontends:
+        g = old_ips.get(f.address)
+        if f.kind != "ClusterIP" or g is None or g.port != f.port:
+            continue
+        was, now = _from_nodes(g.from_nodes), _from_nodes(f.from_nodes)
+        if was and now and was != now:
+            subject = f"{_frontend_text(f)} from nodes"
+            out.append(Change("answers-changed", ns, name, port, subject, was, now))
     return out
 
 

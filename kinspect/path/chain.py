@@ -103,7 +103,7 @@ class Backend(Value, frozen=True):
 
 
 # Why a pod the selector matches gets no traffic on a port: a closed set, worded for people
-# by kinspect.render.reasons.
+# by kinspect.path.reasons.
 NotBackendReason = Literal[
     "terminating",
     "not ready",

@@ -40,6 +40,8 @@ def mark(kind: ChangeKind) -> str:
             | "target-port-changed"
             | "backend-state"
             | "backend-address"
+            | "pod-no-endpoint"
+            | "answers-changed"
         ):
             return "~"
         case _:
@@ -85,6 +87,14 @@ def words(c: Change) -> str:
             return f"backend {c.subject} {_was_now(c)}"
         case "backend-address":
             return f"backend {c.subject} address {_was_now(c)}"
+        case "pod-no-endpoint":
+            if c.before is None:
+                return f"pod {c.subject} selected, gets no endpoint: {c.after}"
+            if c.after is None:
+                return f"pod {c.subject} no longer idle (was: {c.before})"
+            return f"pod {c.subject} gets no endpoint: {_was_now(c)}"
+        case "answers-changed":
+            return f"{c.subject} answers on {_was_now(c)}"
         case "finding-new":
             return f"[{c.severity}] {c.subject}: {c.after}"
         case "finding-resolved":

@@ -10,8 +10,8 @@ from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 
 from kinspect.edge.entry import Entrypoint
+from kinspect.path import reasons
 from kinspect.path.chain import PortChain, ServiceChain
-from kinspect.render import reasons
 from kinspect.render.safe import markdown as md
 
 _TEXT = """\

@@ -15,8 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kinspect.path import reasons
 from kinspect.path.chain import Backend, PortChain, ServiceChain
-from kinspect.render import reasons
 from kinspect.render.words import port_label
 
 NodeKind = Literal["entry", "port", "backend", "container", "more"]

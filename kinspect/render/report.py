@@ -18,11 +18,11 @@ from kinspect.live.state import ChainEvent
 from kinspect.model.edge import GatewayCondition
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Node, PodRef, ServicePort, Value
+from kinspect.path import reasons
 from kinspect.path.chain import NotBackend, PortChain, ServiceChain
 from kinspect.path.inventory import Inventory
 from kinspect.path.trace import TraceResult
 from kinspect.policy.netpol import Isolation
-from kinspect.render import reasons
 
 API_VERSION = "kinspect/v1"
 

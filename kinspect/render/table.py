@@ -11,10 +11,10 @@ from rich.text import Text
 
 from kinspect.edge.entry import Entrypoint, PortKey, short
 from kinspect.model.values import PodRef
+from kinspect.path import reasons
 from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.path.inventory import Inventory
 from kinspect.policy.netpol import Isolation
-from kinspect.render import reasons
 from kinspect.render.safe import plain
 from kinspect.render.words import consumer_short, port_label
 

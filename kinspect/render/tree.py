@@ -12,9 +12,9 @@ from kinspect.edge.entry import Entrypoint, EntryResult, IngressHit, PortKey, sh
 from kinspect.edge.gateway import written_conditions
 from kinspect.edge.gateway_match import GatewayHit
 from kinspect.model.values import Service
+from kinspect.path import reasons
 from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.path.trace import Direct, Route, TraceResult
-from kinspect.render import reasons
 from kinspect.render.safe import plain
 from kinspect.render.words import consumer_long, port_label, port_text
 

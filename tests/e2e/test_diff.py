@@ -182,3 +182,71 @@ def test_two_audit_reports(ns: Namespace, tmp_path: Path) -> None:
     # An audit report against a snapshot or live: refused, one line, exit 2.
     refused = ns.kinspect("diff", str(before), "live", expect=2)
     assert refused.stderr.startswith("kinspect: error: cannot compare an audit report with live")
+
+
+LOCAL = """\
+apiVersion: v1
+kind: Service
+metadata: {name: local}
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  selector: {app: local}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+"""
+PINNED = """\
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, labels: {{app: local}}}}
+spec:
+  {placement}
+  containers: [{{name: app, image: fake, ports: [{{containerPort: 8080}}]}}]
+"""
+
+
+def test_a_stuck_pod_and_nodes_that_stop_answering(ns: Namespace, tmp_path: Path) -> None:
+    """Issue 23, item 7: what a user cares about in a diff beyond the backends themselves."""
+    nodes = sorted(
+        n.removeprefix("node/") for n in ns.kubectl("get", "nodes", "-o", "name").split()
+    )
+    pinned = {f"local-{i}": n for i, n in enumerate(nodes)}
+    ns.apply(LOCAL + "".join(PINNED.format(name=p, placement=f"nodeName: {n}")
+                             for p, n in pinned.items()))  # fmt: skip
+    ns.wait_settled(pods=len(pinned))
+    before = str(tmp_path / "before.json")
+    ns.kinspect("snapshot", "save", before, "-n", ns.name)
+
+    # All pods but the first go; a new pod that no node accepts is selected.
+    for p in list(pinned)[1:]:
+        ns.kubectl("delete", "pod", p, "--wait=true", "--grace-period=0", "--force")
+    ns.apply(PINNED.format(name="local-stuck", placement="nodeSelector: {no-such-label: x}"))
+    ns.wait_settled(pods=2)
+
+    def one_endpoint() -> bool:
+        slices = ns.get("endpointslices", "-l", "kubernetes.io/service-name=local")["items"]
+        return sum(len(s.get("endpoints") or []) for s in slices) == 1
+
+    ns.wait_until("local's one endpoint", one_endpoint)
+    doc = _diff(ns, before, "live", "-n", ns.name, expect=DIFFERENT)
+    node_port = ns.get("service", "local")["spec"]["ports"][0]["nodePort"]
+    first = nodes[0]
+    total = len(nodes)
+    answers = [c for c in _changes(doc) if c[0] == "answers-changed"]
+    assert answers == [
+        ("answers-changed", "local", "http 80/TCP", f"NodePort {node_port}",
+         f"{total}/{total} nodes", f"1/{total} nodes ({first})"),
+    ]  # fmt: skip
+    (cond,) = [
+        c
+        for c in ns.get("pod", "local-stuck")["status"]["conditions"]
+        if c["type"] == "PodScheduled"
+    ]
+    idle = [c for c in _changes(doc) if c[0] == "pod-no-endpoint"]
+    assert idle == [
+        ("pod-no-endpoint", "local", "http 80/TCP", f"{ns.name}/local-stuck", None,
+         f"pending: not scheduled ({cond['reason']}: {cond['message']})"),
+    ]  # fmt: skip
+    text = ns.kinspect("diff", before, "live", "-n", ns.name, expect=DIFFERENT).stdout
+    assert f"~ NodePort {node_port} answers on {total}/{total} nodes → 1/{total} nodes" in text
+    assert f"~ pod {ns.name}/local-stuck selected, gets no endpoint: pending" in text

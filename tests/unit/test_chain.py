@@ -209,7 +209,7 @@ def test_dual_stack_cluster_ips_each_get_a_frontend() -> None:
 
 def test_not_ready_pod_says_its_readiness_probe_and_ready_condition() -> None:
     from kinspect.model.values import ProbePort
-    from kinspect.render import reasons
+    from kinspect.path import reasons
 
     p = msgspec.structs.replace(
         pod("a", "10.244.0.5", cport("app", 8080, "http")),

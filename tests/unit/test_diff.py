@@ -141,6 +141,42 @@ def test_service_changed_names_the_fields_that_differ() -> None:
     assert [c.kind for c in changes[1:]] == ["port-changed", "frontend-removed"]
 
 
+def test_a_stuck_rollout_shows_the_new_pod_that_gets_no_endpoint() -> None:
+    # Issue 23, item 7: a newly selected pod that never gets an endpoint (a stuck rollout).
+    stuck = _pod("web-c", "10.244.0.7", ready=False)
+    pods = (*_base().pods, stuck)
+    port = "http 80/TCP"
+    assert _changes(_base(pods=pods)) == [
+        Change("pod-no-endpoint", NS, "web", port, "shop/web-c", None, "not ready",
+               PodRef(NS, "web-c")),
+    ]  # fmt: skip
+    # Gone again (it became ready and a backend, or was deleted): said once the other way.
+    assert _changes(_base(), _base(pods=pods)) == [
+        Change("pod-no-endpoint", NS, "web", port, "shop/web-c", "not ready", None,
+               PodRef(NS, "web-c")),
+    ]  # fmt: skip
+
+
+def test_nodes_whose_answer_flips() -> None:
+    # Issue 23, item 7: externalTrafficPolicy Local on three nodes, endpoints on 3 → on 1.
+    web = msgspec.structs.replace(_web(), external_traffic_policy="Local")
+    pods = tuple(
+        msgspec.structs.replace(_pod(f"web-{i}", f"10.244.{i}.5"), node_name=f"n{i}")
+        for i in range(3)
+    )
+    eps = [ep(f"10.244.{i}.5", f"web-{i}", f"n{i}", ns=NS) for i in range(3)]
+
+    def world(ready: int) -> Snapshot:
+        return snap(nodes=(node(0), node(1), node(2)), services=(web,), pods=pods,
+                    groups=(_web_group(*eps[:ready]),))  # fmt: skip
+
+    got = [c for c in chaindiff.diff_snapshots(world(3), world(1)) if c.kind == "answers-changed"]
+    assert got == [
+        Change("answers-changed", NS, "web", "http 80/TCP", "NodePort 30080",
+               "3/3 nodes", "1/3 nodes (n0)"),
+    ]  # fmt: skip
+
+
 def test_port_added_and_removed() -> None:
     two = (
         sport(80, "http", name="http", node_port=30080),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from kinspect.audit.checks import CHECKS
 from kinspect.audit.finding import Finding, PortKey, Severity
 from kinspect.audit.report import AuditResult
-from kinspect.render import reasons
+from kinspect.path import reasons
 
 
 @dataclass(frozen=True, slots=True)

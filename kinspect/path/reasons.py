@@ -1,7 +1,8 @@
 """Why a selected pod gets no traffic, in words: one sentence per `chain.NotBackendReason`.
 
-`map`'s table, tree and JSON, `explain` and the audit's findings all print these, so the
-wording lives once, here, and the closed set stays in `chain`.
+`map`'s table, tree and JSON, `explain`, the audit's findings and `diff` all print these, so
+the wording lives once, here (beside the chain, so that `diff`, below render, words them too),
+and the closed set stays in `chain`.
 """
 
 from __future__ import annotations
