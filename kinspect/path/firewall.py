@@ -71,8 +71,14 @@ def _network(text: str) -> Net | None:
     """A CIDR with its host bits allowed (as kube-proxy's ParseCIDRSloppy); None if not one."""
     if "/" not in text or len(text) > 64:
         return None
+    addr, _, prefix = text.partition("/")
+    octets = addr.split(".")
+    if len(octets) == 4 and all(o.isascii() and o.isdigit() and len(o) <= 3 for o in octets):
+        # "010.0.0.0/8": ParseCIDRSloppy reads leading zeros as decimal (Go's old parser); the
+        # API still keeps such values written before its validation tightened.
+        addr = ".".join(str(int(o)) for o in octets)
     try:
-        return ipaddress.ip_network(text, strict=False)
+        return ipaddress.ip_network(f"{addr}/{prefix}", strict=False)
     except ValueError:
         return None
 

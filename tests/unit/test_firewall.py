@@ -63,6 +63,13 @@ def test_ranges_are_trimmed_split_by_family_and_invalid_ones_ignored() -> None:
         ("192.0.2.0/24", "10.0.0.0/8"),
         ("bogus",),
     )
+    # Leading zeros are decimal, as kube-proxy's ParseCIDRSloppy reads them.
+    sloppy = firewall.ranges(_web(("010.001.0.0/16", "1.2.3.4/33", "::1/129")))
+    assert sloppy is not None
+    assert ([str(n) for n in sloppy.valid], sloppy.invalid) == (
+        ["10.1.0.0/16"],
+        ("1.2.3.4/33", "::1/129"),
+    )
     v6 = _web(("2001:db8::/32",), lb=(LoadBalancerIngress(ip="2001:db8:1::10"),))
     assert firewall.firewall(v6, "LoadBalancer", "2001:db8:1::10") == Firewall(
         "filtered",
