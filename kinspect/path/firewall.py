@@ -43,6 +43,10 @@ class Ranges:
     invalid: tuple[str, ...]  # not a CIDR: kube-proxy logs "Invalid CIDR ignored"
     annotation: str | None  # the legacy annotation, as written
 
+    def any_zero(self) -> bool:
+        """Whether a /0 range opens a family to every source."""
+        return any(n.prefixlen == 0 for n in self.valid)
+
     def of_family(self, version: int) -> tuple[Net, ...]:
         """The ranges of one family; () when one of them is /0 (kube-proxy: allow any)."""
         mine = tuple(n for n in self.valid if n.version == version)

@@ -142,7 +142,8 @@ def map_table(
         if wide and s.publish_not_ready_addresses:
             svc += "\npublishNotReady"
         if s.session_affinity:
-            svc += f"\naffinity ClientIP {s.session_affinity_timeout}s"
+            timeout = s.session_affinity_timeout
+            svc += "\naffinity ClientIP" + (f" {timeout}s" if timeout is not None else "")
         if s.load_balancer_source_ranges:
             svc += "\nsourceRanges " + plain(
                 ",".join(r.strip() for r in s.load_balancer_source_ranges)

@@ -49,11 +49,14 @@ def source_ranges(s: Service) -> list[str]:
     if r is None:
         return []
     out: list[str] = []
-    if r.written:
-        valid = ", ".join(str(n) for n in r.valid) or "none valid"
+    if r.written and not r.valid:
+        out.append("loadBalancerSourceRanges: no valid range, kube-proxy filters nothing")
+    elif r.written:
+        valid = ", ".join(str(n) for n in r.valid)
+        zero = " (a /0 range lets every source of its family in)" if r.any_zero() else ""
         out.append(
             f"loadBalancerSourceRanges {valid}: kube-proxy drops other sources to the load "
-            "balancer's IPs (not to the nodePort, ClusterIP or externalIPs)"
+            f"balancer's IPs (not to the nodePort, ClusterIP or externalIPs){zero}"
         )
     if r.invalid:
         out.append(

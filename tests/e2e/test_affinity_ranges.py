@@ -24,7 +24,7 @@ spec:
   selector: {{app: web}}
   sessionAffinity: ClientIP
   sessionAffinityConfig: {{clientIP: {{timeoutSeconds: 600}}}}
-  loadBalancerSourceRanges: [192.0.2.0/24, 10.244.0.0/16]
+  loadBalancerSourceRanges: [192.0.2.0/24, " 10.244.0.0/16 "]
   ports: [{{name: http, port: 80, targetPort: 8080}}]
 ---
 apiVersion: v1
@@ -87,7 +87,9 @@ def test_map_tree_and_explain_show_affinity_and_ranges(ns: Namespace) -> None:
         web["sessionAffinityTimeoutSeconds"]
         == (api["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"])
     )
+    # As written: the API allows space padding, which kube-proxy trims.
     assert web["loadBalancerSourceRanges"] == api["loadBalancerSourceRanges"]
+    assert api["loadBalancerSourceRanges"] == ["192.0.2.0/24", " 10.244.0.0/16 "]
     # The API server defaults ipMode to VIP (kinspect shows what it stored).
     [ing] = ns.get("service", "web")["status"]["loadBalancer"]["ingress"]
     assert web["loadBalancerIngress"] == [{"ip": LB, "hostname": None, "ipMode": ing["ipMode"]}]
@@ -157,6 +159,12 @@ def test_trace_judges_the_source_against_the_ranges(ns: Namespace) -> None:
     assert (route["sessionAffinity"], route["sessionAffinityTimeoutSeconds"]) == ("ClientIP", 600)
     assert route["sourceRanges"]["filter"] == "filtered"
     assert route["sourceRanges"]["ranges"] == ["192.0.2.0/24", "10.244.0.0/16"]
+
+    # An IPv6 source matches only IPv6 ranges (none here).
+    v6 = ns.kinspect_json("trace", f"{LB}:80", "--from", "2001:db8::7", "-n", ns.name)
+    assert [(c["sourceIP"], c["verdict"]) for c in v6["sourceRanges"]] == [
+        ("2001:db8::7", "dropped")
+    ]
 
     outside = ns.kinspect_json("trace", f"{LB}:80", "--from", "outside", "-n", ns.name)
     assert [c["verdict"] for c in outside["sourceRanges"]] == ["unknown"]

@@ -278,3 +278,52 @@ def test_no_ranges_says_nothing(tmp_path: Path) -> None:
     text = invoke("map", "-A", "--snapshot", path, "-o", "tree").stdout
     assert "sessionAffinity" not in text
     assert "loadBalancerSourceRanges" not in text
+
+
+def test_tree_words_for_no_valid_range_and_a_zero_range(tmp_path: Path) -> None:
+    def lines(ranges: tuple[str, ...]) -> list[str]:
+        w = snap(nodes=(node(0),), services=(_web(ranges),))
+        path = str(tmp_path / "w.json.gz")
+        snapshotfile.save(path, w)
+        out = invoke("map", "-A", "--snapshot", path, "-o", "tree").stdout.splitlines()
+        return [x for x in out if "loadBalancerSourceRanges" in x]
+
+    assert lines(("bogus",)) == [
+        "├── loadBalancerSourceRanges: no valid range, kube-proxy filters nothing",
+        "├── loadBalancerSourceRanges not a CIDR, ignored: 'bogus'",
+    ]
+    assert lines(("0.0.0.0/0",)) == [
+        "├── loadBalancerSourceRanges 0.0.0.0/0: kube-proxy drops other sources to the load "
+        "balancer's IPs (not to the nodePort, ClusterIP or externalIPs) (a /0 range lets every "
+        "source of its family in)"
+    ]
+
+
+def test_from_a_namespace_judges_each_pod(tmp_path: Path) -> None:
+    w = msgspec.structs.replace(
+        _world(),
+        pods=(
+            pod("web-a", "10.244.0.5", cport("app", 8080)),
+            pod("client", "10.244.0.6"),
+            pod("far", "172.16.0.9"),
+            pod("new", None),
+        ),
+    )
+    path = str(tmp_path / "n.json.gz")
+    snapshotfile.save(path, w)
+    r = invoke("trace", f"{LB}:80", "--from", "ns", "-o", "json", "--snapshot", path)
+    doc = json.loads(r.stdout)
+    validate(doc, "trace-report.json")
+    got = [(c["source"], c["sourceIP"], c["verdict"]) for c in doc["sourceRanges"]]
+    assert got == [
+        ("ns/client", "10.244.0.6", "allowed"),
+        ("ns/far", "172.16.0.9", "dropped"),
+        ("ns/new", None, "unknown"),
+        ("ns/web-a", "10.244.0.5", "allowed"),
+    ]
+    assert doc["sourceRanges"][2]["reason"] == "ns/new has no IP address"
+    text = invoke("trace", f"{LB}:80", "--from", "ns", "--snapshot", path).stdout
+    assert (
+        "  dropped  LoadBalancer 203.0.113.10:80 of service ns/web from ns/far: 172.16.0.9 is "
+        "outside loadBalancerSourceRanges (192.0.2.0/24, 10.244.0.0/16)"
+    ) in text
