@@ -131,13 +131,12 @@ def _with_policy(
         found = hops(policy.PolicyIndex(snap), origin)
         doc["policy"] = policy_render.hops_json(origin, found)
         checks = _source_ranges(routes, origin, snap)
-        parts: list[Callable[[], RenderableType]] = [
-            text,
-            lambda: policy_render.hops_text(origin, found),
-        ]
+        # kube-proxy's firewall acts before the packet reaches a pod's NetworkPolicy.
+        parts: list[Callable[[], RenderableType]] = [text]
         if checks:
             doc["sourceRanges"] = report.source_checks(checks)
             parts.append(lambda: tree.source_checks_text(origin.label, checks))
+        parts.append(lambda: policy_render.hops_text(origin, found))
         text = lambda: Group(*(p() for p in parts))  # noqa: E731
     emit(s, fmt, doc, text)
 

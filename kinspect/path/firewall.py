@@ -137,7 +137,7 @@ def firewall(s: Service, kind: str, address: str) -> Firewall | None:
         return Firewall(
             "unknown",
             "ipMode Proxy: kube-proxy programs no rule for this address; whether the load "
-            "balancer applies the ranges is unknown to kinspect",
+            "balancer applies loadBalancerSourceRanges is unknown to kinspect",
             invalid=invalid,
         )
     if not r.written:
@@ -153,9 +153,10 @@ def firewall(s: Service, kind: str, address: str) -> Firewall | None:
     if not mine:
         zero = any(n.version == version and n.prefixlen == 0 for n in r.valid)
         why = (
-            f"a /0 range allows every IPv{version} source"
+            f"a /0 range in loadBalancerSourceRanges allows every IPv{version} source"
             if zero
-            else f"no valid IPv{version} range is set: kube-proxy does not filter IPv{version}"
+            else f"loadBalancerSourceRanges set no valid IPv{version} range: kube-proxy does not "
+            f"filter IPv{version}"
         )
         return Firewall("open", why, invalid=invalid)
     return Firewall(

@@ -141,7 +141,7 @@ def _route(root: Tree, rt: Route) -> None:
     if rt.firewall is not None:
         fw = rt.firewall
         style = {"filtered": "yellow", "open": "dim", "unknown": "yellow"}[fw.filter]
-        hop.add(Text(plain(f"loadBalancerSourceRanges: {fw.reason}"), style=style))
+        hop.add(Text(plain(fw.reason), style=style))
         if fw.invalid:
             bad = ", ".join(repr(t) for t in fw.invalid)
             hop.add(Text(plain(f"not a CIDR, ignored by kube-proxy: {bad}"), style="yellow"))
@@ -336,7 +336,8 @@ _VERDICT_STYLE = {"allowed": "green", "dropped": "red", "unknown": "yellow"}
 
 def source_checks_text(label: str, checks: list[EntryCheck]) -> RenderableType:
     """Trace --from's loadBalancerSourceRanges verdicts: one line per entry and source."""
-    lines = [Text(plain(f"loadBalancerSourceRanges from {label} (kube-proxy):"), style="bold")]
+    head = f"loadBalancerSourceRanges from {label} (kube-proxy, before NetworkPolicy):"
+    lines = [Text(plain(head), style="bold")]
     for c in checks:
         line = Text("  ")
         line.append(f"{c.check.verdict:<8}", style=_VERDICT_STYLE[c.check.verdict])

@@ -202,5 +202,5 @@ def test_ip_mode_proxy_is_not_kube_proxys_to_filter(ns: Namespace) -> None:
     assert check["verdict"] == "unknown"
     assert check["reason"] == (
         "ipMode Proxy: kube-proxy programs no rule for this address; whether the load balancer "
-        "applies the ranges is unknown to kinspect"
+        "applies loadBalancerSourceRanges is unknown to kinspect"
     )

@@ -81,15 +81,17 @@ def test_ranges_are_trimmed_split_by_family_and_invalid_ones_ignored() -> None:
 def test_a_family_without_ranges_or_with_a_zero_prefix_is_not_filtered() -> None:
     v6_only = _web(("2001:db8::/32",))
     assert firewall.firewall(v6_only, "LoadBalancer", LB) == Firewall(
-        "open", "no valid IPv4 range is set: kube-proxy does not filter IPv4"
+        "open", "loadBalancerSourceRanges set no valid IPv4 range: kube-proxy does not filter IPv4"
     )
     zero = _web(("192.0.2.0/24", "0.0.0.0/0"))
     assert firewall.firewall(zero, "LoadBalancer", LB) == Firewall(
-        "open", "a /0 range allows every IPv4 source"
+        "open", "a /0 range in loadBalancerSourceRanges allows every IPv4 source"
     )
     all_bad = _web(("bogus",))
     assert firewall.firewall(all_bad, "LoadBalancer", LB) == Firewall(
-        "open", "no valid IPv4 range is set: kube-proxy does not filter IPv4", invalid=("bogus",)
+        "open",
+        "loadBalancerSourceRanges set no valid IPv4 range: kube-proxy does not filter IPv4",
+        invalid=("bogus",),
     )
 
 
@@ -123,7 +125,7 @@ def test_the_annotation_alone_and_ip_mode_proxy_are_unknown() -> None:
     assert fw == Firewall(
         "unknown",
         "ipMode Proxy: kube-proxy programs no rule for this address; whether the load balancer "
-        "applies the ranges is unknown to kinspect",
+        "applies loadBalancerSourceRanges is unknown to kinspect",
     )
 
 
