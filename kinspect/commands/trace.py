@@ -6,7 +6,7 @@ With --from, a URL's entry hops (edge) are judged by NetworkPolicy (policy) here
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -27,7 +27,7 @@ from kinspect.edge import entry
 from kinspect.edge import plan as edge_plan
 from kinspect.model.errors import ExitCode, UsageError
 from kinspect.model.snapshot import Snapshot
-from kinspect.path import chain, plan, trace
+from kinspect.path import chain, firewall, plan, trace
 from kinspect.policy import netpol as policy
 from kinspect.policy import reach
 from kinspect.render import report
@@ -117,17 +117,50 @@ def _with_policy(
     snap: Snapshot,
     src: reach.Source | None,
     hops: Callable[[policy.PolicyIndex, reach.From], list[reach.HopVerdict]],
+    routes: Sequence[trace.Route] = (),
 ) -> None:
-    """Emit a trace's document and text, with --from's verdict at every hop when given."""
+    """Emit a trace's document and text, with --from's verdict at every hop when given.
+
+    `routes`: a trace's routes, whose loadBalancerSourceRanges --from is judged by too.
+    """
     if src is not None:
         from kinspect.render import policy as policy_render
+        from kinspect.render import tree
 
         origin = reach.resolve(src, snap.pods, snap.nodes)
         found = hops(policy.PolicyIndex(snap), origin)
         doc["policy"] = policy_render.hops_json(origin, found)
-        before = text
-        text = lambda: Group(before(), policy_render.hops_text(origin, found))  # noqa: E731
+        checks = _source_ranges(routes, origin, snap)
+        # kube-proxy's firewall acts before the packet reaches a pod's NetworkPolicy.
+        parts: list[Callable[[], RenderableType]] = [text]
+        if checks:
+            doc["sourceRanges"] = report.source_checks(checks)
+            parts.append(lambda: tree.source_checks_text(origin.label, checks))
+        parts.append(lambda: policy_render.hops_text(origin, found))
+        text = lambda: Group(*(p() for p in parts))  # noqa: E731
     emit(s, fmt, doc, text)
+
+
+def _source_ranges(
+    routes: Sequence[trace.Route], origin: reach.From, snap: Snapshot
+) -> list[firewall.EntryCheck]:
+    """Each source of --from at each route entry that loadBalancerSourceRanges concern."""
+    node_ips = [a.address for n in snap.nodes for a in n.ips()]
+    many = origin.kind == "namespace"
+    out: list[firewall.EntryCheck] = []
+    for rt in routes:
+        fw, e = rt.firewall, rt.entry
+        if fw is None:
+            continue
+        for peer in origin.peers:
+            ip = firewall.source_ip(peer.ips(), e.address)
+            if peer.kind != "outside" and ip is None:
+                check = firewall.SourceCheck("unknown", f"{peer} has no IP address")
+            else:
+                check = firewall.check(fw, e.address, ip, node_ips)
+            label = str(peer) if many else origin.label
+            out.append(firewall.EntryCheck(rt.service, e.kind, e.address, e.port, label, ip, check))
+    return out
 
 
 def trace_url(
@@ -233,6 +266,7 @@ def trace_(
         snap,
         src,
         lambda index, origin: reach.hop_verdicts(result, index, origin, pods, services),
+        result.routes,
     )
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
 

@@ -127,6 +127,9 @@ class ServicePort(Value, frozen=True):
 class LoadBalancerIngress(Value, frozen=True):
     ip: str | None = None
     hostname: str | None = None
+    # "VIP" or "Proxy" (None: not written, which kube-proxy takes as VIP). Proxy: the load
+    # balancer proxies, kube-proxy programs no rule for the address (issue 22).
+    ip_mode: str | None = None
 
     @property
     def address(self) -> str:

@@ -27,6 +27,7 @@ from kinspect.path.chain import (
     not_backend,
     service_chain,
 )
+from kinspect.path.firewall import Firewall, firewall
 
 MatchKind = Literal[
     "NodeIP", "ClusterIP", "LoadBalancer", "ExternalIP", "PodIP", "EndpointAddress", "ExternalName"
@@ -140,6 +141,10 @@ class Route:
     entry: Frontend
     cluster_ips: tuple[str, ...]
     backends: tuple[Backend, ...]
+    # sessionAffinity ClientIP: one client keeps one backend for this many seconds (None: off).
+    affinity_seconds: int | None = None
+    # loadBalancerSourceRanges at this entry (None: the service sets none).
+    firewall: Firewall | None = None
 
 
 DirectVia = Literal["PodIP", "HostPort", "HostNetwork", "Endpoint"]
@@ -322,7 +327,16 @@ def trace(idx: Index, target: Target) -> TraceResult:
             for f in pc.frontends:
                 if f.address == target.address and f.port == port:
                     res.routes.append(
-                        Route(_name(svc), svc.type, pc.port, f, svc.cluster_ips, pc.backends)
+                        Route(
+                            _name(svc),
+                            svc.type,
+                            pc.port,
+                            f,
+                            svc.cluster_ips,
+                            pc.backends,
+                            svc.session_affinity_timeout if svc.session_affinity else None,
+                            firewall(svc, f.kind, f.address),
+                        )
                     )
         # kube-proxy's health check server speaks HTTP: TCP only.
         res.health_checks.extend(

@@ -12,6 +12,7 @@ from rich.markdown import Markdown
 from kinspect.edge.entry import Entrypoint
 from kinspect.path import reasons
 from kinspect.path.chain import PortChain, ServiceChain
+from kinspect.render import words
 from kinspect.render.safe import markdown as md
 
 _TEXT = """\
@@ -85,6 +86,12 @@ def _example(pc: PortChain, c: ServiceChain) -> str:
             f"* healthCheckNodePort **{hc.port}**: kube-proxy answers the load balancer 200 on "
             f"{ok}, 503 on the other nodes"
         )
+    if s.session_affinity and s.session_affinity_timeout is not None:
+        lines.append(
+            f"* {words.affinity(s.session_affinity_timeout)} (kube-proxy remembers each "
+            "client's endpoint per service port, whichever frontend it came through)"
+        )
+    lines.extend(f"* {md(line)}" for line in words.source_ranges(s))
     serving = [b for b in pc.backends if b.ready]
     lines.append(f"* targetPort **{md(str(p.target_port))}** resolves per pod to:")
     for b in serving:

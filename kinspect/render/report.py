@@ -20,6 +20,7 @@ from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Node, PodRef, ServicePort, Value
 from kinspect.path import reasons
 from kinspect.path.chain import NotBackend, PortChain, ServiceChain
+from kinspect.path.firewall import EntryCheck, Firewall
 from kinspect.path.inventory import Inventory
 from kinspect.path.trace import TraceResult
 from kinspect.policy.netpol import Isolation
@@ -114,7 +115,8 @@ def service(c: ServiceChain) -> Json:
         "headless": s.headless,
         "externalIPs": list(s.external_ips),
         "loadBalancerIngress": [
-            {"ip": i.ip, "hostname": i.hostname} for i in s.load_balancer_ingress
+            {"ip": i.ip, "hostname": i.hostname, "ipMode": i.ip_mode}
+            for i in s.load_balancer_ingress
         ],
         "externalName": s.external_name,
         "externalTrafficPolicy": s.external_traffic_policy,
@@ -268,6 +270,9 @@ def trace_report(context: str, r: TraceResult) -> Json:
                 "entry": rt.entry,
                 "clusterIPs": list(rt.cluster_ips),
                 "backends": rt.backends,
+                "sessionAffinity": "ClientIP" if rt.affinity_seconds is not None else None,
+                "sessionAffinityTimeoutSeconds": rt.affinity_seconds,
+                "sourceRanges": _firewall(rt.firewall),
             }
             for rt in r.routes
         ],
@@ -314,6 +319,33 @@ def trace_report(context: str, r: TraceResult) -> Json:
             for o in r.open_ports
         ],
     }
+
+
+def _firewall(fw: Firewall | None) -> Json | None:
+    if fw is None:
+        return None
+    return {
+        "filter": fw.filter,
+        "reason": fw.reason,
+        "ranges": list(fw.ranges),
+        "invalid": list(fw.invalid),
+    }
+
+
+def source_checks(checks: list[EntryCheck]) -> list[Json]:
+    """Trace --from's `sourceRanges`: each route's loadBalancerSourceRanges verdict, per source."""
+    return [
+        {
+            "service": c.service,
+            "entry": {"kind": c.kind, "address": c.address, "port": c.port},
+            "source": c.source,
+            "sourceIP": c.source_ip,
+            "verdict": c.check.verdict,
+            "reason": c.check.reason,
+            "range": c.check.range,
+        }
+        for c in checks
+    ]
 
 
 def _entry_hit(h: IngressHit) -> Json:

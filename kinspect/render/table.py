@@ -141,6 +141,15 @@ def map_table(
             svc += f"\n{kind}"
         if wide and s.publish_not_ready_addresses:
             svc += "\npublishNotReady"
+        if s.session_affinity:
+            timeout = s.session_affinity_timeout
+            svc += "\naffinity ClientIP" + (f" {timeout}s" if timeout is not None else "")
+        if s.load_balancer_source_ranges:
+            svc += "\nsourceRanges " + plain(
+                ",".join(r.strip() for r in s.load_balancer_source_ranges)
+            )
+        elif s.source_ranges_annotation is not None:
+            svc += "\nsourceRanges: annotation only (cloud LB)"
         # What the API server calls through this service (APIServices, webhooks).
         svc += "".join(f"\n← {plain(consumer_short(u))}" for u in c.consumers)
         if s.type == "ExternalName":

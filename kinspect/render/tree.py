@@ -14,7 +14,9 @@ from kinspect.edge.gateway_match import GatewayHit
 from kinspect.model.values import Service
 from kinspect.path import reasons
 from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
+from kinspect.path.firewall import EntryCheck
 from kinspect.path.trace import Direct, Route, TraceResult
+from kinspect.render import words
 from kinspect.render.safe import plain
 from kinspect.render.words import consumer_long, port_label, port_text
 
@@ -64,6 +66,10 @@ def map_tree(
         if s.publish_not_ready_addresses:
             head.append("  publishNotReadyAddresses: not-ready pods are endpoints", style="dim")
         tree = Tree(head)
+        if s.session_affinity and s.session_affinity_timeout is not None:
+            tree.add(Text(words.affinity(s.session_affinity_timeout)))
+        for line in words.source_ranges(s):
+            tree.add(Text(plain(line)))
         if c.consumers:
             used = tree.add(Text("called by the API server for"))
             for u in c.consumers:
@@ -133,6 +139,15 @@ def _route(root: Tree, rt: Route) -> None:
         f"port {p.port}/{p.protocol}"
     )
     hop = root.add(Text(head, style="bold magenta"))
+    if rt.firewall is not None:
+        fw = rt.firewall
+        style = {"filtered": "yellow", "open": "dim", "unknown": "yellow"}[fw.filter]
+        hop.add(Text(plain(fw.reason), style=style))
+        if fw.invalid:
+            bad = ", ".join(repr(t) for t in fw.invalid)
+            hop.add(Text(plain(f"not a CIDR, ignored by kube-proxy: {bad}"), style="yellow"))
+    if rt.affinity_seconds is not None:
+        hop.add(Text(words.affinity(rt.affinity_seconds)))
     if e.answers is False:
         hop.add(
             Text(
@@ -315,6 +330,24 @@ def trace_tree(r: TraceResult) -> RenderableType:
     for hint in r.hints:
         root.add(Text(f"hint: {plain(hint.message)}", style="yellow"))
     return root
+
+
+_VERDICT_STYLE = {"allowed": "green", "dropped": "red", "unknown": "yellow"}
+
+
+def source_checks_text(label: str, checks: list[EntryCheck]) -> RenderableType:
+    """Trace --from's loadBalancerSourceRanges verdicts: one line per entry and source."""
+    head = f"loadBalancerSourceRanges from {label} (kube-proxy, before NetworkPolicy):"
+    lines = [Text(plain(head), style="bold")]
+    for c in checks:
+        line = Text("  ")
+        line.append(f"{c.check.verdict:<8}", style=_VERDICT_STYLE[c.check.verdict])
+        who = f" from {c.source}" if c.source != label else ""
+        line.append(
+            plain(f" {c.kind} {c.address}:{c.port} of service {c.service}{who}: {c.check.reason}")
+        )
+        lines.append(line)
+    return Group(*lines)
 
 
 def _ingress_label(h: IngressHit) -> Text:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from kinspect.model.values import ServiceConsumer, ServicePort
+from kinspect.model.values import Service, ServiceConsumer, ServicePort
+from kinspect.path import firewall
 from kinspect.path.chain import PortChain
 
 
@@ -32,3 +33,40 @@ def port_label(pc: PortChain) -> str:
     proto = "" if p.protocol == "TCP" else f"/{p.protocol}"
     target = f"→{p.target_port}" if p.target_port is not None else ""
     return f"{name}{p.port}{proto}{target}"
+
+
+def affinity(seconds: int) -> str:
+    """SessionAffinity ClientIP's meaning, with its timeout."""
+    return f"sessionAffinity ClientIP: one client IP keeps one backend for {seconds}s"
+
+
+def source_ranges(s: Service) -> list[str]:
+    """The service's loadBalancerSourceRanges (and legacy annotation), one line each.
+
+    Which addresses kube-proxy filters, which it does not (docs/kube-proxy.md).
+    """
+    r = firewall.ranges(s)
+    if r is None:
+        return []
+    out: list[str] = []
+    if r.written and not r.valid:
+        out.append("loadBalancerSourceRanges: no valid range, kube-proxy filters nothing")
+    elif r.written:
+        valid = ", ".join(str(n) for n in r.valid)
+        zero = " (a /0 range lets every source of its family in)" if r.any_zero() else ""
+        out.append(
+            f"loadBalancerSourceRanges {valid}: kube-proxy drops other sources to the load "
+            f"balancer's IPs (not to the nodePort, ClusterIP or externalIPs){zero}"
+        )
+    if r.invalid:
+        out.append(
+            "loadBalancerSourceRanges not a CIDR, ignored: " + ", ".join(repr(t) for t in r.invalid)
+        )
+    if r.annotation is not None:
+        why = (
+            "not read: the cloud load balancer takes spec.loadBalancerSourceRanges first"
+            if r.written
+            else "read by the cloud load balancer, not kube-proxy: kube-proxy does not filter"
+        )
+        out.append(f"annotation {firewall.ANNOTATION} {r.annotation!r}: {why}")
+    return out

@@ -156,7 +156,7 @@ def service(s: raw.Service) -> model.Service:
         cluster_ips=tuple(cluster_ips),
         external_ips=tuple(spec.externalIPs or ()),
         load_balancer_ingress=tuple(
-            model.LoadBalancerIngress(ip=i.ip, hostname=i.hostname)
+            model.LoadBalancerIngress(ip=i.ip, hostname=i.hostname, ip_mode=i.ipMode or None)
             for i in s.status.loadBalancer.ingress or ()
         ),
         external_name=spec.externalName,

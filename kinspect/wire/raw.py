@@ -172,6 +172,7 @@ class ServiceSpec(Wire):
 class LoadBalancerIngress(Wire):
     ip: str | None = None
     hostname: str | None = None
+    ipMode: str | None = None  # VIP (None: VIP) or Proxy
 
 
 class LoadBalancerStatus(Wire):
