@@ -94,7 +94,14 @@ def map_(
                 s,
                 "text",
                 doc,
-                lambda: table.map_table(chains, wide=wide, entries=by_port, isolation=isolation),
+                lambda: table.map_table(
+                    chains,
+                    wide=wide,
+                    entries=by_port,
+                    isolation=isolation,
+                    whole=not s.out_is_terminal,
+                    namespace_column=snap.read_namespace is None,
+                ),
                 "wide" if wide else "lines",
             )
         case MapFormat.dot:

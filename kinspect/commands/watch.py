@@ -232,7 +232,11 @@ def follow_map(
     if not live_view:
         from kinspect.render import table
 
-        s.console("wide" if wide else "lines").print(table.map_table(state.current(), wide=wide))
+        s.console("wide" if wide else "lines").print(
+            table.map_table(
+                state.current(), wide=wide, whole=True, namespace_column=snap.read_namespace is None
+            )
+        )
 
         def text_lines(_: Change, __: tuple[Value, ...], evs: list[live.ChainEvent]) -> None:
             stamp = _clock()[0]

@@ -109,8 +109,15 @@ def map_table(
     entries: Mapping[PortKey, list[Entrypoint]] | None = None,
     isolation: Isolation | None = None,
     highlight: Collection[tuple[str, str]] = (),
+    whole: bool = False,
+    namespace_column: bool = False,
 ) -> Table:
     """One row per backend (and per pod that gets no endpoint), grouped by service port.
+
+    `whole` (off a terminal: a pipe, a file): every row stands alone, as kubectl's, so that
+    `kinspect map -A | grep POD` finds rows that say everything: the namespace
+    (`namespace_column`, for -A), service, TYPE (with the service's notes) and port on each,
+    the frontends on one line. At a terminal the service is named once, its notes below it.
 
     `highlight`: (namespace, name) of services whose rows stand out (`--watch`: just changed).
 
@@ -121,10 +128,15 @@ def map_table(
     frontends (`← ingress shop shop.example.com/api`).
     """
     namespaced = len({c.service.namespace for c in chains}) == 1
+    if whole:
+        namespaced = not namespace_column
     # No cell ever wraps (a folded name defeats grep, like kubectl's tables): off a terminal the
     # console has no width, at a terminal a cell too long ends in an ellipsis.
     t = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, padding=(0, 1, 0, 0))
-    for col in ("SERVICE", "PORT", "FRONTENDS", "BACKEND", "POD", "CONTAINER"):
+    heads = ("SERVICE", "PORT", "FRONTENDS", "BACKEND", "POD", "CONTAINER")
+    if whole:
+        heads = ("NAMESPACE",) * namespace_column + ("SERVICE", "TYPE", *heads[1:])
+    for col in heads:
         t.add_column(col, no_wrap=True, overflow="ellipsis")
     if wide:
         t.add_column("NODE", no_wrap=True, overflow="ellipsis")
@@ -134,28 +146,37 @@ def map_table(
     for c in chains:
         s = c.service
         style = HIGHLIGHT if (s.namespace, s.name) in highlight else None
-        svc = plain(s.name if namespaced else f"{s.namespace}/{s.name}")
-        # The common type goes unsaid; the others are worth a line of their own.
         kind = "Headless" if s.headless else s.type
-        if kind != "ClusterIP":
-            svc += f"\n{kind}"
+        notes = [kind]
         if wide and s.publish_not_ready_addresses:
-            svc += "\npublishNotReady"
+            notes.append("publishNotReady")
         if s.session_affinity:
             timeout = s.session_affinity_timeout
-            svc += "\naffinity ClientIP" + (f" {timeout}s" if timeout is not None else "")
+            notes.append("affinity ClientIP" + (f" {timeout}s" if timeout is not None else ""))
         if s.load_balancer_source_ranges:
-            svc += "\nsourceRanges " + plain(
-                ",".join(r.strip() for r in s.load_balancer_source_ranges)
+            notes.append(
+                "sourceRanges " + plain(",".join(r.strip() for r in s.load_balancer_source_ranges))
             )
         elif s.source_ranges_annotation is not None:
-            svc += "\nsourceRanges: annotation only (cloud LB)"
+            notes.append("sourceRanges: annotation only (cloud LB)")
         # What the API server calls through this service (APIServices, webhooks).
-        svc += "".join(f"\n← {plain(consumer_short(u))}" for u in c.consumers)
+        notes += [f"← {plain(consumer_short(u))}" for u in c.consumers]
+        if whole:
+            # Whole rows: the namespace and service on every row, the notes in TYPE.
+            lead = [plain(s.namespace)] if namespace_column else []
+            svc_cells: list[str] = [*lead, plain(s.name), ",".join(notes)]
+        else:
+            # The common type goes unsaid; the others are worth a line of their own.
+            if kind == "ClusterIP":
+                notes = notes[1:]
+            svc = plain(s.name if namespaced else f"{s.namespace}/{s.name}")
+            svc_cells = ["\n".join([svc, *notes])]
+        blank = [""] * len(svc_cells)
+        sep = "," if whole else "\n"
         if s.type == "ExternalName":
             t.add_row(
                 *_cells(
-                    svc,
+                    *svc_cells,
                     plain(", ".join(port_label(pc) for pc in c.ports)) or "-",
                     f"CNAME {plain(s.external_name or '')}",
                     "-",
@@ -169,20 +190,19 @@ def map_table(
             )
             continue
         for n, pc in enumerate(c.ports):
-            # The service is named once, on its first port's row.
-            fronts = frontends_summary(pc, wide)
+            # The service is named once, on its first port's row (every row, when whole).
+            fronts = frontends_summary(pc, wide).split("\n")
             if c.health_checks and n == 0:
                 ok = {h.node for h in c.health_checks if h.status == 200}
                 nodes = {h.node for h in c.health_checks}
-                fronts += f"\nhc:{c.health_checks[0].port} {len(ok)}/{len(nodes)}"
+                fronts.append(f"hc:{c.health_checks[0].port} {len(ok)}/{len(nodes)}")
             # One line per host and path (a route on two listeners enters the port once).
             ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
-            for line in dict.fromkeys(short(e) for e in ins):
-                fronts += f"\n← {plain(line)}"
+            fronts += [f"← {plain(line)}" for line in dict.fromkeys(short(e) for e in ins)]
             label = plain(port_label(pc))
             if wide and pc.port.app_protocol:
-                label += f"\n({plain(pc.port.app_protocol)})"
-            first = [svc if n == 0 else "", label, fronts]
+                label += f"{' ' if whole else chr(10)}({plain(pc.port.app_protocol)})"
+            first = [*(svc_cells if n == 0 or whole else blank), label, sep.join(fronts)]
             rows: list[list[str | Text]] = []
             for b in pc.backends:
                 rows.append(
@@ -213,7 +233,8 @@ def map_table(
                 end: list[str | Text] = ["-"] if wide else []
                 rows.append(["-", "-", "-", *end, Text(why, style="red"), *end])
             for i, r in enumerate(rows):
-                t.add_row(*_cells(*(first if i == 0 else ["", "", ""]), *r), style=style)
+                lead_cells = first if i == 0 or whole else [*blank, "", ""]
+                t.add_row(*_cells(*lead_cells, *r), style=style)
     return t
 
 

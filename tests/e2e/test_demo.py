@@ -218,6 +218,19 @@ def test_table_output_has_a_row_per_backend(demo: Namespace) -> None:
     assert "NO ENDPOINT" in noname
 
 
+def test_grep_of_map_all_namespaces_gives_whole_rows(demo: Namespace) -> None:
+    # Issue 23, item 6: `kinspect map -A | grep POD`: each row says namespace, service, type,
+    # port and pod, as kubectl's rows do (the grouped look is for terminals).
+    out = demo.kinspect("map", "-A").stdout.splitlines()
+    assert out[0].split()[:4] == ["NAMESPACE", "SERVICE", "TYPE", "PORT"]
+    rows = [line.split() for line in out if " web-a " in line and line.startswith(demo.name)]
+    web_a = _pod_ip(demo, "web-a")
+    assert rows
+    for row in rows:
+        assert row[:2] == [demo.name, "web"]
+        assert f"{web_a}:8080" in row
+
+
 def test_trace_cluster_ip_follows_to_containers(demo: Namespace) -> None:
     ip = demo.get("service", "web")["spec"]["clusterIP"]
     doc = demo.kinspect_json("trace", f"{ip}:80")

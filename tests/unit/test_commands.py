@@ -52,6 +52,7 @@ def test_map_table_wide_and_tree(tmp_path: Path) -> None:
     assert table.code == ExitCode.OK
     assert table.stdout.splitlines()[0].split() == [
         "SERVICE",
+        "TYPE",
         "PORT",
         "FRONTENDS",
         "BACKEND",
@@ -198,10 +199,80 @@ def test_off_a_terminal_no_cell_is_folded_or_truncated(tmp_path: Path) -> None:
     for fmt in ("table", "wide"):
         out = invoke("map", "-A", "--snapshot", path, "-o", fmt, env={"COLUMNS": "60"}).stdout
         (row,) = [line for line in out.splitlines() if LONG in line]
-        assert row.split()[:2] == ["web", "http"]
+        assert row.split()[:4] == ["ns", "web", "ClusterIP", "http"]
         assert "10.244.0.5:8080" in row
     out = invoke("ips", "--snapshot", path, env={"COLUMNS": "40"}).stdout
     assert [line for line in out.splitlines() if f"ns/{LONG}" in line]
+
+
+def _many_namespaces() -> Snapshot:
+    """web (NodePort, affinity, two ports) in ns, db (headless) in data, ext in ns."""
+    import msgspec
+
+    a = pod("a", "10.244.0.5", cport("app", 8080, "http"), cport("app", 9090, "metrics"))
+    b = pod("b", "10.244.1.5", cport("app", 8080, "http"), node_name="n1")
+    d = pod("db-0", "10.244.0.7", cport("pg", 5432, "pg"), labels={"app": "db"}, ns="data")
+    web = msgspec.structs.replace(
+        svc(
+            "web",
+            sport(80, "http", name="http", node_port=30080),
+            sport(9090, "metrics", name="metrics", node_port=30090),
+            type="NodePort",
+        ),
+        session_affinity="ClientIP",
+        session_affinity_timeout=600,
+    )
+    return snap(
+        nodes=(node(0), node(1)),
+        services=(
+            web,
+            svc(
+                "db",
+                sport(5432, "pg", name="pg"),
+                ns="data",
+                cluster_ips=(),
+                selector={"app": "db"},
+            ),
+            svc("ext", sport(443), type="ExternalName", cluster_ips=(), external_name="x.io"),
+        ),  # fmt: skip
+        groups=(
+            group(
+                "web",
+                [("http", 8080, "TCP"), ("metrics", 9090, "TCP")],
+                ep("10.244.0.5", "a"),
+                ep("10.244.1.5", "b", "n1"),
+            ),
+            group("db", [("pg", 5432, "TCP")], ep("10.244.0.7", "db-0", ns="data"), ns="data"),
+        ),
+        pods=(a, b, d),
+    )
+
+
+def test_off_a_terminal_every_row_is_whole(tmp_path: Path) -> None:
+    # Issue 23, item 6: `kinspect map -A | grep POD` must give rows that stand alone: the
+    # namespace, service, type, port and pod on each line, as kubectl prints them.
+    path = _save(tmp_path, _many_namespaces())
+    out = invoke("map", "-A", "--snapshot", path).stdout.splitlines()
+    assert [line.split() for line in out] == [
+        ["NAMESPACE", "SERVICE", "TYPE", "PORT", "FRONTENDS", "BACKEND", "POD", "CONTAINER",
+         "STATE"],
+        ["data", "db", "Headless", "pg", "5432→pg", "-", "10.244.0.7:5432", "db-0", "pg", "ready"],
+        ["ns", "ext", "ExternalName", "443→443", "CNAME", "x.io", "-", "-", "-", "DNS", "only"],
+        ["ns", "web", "NodePort,affinity", "ClientIP", "600s", "http", "80→http",
+         "10.96.0.10,node:30080", "2/2", "10.244.0.5:8080", "a", "app", "ready"],
+        ["ns", "web", "NodePort,affinity", "ClientIP", "600s", "http", "80→http",
+         "10.96.0.10,node:30080", "2/2", "10.244.1.5:8080", "b", "app", "ready"],
+        ["ns", "web", "NodePort,affinity", "ClientIP", "600s", "metrics", "9090→metrics",
+         "10.96.0.10,node:30090", "2/2", "10.244.0.5:9090", "a", "app", "ready"],
+        ["ns", "web", "NodePort,affinity", "ClientIP", "600s", "metrics", "9090→metrics",
+         "10.96.0.10,node:30090", "2/2", "10.244.1.5:9090", "b", "(undeclared)", "ready"],
+    ]  # fmt: skip
+    # Read in one namespace: no NAMESPACE column; -o wide too gives whole rows.
+    one = invoke("map", "-n", "ns", "--snapshot", path, "-o", "wide").stdout.splitlines()
+    assert one[0].split()[:3] == ["SERVICE", "TYPE", "PORT"]
+    assert all(line.split()[0] in ("ext", "web") for line in one[1:])
+    # At a terminal the grouped look stays (the service named once).
+    assert _on_terminal(200, wide=False)[0].split()[:2] == ["SERVICE", "PORT"]
 
 
 def _on_terminal(columns: int, wide: bool) -> list[str]:

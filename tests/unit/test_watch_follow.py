@@ -109,7 +109,7 @@ def test_text_lines_off_a_terminal() -> None:
     with pytest.raises(KeyboardInterrupt):
         watch.follow_map(s, MapFormat.table, _snap(), State.of(_snap()), Feed(_changes()))
     lines = _text(out).splitlines()
-    assert lines[0].split()[:3] == ["SERVICE", "PORT", "FRONTENDS"]
+    assert lines[0].split()[:3] == ["NAMESPACE", "SERVICE", "TYPE"]
     changes = [line.split(" ", 1)[1] for line in lines if line.startswith("20")]
     assert changes == [
         "backend-added ns/web 80/TCP 10.244.1.6:8080 ns/b ready",
