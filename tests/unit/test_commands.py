@@ -234,7 +234,7 @@ def _many_namespaces() -> Snapshot:
                 selector={"app": "db"},
             ),
             svc("ext", sport(443), type="ExternalName", cluster_ips=(), external_name="x.io"),
-        ),  # fmt: skip
+        ),
         groups=(
             group(
                 "web",
