@@ -133,7 +133,7 @@ def map_table(
     # No cell ever wraps (a folded name defeats grep, like kubectl's tables): off a terminal the
     # console has no width, at a terminal a cell too long ends in an ellipsis.
     t = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, padding=(0, 1, 0, 0))
-    heads = ("SERVICE", "PORT", "FRONTENDS", "BACKEND", "POD", "CONTAINER")
+    heads: tuple[str, ...] = ("SERVICE", "PORT", "FRONTENDS", "BACKEND", "POD", "CONTAINER")
     if whole:
         heads = ("NAMESPACE",) * namespace_column + ("SERVICE", "TYPE", *heads[1:])
     for col in heads:
@@ -147,7 +147,7 @@ def map_table(
         s = c.service
         style = HIGHLIGHT if (s.namespace, s.name) in highlight else None
         kind = "Headless" if s.headless else s.type
-        notes = [kind]
+        notes: list[str] = [kind]
         if wide and s.publish_not_ready_addresses:
             notes.append("publishNotReady")
         if s.session_affinity:
