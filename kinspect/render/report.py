@@ -95,6 +95,8 @@ def port(pc: PortChain) -> Json:
         "frontends": pc.frontends,
         "backends": pc.backends,
         "notBackends": [not_backend(nb) for nb in pc.not_backends],
+        # Issue 22: per node, the endpoints kube-proxy there uses (topology hints in force).
+        "topology": pc.topology,
     }
 
 
@@ -213,6 +215,7 @@ def chain_event(context: str, time: str, ev: ChainEvent) -> Json:
         "backend": ev.backend,
         "frontends": ev.frontends,
         "chain": service(ev.chain) if ev.chain is not None else None,
+        "topology": ev.topology,
     }
 
 
@@ -263,6 +266,8 @@ def trace_report(context: str, r: TraceResult) -> Json:
                 "entry": rt.entry,
                 "clusterIPs": list(rt.cluster_ips),
                 "backends": rt.backends,
+                # Issue 22: topology hints in force: the endpoints the deciding node uses.
+                "topology": rt.topology,
             }
             for rt in r.routes
         ],

@@ -13,10 +13,17 @@ from kinspect.edge.gateway import written_conditions
 from kinspect.edge.gateway_match import GatewayHit
 from kinspect.model.values import Service
 from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
+from kinspect.path.topology import NodeTopology, RouteTopology
 from kinspect.path.trace import Direct, Route, TraceResult
 from kinspect.render import reasons
 from kinspect.render.safe import plain
-from kinspect.render.words import consumer_long, port_label, port_text
+from kinspect.render.words import (
+    consumer_long,
+    hints_label,
+    port_label,
+    port_text,
+    topology_line,
+)
 
 
 def _backend_label(b: Backend) -> Text:
@@ -63,6 +70,8 @@ def map_tree(
             head.append("  internalTrafficPolicy: Local", style="dim")
         if s.publish_not_ready_addresses:
             head.append("  publishNotReadyAddresses: not-ready pods are endpoints", style="dim")
+        if hints_label(s):
+            head.append(f"  {plain(hints_label(s))}", style="dim")
         tree = Tree(head)
         if c.consumers:
             used = tree.add(Text("called by the API server for"))
@@ -98,6 +107,7 @@ def map_tree(
                     _from_nodes(fronts.add(Text(label)), f)
                 if not pc.frontends:
                     fronts.add(Text("none (headless: clients use the pod IPs from DNS)"))
+                _topology(pt, pc.topology)
             if s.type == "ExternalName":
                 continue
             backs = pt.add(Text("backends"))
@@ -155,10 +165,50 @@ def _route(root: Tree, rt: Route) -> None:
                 f"targetPort {plain(str(p.target_port))}"
             )
         )
+    # One node decides (the entry's, or --from's): its left-out endpoints are named, not followed.
+    left: dict[tuple[str, int], str] = {}
+    if rt.topology is not None:
+        _route_topology(hop, rt.topology)
+        if rt.topology.basis != "every-node":
+            left = {(o.address, o.port): o.reason for o in rt.topology.nodes[0].left_out}
     for b in rt.backends:
+        why = left.get((b.address, b.port))
+        if why is not None:
+            hop.add(Text(f"{plain(b.address)}:{b.port}  left out: {plain(why)}", style="dim"))
+            continue
         hop.add(_backend_label(b)).add(_container_label(b))
     if not rt.backends:
         hop.add(Text("no endpoints: traffic is rejected", style="red"))
+
+
+_TOPOLOGY = "topology hints in force: kube-proxy on each node uses, for cluster-policy traffic"
+
+
+def _topology(pt: Tree, nodes: tuple[NodeTopology, ...]) -> None:
+    """Per node, the endpoints kube-proxy there uses under topology hints (map -o tree)."""
+    if not nodes:
+        return
+    top = pt.add(Text(_TOPOLOGY, style="cyan"))
+    for nt in nodes:
+        top.add(Text(plain(topology_line(nt)), style="yellow" if nt.mode is None else ""))
+
+
+def _route_topology(hop: Tree, rt: RouteTopology) -> None:
+    """trace: who decides the endpoints under topology hints, and what that node uses."""
+    if rt.basis == "every-node":
+        top = hop.add(
+            Text(
+                "topology hints in force: the endpoints depend on the client's node (trace "
+                "--from a pod to follow one); kube-proxy on each node uses",
+                style="cyan",
+            )
+        )
+        for nt in rt.nodes:
+            top.add(Text(plain(topology_line(nt))))
+        return
+    whose = "the node it enters" if rt.basis == "entry" else "the client's node"
+    hop.add(Text(f"topology hints, decided on {whose}: {plain(topology_line(rt.nodes[0]))}",
+                 style="cyan"))  # fmt: skip
 
 
 def _from_nodes(hop: Tree, f: Frontend) -> None:

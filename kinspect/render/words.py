@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from kinspect.model.values import ServiceConsumer, ServicePort
+from kinspect.model.values import Service, ServiceConsumer, ServicePort
 from kinspect.path.chain import PortChain
+from kinspect.path.topology import NodeTopology
 
 
 def consumer_short(c: ServiceConsumer) -> str:
@@ -32,3 +33,26 @@ def port_label(pc: PortChain) -> str:
     proto = "" if p.protocol == "TCP" else f"/{p.protocol}"
     target = f"→{p.target_port}" if p.target_port is not None else ""
     return f"{name}{p.port}{proto}{target}"
+
+
+def hints_label(s: Service) -> str:
+    """`trafficDistribution PreferSameZone`, the annotation's, or "" (labels: hints decide)."""
+    if s.traffic_distribution:
+        return f"trafficDistribution {s.traffic_distribution}"
+    if s.topology_mode:
+        return f"topology-mode {s.topology_mode}"
+    return ""
+
+
+_MODE = {"PreferSameNode": "same-node hints", "PreferSameZone": "same-zone hints"}
+
+
+def topology_line(nt: NodeTopology) -> str:
+    """`kwok-node-0 (zone-0): same-zone hints → 10.244.0.5:80`, or every endpoint and why."""
+    where = f"{nt.node} ({nt.zone or 'no zone label'})"
+    if nt.unknown is not None:
+        return f"{where}: {nt.unknown}"
+    eps = ", ".join(nt.endpoints) or "none"
+    how = _MODE[nt.mode] if nt.mode else "every endpoint"
+    why = f" ({'; '.join(nt.fallback)})" if nt.fallback else ""
+    return f"{where}: {how}{why} → {eps}"

@@ -1,0 +1,301 @@
+"""kube-proxy's topology rules (path/topology.py), against upstream's own expectations."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+
+from kinspect.model.values import Node, PodRef
+from kinspect.path.chain import Backend
+from kinspect.path.topology import LeftOut, NodeTopology, for_node, in_force, per_node, zone_of
+from tests.unit.builders import svc
+
+
+def be(
+    addr: str,
+    zones: tuple[str, ...] = (),
+    nodes: tuple[str, ...] = (),
+    ready: bool = True,
+    serving: bool | None = None,
+    terminating: bool = False,
+) -> Backend:
+    return Backend(
+        addr,
+        80,
+        "TCP",
+        ready,
+        ready if serving is None else serving,
+        terminating,
+        for_zones=zones,
+        for_nodes=nodes,
+    )
+
+
+# Transcribed as facts from kubernetes v1.37.2 pkg/proxy/topology_test.go,
+# TestCategorizeEndpoints: every case whose service uses Cluster endpoints, with the cluster
+# endpoints it expects (the Local-endpoint cases are not topology's: Local ignores hints).
+# The case named "PreferSameNode falls back to same-zone when feature gate disabled" is left
+# out: the gate is GA and locked on since v1.35, so no v1.37 kube-proxy runs without it.
+# (upstream name, node, zone label, endpoints, expected cluster endpoints)
+_A, _B, _C, _D = "zone-a", "zone-b", "zone-c", "zone-d"
+UPSTREAM: list[tuple[str, str, str | None, list[Backend], set[str]]] = [
+    (
+        "should use topology since all endpoints have hints, node has a zone label and and "
+        "there are endpoints for the node's zone",
+        "",
+        _A,
+        [
+            be("10.1.2.3", (_A,)),
+            be("10.1.2.4", (_B,)),
+            be("10.1.2.5", (_C,)),
+            be("10.1.2.6", (_A,)),
+        ],
+        {"10.1.2.3:80", "10.1.2.6:80"},
+    ),
+    (
+        "externalTrafficPolicy: Local, topology ignored for Local endpoints (cluster side)",
+        "",
+        _A,
+        [
+            be("10.1.2.3", (_A,)),
+            be("10.1.2.4", (_B,)),
+            be("10.1.2.5", (_C,)),
+            be("10.1.2.6", (_A,)),
+        ],
+        {"10.1.2.3:80", "10.1.2.6:80"},
+    ),
+    ("empty node labels", "", None, [be("10.1.2.3", (_A,))], {"10.1.2.3:80"}),
+    ("empty zone label", "", None, [be("10.1.2.3", (_A,))], {"10.1.2.3:80"}),
+    (
+        "node in different zone, no endpoint filtering",
+        "",
+        _B,
+        [be("10.1.2.3", (_A,))],
+        {"10.1.2.3:80"},
+    ),
+    (
+        "unready endpoint",
+        "",
+        _A,
+        [
+            be("10.1.2.3", (_A,)),
+            be("10.1.2.4", (_B,)),
+            be("10.1.2.5", (_C,)),
+            be("10.1.2.6", (_A,), ready=False),
+        ],
+        {"10.1.2.3:80"},
+    ),
+    (
+        "only unready endpoints in same zone (should not filter)",
+        "",
+        _A,
+        [
+            be("10.1.2.3", (_A,), ready=False),
+            be("10.1.2.4", (_B,)),
+            be("10.1.2.5", (_C,)),
+            be("10.1.2.6", (_A,), ready=False),
+        ],
+        {"10.1.2.4:80", "10.1.2.5:80"},
+    ),
+    (
+        "missing hints, no filtering applied",
+        "",
+        _A,
+        [be("10.1.2.3", (_A,)), be("10.1.2.4", (_B,)), be("10.1.2.5"), be("10.1.2.6", (_A,))],
+        {"10.1.2.3:80", "10.1.2.4:80", "10.1.2.5:80", "10.1.2.6:80"},
+    ),
+    (
+        "multiple hints per endpoint, filtering includes any endpoint with zone included",
+        "",
+        _C,
+        [
+            be("10.1.2.3", (_A, _B, _C)),
+            be("10.1.2.4", (_B, _C)),
+            be("10.1.2.5", (_B, _D)),
+            be("10.1.2.6", (_C,)),
+        ],
+        {"10.1.2.3:80", "10.1.2.4:80", "10.1.2.6:80"},
+    ),
+    (
+        "PreferSameNode available",
+        "node-1",
+        _A,
+        [
+            be("10.1.2.3", (_A,), ("node-1",)),
+            be("10.1.2.4", (_B,), ("node-2",)),
+            be("10.1.2.5", (_C,), ("node-3",)),
+            be("10.1.2.6", (_A,), ("node-4",)),
+        ],
+        {"10.1.2.3:80"},
+    ),
+    (
+        "PreferSameNode ignored if some endpoints unhinted",
+        "node-1",
+        _A,
+        [
+            be("10.1.2.3", (_A,), ("node-1",)),
+            be("10.1.2.4"),
+            be("10.1.2.5", (_C,), ("node-3",)),
+            be("10.1.2.6", (_A,), ("node-4",)),
+        ],
+        {"10.1.2.3:80", "10.1.2.4:80", "10.1.2.5:80", "10.1.2.6:80"},
+    ),
+    (
+        "PreferSameNode falls back to PreferSameZone if no endpoint for node",
+        "node-0",
+        _A,
+        [
+            be("10.1.2.3", (_A,), ("node-1",)),
+            be("10.1.2.4", (_B,), ("node-2",)),
+            be("10.1.2.5", (_C,), ("node-3",)),
+            be("10.1.2.6", (_A,), ("node-4",)),
+        ],
+        {"10.1.2.3:80", "10.1.2.6:80"},
+    ),
+    (
+        "conflicting topology and localness require merging allEndpoints (cluster side)",
+        "",
+        _A,
+        [
+            be("10.0.0.0", (_A,)),
+            be("10.0.0.1", (_B,)),
+            be("10.0.0.2", (_A,)),
+            be("10.0.0.3", (_B,)),
+        ],
+        {"10.0.0.0:80", "10.0.0.2:80"},
+    ),
+    (
+        "Cluster traffic policy, endpoints not Ready",
+        "",
+        None,
+        [be("10.0.0.0", ready=False), be("10.0.0.1", ready=False)],
+        set(),
+    ),
+    (
+        "Cluster traffic policy, some endpoints are Ready",
+        "",
+        None,
+        [be("10.0.0.0", ready=False), be("10.0.0.1")],
+        {"10.0.0.1:80"},
+    ),
+    (
+        "Cluster traffic policy, all endpoints are terminating",
+        "",
+        None,
+        [
+            be("10.0.0.0", ready=False, serving=True, terminating=True),
+            be("10.0.0.1", ready=False, serving=True, terminating=True),
+        ],
+        {"10.0.0.0:80", "10.0.0.1:80"},
+    ),
+    (
+        "iTP: Cluster, eTP: Local, with terminating endpoints (cluster side)",
+        "",
+        None,
+        [
+            be("10.0.0.0"),
+            be("10.0.0.1", ready=False, serving=False),
+            be("10.0.0.2", ready=False, serving=True, terminating=True),
+            be("10.0.0.3", ready=False, serving=True, terminating=True),
+        ],
+        {"10.0.0.0:80"},
+    ),
+    ("empty endpoints when no service endpoints exist", "", None, [], set()),
+    (
+        "single endpoint not ready, not serving, not terminating",
+        "",
+        _A,
+        [be("10.0.0.0", ready=False, serving=False)],
+        set(),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "node", "zone", "endpoints", "want"), UPSTREAM)
+def test_upstream_categorize_endpoints(
+    name: str, node: str, zone: str | None, endpoints: list[Backend], want: set[str]
+) -> None:
+    assert set(for_node(endpoints, node, zone).endpoints) == want, name
+
+
+def test_same_zone_names_the_left_out_and_the_mode() -> None:
+    eps = [be("10.0.0.1", ("z0",)), be("10.0.0.2", ("z1",)), be("10.0.0.3", ("z1", "z2"))]
+    assert for_node(eps, "n0", "z0") == NodeTopology(
+        "n0",
+        "z0",
+        "PreferSameZone",
+        ("10.0.0.1:80",),
+        (
+            LeftOut("10.0.0.2", 80, None, "hinted for zone z1"),
+            LeftOut("10.0.0.3", 80, None, "hinted for zones z1, z2"),
+        ),
+    )
+
+
+def test_same_node_falls_back_to_zone_then_to_all() -> None:
+    pod = PodRef("ns", "a")
+    eps = [
+        Backend("10.0.0.1", 80, "TCP", True, True, False, pod=pod, for_zones=("z0",),
+                for_nodes=("n0",)),
+        be("10.0.0.2", ("z1",), ("n1",)),
+    ]  # fmt: skip
+    assert for_node(eps, "n0", "z0").mode == "PreferSameNode"
+    assert for_node(eps, "n0", "z0").left_out == (
+        LeftOut("10.0.0.2", 80, None, "hinted for node n1"),
+    )
+    same_zone = for_node(eps, "n9", "z1")
+    assert (same_zone.mode, same_zone.endpoints) == ("PreferSameZone", ("10.0.0.2:80",))
+    assert same_zone.fallback == ("no endpoint is hinted for node n9",)
+    every = for_node(eps, "n2", "z2")
+    assert (every.mode, every.endpoints, every.left_out) == (
+        None,
+        ("10.0.0.1:80", "10.0.0.2:80"),
+        (),
+    )
+    assert every.fallback == (
+        "no endpoint is hinted for node n2",
+        "no endpoint is hinted for zone z2",
+    )
+    unlabelled = for_node(eps, "n2", None)
+    assert unlabelled.fallback[-1] == "node n2 has no topology.kubernetes.io/zone label"
+
+
+def test_a_missing_hint_turns_topology_off_and_says_which() -> None:
+    eps = [
+        Backend("10.0.0.1", 80, "TCP", True, True, False, pod=PodRef("ns", "a")),
+        be("10.0.0.2", ("z0",), ("n0",)),
+    ]
+    got = for_node(eps, "n0", "z0")
+    assert got.mode is None
+    assert got.fallback == (
+        "endpoint 10.0.0.1:80 (ns/a) has no node hint: same-node hints are off for the whole "
+        "service port",
+        "endpoint 10.0.0.1:80 (ns/a) has no zone hint: topology is off for the whole service port",
+    )
+
+
+def test_zone_unknown_matters_only_when_the_node_mode_is_not_taken() -> None:
+    eps = [be("10.0.0.1", ("z0",), ("n0",)), be("10.0.0.2", ("z1",), ("n1",))]
+    why = "unknown, because nodes were not read"
+    assert for_node(eps, "n0", None, why).mode == "PreferSameNode"
+    got = for_node(eps, "n5", None, why)
+    assert (got.mode, got.unknown) == (None, why)
+
+
+def test_per_node_only_where_hints_are_in_force_and_apply() -> None:
+    nodes = [Node("n0", labels={"topology.kubernetes.io/zone": "z0"}), Node("n1")]
+    eps = [be("10.0.0.1", ("z0",)), be("10.0.0.2", ("z0",))]
+    s = svc("web")
+    got = per_node(s, eps, nodes)
+    assert [(t.node, t.zone, t.mode) for t in got] == [
+        ("n0", "z0", "PreferSameZone"),
+        ("n1", None, None),
+    ]
+    assert zone_of(nodes[1]) is None
+    assert per_node(s, [be("10.0.0.1")], nodes) == ()
+    assert not in_force([be("10.0.0.1", ("z0",), ready=False)])
+    local = msgspec.structs.replace(s, internal_traffic_policy="Local")
+    assert per_node(local, eps, nodes) == ()
+    # externalTrafficPolicy Local: a NodePort service's ClusterIP still uses cluster endpoints.
+    assert per_node(msgspec.structs.replace(s, type="NodePort", external_traffic_policy="Local"),
+                    eps, nodes) != ()  # fmt: skip
