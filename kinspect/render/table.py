@@ -16,7 +16,7 @@ from kinspect.path.inventory import Inventory
 from kinspect.policy.netpol import Isolation
 from kinspect.render import reasons
 from kinspect.render.safe import plain
-from kinspect.render.words import consumer_short, port_label, topology_line
+from kinspect.render.words import consumer_short, hints_label, port_label, topology_line
 
 # The rows of a service that just changed (`map --watch` at a terminal).
 HIGHLIGHT = "reverse"
@@ -143,6 +143,9 @@ def map_table(
         kind = "Headless" if s.headless else s.type
         if kind != "ClusterIP":
             svc += f"\n{kind}"
+        if hints_label(s):
+            # A label: which endpoints each node uses follows the slices' hints (FRONTENDS).
+            svc += f"\n{plain(hints_label(s).split()[-1])}"
         if wide and s.publish_not_ready_addresses:
             svc += "\npublishNotReady"
         # What the API server calls through this service (APIServices, webhooks).

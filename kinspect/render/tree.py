@@ -173,8 +173,13 @@ def _route(root: Tree, rt: Route) -> None:
             left = {(o.address, o.port): o.reason for o in rt.topology.nodes[0].left_out}
     for b in rt.backends:
         why = left.get((b.address, b.port))
-        if why is not None:
-            hop.add(Text(f"{plain(b.address)}:{b.port}  left out: {plain(why)}", style="dim"))
+        if why is not None and rt.topology is not None:
+            label = _backend_label(b)
+            label.append(
+                f"  left out by kube-proxy on {plain(rt.topology.nodes[0].node)}: {plain(why)}",
+                style="yellow",
+            )
+            hop.add(label)
             continue
         hop.add(_backend_label(b)).add(_container_label(b))
     if not rt.backends:
