@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import msgspec
 import pytest
 
+from kinspect.model.errors import ExitCode
+from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Node, PodRef
+from kinspect.path import chain, topology
 from kinspect.path.chain import Backend
 from kinspect.path.topology import LeftOut, NodeTopology, for_node, in_force, per_node, zone_of
-from tests.unit.builders import svc
+from kinspect.wire import snapshotfile
+
+from ..schema import validate
+from .builders import cport, ep, group, node, pod, snap, sport, svc
+from .runner import invoke
 
 
 def be(
@@ -299,3 +309,171 @@ def test_per_node_only_where_hints_are_in_force_and_apply() -> None:
     # externalTrafficPolicy Local: a NodePort service's ClusterIP still uses cluster endpoints.
     assert per_node(msgspec.structs.replace(s, type="NodePort", external_traffic_policy="Local"),
                     eps, nodes) != ()  # fmt: skip
+
+
+# --- through the CLI, on a snapshot file -----------------------------------------------------
+
+ZONE = "topology.kubernetes.io/zone"
+
+
+def _zoned() -> Snapshot:
+    """web (PreferSameZone, NodePort) over a on n0 (z0) and b on n1 (z1); n2 (z2) has none.
+
+    c0 and c2 are clients on n0 and n2. The hints are what the endpointslice controller writes.
+    """
+    nodes = tuple(msgspec.structs.replace(node(i), labels={ZONE: f"z{i}"}) for i in range(3))
+    a = pod("a", "10.244.0.5", cport("app", 8080, "http"))
+    b = pod("b", "10.244.1.5", cport("app", 8080, "http"), node_name="n1")
+    c0 = pod("c0", "10.244.0.9", labels={"app": "client"})
+    c2 = pod("c2", "10.244.2.9", node_name="n2", labels={"app": "client"})
+    web = msgspec.structs.replace(
+        svc("web", sport(80, "http", name="http", node_port=30080), type="NodePort"),
+        traffic_distribution="PreferSameZone",
+    )
+    g = group(
+        "web",
+        [("http", 8080, "TCP")],
+        msgspec.structs.replace(ep("10.244.0.5", "a"), for_zones=("z0",)),
+        msgspec.structs.replace(ep("10.244.1.5", "b", "n1"), for_zones=("z1",)),
+    )
+    return snap(nodes=nodes, services=(web,), groups=(g,), pods=(a, b, c0, c2))
+
+
+def _save(tmp_path: Path) -> str:
+    path = str(tmp_path / "zoned.json")
+    snapshotfile.save(path, _zoned())
+    return path
+
+
+def test_map_json_has_per_node_endpoints_and_hints(tmp_path: Path) -> None:
+    doc = json.loads(invoke("map", "-A", "--snapshot", _save(tmp_path), "-o", "json").stdout)
+    validate(doc, "chain-report.json")
+    (port,) = doc["services"][0]["ports"]
+    assert [b["forZones"] for b in port["backends"]] == [["z0"], ["z1"]]
+    assert port["topology"] == [
+        {
+            "node": "n0",
+            "zone": "z0",
+            "mode": "PreferSameZone",
+            "endpoints": ["10.244.0.5:8080"],
+            "leftOut": [
+                {
+                    "address": "10.244.1.5",
+                    "port": 8080,
+                    "pod": {"namespace": "ns", "name": "b"},
+                    "reason": "hinted for zone z1",
+                }
+            ],
+            "fallback": [],
+            "unknown": None,
+        },
+        {
+            "node": "n1",
+            "zone": "z1",
+            "mode": "PreferSameZone",
+            "endpoints": ["10.244.1.5:8080"],
+            "leftOut": [
+                {
+                    "address": "10.244.0.5",
+                    "port": 8080,
+                    "pod": {"namespace": "ns", "name": "a"},
+                    "reason": "hinted for zone z0",
+                }
+            ],
+            "fallback": [],
+            "unknown": None,
+        },
+        {
+            "node": "n2",
+            "zone": "z2",
+            "mode": None,
+            "endpoints": ["10.244.0.5:8080", "10.244.1.5:8080"],
+            "leftOut": [],
+            "fallback": ["no endpoint is hinted for zone z2"],
+            "unknown": None,
+        },
+    ]
+
+
+def test_map_text_shows_the_distribution_per_node(tmp_path: Path) -> None:
+    path = _save(tmp_path)
+    table = invoke("map", "-n", "ns", "--snapshot", path).stdout
+    assert "PreferSameZone" in table
+    assert "hints 2/3" in table
+    assert "ready, for z0" in table
+    wide = invoke("map", "-n", "ns", "--snapshot", path, "-o", "wide").stdout
+    assert "n2 (z2): every endpoint (no endpoint is hinted for zone z2) → 10.244.0.5:8080, " in (
+        wide
+    )
+    tree = invoke("map", "-n", "ns", "--snapshot", path, "-o", "tree").stdout
+    assert "trafficDistribution PreferSameZone" in tree
+    assert "n0 (z0): same-zone hints → 10.244.0.5:8080" in tree
+    explain = invoke("explain", "-n", "ns", "--snapshot", path).stdout
+    assert "n1 (z1): same-zone hints → 10.244.1.5:8080" in explain
+
+
+def test_trace_from_a_pod_follows_its_nodes_endpoints(tmp_path: Path) -> None:
+    path = _save(tmp_path)
+    r = invoke("trace", "10.96.0.10:80", "--from", "ns/c0", "--snapshot", path, "-o", "json")
+    doc = json.loads(r.stdout)
+    validate(doc, "trace-report.json")
+    (route,) = doc["routes"]
+    assert route["topology"]["basis"] == "client"
+    assert [(t["node"], t["endpoints"]) for t in route["topology"]["nodes"]] == [
+        ("n0", ["10.244.0.5:8080"])
+    ]
+    # Only the endpoint kube-proxy on n0 uses gets a policy verdict.
+    assert [h["pod"]["name"] for h in doc["policy"]["hops"]] == ["a"]
+    text = invoke("trace", "10.96.0.10:80", "--from", "ns/c0", "--snapshot", path).stdout
+    assert "left out by kube-proxy on n0: hinted for zone z1" in text
+    far = invoke("trace", "10.96.0.10:80", "--from", "ns/c2", "--snapshot", path, "-o", "json")
+    (route,) = json.loads(far.stdout)["routes"]
+    (view,) = route["topology"]["nodes"]
+    assert (view["node"], view["endpoints"]) == ("n2", ["10.244.0.5:8080", "10.244.1.5:8080"])
+    assert view["fallback"] == ["no endpoint is hinted for zone z2"]
+
+
+def test_trace_without_a_client_node_gives_every_nodes_answer(tmp_path: Path) -> None:
+    path = _save(tmp_path)
+    doc = json.loads(invoke("trace", "10.96.0.10:80", "--snapshot", path, "-o", "json").stdout)
+    (route,) = doc["routes"]
+    assert route["topology"]["basis"] == "every-node"
+    assert [t["node"] for t in route["topology"]["nodes"]] == ["n0", "n1", "n2"]
+    text = invoke("trace", "10.96.0.10:80", "--snapshot", path).stdout
+    assert "the endpoints depend on the client's node" in text
+
+
+def test_a_nodeport_is_decided_on_the_node_it_enters(tmp_path: Path) -> None:
+    path = _save(tmp_path)
+    for address, node_name, want in (
+        ("192.0.2.11", "n1", ["10.244.1.5:8080"]),
+        ("192.0.2.12", "n2", ["10.244.0.5:8080", "10.244.1.5:8080"]),
+    ):
+        r = invoke(
+            "trace", f"{address}:30080", "--from", "outside", "--snapshot", path, "-o", "json"
+        )
+        (route,) = json.loads(r.stdout)["routes"]
+        assert route["topology"]["basis"] == "entry"
+        assert [(t["node"], t["endpoints"]) for t in route["topology"]["nodes"]] == [
+            (node_name, want)
+        ]
+
+
+def test_trace_from_a_node_not_read_is_unknown_unless_node_hints_decide(tmp_path: Path) -> None:
+    s = msgspec.structs.replace(_zoned(), nodes=())
+    path = str(tmp_path / "nodeless.json")
+    snapshotfile.save(path, s)
+    r = invoke("trace", "10.96.0.10:80", "--from", "node/n0", "--snapshot", path, "-o", "json")
+    # --from node/NAME needs the node: without nodes it is not found (exit 6), as before.
+    assert r.code == ExitCode.NOT_FOUND
+    got = topology.route(
+        s.services[0],
+        "ClusterIP",
+        None,
+        "n0",
+        chain.service_chain(chain.Index.of(s), s.services[0]).ports[0].backends,
+        [],
+    )
+    assert got is not None
+    (view,) = got.nodes
+    assert view.unknown == "unknown, because node n0 was not read (its zone label decides)"
