@@ -8,12 +8,16 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from kinspect.live.state import State
+from kinspect.model.change import Change
 from kinspect.model.errors import ExitCode
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Node, PodRef
 from kinspect.path import chain, topology
 from kinspect.path.chain import Backend
 from kinspect.path.topology import LeftOut, NodeTopology, for_node, in_force, per_node, zone_of
+from kinspect.render import report
+from kinspect.render import watch as render_watch
 from kinspect.wire import snapshotfile
 
 from ..schema import validate
@@ -477,3 +481,18 @@ def test_trace_from_a_node_not_read_is_unknown_unless_node_hints_decide(tmp_path
     assert got is not None
     (view,) = got.nodes
     assert view.unknown == "unknown, because node n0 was not read (its zone label decides)"
+
+
+def test_a_zone_change_under_watch_is_a_valid_event_with_the_new_topology() -> None:
+    state = State.of(_zoned())
+    moved = msgspec.structs.replace(_zoned().nodes[2], labels={ZONE: "z1"})
+    (ev,) = state.step(Change("nodes", "MODIFIED", ("", "n2"), (moved,)))
+    doc = json.loads(msgspec.json.encode(report.chain_event("ctx", "2026-12-08T00:00:00Z", ev)))
+    validate(doc, "chain-event.json")
+    assert [(t["node"], t["mode"], t["endpoints"]) for t in doc["topology"]] == [
+        ("n0", "PreferSameZone", ["10.244.0.5:8080"]),
+        ("n1", "PreferSameZone", ["10.244.1.5:8080"]),
+        ("n2", "PreferSameZone", ["10.244.1.5:8080"]),
+    ]
+    assert render_watch.event_line("T", ev).plain.endswith(" hints 3/3")
+    assert state.current() == chain.build(state.as_snapshot())
