@@ -13,7 +13,7 @@ from kinspect.edge.entry import Entrypoint
 from kinspect.path.chain import PortChain, ServiceChain
 from kinspect.render import reasons
 from kinspect.render.safe import markdown as md
-from kinspect.render.words import topology_line
+from kinspect.render.words import topology_lines
 
 _TEXT = """\
 # Four addresses
@@ -88,7 +88,7 @@ def _example(pc: PortChain, c: ServiceChain) -> str:
             "uses only the endpoints hinted for it (same node first, then same zone, else every "
             "endpoint; docs/kube-proxy.md):"
         )
-        lines.extend(f"  * {md(topology_line(t))}" for t in pc.topology)
+        lines.extend(f"  * {md(line)}" for line in topology_lines(pc.topology))
     for hc in c.health_checks[:1]:
         ok = md(", ".join(h.node for h in c.health_checks if h.status == 200) or "no node")
         lines.append(

@@ -16,7 +16,7 @@ from kinspect.path.inventory import Inventory
 from kinspect.policy.netpol import Isolation
 from kinspect.render import reasons
 from kinspect.render.safe import plain
-from kinspect.render.words import consumer_short, hints_label, port_label, topology_line
+from kinspect.render.words import consumer_short, hints_label, port_label, topology_lines
 
 # The rows of a service that just changed (`map --watch` at a terminal).
 HIGHLIGHT = "reverse"
@@ -179,7 +179,7 @@ def map_table(
                 narrowed = sum(t.mode is not None for t in pc.topology)
                 fronts += f"\nhints {narrowed}/{len(pc.topology)}"
                 if wide:
-                    fronts += "".join(f"\n{plain(topology_line(t))}" for t in pc.topology)
+                    fronts += "".join(f"\n{plain(line)}" for line in topology_lines(pc.topology))
             # One line per host and path (a route on two listeners enters the port once).
             ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
             for line in dict.fromkeys(short(e) for e in ins):

@@ -23,6 +23,7 @@ from kinspect.render.words import (
     port_label,
     port_text,
     topology_line,
+    topology_lines,
 )
 
 
@@ -194,8 +195,8 @@ def _topology(pt: Tree, nodes: tuple[NodeTopology, ...]) -> None:
     if not nodes:
         return
     top = pt.add(Text(_TOPOLOGY, style="cyan"))
-    for nt in nodes:
-        top.add(Text(plain(topology_line(nt)), style="yellow" if nt.mode is None else ""))
+    for line in topology_lines(nodes):
+        top.add(Text(plain(line)))
 
 
 def _route_topology(hop: Tree, rt: RouteTopology) -> None:
@@ -208,8 +209,8 @@ def _route_topology(hop: Tree, rt: RouteTopology) -> None:
                 style="cyan",
             )
         )
-        for nt in rt.nodes:
-            top.add(Text(plain(topology_line(nt))))
+        for line in topology_lines(rt.nodes):
+            top.add(Text(plain(line)))
         return
     whose = "the node it enters" if rt.basis == "entry" else "the client's node"
     hop.add(Text(f"topology hints, decided on {whose}: {plain(topology_line(rt.nodes[0]))}",

@@ -18,6 +18,7 @@ from kinspect.path.chain import Backend
 from kinspect.path.topology import LeftOut, NodeTopology, for_node, in_force, per_node, zone_of
 from kinspect.render import report
 from kinspect.render import watch as render_watch
+from kinspect.render.words import topology_lines
 from kinspect.wire import snapshotfile
 
 from ..schema import validate
@@ -496,3 +497,18 @@ def test_a_zone_change_under_watch_is_a_valid_event_with_the_new_topology() -> N
     ]
     assert render_watch.event_line("T", ev).plain.endswith(" hints 3/3")
     assert state.current() == chain.build(state.as_snapshot())
+
+
+def test_text_groups_a_zones_nodes_that_get_the_same_answer() -> None:
+    eps = [be("10.0.0.1", ("z0",)), be("10.0.0.2", ("z1",))]
+    nodes = [
+        Node(f"n{i}", labels={ZONE: z}) for i, z in enumerate(["z0", "z0", "z2", "z2", "z0"])
+    ] + [Node(f"m{i}") for i in range(7)]
+    lines = topology_lines(per_node(svc("web"), eps, nodes))
+    assert lines == [
+        "n0, n1, n4 (z0): same-zone hints → 10.0.0.1:80",
+        "n2, n3 (z2): every endpoint (no endpoint is hinted for zone z2) → 10.0.0.1:80, "
+        "10.0.0.2:80",
+        "m0, m1, m2, m3, m4 and 2 more (no zone label): every endpoint (their node has no "
+        "topology.kubernetes.io/zone label) → 10.0.0.1:80, 10.0.0.2:80",
+    ]
