@@ -570,6 +570,27 @@ def test_topology_checks_stay_quiet_when_nodes_were_not_read() -> None:
     assert "topology-zone-without-endpoint" not in fired
 
 
+def test_topology_zone_without_endpoint_quiet_where_node_hints_serve_its_nodes() -> None:
+    # Hand-made hints: p1 runs in z1 but is hinted for zone z0 and for node n2 (in z2). No
+    # endpoint is hinted for z1 or z2, yet n2 takes PreferSameNode: only n1 falls back.
+    base = _hinted("z0", "z1")
+    g = base.endpoint_groups[0]
+    e0, e1 = g.endpoints
+    g = msgspec.structs.replace(
+        g,
+        endpoints=(
+            msgspec.structs.replace(e0, for_nodes=("n0",)),
+            msgspec.structs.replace(e1, for_zones=("z0",), for_nodes=("n2",)),
+        ),
+    )
+    (f,) = [
+        f
+        for f in _run(_with(base, endpoint_groups=(g,)))
+        if f.check == "topology-zone-without-endpoint"
+    ]
+    assert f.message.startswith("no endpoint is hinted for zone z1: kube-proxy on its node(s) n1 ")
+
+
 def test_topology_hints_incomplete_names_the_endpoints_without() -> None:
     (f,) = [f for f in _run(_hinted("z0", None)) if f.check == "topology-hints-incomplete"]
     ip = _p("p1").pod_ips[0]
