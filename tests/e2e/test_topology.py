@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kinspect.model.errors import ExitCode
+
 from .conftest import ROOT, Namespace
+from .watchstream import Stream
 
 NODES = ("kwok-node-0", "kwok-node-1", "kwok-node-2")
 ZONE = "topology.kubernetes.io/zone"
@@ -170,3 +173,34 @@ def test_a_nodeport_is_decided_on_the_node_it_enters(ns: Namespace) -> None:
             node,
             _expected(ns, "zoned-np", node, zones[node]),
         )
+
+
+def test_map_watch_follows_a_zone_gaining_an_endpoint(ns: Namespace) -> None:
+    """A backend starting in zone-2: the stream's topology for zoned equals a fresh map's."""
+    ns.apply((ROOT / "examples" / "topology.yaml").read_text())
+    ns.wait_settled(pods=4)
+    ns.wait_until("the controller's zone hints on zoned", lambda: _hinted(ns, "zoned", False))
+    stream = Stream(["map", "-n", ns.name, "--watch", "-o", "json", *ns.cluster.kinspect_args()])
+    try:
+        stream.synced()
+        ns.apply(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: zoned-2, labels: {app: zoned}}\n"
+            "spec: {nodeName: kwok-node-2, containers: [{name: app,"
+            " image: registry.k8s.io/pause:3.10, ports: [{name: http, containerPort: 8080}]}]}\n"
+        )
+
+        def zone_2_served(d: dict[str, Any]) -> bool:
+            if d.get("event") != "frontends-changed" or d.get("service") != "zoned":
+                return False
+            views = {t["node"]: t for t in d["topology"] or []}
+            return views.get("kwok-node-2", {}).get("mode") == "PreferSameZone"
+
+        ev = stream.until("zoned's kwok-node-2 on same-zone hints", zone_2_served, seconds=90)
+    finally:
+        code, err = stream.interrupt()
+        assert code == ExitCode.INTERRUPTED, err
+    ns.wait_until("zoned-2 hinted", lambda: len(_ready_endpoints(ns, "zoned")) == 3)
+    fresh = ns.kinspect_json("map", "zoned", "-n", ns.name)
+    assert ev["topology"] == fresh["services"][0]["ports"][0]["topology"]
+    ip2 = ns.get("pod", "zoned-2")["status"]["podIP"]
+    assert {t["node"]: t["endpoints"] for t in ev["topology"]}["kwok-node-2"] == [f"{ip2}:8080"]
