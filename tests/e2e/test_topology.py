@@ -192,8 +192,8 @@ def test_map_watch_follows_a_zone_gaining_an_endpoint(ns: Namespace) -> None:
         def zone_2_served(d: dict[str, Any]) -> bool:
             if d.get("event") != "frontends-changed" or d.get("service") != "zoned":
                 return False
-            views = {t["node"]: t for t in d["topology"] or []}
-            return views.get("kwok-node-2", {}).get("mode") == "PreferSameZone"
+            modes = {str(t["node"]): t["mode"] for t in d["topology"] or []}
+            return bool(modes.get("kwok-node-2") == "PreferSameZone")
 
         ev = stream.until("zoned's kwok-node-2 on same-zone hints", zone_2_served, seconds=90)
     finally:
