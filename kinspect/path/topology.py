@@ -101,6 +101,8 @@ def cluster_policy(svc: Service, kind: str) -> bool:
 
 def uses_hints(svc: Service) -> bool:
     """kube-proxy's `UsesClusterEndpoints`: internal policy Cluster, or externally reached."""
+    if svc.headless:
+        return False  # kube-proxy proxies no headless service (clients use the pod IPs)
     external = svc.type in ("NodePort", "LoadBalancer") or bool(svc.external_ips)
     return svc.internal_traffic_policy != "Local" or external
 

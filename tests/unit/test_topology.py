@@ -309,6 +309,7 @@ def test_per_node_only_where_hints_are_in_force_and_apply() -> None:
     assert zone_of(nodes[1]) is None
     assert per_node(s, [be("10.0.0.1")], nodes) == ()
     assert not in_force([be("10.0.0.1", ("z0",), ready=False)])
+    assert per_node(msgspec.structs.replace(s, cluster_ips=()), eps, nodes) == ()  # headless
     local = msgspec.structs.replace(s, internal_traffic_policy="Local")
     assert per_node(local, eps, nodes) == ()
     # externalTrafficPolicy Local: a NodePort service's ClusterIP still uses cluster endpoints.
