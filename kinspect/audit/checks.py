@@ -64,6 +64,7 @@ from kinspect.audit.ports import (
     target_port_undeclared,
     unnamed_container_port,
 )
+from kinspect.audit.topology import topology_hints_incomplete, topology_zone_without_endpoint
 from kinspect.model.snapshot import Snapshot
 from kinspect.path.chain import Index, ServiceChain
 
@@ -117,6 +118,8 @@ CHECKS: tuple[Check, ...] = (
     Check("policy-named-port-undeclared", Severity.WARNING, policy_named_port_undeclared),
     Check("egress-blocks-dns", Severity.WARNING, egress_blocks_dns),
     Check("policy-rule-never-matches", Severity.WARNING, policy_rule_never_matches),
+    Check("topology-zone-without-endpoint", Severity.WARNING, topology_zone_without_endpoint),
+    Check("topology-hints-incomplete", Severity.WARNING, topology_hints_incomplete),
 )
 
 

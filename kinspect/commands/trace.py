@@ -253,7 +253,7 @@ def trace_(
         return snap if src is None else _with_source_pods(conn, snap, src)
 
     snap = _read_traced(s, t, w, live)
-    result = trace.trace(chain.Index.of(snap), target)
+    result = trace.trace(chain.Index.of(snap), target, _client_node(src, snap))
     from kinspect.render import tree
 
     pods = {p.ref: p for p in snap.pods}
@@ -269,6 +269,26 @@ def trace_(
         result.routes,
     )
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
+
+
+def _client_node(src: reach.Source | None, snap: Snapshot) -> str | None:
+    """The node whose kube-proxy handles --from's traffic: a pod's node, or the node itself.
+
+    None for a namespace's pods, an outside client or an address of neither: then the trace
+    gives every node's answer where topology hints make it differ.
+    """
+    if src is None:
+        return None
+    if src.kind == "node":
+        return src.node
+    if src.kind == "pod":
+        return next((p.node_name for p in snap.pods if p.ref == src.pod), None)
+    if src.kind == "ip" and src.ip is not None:
+        for n in snap.nodes:
+            if any(a.address == src.ip for a in n.ips()):
+                return n.name
+        return next((p.node_name for p in snap.pods if src.ip in p.pod_ips), None)
+    return None
 
 
 def _with_source_pods(conn: connection.Connection, snap: Snapshot, src: reach.Source) -> Snapshot:

@@ -17,7 +17,8 @@ cluster:
   kubernetes.io/service-name label, or the Endpoints' own name), before and after;
 - a node: only when its InternalIP/ExternalIP addresses change, every service whose chain
   depends on the node list: NodePorts (NodePort and LoadBalancer types), internalTrafficPolicy
-  Local (per-node answers) and health-check node ports.
+  Local (per-node answers) and health-check node ports; when the nodes or their zone labels
+  change, every service with topology hints in force (its per-node endpoints).
 
 Watched kinds are the four that make a `ServiceChain` (`WATCHED`). APIServices and webhooks
 (a chain's consumers) are kept as first read.
@@ -44,6 +45,7 @@ from kinspect.model.values import (
     Value,
 )
 from kinspect.path.chain import Backend, Frontend, Index, ServiceChain, service_chain
+from kinspect.path.topology import NodeTopology, in_force, zone_of
 from kinspect.path.trace import TraceResult
 
 ChainEventKind = Literal[
@@ -74,6 +76,8 @@ class ChainEvent:
     backend: Backend | None = None
     frontends: tuple[Frontend, ...] | None = None
     chain: ServiceChain | None = None
+    # frontends-changed: the port's per-node topology (issue 22), which changes with it.
+    topology: tuple[NodeTopology, ...] | None = None
 
 
 def key_of(field_: Field, value: Value, endpoint_source: EndpointSource) -> Key:
@@ -187,6 +191,7 @@ class State:
             self.slices[k] = tuple(gs)
             self._endpoint_groups(k, (), self.slices[k])
         idx.node_ips = _node_ips(self.nodes)
+        idx.node_list = [self.nodes[n] for n in sorted(self.nodes)]
         for c in snapshot.consumers:
             idx.consumers.setdefault((c.namespace, c.service), []).append(c)
         self.chains: dict[Key, ServiceChain] = {
@@ -355,10 +360,18 @@ class State:
             if isinstance(n, Node):
                 self.nodes[key[1]] = n
         ips = _node_ips(self.nodes)
+        before = [(n.name, zone_of(n)) for n in self.idx.node_list]
+        self.idx.node_list = [self.nodes[n] for n in sorted(self.nodes)]
+        out: set[Key] = set()
+        if before != [(n.name, zone_of(n)) for n in self.idx.node_list]:
+            # Topology hints: which endpoints a node uses follows its zone (and the node set).
+            out = {
+                k for k, c in self.chains.items() if any(in_force(pc.backends) for pc in c.ports)
+            }
         if ips == self.idx.node_ips:
-            return set()
+            return out
         self.idx.node_ips = ips
-        return {k for k, s in self.services.items() if _depends_on_nodes(s)}
+        return out | {k for k, s in self.services.items() if _depends_on_nodes(s)}
 
     # --- chains --------------------------------------------------------------------------
 
@@ -441,8 +454,17 @@ def diff(old: ServiceChain | None, new: ServiceChain | None) -> list[ChainEvent]
     out: list[ChainEvent] = []
     for before, after in zip(old.ports, new.ports, strict=True):
         sp = after.port
-        if before.frontends != after.frontends:
-            out.append(ChainEvent("frontends-changed", ns, name, sp, frontends=after.frontends))
+        if before.frontends != after.frontends or before.topology != after.topology:
+            out.append(
+                ChainEvent(
+                    "frontends-changed",
+                    ns,
+                    name,
+                    sp,
+                    frontends=after.frontends,
+                    topology=after.topology,
+                )
+            )
         was = {_backend_key(b): b for b in before.backends}
         now = {_backend_key(b): b for b in after.backends}
         for k, b in was.items():

@@ -27,6 +27,8 @@ from kinspect.model.values import (
     ServicePort,
     Value,
 )
+from kinspect.path import topology
+from kinspect.path.topology import NodeTopology
 
 FrontendKind = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalIP"]
 
@@ -100,6 +102,10 @@ class Backend(Value, frozen=True):
     # "unknown, because ...": the pod is not found because it was not read (a namespace outside
     # -n whose pods could not be read, issue 22), so it is not known to be missing.
     pod_unknown: str | None = None
+    # The slice's topology hints (issue 22): the zones and nodes whose kube-proxy should use
+    # this endpoint (path/topology.py decides what kube-proxy does with them).
+    for_zones: tuple[str, ...] = ()
+    for_nodes: tuple[str, ...] = ()
 
 
 # Why a pod the selector matches gets no traffic on a port: a closed set, worded for people
@@ -140,6 +146,10 @@ class PortChain(Value, frozen=True):
     frontends: tuple[Frontend, ...] = ()
     backends: tuple[Backend, ...] = ()
     not_backends: tuple[NotBackend, ...] = ()
+    # Issue 22: per node, which endpoints kube-proxy there uses for cluster-policy traffic, when
+    # topology hints are in force (some ready endpoint carries one) and some of the service's
+    # traffic uses cluster endpoints; empty otherwise (every node uses every endpoint).
+    topology: tuple[NodeTopology, ...] = ()
 
 
 class ServiceChain(Value, frozen=True):
@@ -164,6 +174,8 @@ class Index:
     # (node name, address) of every InternalIP/ExternalIP: where each nodePort opens.
     node_ips: list[tuple[str, str]] = field(default_factory=list)
     consumers: dict[tuple[str, str], list[ServiceConsumer]] = field(default_factory=dict)
+    # Every node read, in snapshot order, by name: its zone label (topology hints).
+    node_list: list[Node] = field(default_factory=list)
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> Index:
@@ -176,6 +188,7 @@ class Index:
         idx.pods_by_ip = dict(by_ip)
         idx._by_labels = SelectorIndex(snapshot.pods)
         idx.nodes = {n.name: n for n in snapshot.nodes}
+        idx.node_list = list(snapshot.nodes)
         idx.node_ips = [(n.name, a.address) for n in snapshot.nodes for a in n.ips()]
         groups: defaultdict[tuple[str, str], list[EndpointGroup]] = defaultdict(list)
         for g in snapshot.endpoint_groups:
@@ -252,6 +265,8 @@ def _backend(idx: Index, e: Endpoint, port: int, protocol: Protocol) -> Backend:
             if e.pod and pod is None
             else None
         ),
+        for_zones=e.for_zones,
+        for_nodes=e.for_nodes,
     )
 
 
@@ -376,6 +391,7 @@ def service_chain(idx: Index, svc: Service) -> ServiceChain:
                 frontends=tuple(_frontends(svc, sp, idx.node_ips, backends)),
                 backends=tuple(backends),
                 not_backends=tuple(not_backends),
+                topology=topology.per_node(svc, backends, idx.node_list),
             )
         )
     return ServiceChain(

@@ -17,6 +17,7 @@ from kinspect.model.values import (
     ServicePort,
     ServiceType,
 )
+from kinspect.path import topology
 from kinspect.path.chain import (
     Backend,
     Frontend,
@@ -28,6 +29,7 @@ from kinspect.path.chain import (
     service_chain,
 )
 from kinspect.path.firewall import Firewall, firewall
+from kinspect.path.topology import RouteTopology
 
 MatchKind = Literal[
     "NodeIP", "ClusterIP", "LoadBalancer", "ExternalIP", "PodIP", "EndpointAddress", "ExternalName"
@@ -145,6 +147,8 @@ class Route:
     affinity_seconds: int | None = None
     # loadBalancerSourceRanges at this entry (None: the service sets none).
     firewall: Firewall | None = None
+    # Topology hints in force (issue 22): which endpoints the deciding node's kube-proxy uses.
+    topology: RouteTopology | None = None
 
 
 DirectVia = Literal["PodIP", "HostPort", "HostNetwork", "Endpoint"]
@@ -311,8 +315,12 @@ def entry_services(idx: Index, matches: list[Match], port: int) -> list[Service]
     ]
 
 
-def trace(idx: Index, target: Target) -> TraceResult:
-    """Identify the address and, with a port, follow every route from it."""
+def trace(idx: Index, target: Target, client_node: str | None = None) -> TraceResult:
+    """Identify the address and, with a port, follow every route from it.
+
+    `client_node`: the node of --from's pod (or the node itself), whose kube-proxy decides
+    which endpoints topology hints leave a ClusterIP, load-balancer or externalIP route.
+    """
     res = TraceResult(target, identify(idx, target.address))
     port, proto = target.port, target.protocol
     if port is None:
@@ -326,6 +334,9 @@ def trace(idx: Index, target: Target) -> TraceResult:
                 continue
             for f in pc.frontends:
                 if f.address == target.address and f.port == port:
+                    topo = topology.route(
+                        svc, f.kind, f.node, client_node, pc.backends, idx.node_list
+                    )
                     res.routes.append(
                         Route(
                             _name(svc),
@@ -336,6 +347,7 @@ def trace(idx: Index, target: Target) -> TraceResult:
                             pc.backends,
                             svc.session_affinity_timeout if svc.session_affinity else None,
                             firewall(svc, f.kind, f.address),
+                            topo,
                         )
                     )
         # kube-proxy's health check server speaks HTTP: TCP only.

@@ -26,6 +26,7 @@ from typing import Literal
 from kinspect.model.errors import NotFoundError, UsageError
 from kinspect.model.values import Node, Pod, PodRef, Protocol, Service
 from kinspect.path.chain import Backend, Index, service_chain
+from kinspect.path.topology import endpoint_name
 from kinspect.path.trace import TraceResult
 from kinspect.policy.netpol import PolicyIndex, PolicyVerdict, Side
 from kinspect.policy.peer import Peer
@@ -132,8 +133,12 @@ def hop_verdicts(
         # create-external-load-balancer/#preserving-the-client-source-ip).
         if r.entry.kind in _OUTSIDE_ENTRIES and etp in (None, "Cluster"):
             notes = (SNAT_NOTE,)
+        # Topology hints: only the endpoints the deciding node's kube-proxy uses are reached.
+        used = r.topology.used() if r.topology is not None else None
         for b in r.backends:
             if b.pod is None or b.pod not in pods:
+                continue
+            if used is not None and endpoint_name(b) not in used:
                 continue
             for peer in source.peers:
                 v, more = _check(index, source, peer, pods[b.pod], b.port, b.protocol)

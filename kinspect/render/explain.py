@@ -14,6 +14,7 @@ from kinspect.path import reasons
 from kinspect.path.chain import PortChain, ServiceChain
 from kinspect.render import words
 from kinspect.render.safe import markdown as md
+from kinspect.render.words import topology_lines
 
 _TEXT = """\
 # Four addresses
@@ -51,6 +52,8 @@ kube-proxy DNATs each packet **straight to an endpoint**: traffic entering throu
 a load balancer or an externalIP never passes through the ClusterIP (it is not on the wire); the
 ClusterIP is a second way in, for clients inside the cluster. Under
 `internalTrafficPolicy: Local` ClusterIP traffic goes only to endpoints on the client's node.
+Where the EndpointSlices carry **topology hints** (`trafficDistribution: PreferSameZone` or
+`PreferSameNode`), kube-proxy on each node uses only the endpoints hinted for its node or zone.
 """
 
 
@@ -80,6 +83,13 @@ def _example(pc: PortChain, c: ServiceChain) -> str:
                 f"  * internalTrafficPolicy Local: answered only from nodes with a local ready "
                 f"endpoint ({ok})"
             )
+    if pc.topology:
+        lines.append(
+            "* topology hints are in force: for cluster-policy traffic kube-proxy on each node "
+            "uses only the endpoints hinted for it (same node first, then same zone, else every "
+            "endpoint; docs/kube-proxy.md):"
+        )
+        lines.extend(f"  * {md(line)}" for line in topology_lines(pc.topology))
     for hc in c.health_checks[:1]:
         ok = md(", ".join(h.node for h in c.health_checks if h.status == 200) or "no node")
         lines.append(

@@ -101,6 +101,8 @@ def port(pc: PortChain) -> Json:
         "frontends": pc.frontends,
         "backends": pc.backends,
         "notBackends": [not_backend(nb) for nb in pc.not_backends],
+        # Issue 22: per node, the endpoints kube-proxy there uses (topology hints in force).
+        "topology": pc.topology,
     }
 
 
@@ -220,6 +222,7 @@ def chain_event(context: str, time: str, ev: ChainEvent) -> Json:
         "backend": ev.backend,
         "frontends": ev.frontends,
         "chain": service(ev.chain) if ev.chain is not None else None,
+        "topology": ev.topology,
     }
 
 
@@ -273,6 +276,8 @@ def trace_report(context: str, r: TraceResult) -> Json:
                 "sessionAffinity": "ClientIP" if rt.affinity_seconds is not None else None,
                 "sessionAffinityTimeoutSeconds": rt.affinity_seconds,
                 "sourceRanges": _firewall(rt.firewall),
+                # Issue 22: topology hints in force: the endpoints the deciding node uses.
+                "topology": rt.topology,
             }
             for rt in r.routes
         ],

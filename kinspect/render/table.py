@@ -16,7 +16,7 @@ from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.path.inventory import Inventory
 from kinspect.policy.netpol import Isolation
 from kinspect.render.safe import plain
-from kinspect.render.words import consumer_short, port_label
+from kinspect.render.words import consumer_short, hints_label, port_label, topology_lines
 
 # The rows of a service that just changed (`map --watch` at a terminal).
 HIGHLIGHT = "reverse"
@@ -69,6 +69,10 @@ def _state(b: Backend, iso: Isolation | None = None) -> Text:
         t.append(", hostNetwork", style="cyan")
     if b.container_port and b.container_port.sidecar:
         t.append(", sidecar", style="cyan")
+    if b.for_nodes or b.for_zones:
+        # The slice's topology hints: which nodes (or zones) should use this endpoint.
+        hint = f"node {', '.join(b.for_nodes)}" if b.for_nodes else ", ".join(b.for_zones)
+        t.append(f", for {plain(hint)}", style="cyan")
     if iso is not None and b.pod is not None and str(b.pod) in iso.by_pod:
         t.append(", isolated", style="magenta")
     return t
@@ -148,6 +152,9 @@ def map_table(
         style = HIGHLIGHT if (s.namespace, s.name) in highlight else None
         kind = "Headless" if s.headless else s.type
         notes: list[str] = [kind]
+        if hints_label(s):
+            # A label: which endpoints each node uses follows the slices' hints (FRONTENDS).
+            notes.append(plain(hints_label(s).split()[-1]))
         if wide and s.publish_not_ready_addresses:
             notes.append("publishNotReady")
         if s.session_affinity:
@@ -196,6 +203,13 @@ def map_table(
                 ok = {h.node for h in c.health_checks if h.status == 200}
                 nodes = {h.node for h in c.health_checks}
                 fronts.append(f"hc:{c.health_checks[0].port} {len(ok)}/{len(nodes)}")
+            if pc.topology:
+                # Topology hints: on how many nodes kube-proxy uses a same-zone or same-node
+                # subset (the others use every endpoint); -o wide names each node's.
+                narrowed = sum(t.mode is not None for t in pc.topology)
+                fronts.append(f"hints {narrowed}/{len(pc.topology)}")
+                if wide:
+                    fronts += [plain(line) for line in topology_lines(pc.topology)]
             # One line per host and path (a route on two listeners enters the port once).
             ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
             fronts += [f"← {plain(line)}" for line in dict.fromkeys(short(e) for e in ins)]

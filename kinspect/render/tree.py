@@ -15,10 +15,18 @@ from kinspect.model.values import Service
 from kinspect.path import reasons
 from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.path.firewall import EntryCheck
+from kinspect.path.topology import NodeTopology, RouteTopology
 from kinspect.path.trace import Direct, Route, TraceResult
 from kinspect.render import words
 from kinspect.render.safe import plain
-from kinspect.render.words import consumer_long, port_label, port_text
+from kinspect.render.words import (
+    consumer_long,
+    hints_label,
+    port_label,
+    port_text,
+    topology_line,
+    topology_lines,
+)
 
 
 def _backend_label(b: Backend) -> Text:
@@ -65,6 +73,8 @@ def map_tree(
             head.append("  internalTrafficPolicy: Local", style="dim")
         if s.publish_not_ready_addresses:
             head.append("  publishNotReadyAddresses: not-ready pods are endpoints", style="dim")
+        if hints_label(s):
+            head.append(f"  {plain(hints_label(s))}", style="dim")
         tree = Tree(head)
         if s.session_affinity and s.session_affinity_timeout is not None:
             tree.add(Text(words.affinity(s.session_affinity_timeout)))
@@ -104,6 +114,7 @@ def map_tree(
                     _from_nodes(fronts.add(Text(label)), f)
                 if not pc.frontends:
                     fronts.add(Text("none (headless: clients use the pod IPs from DNS)"))
+                _topology(pt, pc.topology)
             if s.type == "ExternalName":
                 continue
             backs = pt.add(Text("backends"))
@@ -170,10 +181,55 @@ def _route(root: Tree, rt: Route) -> None:
                 f"targetPort {plain(str(p.target_port))}"
             )
         )
+    # One node decides (the entry's, or --from's): its left-out endpoints are named, not followed.
+    left: dict[tuple[str, int], str] = {}
+    if rt.topology is not None:
+        _route_topology(hop, rt.topology)
+        if rt.topology.basis != "every-node":
+            left = {(o.address, o.port): o.reason for o in rt.topology.nodes[0].left_out}
     for b in rt.backends:
+        why = left.get((b.address, b.port))
+        if why is not None and rt.topology is not None:
+            label = _backend_label(b)
+            label.append(
+                f"  left out by kube-proxy on {plain(rt.topology.nodes[0].node)}: {plain(why)}",
+                style="yellow",
+            )
+            hop.add(label)
+            continue
         hop.add(_backend_label(b)).add(_container_label(b))
     if not rt.backends:
         hop.add(Text("no endpoints: traffic is rejected", style="red"))
+
+
+_TOPOLOGY = "topology hints in force: kube-proxy on each node uses, for cluster-policy traffic"
+
+
+def _topology(pt: Tree, nodes: tuple[NodeTopology, ...]) -> None:
+    """Per node, the endpoints kube-proxy there uses under topology hints (map -o tree)."""
+    if not nodes:
+        return
+    top = pt.add(Text(_TOPOLOGY, style="cyan"))
+    for line in topology_lines(nodes):
+        top.add(Text(plain(line)))
+
+
+def _route_topology(hop: Tree, rt: RouteTopology) -> None:
+    """trace: who decides the endpoints under topology hints, and what that node uses."""
+    if rt.basis == "every-node":
+        top = hop.add(
+            Text(
+                "topology hints in force: the endpoints depend on the client's node (trace "
+                "--from a pod to follow one); kube-proxy on each node uses",
+                style="cyan",
+            )
+        )
+        for line in topology_lines(rt.nodes):
+            top.add(Text(plain(line)))
+        return
+    whose = "the node it enters" if rt.basis == "entry" else "the client's node"
+    hop.add(Text(f"topology hints, decided on {whose}: {plain(topology_line(rt.nodes[0]))}",
+                 style="cyan"))  # fmt: skip
 
 
 def _from_nodes(hop: Tree, f: Frontend) -> None:

@@ -79,6 +79,9 @@ def event_line(time: str, ev: ChainEvent) -> Text:
         parts.append("ready" if b.ready else "terminating" if b.terminating else "not-ready")
     if ev.frontends is not None:
         parts.append(",".join(f"{f.kind}:{f.address}:{f.port}" for f in ev.frontends) or "-")
+    if ev.topology:
+        # Topology hints: on how many nodes kube-proxy uses a same-zone or same-node subset.
+        parts.append(f"hints {sum(t.mode is not None for t in ev.topology)}/{len(ev.topology)}")
     if ev.chain is not None:
         backends = [b for pc in ev.chain.ports for b in pc.backends]
         ready = sum(b.ready for b in backends)

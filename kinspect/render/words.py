@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from kinspect.model.values import Service, ServiceConsumer, ServicePort
 from kinspect.path import firewall
 from kinspect.path.chain import PortChain
+from kinspect.path.topology import NodeTopology
 
 
 def consumer_short(c: ServiceConsumer) -> str:
@@ -70,3 +73,54 @@ def source_ranges(s: Service) -> list[str]:
         )
         out.append(f"annotation {firewall.ANNOTATION} {r.annotation!r}: {why}")
     return out
+
+
+def hints_label(s: Service) -> str:
+    """`trafficDistribution PreferSameZone`, the annotation's, or "" (labels: hints decide)."""
+    if s.traffic_distribution:
+        return f"trafficDistribution {s.traffic_distribution}"
+    if s.topology_mode:
+        return f"topology-mode {s.topology_mode}"
+    return ""
+
+
+_MODE = {"PreferSameNode": "same-node hints", "PreferSameZone": "same-zone hints"}
+
+
+def topology_line(nt: NodeTopology) -> str:
+    """`kwok-node-0 (zone-0): same-zone hints → 10.244.0.5:80`, or every endpoint and why."""
+    return _topology_text([nt.node], nt)
+
+
+# Nodes named in one grouped line before the rest are counted.
+NODES_NAMED = 5
+
+
+def topology_lines(nodes: Sequence[NodeTopology]) -> list[str]:
+    """One line per zone's nodes that get the same answer (per node when they differ).
+
+    A thousand nodes in three zones make three lines, not a thousand; JSON keeps every node.
+    """
+    groups: dict[tuple[object, ...], list[NodeTopology]] = {}
+    for nt in nodes:
+        why = tuple(f.replace(f"node {nt.node}", "node {}") for f in nt.fallback)
+        key = (nt.zone, nt.mode, nt.endpoints, nt.unknown, why)
+        groups.setdefault(key, []).append(nt)
+    return [_topology_text([n.node for n in same], same[0]) for same in groups.values()]
+
+
+def _topology_text(names: Sequence[str], nt: NodeTopology) -> str:
+    shown = ", ".join(names[:NODES_NAMED])
+    if len(names) > NODES_NAMED:
+        shown += f" and {len(names) - NODES_NAMED} more"
+    where = f"{shown} ({nt.zone or 'no zone label'})"
+    if nt.unknown is not None:
+        return f"{where}: {nt.unknown}"
+    eps = ", ".join(nt.endpoints) or "none"
+    how = _MODE[nt.mode] if nt.mode else "every endpoint"
+    fallback = nt.fallback
+    if len(names) > 1:
+        # The same reason on each node of the group: said once, of "their" nodes.
+        fallback = tuple(f.replace(f"node {nt.node}", "their node") for f in fallback)
+    why = f" ({'; '.join(fallback)})" if fallback else ""
+    return f"{where}: {how}{why} → {eps}"

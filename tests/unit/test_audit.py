@@ -32,7 +32,7 @@ from kinspect.model.edge import (
 from kinspect.model.labels import LabelSelector
 from kinspect.model.policy import IPBlock, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
 from kinspect.model.snapshot import Snapshot
-from kinspect.model.values import Namespace, Pod, ProbePort, ServiceConsumer
+from kinspect.model.values import Namespace, Node, Pod, ProbePort, ServiceConsumer
 from kinspect.path import chain
 
 from .builders import cport, ep, group, ingress, ipath, node, pod, snap, sport, svc
@@ -523,6 +523,82 @@ POLICY_CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] =
     ),
 }
 CASES.update(POLICY_CASES)
+
+ZONE = "topology.kubernetes.io/zone"
+ZONED = tuple(msgspec.structs.replace(node(i), labels={ZONE: f"z{i}"}) for i in range(3))
+
+
+def _hinted(*zones: str | None, nodes: tuple[Node, ...] = ZONED) -> Snapshot:
+    """web over one pod per zone given (on node n<i>), each hinted for its zone (None: none)."""
+    pods = tuple(_p(f"p{i}", node_name=f"n{i}") for i in range(len(zones)))
+    eps = tuple(
+        msgspec.structs.replace(ep(p.pod_ips[0], p.name, p.node_name), for_zones=(z,) if z else ())
+        for p, z in zip(pods, zones, strict=True)
+    )
+    s = svc("web", sport(80, "http", name="http"))
+    return snap(
+        nodes=nodes, services=(s,), groups=(group("web", [("http", 8080, "TCP")], *eps),),
+        pods=pods,
+    )  # fmt: skip
+
+
+TOPOLOGY_CASES: dict[str, tuple[Callable[[], Snapshot], Callable[[], Snapshot]]] = {
+    "topology-zone-without-endpoint": (
+        lambda: _hinted("z0", "z1"),
+        lambda: _hinted("z0", "z1", "z2"),
+    ),
+    "topology-hints-incomplete": (
+        lambda: _hinted("z0", None),
+        lambda: _hinted("z0", "z1"),
+    ),
+}
+CASES.update(TOPOLOGY_CASES)
+
+
+def test_topology_zone_without_endpoint_names_the_zone_and_its_nodes() -> None:
+    (f,) = [f for f in _run(_hinted("z0", "z1")) if f.check == "topology-zone-without-endpoint"]
+    assert f.message == (
+        "no endpoint is hinted for zone z2: kube-proxy on its node(s) n2 uses every endpoint, "
+        "in every zone"
+    )
+    assert f.severity == Severity.WARNING
+
+
+def test_topology_checks_stay_quiet_when_nodes_were_not_read() -> None:
+    # Nodes forbidden: no zone is known, so no zone is said to lack an endpoint.
+    fired = {f.check for f in _run(_hinted("z0", "z1", nodes=()))}
+    assert "topology-zone-without-endpoint" not in fired
+
+
+def test_topology_zone_without_endpoint_quiet_where_node_hints_serve_its_nodes() -> None:
+    # Hand-made hints: p1 runs in z1 but is hinted for zone z0 and for node n2 (in z2). No
+    # endpoint is hinted for z1 or z2, yet n2 takes PreferSameNode: only n1 falls back.
+    base = _hinted("z0", "z1")
+    g = base.endpoint_groups[0]
+    e0, e1 = g.endpoints
+    g = msgspec.structs.replace(
+        g,
+        endpoints=(
+            msgspec.structs.replace(e0, for_nodes=("n0",)),
+            msgspec.structs.replace(e1, for_zones=("z0",), for_nodes=("n2",)),
+        ),
+    )
+    (f,) = [
+        f
+        for f in _run(_with(base, endpoint_groups=(g,)))
+        if f.check == "topology-zone-without-endpoint"
+    ]
+    assert f.message.startswith("no endpoint is hinted for zone z1: kube-proxy on its node(s) n1 ")
+
+
+def test_topology_hints_incomplete_names_the_endpoints_without() -> None:
+    (f,) = [f for f in _run(_hinted("z0", None)) if f.check == "topology-hints-incomplete"]
+    ip = _p("p1").pod_ips[0]
+    assert f.message == (
+        f"1 of 2 ready endpoints have no zone hint ({ip}:8080): kube-proxy turns topology off "
+        "for the whole service port"
+    )
+    assert f.pods == ("ns/p1",)
 
 
 @pytest.mark.parametrize("check", sorted(POLICY_CASES))

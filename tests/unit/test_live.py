@@ -192,6 +192,33 @@ def test_a_node_address_change_changes_nodeport_frontends_only() -> None:
     _same_as_build(state)
 
 
+ZONE = "topology.kubernetes.io/zone"
+
+
+def test_a_zone_label_change_is_frontends_changed_with_the_new_topology() -> None:
+    nodes = tuple(msgspec.structs.replace(node(i), labels={ZONE: f"z{i}"}) for i in range(2))
+    g = group(
+        "web",
+        [(None, 8080, "TCP")],
+        msgspec.structs.replace(ep("10.244.0.5", "a"), for_zones=("z0",)),
+        msgspec.structs.replace(ep("10.244.1.6", "b", "n1"), for_zones=("z1",)),
+    )
+    state = State.of(msgspec.structs.replace(_web(), nodes=nodes, endpoint_groups=(g,)))
+    assert [t.endpoints for t in state.chains[WEB].ports[0].topology] == [
+        ("10.244.0.5:8080",),
+        ("10.244.1.6:8080",),
+    ]
+    moved = msgspec.structs.replace(nodes[1], labels={ZONE: "z0"})
+    events = state.step(Change("nodes", "MODIFIED", ("", "n1"), (moved,)))
+    assert [(e.event, e.service) for e in events] == [("frontends-changed", "web")]
+    assert events[0].topology is not None
+    assert [(t.node, t.zone, t.endpoints) for t in events[0].topology] == [
+        ("n0", "z0", ("10.244.0.5:8080",)),
+        ("n1", "z0", ("10.244.0.5:8080",)),
+    ]
+    _same_as_build(state)
+
+
 def test_relist_after_410_gives_the_missed_events() -> None:
     state = State.of(_web())
     a, _ = _web().pods
@@ -240,6 +267,8 @@ def test_addresses_and_involved() -> None:
 
 def test_random_events_keep_the_chains_equal_to_a_fresh_build() -> None:
     rng = random.Random(15)
+    # Zone labels and topology hints from their own generator: the walk above is unchanged.
+    zones = random.Random(22)
     nodes = tuple(node(i) for i in range(3))
     services = [
         svc(f"s{i}", sport(80, 8080), selector={"app": f"a{i % 3}"}, cluster_ips=(f"10.96.0.{i}",))
@@ -272,7 +301,10 @@ def test_random_events_keep_the_chains_equal_to_a_fresh_build() -> None:
                 s.name,
                 [(None, 8080, "TCP")],
                 *(
-                    ep(p.pod_ips[0], p.name, p.node_name, ready=p.ready)
+                    msgspec.structs.replace(
+                        ep(p.pod_ips[0], p.name, p.node_name, ready=p.ready),
+                        for_zones=(f"z{zones.randrange(3)}",) if zones.random() < 0.8 else (),
+                    )
                     for p in picked
                     if p.pod_ips
                 ),
@@ -281,7 +313,11 @@ def test_random_events_keep_the_chains_equal_to_a_fresh_build() -> None:
             state.step(_slice(g, "MODIFIED", name=g.name))
         elif roll < 0.95:
             i = rng.randrange(3)
-            n = Node(f"n{i}", (NodeAddress("InternalIP", f"192.0.2.{rng.randrange(1, 250)}"),))
+            n = Node(
+                f"n{i}",
+                (NodeAddress("InternalIP", f"192.0.2.{rng.randrange(1, 250)}"),),
+                labels={ZONE: f"z{zones.randrange(3)}"},
+            )
             state.step(Change("nodes", "MODIFIED", ("", n.name), (n,)))
         else:
             s = rng.choice(services)
