@@ -86,9 +86,15 @@ def test_named_target_port_differs_per_pod_and_missing_name_gets_no_endpoint(
         ("web-b", _pod_ip(demo, "web-b"), 9090, 9090),
     ]
     reasons = {nb["pod"]["name"]: nb["reason"] for nb in port["notBackends"]}
+    # Why not scheduled, in the scheduler's own words (issue 23): its PodScheduled condition.
+    (cond,) = [
+        c
+        for c in demo.get("pod", "web-pending")["status"]["conditions"]
+        if c["type"] == "PodScheduled"
+    ]
     assert reasons == {
         "web-noname": "no container port named 'http'/TCP",
-        "web-pending": "pending: not scheduled",
+        "web-pending": f"pending: not scheduled ({cond['reason']}: {cond['message']})",
     }
     node_port = api["spec"]["ports"][0]["nodePort"]
     nodeports = [f for f in port["frontends"] if f["kind"] == "NodePort"]

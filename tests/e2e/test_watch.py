@@ -257,7 +257,8 @@ def test_off_a_terminal_without_json_the_table_then_one_line_per_change(ns: Name
     stream = Stream(args, json_lines=False)
     try:
         header = stream.until("the table", lambda d: True)["line"]
-        assert header.split()[:3] == ["SERVICE", "PORT", "FRONTENDS"], header
+        # Off a terminal every row is whole (issue 23): the service's TYPE beside it.
+        assert header.split()[:3] == ["SERVICE", "TYPE", "PORT"], header
         ns.kubectl("scale", "deployment", "web", "--replicas=2")
         added = stream.until("a backend-added line", lambda d: " backend-added " in d["line"])
         assert f" backend-added {ns.name}/web 80/TCP " in added["line"]
