@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 from kinspect.audit.check import AuditInput, Check
 from kinspect.audit.finding import Finding, PortKey
-from kinspect.edge.entry import EntryPath, class_of, entry_paths
+from kinspect.edge.entry import EntryPath, entry_paths
 from kinspect.edge.gateway import RefHop, attachments, resolve_refs
+from kinspect.edge.ingressclass import class_of
 from kinspect.model.edge import Ingress, Route
 
 # --- entry points (issue 13): Ingress paths in front of the service ports ------------------

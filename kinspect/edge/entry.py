@@ -17,9 +17,7 @@ Sources for the semantics (facts, not code):
   / ListenerHostname), and what ingress-nginx and Traefik do. A trace says "host precise",
   "host wildcard" or "any host" so the choice is visible.
 - defaultBackend handles requests that match no rule (#default-backend).
-- The class: spec.ingressClassName, else the legacy kubernetes.io/ingress.class annotation,
-  else the IngressClass annotated ingressclass.kubernetes.io/is-default-class=true
-  (#default-ingress-class; #deprecated-annotation).
+- The class: `edge/ingressclass.py`.
 """
 
 from __future__ import annotations
@@ -29,7 +27,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from kinspect.edge import gateway_match
-from kinspect.model.edge import Ingress, IngressBackend, IngressClass, IngressPath
+from kinspect.edge.ingressclass import ClassOf, class_of, served_by
+from kinspect.model.edge import Ingress, IngressBackend, IngressPath
 from kinspect.model.errors import UsageError
 from kinspect.model.values import Service, ServicePort
 from kinspect.path.chain import Backend, Index, PortChain, service_chain
@@ -160,44 +159,6 @@ def path_match(p: IngressPath, path: str) -> bool:
         return p.path == path
     want = _elements(p.path)
     return _elements(path)[: len(want)] == want
-
-
-@dataclass(frozen=True, slots=True)
-class ClassOf:
-    """Which IngressClass an Ingress belongs to, where that came from, and whether it exists."""
-
-    name: str | None
-    source: Literal["ingressClassName", "annotation", "default", "none"]
-    defined: bool
-    controller: str | None = None
-
-    @property
-    def text(self) -> str:
-        match self.source:
-            case "none":
-                return "no class (no ingressClassName, annotation or default IngressClass)"
-            case "default":
-                return f"class {self.name} (the default IngressClass)"
-            case "annotation":
-                return f"class {self.name} (kubernetes.io/ingress.class annotation)"
-            case "ingressClassName":
-                return f"class {self.name}"
-
-
-def class_of(ing: Ingress, classes: tuple[IngressClass, ...]) -> ClassOf:
-    """The class an Ingress is served by: ingressClassName, the annotation, or the default."""
-    by_name = {c.name: c for c in classes}
-    if ing.class_name or ing.class_annotation:
-        name = ing.class_name or ing.class_annotation or ""
-        source: Literal["ingressClassName", "annotation"] = (
-            "ingressClassName" if ing.class_name else "annotation"
-        )
-        c = by_name.get(name)
-        return ClassOf(name, source, c is not None, c.controller if c else None)
-    defaults = [c for c in classes if c.default]
-    if len(defaults) == 1:
-        return ClassOf(defaults[0].name, "default", True, defaults[0].controller)
-    return ClassOf(None, "none", False)
 
 
 # --- resolving a request -------------------------------------------------------------------
@@ -527,12 +488,13 @@ class Entrypoint:
 def entrypoints(idx: Index) -> list[Entrypoint]:
     """Every host and path of every Ingress and attached route, with where it lands."""
     out: list[Entrypoint] = []
+    read = idx.snapshot.ingress_class_state == "read"
     for e in entry_paths(idx):
         ing = e.ingress
         path = f"{e.path.path} ({e.path.path_type})" if e.path else "defaultBackend"
         out.append(
             Entrypoint(
-                "Ingress", ing.namespace, ing.name, e.klass.text, e.host or "*", path,
+                "Ingress", ing.namespace, ing.name, served_by(e.klass, read), e.host or "*", path,
                 tuple(a.address for a in ing.addresses), e.hop.service, e.hop.port,
                 e.hop.problem,
             )

@@ -91,7 +91,11 @@ def _example(pc: PortChain, c: ServiceChain) -> str:
         )
         lines.extend(f"  * {md(line)}" for line in topology_lines(pc.topology))
     for hc in c.health_checks[:1]:
-        ok = md(", ".join(h.node for h in c.health_checks if h.status == 200) or "no node")
+        # One check per node address: each node named once.
+        ok = md(
+            ", ".join(dict.fromkeys(h.node for h in c.health_checks if h.status == 200))
+            or "no node"
+        )
         lines.append(
             f"* healthCheckNodePort **{hc.port}**: kube-proxy answers the load balancer 200 on "
             f"{ok}, 503 on the other nodes"
@@ -180,8 +184,9 @@ def _entry_example(e: Entrypoint) -> str:
     lines = [
         "## In this cluster",
         "",
+        # Escaped text, not a code span: inside backticks Markdown shows an escape as written.
         f"* {md(e.kind)} **{md(e.namespace)}/{md(e.name)}**, via {md(e.via)}: host "
-        f"`{md(e.host)}`, {md(e.path)}",
+        f"{md(e.host)}, {md(e.path)}",
         f"* → service **{md(e.service.namespace)}/{md(e.service.name)}** port "
         f"{e.port.port.port}{weight}, {e.ready} ready endpoint(s)",
     ]

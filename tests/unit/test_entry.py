@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from kinspect.edge import entry
+from kinspect.edge import entry, ingressclass
 from kinspect.model.edge import IngressBackend, IngressClass, IngressRule, IngressTLS, PathType
 from kinspect.model.errors import ExitCode, UsageError
 from kinspect.model.snapshot import Snapshot
@@ -183,15 +183,15 @@ def test_resource_backend_is_shown_as_such() -> None:
 
 def test_class_from_name_annotation_or_default() -> None:
     classes = (NGINX, IngressClass("traefik", "traefik.io/ingress-controller", default=True))
-    assert entry.class_of(ingress("a"), classes).text == "class nginx"
+    assert ingressclass.class_of(ingress("a"), classes).text == "class nginx"
     legacy = ingress("b", class_name=None, annotation="nginx")
-    assert entry.class_of(legacy, classes).source == "annotation"
-    dflt = entry.class_of(ingress("c", class_name=None), classes)
+    assert ingressclass.class_of(legacy, classes).source == "annotation"
+    dflt = ingressclass.class_of(ingress("c", class_name=None), classes)
     assert (dflt.name, dflt.source) == ("traefik", "default")
-    none = entry.class_of(ingress("d", class_name=None), (NGINX,))
+    none = ingressclass.class_of(ingress("d", class_name=None), (NGINX,))
     assert none.source == "none"
     assert not none.defined
-    assert not entry.class_of(ingress("e", class_name="haproxy"), classes).defined
+    assert not ingressclass.class_of(ingress("e", class_name="haproxy"), classes).defined
 
 
 def test_an_ip_reaches_only_the_ingresses_with_that_status_address_and_tls_by_name() -> None:
@@ -284,3 +284,25 @@ def test_a_url_trace_reads_the_backends_pods_and_never_sends_a_selector_outside_
     assert edge_plan.entry_pods_needed(odd_snap, req, []) == [
         plan.PodQuery("ns", field_selector="metadata.name=web-0")
     ]
+
+
+def test_entrypoints_mark_an_ingress_whose_class_no_ingress_class_defines() -> None:
+    # Issue 23, item 5: map --entrypoints said "class haproxy" as if something served it.
+    rules = IngressRule("shop.example.com", (ipath("/", "web", 80),))
+    ings = (
+        ingress("a", rules),
+        ingress("b", rules, class_name="haproxy"),
+        ingress("c", rules, class_name=None, annotation="traefik"),
+    )
+    s = msgspec.structs.replace(_cluster(*ings, classes=(NGINX,)), ingress_class_state="read")
+    via = {e.name: e.via for e in entry.entrypoints(chain.Index.of(s))}
+    assert via == {
+        "a": "class nginx",
+        "b": "class haproxy (no such IngressClass: no controller serves it)",
+        "c": "class traefik (kubernetes.io/ingress.class annotation; no IngressClass defines it: "
+        "only a controller that reads the annotation serves it)",
+    }
+    # IngressClasses not read (refused): unknown, never "missing".
+    s = msgspec.structs.replace(s, ingress_classes=(), ingress_class_state="forbidden")
+    via = {e.name: e.via for e in entry.entrypoints(chain.Index.of(s))}
+    assert via["a"] == "class nginx (IngressClasses were not read: unknown whether it exists)"

@@ -314,6 +314,37 @@ def test_explain_separates_pods_without_traffic_and_says_why_a_pod_ip_is_the_nod
     assert "never passes through the ClusterIP" in out
 
 
+def test_explain_names_each_node_once_and_leaks_no_markdown_escape() -> None:
+    # Issue 23, item 5: "200 on kwok-node-0, kwok-node-0" (a node once per address), and a
+    # wildcard host shown as `host \*` at a terminal.
+    from kinspect.edge import entry
+    from kinspect.model.edge import IngressRule
+    from kinspect.render import explain
+
+    from .builders import ingress, ipath
+
+    sn, _ = _demo()
+    web = msgspec.structs.replace(
+        sn.services[0],
+        type="LoadBalancer",
+        external_traffic_policy="Local",
+        health_check_node_port=32000,
+    )
+    nodes = (node(0, external=True), node(1, external=True))
+    sn = msgspec.structs.replace(
+        sn,
+        nodes=nodes,
+        services=(web,),
+        ingresses=(ingress("shop", IngressRule("*", (ipath("/", "web", 80),))),),
+    )
+    idx = chain.Index.of(sn)
+    chains = chain.build(sn, idx)
+    out = " ".join(_text(explain.explain(chains, entry.entrypoints(idx))).split())
+    assert "answers the load balancer 200 on n0, 503 on the other nodes" in out
+    assert "\\" not in out
+    assert "host *," in out
+
+
 def test_map_table_shows_health_checks_local_policy_app_protocol_and_publish_not_ready() -> None:
     sn, _ = _demo()
     web = sn.services[0]
