@@ -264,6 +264,14 @@ def test_map_ips_and_explain_show_the_entry_points(demo: Namespace) -> None:
     ]
     assert rows[0] == ["HOST", "PATH", "ENTRY", "VIA", "SERVICE", "WEIGHT", "READY"]
     assert any(r[:2] == ["broken.example.net", "path"] and "not" in r for r in rows)
+    # The legacy Ingress's class (an annotation) is defined by no IngressClass: marked (issue 23).
+    legacy = [" ".join(r) for r in rows if r[:1] == ["legacy.example.com"]]
+    assert legacy
+    for row in legacy:
+        assert (
+            "class no-such-class (kubernetes.io/ingress.class annotation; no IngressClass "
+            "defines it: only a controller that reads the annotation serves it)"
+        ) in row
     ips = demo.kinspect_json("ips", "-n", demo.name)
     validate(ips, "ip-inventory.json")
     assert {"kind": "Gateway", "name": f"{demo.name}/shop-gw", "address": "203.0.113.30"} in ips[
