@@ -160,6 +160,11 @@ def _route(root: Tree, rt: Route) -> None:
     if rt.affinity_seconds is not None:
         hop.add(Text(words.affinity(rt.affinity_seconds)))
     if e.answers is False:
+        # Nothing is DNATed on this node (issue 23): say why, and where the endpoints are.
+        ready = [b for b in rt.backends if b.ready]
+        if not ready:
+            hop.add(Text("no usable endpoint anywhere: traffic is rejected", style="red"))
+            return
         hop.add(
             Text(
                 f"node {plain(e.node or '')} drops it: externalTrafficPolicy Local and no local "
@@ -167,6 +172,15 @@ def _route(root: Tree, rt: Route) -> None:
                 style="red",
             )
         )
+        nodes = ", ".join(dict.fromkeys(plain(b.node or "an unknown node") for b in ready))
+        where = ", ".join(f"{plain(b.address)}:{b.port}" for b in ready)
+        hop.add(
+            Text(
+                f"not forwarded: the service's ready endpoints run on {nodes} only ({where})",
+                style="dim",
+            )
+        )
+        return
     if e.kind == "ClusterIP":
         _from_nodes(hop, e)
         hop = hop.add(

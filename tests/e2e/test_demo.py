@@ -166,6 +166,13 @@ def test_load_balancer_local_policy_answers_only_on_the_pods_node(
     assert {h["node"]: h["status"] for h in lb["healthChecks"]} == {
         n: 200 if n == lb_node else 503 for n in nodes
     }
+    # A node that drops it: the trace says so and draws no DNAT to an endpoint (issue 23).
+    off = next(f for f in port["frontends"] if f["kind"] == "NodePort" and not f["answers"])
+    text = demo.kinspect("trace", f"{off['address']}:{off['port']}").stdout
+    flat = " ".join(text.replace("│", " ").split())
+    assert f"node {off['node']} drops it: externalTrafficPolicy Local" in flat
+    assert f"not forwarded: the service's ready endpoints run on {lb_node} only" in flat
+    assert "DNAT" not in text
 
 
 def test_external_ips(report: dict[str, Any]) -> None:

@@ -241,6 +241,19 @@ def test_trace_tree_draws_nodeport_traffic_dnat_straight_to_the_endpoint() -> No
     )
 
 
+def test_a_node_that_drops_local_traffic_draws_no_dnat() -> None:
+    # Issue 23, item 5: "drops it", then the DNAT to an endpoint drawn anyway.
+    sn, _ = _demo()
+    r = trace.trace(chain.Index.of(sn), Target("192.0.2.11", 30080))
+    lines = _lines(tree.trace_tree(r))
+    hop = lines.index("NodePort 192.0.2.11:30080 → service ns/web port 80/TCP")
+    assert lines[hop + 1 : hop + 3] == [
+        "node n1 drops it: externalTrafficPolicy Local and no local ready endpoint",
+        "not forwarded: the service's ready endpoints run on n0 only (10.244.0.5:8080)",
+    ]
+    assert not any("DNAT" in line for line in lines)
+
+
 def test_trace_documents_with_every_new_part_match_the_schema() -> None:
     sn, _ = _demo()
     kube = svc("kubernetes", sport(443, 6443), ns="default", selectorless=True)
