@@ -15,7 +15,15 @@ from typing import Literal
 import msgspec
 
 from kinspect.model.edge import Gateway, GatewayClass, Ingress, IngressClass, ReferenceGrant, Route
-from kinspect.model.policy import AdminNetworkPolicy, AdminState, NetworkPolicy, PolicyState
+from kinspect.model.policy import (
+    AdminNetworkPolicy,
+    AdminState,
+    NetworkPolicy,
+    PluginKindRead,
+    PluginPolicy,
+    PluginState,
+    PolicyState,
+)
 from kinspect.model.values import (
     EndpointGroup,
     EndpointSource,
@@ -94,6 +102,12 @@ class Snapshot(Value, frozen=True):
     # before it load as such), and the narrow reads made outside it (`needs_outside`).
     read_namespace: str | None = None
     outside: tuple[OutsideRead, ...] = ()
+    # Issue 23: the network plugin's policy kinds (Cilium, Calico, Antrea) the cluster serves,
+    # found through discovery, and their objects by name (not evaluated: verdicts where they
+    # may apply are "unknown"). "not-read": a snapshot file from before kinspect looked.
+    plugin_policy_state: PluginState = "not-read"
+    plugin_policy_kinds: tuple[PluginKindRead, ...] = ()
+    plugin_policies: tuple[PluginPolicy, ...] = ()
 
     @property
     def consumers(self) -> tuple[ServiceConsumer, ...]:
@@ -264,6 +278,10 @@ class Snapshot(Value, frozen=True):
             pods=tuple(p for p in self.pods if keep(p.namespace)),
             namespaces=tuple(n for n in self.namespaces if keep(n.name)),
             network_policies=tuple(p for p in self.network_policies if keep(p.namespace)),
+            # Cluster-wide plugin policies ("" namespace) may select pods of any namespace.
+            plugin_policies=tuple(
+                p for p in self.plugin_policies if not p.namespace or keep(p.namespace)
+            ),
             ingresses=tuple(i for i in self.ingresses if keep(i.namespace)),
             gateways=tuple(g for g in self.gateways if keep(g.namespace)),
             routes=tuple(r for r in self.routes if keep(r.namespace)),
