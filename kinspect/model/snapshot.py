@@ -41,7 +41,7 @@ GATEWAY_GROUP = "gateway.networking.k8s.io"
 # What is read outside the -n namespace, as the API's plural names it.
 OutsideKind = Literal[
     "services", "endpointslices", "pods", "referencegrants", "gateways", "networkpolicies",
-    "namespaces",
+    "namespaces", "pluginpolicies",
 ]  # fmt: skip
 
 
@@ -169,6 +169,10 @@ class Snapshot(Value, frozen=True):
         for other in sorted(held):
             need("namespaces", other)
             need("networkpolicies", other)
+            if any(k.namespaced and k.error is None for k in self.plugin_policy_kinds):
+                # The namespaced kinds of the network plugin served (issue 23): one read
+                # of them all (`wire.cluster`), recorded as one.
+                need("pluginpolicies", other)
         done = {o.key for o in self.outside}
         return [o for k, o in want.items() if k not in done]
 
@@ -318,3 +322,6 @@ def _taken(whole: Snapshot, o: OutsideRead) -> tuple[str, tuple[Value, ...]]:
             return "network_policies", tuple(p for p in policies if at(p.namespace))
         case "namespaces":
             return "namespaces", tuple(n for n in whole.namespaces if n.name == o.namespace)
+        case "pluginpolicies":
+            found = whole.plugin_policies
+            return "plugin_policies", tuple(p for p in found if p.namespace == o.namespace)

@@ -43,6 +43,7 @@ class PluginIndex:
         self.kinds: tuple[PluginKindRead, ...] = snapshot.plugin_policy_kinds
         self.policies = snapshot.plugin_policies
         self._read_namespace = snapshot.read_namespace
+        self._outside = snapshot.unknown  # read with -n: other namespaces read narrowly
         self._by_ns: dict[str, list[PluginPolicy]] = defaultdict(list)
         for p in self.policies:
             self._by_ns[p.namespace].append(p)
@@ -84,11 +85,9 @@ class PluginIndex:
         if self._unread:
             words = ", ".join(k.words for k in self._unread)
             return PluginUnknown(f"{words} could not be read")
-        if self._read_namespace is not None and ns != self._read_namespace and self._namespaced:
+        if self._namespaced and (why := self._outside("pluginpolicies", ns)) is not None:
             words = ", ".join(k.words for k in self._namespaced)
-            return PluginUnknown(
-                f"the {words} of namespace {ns} were not read (-n {self._read_namespace})"
-            )
+            return PluginUnknown(f"{why}: the {words} of namespace {ns}")
         found = (*self._by_ns.get(ns, ()), *self._by_ns.get("", ()))
         if not found:
             return None

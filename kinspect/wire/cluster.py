@@ -244,7 +244,7 @@ def reach_outside(conn: Connection, snap: Snapshot, pods: bool = True) -> Snapsh
         skipped = [msgspec.structs.replace(o, error=_CAPPED) for o in needs[room:]]
         needs = needs[:room]
         with threads(min(max(len(needs), 1), OUTSIDE_THREADS)) as pool:
-            futures = [pool.submit(_read_outside, conn, o) for o in needs]
+            futures = [pool.submit(_read_outside, conn, o, snap) for o in needs]
             done = [f.result() for f in futures]
         fields: dict[str, tuple[model.Value, ...]] = {}
         records = list(skipped)
@@ -259,12 +259,18 @@ def reach_outside(conn: Connection, snap: Snapshot, pods: bool = True) -> Snapsh
     return snap
 
 
-def _read_outside(conn: Connection, o: OutsideRead) -> tuple[str, list[Any], str | None]:
+def _read_outside(
+    conn: Connection, o: OutsideRead, snap: Snapshot | None = None
+) -> tuple[str, list[Any], str | None]:
     """One outside read: the field it fills, its values, and its error (None: read)."""
-    kind = _OUTSIDE[o.kind]
     if not is_namespace_name(o.namespace):
         # Cluster text (a backendRef's namespace) never becomes part of a request path.
-        return kind.field, [], f"{o.namespace!r} is not a namespace name"
+        field = "plugin_policies" if o.kind == "pluginpolicies" else _OUTSIDE[o.kind].field
+        return field, [], f"{o.namespace!r} is not a namespace name"
+    if o.kind == "pluginpolicies":
+        kinds_read = snap.plugin_policy_kinds if snap is not None else ()
+        return "plugin_policies", *_plugin_outside(conn, o.namespace, kinds_read)
+    kind = _OUTSIDE[o.kind]
     if o.kind in ("services", "endpointslices") and not is_service_name(o.name or ""):
         # No Service can have this name: nothing to read (and the name never reaches a
         # selector), so the read is made, empty, and the backend stays "not found".
@@ -280,6 +286,30 @@ def _read_outside(conn: Connection, o: OutsideRead) -> tuple[str, list[Any], str
     except KinspectError as e:
         return kind.field, [], e.message
     return kind.field, values, None
+
+
+def _plugin_outside(
+    conn: Connection, namespace: str, kinds_read: Sequence[model_policy.PluginKindRead]
+) -> tuple[list[Any], str | None]:
+    """The namespaced plugin policies of one namespace outside -n: every kind served and read.
+
+    One record for them all: the first kind refused or failed is its error (its verdicts are
+    then unknown, `policy.plugin`).
+    """
+    values: list[Any] = []
+    for k in kinds_read:
+        if not k.namespaced or k.error is not None:
+            continue
+        pk = next(
+            p for p in kinds.PLUGIN_POLICY_KINDS if (p.group, p.plural) == (k.group, k.plural)
+        )
+        try:
+            values += read_kind(conn, pk.at(k.version), Scope(namespace), record=False)
+        except NotFoundError:
+            continue  # removed since: none exist
+        except KinspectError as e:
+            return [], e.message
+    return values, None
 
 
 def _outside_pods(conn: Connection, snap: Snapshot, services: list[model.Service]) -> Snapshot:

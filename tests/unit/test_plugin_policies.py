@@ -158,9 +158,27 @@ def test_read_with_n_another_namespaces_plugin_policies_are_unknown() -> None:
         # Its NetworkPolicies were read narrowly (issue 22); its plugin policies were not.
         outside=(OutsideRead("networkpolicies", "other"),),
     )
+    assert s.needs_outside() == [
+        OutsideRead("namespaces", "other"),
+        OutsideRead("pluginpolicies", "other"),
+    ]
     side = PolicyIndex(s).ingress(other, Peer.outside(), 80)
     assert side.verdict == "unknown"
-    assert side.reason == ("the CiliumNetworkPolicies of namespace other were not read (-n ns)")
+    assert side.reason == (
+        "unknown, because namespace other was not read (-n ns): the CiliumNetworkPolicies of "
+        "namespace other"
+    )
+    # Read narrowly (wire.cluster.reach_outside): what it found decides.
+    read = msgspec.structs.replace(s, outside=(*s.outside, OutsideRead("pluginpolicies", "other")))
+    assert PolicyIndex(read).ingress(other, Peer.outside(), 80).verdict == "allowed"
+    theirs = msgspec.structs.replace(read, plugin_policies=(CALICO,))
+    assert PolicyIndex(theirs).ingress(other, Peer.outside(), 80).plugin_policies == (CALICO,)
+    refused = OutsideRead("pluginpolicies", "other", error="context c may not list (403)")
+    failed = msgspec.structs.replace(s, outside=(*s.outside, refused))
+    assert PolicyIndex(failed).ingress(other, Peer.outside(), 80).reason == (
+        "unknown, because context c may not list (403): the CiliumNetworkPolicies of namespace "
+        "other"
+    )
 
 
 def test_map_marks_are_unknown_where_plugin_policies_may_apply() -> None:
