@@ -406,6 +406,22 @@ def test_policy_objects_are_read_by_name_only() -> None:
         }
     )
     page = msgspec.json.decode(body, type=kind.list_type)
-    assert [kind.convert(i) for i in page.items or ()] == [CNP.__class__(
-        "cilium.io", "CiliumNetworkPolicy", "ns", "a"
-    ), None]  # fmt: skip
+    named = PluginPolicy("cilium.io", "CiliumNetworkPolicy", "ns", "a")
+    assert [kind.convert(i) for i in page.items or ()] == [named, None]
+
+
+def test_the_matrix_is_unknown_in_a_namespace_with_a_plugin_policy(tmp_path: Path) -> None:
+    before = _save(tmp_path, _plugins())
+    doc = json.loads(
+        invoke("policy", "--matrix", "-n", "ns", "--port", "8080", "--snapshot", before,
+               "-o", "json").stdout
+    )  # fmt: skip
+    assert {c["verdict"] for c in doc["cells"]} == {"allowed", "denied"}
+    (tmp_path / "cnp").mkdir()
+    path = _save(tmp_path / "cnp", _plugins(CNP))
+    doc = json.loads(
+        invoke("policy", "--matrix", "-n", "ns", "--port", "8080", "--snapshot", path,
+               "-o", "json").stdout
+    )  # fmt: skip
+    validate(doc, "policy-matrix.json")
+    assert {c["verdict"] for c in doc["cells"]} == {"unknown"}
