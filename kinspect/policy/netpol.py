@@ -292,10 +292,10 @@ class PolicyIndex:
             return side
         # Whatever the standard kinds say, the plugin's own may Allow or Deny too (before them,
         # beside them): the side is unknown, naming them (kinspect.policy.plugin). Already
-        # unknown: its first cause stays, the plugin policies that may apply are added.
+        # unknown: its own cause first, then the plugin's.
         reason = plugin.reason
         if side.verdict == "unknown" and side.reason:
-            reason = f"{side.reason}; {plugin.reason}" if plugin.policies else side.reason
+            reason = f"{side.reason}; {plugin.reason}"
         return Side(
             "unknown",
             isolating=side.isolating,

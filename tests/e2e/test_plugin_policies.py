@@ -189,8 +189,14 @@ def test_cluster_wide_plugin_kinds_refused_under_n_are_unknown(
         in proc.stderr
     )
     assert f"unknown  {ns.name}/web-0:8080/TCP" in proc.stdout
-    assert (
-        "ingress: unknown: CiliumClusterwideNetworkPolicies, Calico GlobalNetworkPolicies, "
-        "Antrea ClusterNetworkPolicies could not be read"
-    ) in proc.stdout
+    # (Where the AdminNetworkPolicy CRDs are installed too, their refusal is named first.)
+    refused = (
+        "CiliumClusterwideNetworkPolicies, Calico GlobalNetworkPolicies, Antrea "
+        "ClusterNetworkPolicies could not be read"
+    )
+    sides = [line.strip() for line in proc.stdout.splitlines() if "gress: " in line]
+    assert len(sides) == 2, proc.stdout
+    for side in sides:
+        assert side.startswith(("ingress: unknown: ", "egress: unknown: ")), side
+        assert side.endswith(refused), side
     assert "allowed " not in proc.stdout

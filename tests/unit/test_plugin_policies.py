@@ -425,3 +425,19 @@ def test_the_matrix_is_unknown_in_a_namespace_with_a_plugin_policy(tmp_path: Pat
     )  # fmt: skip
     validate(doc, "policy-matrix.json")
     assert {c["verdict"] for c in doc["cells"]} == {"unknown"}
+
+
+def test_a_side_already_unknown_names_its_cause_then_the_plugins() -> None:
+    # A namespace-scoped reader is refused the AdminNetworkPolicies and the cluster-wide plugin
+    # kinds alike: both are said, the standard tier's first.
+    refused = msgspec.structs.replace(CILIUM_KINDS[1], error="context c may not list (403)")
+    s = msgspec.structs.replace(
+        _plugins(state="forbidden", kinds=(CILIUM_KINDS[0], refused)),
+        admin_network_policy_state="forbidden",
+    )
+    side = PolicyIndex(s).ingress(s.pods[0], Peer.outside(), 8080)
+    assert (side.verdict, side.reason) == (
+        "unknown",
+        "AdminNetworkPolicies could not be read; CiliumClusterwideNetworkPolicies could not be "
+        "read",
+    )
