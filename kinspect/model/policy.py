@@ -147,3 +147,59 @@ class NetworkPolicy(Value, frozen=True):
 
 
 # --- gateway.networking.k8s.io (issue 13) ----------------------------------------------------
+
+
+# The network plugin's own policy kinds (issue 23): detected through discovery, listed by name
+# only, not evaluated. "absent" (none of their API groups is served) reads like "read" with
+# none; "forbidden" (discovery refused or failed, or a kind's LIST did) and "not-read" (a
+# snapshot file from before kinspect looked for them) make every verdict "unknown".
+PluginState = Literal["read", "absent", "forbidden", "not-read"]
+
+# How a group's policies are named in words: its own kinds carry the plugin's name already
+# (CiliumNetworkPolicy); Calico's and Antrea's are called NetworkPolicy too, so the plugin's
+# name goes before them ("Calico NetworkPolicy").
+_PLUGIN_PREFIX = {"crd.projectcalico.org": "Calico ", "projectcalico.org": "Calico ",
+                  "crd.antrea.io": "Antrea "}  # fmt: skip
+
+
+def plugin_kind_words(group: str, kind: str) -> str:
+    """`CiliumNetworkPolicy`, `Calico GlobalNetworkPolicy`, `Antrea NetworkPolicy`."""
+    return _PLUGIN_PREFIX.get(group, "") + kind
+
+
+class PluginPolicy(Value, frozen=True):
+    """One policy object of the network plugin (Cilium, Calico, Antrea), by name only.
+
+    `namespace` "" for a cluster-wide kind (CiliumClusterwideNetworkPolicy, Calico
+    GlobalNetworkPolicy, Antrea ClusterNetworkPolicy).
+    """
+
+    group: str  # cilium.io, crd.projectcalico.org, projectcalico.org, crd.antrea.io
+    kind: str  # the API's kind: CiliumNetworkPolicy, NetworkPolicy, GlobalNetworkPolicy ...
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{plugin_kind_words(self.group, self.kind)} {where}"
+
+
+class PluginKindRead(Value, frozen=True):
+    """One plugin policy kind that the cluster serves, and whether its LIST succeeded.
+
+    `error`: why it could not be read (refused under -n, failed); None: every object of it in
+    the read's scope is in `Snapshot.plugin_policies`.
+    """
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+    error: str | None = None
+
+    @property
+    def words(self) -> str:
+        """`CiliumClusterwideNetworkPolicies`, `Calico NetworkPolicies`."""
+        kind = self.kind[:-1] + "ies" if self.kind.endswith("y") else self.kind + "s"
+        return plugin_kind_words(self.group, kind)

@@ -15,7 +15,15 @@ from typing import Literal
 import msgspec
 
 from kinspect.model.edge import Gateway, GatewayClass, Ingress, IngressClass, ReferenceGrant, Route
-from kinspect.model.policy import AdminNetworkPolicy, AdminState, NetworkPolicy, PolicyState
+from kinspect.model.policy import (
+    AdminNetworkPolicy,
+    AdminState,
+    NetworkPolicy,
+    PluginKindRead,
+    PluginPolicy,
+    PluginState,
+    PolicyState,
+)
 from kinspect.model.values import (
     EndpointGroup,
     EndpointSource,
@@ -33,7 +41,7 @@ GATEWAY_GROUP = "gateway.networking.k8s.io"
 # What is read outside the -n namespace, as the API's plural names it.
 OutsideKind = Literal[
     "services", "endpointslices", "pods", "referencegrants", "gateways", "networkpolicies",
-    "namespaces",
+    "namespaces", "pluginpolicies",
 ]  # fmt: skip
 
 
@@ -94,6 +102,12 @@ class Snapshot(Value, frozen=True):
     # before it load as such), and the narrow reads made outside it (`needs_outside`).
     read_namespace: str | None = None
     outside: tuple[OutsideRead, ...] = ()
+    # Issue 23: the network plugin's policy kinds (Cilium, Calico, Antrea) the cluster serves,
+    # found through discovery, and their objects by name (not evaluated: verdicts where they
+    # may apply are "unknown"). "not-read": a snapshot file from before kinspect looked.
+    plugin_policy_state: PluginState = "not-read"
+    plugin_policy_kinds: tuple[PluginKindRead, ...] = ()
+    plugin_policies: tuple[PluginPolicy, ...] = ()
 
     @property
     def consumers(self) -> tuple[ServiceConsumer, ...]:
@@ -155,6 +169,10 @@ class Snapshot(Value, frozen=True):
         for other in sorted(held):
             need("namespaces", other)
             need("networkpolicies", other)
+            if any(k.namespaced and k.error is None for k in self.plugin_policy_kinds):
+                # The namespaced kinds of the network plugin served (issue 23): one read
+                # of them all (`wire.cluster`), recorded as one.
+                need("pluginpolicies", other)
         done = {o.key for o in self.outside}
         return [o for k, o in want.items() if k not in done]
 
@@ -264,6 +282,10 @@ class Snapshot(Value, frozen=True):
             pods=tuple(p for p in self.pods if keep(p.namespace)),
             namespaces=tuple(n for n in self.namespaces if keep(n.name)),
             network_policies=tuple(p for p in self.network_policies if keep(p.namespace)),
+            # Cluster-wide plugin policies ("" namespace) may select pods of any namespace.
+            plugin_policies=tuple(
+                p for p in self.plugin_policies if not p.namespace or keep(p.namespace)
+            ),
             ingresses=tuple(i for i in self.ingresses if keep(i.namespace)),
             gateways=tuple(g for g in self.gateways if keep(g.namespace)),
             routes=tuple(r for r in self.routes if keep(r.namespace)),
@@ -300,3 +322,6 @@ def _taken(whole: Snapshot, o: OutsideRead) -> tuple[str, tuple[Value, ...]]:
             return "network_policies", tuple(p for p in policies if at(p.namespace))
         case "namespaces":
             return "namespaces", tuple(n for n in whole.namespaces if n.name == o.namespace)
+        case "pluginpolicies":
+            found = whole.plugin_policies
+            return "plugin_policies", tuple(p for p in found if p.namespace == o.namespace)

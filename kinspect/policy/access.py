@@ -16,7 +16,14 @@ from dataclasses import dataclass
 
 from kinspect.model.errors import NotFoundError, UsageError
 from kinspect.model.labels import LabelSelector, describe
-from kinspect.model.policy import AdminPeer, AdminPort, PolicyPeer, PolicyPort, PolicyRule
+from kinspect.model.policy import (
+    AdminPeer,
+    AdminPort,
+    PluginPolicy,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+)
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Pod, PodRef, Protocol
 from kinspect.policy.admin import UNREAD, AdminRef, ports_match
@@ -130,10 +137,17 @@ class PodAccess:
     baseline_rules: tuple[AdminAdmission, ...] = ()
     admin_state: str = "absent"  # the snapshot's admin_network_policy_state
     baseline_state: str = "absent"
+    # The network plugin's policies that may apply to the pod (policy.plugin), and why its
+    # ingress is then unknown; the snapshot's plugin_policy_state.
+    plugin_state: str = "absent"
+    plugin_reason: str | None = None
+    plugin_policies: tuple[PluginPolicy, ...] = ()
 
     @property
     def summary(self) -> str:
         """The pod's ingress in one phrase (AdminNetworkPolicy rules, when any, come first)."""
+        if self.plugin_reason is not None:
+            return f"unknown: {self.plugin_reason}"
         np = self._np_summary
         if self.admin_state in UNREAD:
             return f"unknown: AdminNetworkPolicies {UNREAD[self.admin_state]}"
@@ -201,6 +215,7 @@ def pod_access(
                 tuple(admin_port_words(x) for x in r.ports or ()) or ("every port",),
             )
             (admin if ap.tier == "AdminNetworkPolicy" else baseline).append(words)
+    plugin = index.plugin.unknown(pod)
     return PodAccess(
         pod.ref,
         port,
@@ -214,6 +229,9 @@ def pod_access(
         baseline_rules=tuple(baseline),
         admin_state=index.admin.state,
         baseline_state=index.admin.baseline_state,
+        plugin_state=index.plugin.state,
+        plugin_reason=plugin.reason if plugin is not None else None,
+        plugin_policies=plugin.policies if plugin is not None else (),
     )
 
 

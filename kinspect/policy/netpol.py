@@ -41,13 +41,21 @@ from typing import Literal
 import msgspec
 
 from kinspect.model.labels import LabelSelector, SelectorIndex
-from kinspect.model.policy import IPBlock, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
+from kinspect.model.policy import (
+    IPBlock,
+    NetworkPolicy,
+    PluginPolicy,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+)
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Pod, Protocol, Value
 from kinspect.policy.admin import AdminIndex, AdminRef, Decision
 from kinspect.policy.peer import Direction, Peer, Tri
 from kinspect.policy.peer import address as _address
 from kinspect.policy.peer import network as _network
+from kinspect.policy.plugin import PluginIndex
 
 Verdict = Literal["allowed", "denied", "unknown"]
 
@@ -79,6 +87,8 @@ class Side(Value, frozen=True):
     decided_by: AdminRef | None = None
     # The AdminNetworkPolicy Pass rule that handed the side to the NetworkPolicies.
     passed_by: AdminRef | None = None
+    # The network plugin's policies that may also apply (the verdict is then "unknown").
+    plugin_policies: tuple[PluginPolicy, ...] = ()
 
 
 class PolicyVerdict(Value, frozen=True):
@@ -156,6 +166,7 @@ class PolicyIndex:
     def __init__(self, snapshot: Snapshot, pods: SelectorIndex[Pod] | None = None) -> None:
         self.state = snapshot.network_policy_state
         self.admin = AdminIndex(snapshot)
+        self.plugin = PluginIndex(snapshot)
         self.policies = snapshot.network_policies
         # Read with -n: another namespace's policies are known only when read narrowly.
         self._outside = snapshot.unknown
@@ -266,6 +277,33 @@ class PolicyIndex:
     # --- sides ------------------------------------------------------------------------------
 
     def _side(
+        self,
+        direction: Direction,
+        pod: Pod,
+        other: Peer,
+        port: int,
+        proto: Protocol,
+        dst: Pod | None,
+    ) -> Side:
+        """The three tiers, then the network plugin's policies: where they may apply, unknown."""
+        side = self._tiers(direction, pod, other, port, proto, dst)
+        plugin = self.plugin.unknown(pod)
+        if plugin is None:
+            return side
+        # Whatever the standard kinds say, the plugin's own may Allow or Deny too (before them,
+        # beside them): the side is unknown, naming them (kinspect.policy.plugin). Already
+        # unknown: its own cause first, then the plugin's.
+        reason = plugin.reason
+        if side.verdict == "unknown" and side.reason:
+            reason = f"{side.reason}; {plugin.reason}"
+        return Side(
+            "unknown",
+            isolating=side.isolating,
+            reason=reason,
+            plugin_policies=plugin.policies,
+        )
+
+    def _tiers(
         self,
         direction: Direction,
         pod: Pod,
@@ -415,10 +453,19 @@ class Isolation(Value, frozen=True):
     state: str
     by_pod: dict[str, tuple[str, ...]]
     admin_state: str = "absent"
+    # The network plugin's policies (issue 23): the snapshot's state and objects, and for each
+    # pod (`ns/name`) where they may apply, why its marks are unknown (`policy.plugin`).
+    plugin_state: str = "absent"
+    plugin_policies: tuple[PluginPolicy, ...] = ()
+    plugin_unknown: dict[str, str] = msgspec.field(default_factory=dict)
 
     @property
     def known(self) -> bool:
         return self.state == "read" and self.admin_state in ("read", "absent")
+
+    def known_at(self, pod: str) -> bool:
+        """Whether the marks of one pod (`ns/name`) are known: no plugin policy may apply."""
+        return self.known and pod not in self.plugin_unknown
 
 
 def _admin_state(snapshot: Snapshot) -> str:
@@ -438,16 +485,25 @@ def backend_isolation(
     as without policies); otherwise each policy is one selector query and each pod one lookup.
     """
     state, admin = snapshot.network_policy_state, _admin_state(snapshot)
+    pods = list(pods)
+    plugins = PluginIndex(snapshot)
+    plugin: dict[str, str] = {}
+    if not plugins.inert:
+        for pod in pods:
+            why = plugins.unknown(pod)
+            if why is not None:
+                plugin[f"{pod.namespace}/{pod.name}"] = why.reason
+    plugin_state, plugin_policies = snapshot.plugin_policy_state, snapshot.plugin_policies
     unread = state != "read" or admin not in ("read", "absent")
     if unread or not (
         snapshot.network_policies
         or snapshot.admin_network_policies
         or snapshot.baseline_admin_network_policies
     ):
-        return Isolation(state, {}, admin)
+        return Isolation(state, {}, admin, plugin_state, plugin_policies, plugin)
     idx = PolicyIndex(snapshot, index)
     by_pod = {k: tuple(v) for k, v in isolated_for_ingress(idx, pods).items()}
-    return Isolation(state, by_pod, admin)
+    return Isolation(state, by_pod, admin, plugin_state, plugin_policies, plugin)
 
 
 def _block_empty(block: IPBlock) -> bool:
@@ -515,6 +571,8 @@ class Reach:
         that exists (an ipBlock counts as "someone": an outside client or an
         address of the block); None when it cannot be told (namespace labels unread).
         """
+        if self.index.plugin.unknown(pod) is not None:
+            return None  # the network plugin's policies may apply: not evaluated
         if self.index.admin.state in ("forbidden", "not-read") or any(
             p.ingress for p in self.index.admin.applying(pod)
         ):

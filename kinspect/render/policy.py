@@ -16,6 +16,7 @@ from kinspect.policy.access import AdminAdmission, Cell, PodAccess
 from kinspect.policy.admin import AdminRef
 from kinspect.policy.netpol import Side
 from kinspect.policy.reach import From, HopVerdict
+from kinspect.render.report import plugin_policy_json
 from kinspect.render.safe import plain
 
 _STYLE = {"allowed": "green", "denied": "red", "unknown": "yellow"}
@@ -96,6 +97,7 @@ def _side(side: Side) -> dict[str, Any]:
         "reason": side.reason,
         "decidedBy": admin_ref(side.decided_by),
         "passedBy": admin_ref(side.passed_by),
+        "pluginPolicies": [plugin_policy_json(p) for p in side.plugin_policies],
     }
 
 
@@ -221,6 +223,8 @@ def access_json(found: list[PodAccess]) -> dict[str, Any]:
                 "baselinePolicyState": a.baseline_state,
                 "adminRules": _admin_json(a.admin_rules),
                 "baselineRules": _admin_json(a.baseline_rules),
+                "pluginPolicyState": a.plugin_state,
+                "pluginPolicies": [plugin_policy_json(p) for p in a.plugin_policies],
             }
             for a in found
         ]

@@ -16,6 +16,7 @@ from kinspect.edge.gateway import Attachment
 from kinspect.edge.gateway_match import GatewayHit, GatewayResult
 from kinspect.live.state import ChainEvent
 from kinspect.model.edge import GatewayCondition
+from kinspect.model.policy import PluginPolicy
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Node, PodRef, ServicePort, Value
 from kinspect.path import reasons
@@ -174,7 +175,22 @@ def isolation_json(iso: Isolation) -> Json:
             }
             for k, v in sorted(iso.by_pod.items())
         ],
+        # Issue 23: the network plugin's policies, detected, not evaluated.
+        "pluginPolicyState": iso.plugin_state,
+        "pluginPolicies": [plugin_policy_json(p) for p in iso.plugin_policies],
+        "pluginUnknown": [
+            {
+                "pod": dict(zip(("namespace", "name"), k.split("/", 1), strict=True)),
+                "reason": v,
+            }
+            for k, v in sorted(iso.plugin_unknown.items())
+        ],
     }
+
+
+def plugin_policy_json(p: PluginPolicy) -> Json:
+    """One network plugin policy object (docs/json.md): `namespace` null when cluster-wide."""
+    return {"group": p.group, "kind": p.kind, "namespace": p.namespace or None, "name": p.name}
 
 
 def chain_report(

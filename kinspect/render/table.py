@@ -102,7 +102,7 @@ def _policies(b: Backend, iso: Isolation | None) -> str:
     """-o wide's POLICIES cell: the policies isolating the backend pod for ingress."""
     if iso is None or b.pod is None:
         return "-"
-    if not iso.known:
+    if not iso.known_at(str(b.pod)):
         return "unknown"
     return plain(", ".join(iso.by_pod.get(str(b.pod), ()))) or "-"
 

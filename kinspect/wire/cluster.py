@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from kinspect.model import policy as model_policy
 from kinspect.model import values as model
 from kinspect.model.errors import ForbiddenError, KinspectError, NotFoundError
 from kinspect.model.snapshot import OUTSIDE_ROUNDS, OutsideRead, Snapshot
@@ -100,9 +101,10 @@ def _snapshot(
     warnings: list[str] = []
     states: dict[str, str] = {}
     source: model.EndpointSource = "EndpointSlice"
-    with threads(len(read)) as pool:
+    with threads(len(read) + 1) as pool:
         for kind in read:
             futures[kind] = _submit(pool, conn, kind, scope, pod_queries, futures)
+        plugins = pool.submit(plugin_policies, conn, scope)
         # In registry order: when several reads fail, the first one's error is reported.
         for kind, future in futures.items():
             try:
@@ -141,6 +143,8 @@ def _snapshot(
                     done = fields.pop(kind.fallback.field, ())
                     fields[kind.field] = done or tuple(read_kind(conn, kind.fallback, scope))
                     source = "Endpoints"  # the one fallback there is: EndpointSlices → Endpoints
+        plugin_fields, plugin_warnings = plugins.result()
+    warnings += plugin_warnings
     groups = fields.get("endpoint_groups", ())
     warnings += impossible_pods(g for g in groups if isinstance(g, model.EndpointGroup))
     snap = Snapshot(
@@ -149,7 +153,59 @@ def _snapshot(
         warnings=tuple(warnings),
         read_namespace=scope.namespace,
     )
-    return msgspec.structs.replace(snap, **fields, **states)
+    return msgspec.structs.replace(snap, **fields, **states, **plugin_fields)
+
+
+# The warning's tail when a plugin policy kind, or discovery itself, could not be read.
+PLUGIN_CONSEQUENCE = "policy verdicts where {} may apply are unknown"
+
+
+def plugin_policies(conn: Connection, scope: Scope) -> tuple[dict[str, Any], list[str]]:
+    """The network plugin's policies (Cilium, Calico, Antrea) by name: Snapshot fields, warnings.
+
+    One discovery request (GET /apis, which every authenticated user may read) says which of
+    their groups are served; only those kinds are listed, in scope (-n: the namespace; the
+    cluster-wide kinds whole). A kind refused or failed is recorded with its error (verdicts
+    where it may apply are "unknown, because it could not be read"); one not served (404: its
+    CRD is not installed although its group is) does not exist.
+    """
+    try:
+        body = fetch_page(conn, "/apis", "API groups", "(discovery)", None, paged=False)
+        doc = msgspec.json.decode(body, type=raw.APIGroupList)
+    except KinspectError as e:
+        return {"plugin_policy_state": "forbidden"}, [
+            f"{e.message}; {PLUGIN_CONSEQUENCE.format('network plugin policies')}"
+        ]
+    except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
+        why = f"the API server {conn.server} sent a malformed API group list"
+        return {"plugin_policy_state": "forbidden"}, [
+            f"{why}; {PLUGIN_CONSEQUENCE.format('network plugin policies')}"
+        ]
+    served = {
+        g.name: {v.version for v in g.versions or ()}
+        for g in doc.groups or ()
+        if g.name in kinds.PLUGIN_GROUPS
+    }
+    found: list[model_policy.PluginPolicy] = []
+    read: list[model_policy.PluginKindRead] = []
+    warnings: list[str] = []
+    for pk, version in kinds.plugin_kinds_served(served):
+        record = model_policy.PluginKindRead(pk.group, version, pk.kind, pk.plural, pk.namespaced)
+        try:
+            found += read_kind(conn, pk.at(version), scope, record=False)
+        except NotFoundError:
+            continue  # the group is served, this kind's CRD is not installed: none exist
+        except KinspectError as e:
+            record = msgspec.structs.replace(record, error=e.message)
+            warnings.append(f"{e.message}; {PLUGIN_CONSEQUENCE.format(record.words)}")
+        read.append(record)
+    state = "forbidden" if any(r.error for r in read) else "read" if read else "absent"
+    fields = {
+        "plugin_policy_state": state,
+        "plugin_policy_kinds": tuple(read),
+        "plugin_policies": tuple(found),
+    }
+    return fields, warnings
 
 
 # At most this many narrow reads outside the -n namespace per command (pod reads included):
@@ -188,7 +244,7 @@ def reach_outside(conn: Connection, snap: Snapshot, pods: bool = True) -> Snapsh
         skipped = [msgspec.structs.replace(o, error=_CAPPED) for o in needs[room:]]
         needs = needs[:room]
         with threads(min(max(len(needs), 1), OUTSIDE_THREADS)) as pool:
-            futures = [pool.submit(_read_outside, conn, o) for o in needs]
+            futures = [pool.submit(_read_outside, conn, o, snap) for o in needs]
             done = [f.result() for f in futures]
         fields: dict[str, tuple[model.Value, ...]] = {}
         records = list(skipped)
@@ -203,12 +259,18 @@ def reach_outside(conn: Connection, snap: Snapshot, pods: bool = True) -> Snapsh
     return snap
 
 
-def _read_outside(conn: Connection, o: OutsideRead) -> tuple[str, list[Any], str | None]:
+def _read_outside(
+    conn: Connection, o: OutsideRead, snap: Snapshot | None = None
+) -> tuple[str, list[Any], str | None]:
     """One outside read: the field it fills, its values, and its error (None: read)."""
-    kind = _OUTSIDE[o.kind]
     if not is_namespace_name(o.namespace):
         # Cluster text (a backendRef's namespace) never becomes part of a request path.
-        return kind.field, [], f"{o.namespace!r} is not a namespace name"
+        field = "plugin_policies" if o.kind == "pluginpolicies" else _OUTSIDE[o.kind].field
+        return field, [], f"{o.namespace!r} is not a namespace name"
+    if o.kind == "pluginpolicies":
+        kinds_read = snap.plugin_policy_kinds if snap is not None else ()
+        return "plugin_policies", *_plugin_outside(conn, o.namespace, kinds_read)
+    kind = _OUTSIDE[o.kind]
     if o.kind in ("services", "endpointslices") and not is_service_name(o.name or ""):
         # No Service can have this name: nothing to read (and the name never reaches a
         # selector), so the read is made, empty, and the backend stays "not found".
@@ -224,6 +286,30 @@ def _read_outside(conn: Connection, o: OutsideRead) -> tuple[str, list[Any], str
     except KinspectError as e:
         return kind.field, [], e.message
     return kind.field, values, None
+
+
+def _plugin_outside(
+    conn: Connection, namespace: str, kinds_read: Sequence[model_policy.PluginKindRead]
+) -> tuple[list[Any], str | None]:
+    """The namespaced plugin policies of one namespace outside -n: every kind served and read.
+
+    One record for them all: the first kind refused or failed is its error (its verdicts are
+    then unknown, `policy.plugin`).
+    """
+    values: list[Any] = []
+    for k in kinds_read:
+        if not k.namespaced or k.error is not None:
+            continue
+        pk = next(
+            p for p in kinds.PLUGIN_POLICY_KINDS if (p.group, p.plural) == (k.group, k.plural)
+        )
+        try:
+            values += read_kind(conn, pk.at(k.version), Scope(namespace), record=False)
+        except NotFoundError:
+            continue  # removed since: none exist
+        except KinspectError as e:
+            return [], e.message
+    return values, None
 
 
 def _outside_pods(conn: Connection, snap: Snapshot, services: list[model.Service]) -> Snapshot:

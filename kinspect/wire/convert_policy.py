@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import msgspec
 
 from kinspect.model import labels
@@ -151,3 +153,17 @@ def admin_network_policy(n: raw.AdminNetworkPolicy) -> model_policy.AdminNetwork
 def baseline_admin_network_policy(n: raw.AdminNetworkPolicy) -> model_policy.AdminNetworkPolicy:
     """Convert a wire BaselineAdminNetworkPolicy."""
     return _admin_policy(n, "BaselineAdminNetworkPolicy")
+
+
+def plugin_policy(
+    group: str, kind: str
+) -> Callable[[raw.NamedItem], model_policy.PluginPolicy | None]:
+    """The converter of one network plugin policy kind: its objects by name only."""
+
+    def convert(item: raw.NamedItem) -> model_policy.PluginPolicy | None:
+        meta = item.metadata
+        if not meta.name:
+            return None  # an object without a name cannot be named in a verdict
+        return model_policy.PluginPolicy(group, kind, meta.namespace, meta.name)
+
+    return convert

@@ -348,3 +348,80 @@ KINDS: tuple[Kind[Any, Any], ...] = (
     BASELINE_ADMIN_NETWORK_POLICIES,
     *GATEWAY_KINDS,
 )
+
+
+# The network plugin's own policy kinds (issue 23), read only where discovery (GET /apis, one
+# request) shows their group served, each at the first of its versions served. Names only:
+# kinspect does not evaluate them, it says "unknown" where they may apply (policy.plugin).
+# Calico's policies are stored in crd.projectcalico.org/v1 CRDs; its API server, when
+# installed, serves the same objects as projectcalico.org/v3: that group is read only when the
+# CRD group is not served (a datastore without CRDs), never both (each object once).
+@dataclass(frozen=True)
+class PluginKind:
+    """One plugin policy kind: its API group, the versions read (first served wins), its plural."""
+
+    group: str
+    versions: tuple[str, ...]
+    plural: str
+    kind: str
+    namespaced: bool
+    # Read only when this group is not served (Calico's v3 API beside its CRDs).
+    unless: str | None = None
+
+    def at(self, version: str) -> Kind[raw.NamedItem, Any]:
+        """The registry entry that lists this kind at `version`."""
+        return Kind(
+            field="plugin_policies",
+            group=f"/apis/{self.group}/{version}",
+            plural=self.plural,
+            namespaced=self.namespaced,
+            list_type=raw.NamedList,
+            convert=convert_policy.plugin_policy(self.group, self.kind),
+            optional=True,
+        )
+
+
+CALICO_CRD = "crd.projectcalico.org"
+PLUGIN_POLICY_KINDS = (
+    PluginKind("cilium.io", ("v2",), "ciliumnetworkpolicies", "CiliumNetworkPolicy", True),
+    PluginKind(
+        "cilium.io",
+        ("v2",),
+        "ciliumclusterwidenetworkpolicies",
+        "CiliumClusterwideNetworkPolicy",
+        False,
+    ),
+    PluginKind(CALICO_CRD, ("v1",), "networkpolicies", "NetworkPolicy", True),
+    PluginKind(CALICO_CRD, ("v1",), "globalnetworkpolicies", "GlobalNetworkPolicy", False),
+    PluginKind("projectcalico.org", ("v3",), "networkpolicies", "NetworkPolicy", True, CALICO_CRD),
+    PluginKind(
+        "projectcalico.org",
+        ("v3",),
+        "globalnetworkpolicies",
+        "GlobalNetworkPolicy",
+        False,
+        CALICO_CRD,
+    ),
+    # "Antrea-native policies": v1beta1 since Antrea v1.13, v1alpha1 before.
+    PluginKind("crd.antrea.io", ("v1beta1", "v1alpha1"), "networkpolicies", "NetworkPolicy", True),
+    PluginKind(
+        "crd.antrea.io",
+        ("v1beta1", "v1alpha1"),
+        "clusternetworkpolicies",
+        "ClusterNetworkPolicy",
+        False,
+    ),
+)
+PLUGIN_GROUPS = frozenset(k.group for k in PLUGIN_POLICY_KINDS)
+
+
+def plugin_kinds_served(served: dict[str, set[str]]) -> list[tuple[PluginKind, str]]:
+    """The plugin policy kinds to LIST, each with its version, from the served groups' versions."""
+    out = []
+    for k in PLUGIN_POLICY_KINDS:
+        if k.unless is not None and k.unless in served:
+            continue
+        version = next((v for v in k.versions if v in served.get(k.group, ())), None)
+        if version is not None:
+            out.append((k, version))
+    return out

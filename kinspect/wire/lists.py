@@ -282,15 +282,22 @@ def _values(kind: kinds.Kind[W, V], pages: Iterable[kinds.Page[W]]) -> list[V]:
 
 
 def read_kind(
-    conn: Connection, kind: kinds.Kind[W, V], scope: Scope, probe: bool = False, **query: str
+    conn: Connection,
+    kind: kinds.Kind[W, V],
+    scope: Scope,
+    probe: bool = False,
+    record: bool = True,
+    **query: str,
 ) -> list[V]:
     """Every `kind` in scope, narrowed as its registry entry says; `query` adds selectors.
 
-    `probe`: the list is likely big; its size is asked first (`list_pages`).
+    `probe`: the list is likely big; its size is asked first (`list_pages`). `record=False`:
+    its resourceVersion is not kept for --watch (a kind no watch follows, whose plural may be
+    another group's: Calico's and Antrea's `networkpolicies`).
     """
     path, where = where_listed(kind, scope.namespace)
     query = selectors(kind, scope) | query
-    listed = (kind.plural, scope.namespace if kind.namespaced else None)
+    listed = (kind.plural, scope.namespace if kind.namespaced else None) if record else None
     try:
         pages = list_pages(conn, path, kind.list_type, kind.plural, where, query=query, probe=probe)
         return _values(kind, _recorded(conn, listed, pages))
@@ -301,12 +308,17 @@ def read_kind(
 
 
 def _recorded(
-    conn: Connection, listed: tuple[str, str | None], pages: Iterable[kinds.Page[W]]
+    conn: Connection, listed: tuple[str, str | None] | None, pages: Iterable[kinds.Page[W]]
 ) -> Iterator[kinds.Page[W]]:
     """`pages`, the list's resourceVersion (on its first page) kept when the caller asked."""
     first = True
     for page in pages:
-        if first and conn.list_versions is not None and page.metadata.resourceVersion:
+        if (
+            first
+            and listed is not None
+            and conn.list_versions is not None
+            and page.metadata.resourceVersion
+        ):
             conn.list_versions[listed] = page.metadata.resourceVersion
         first = False
         yield page

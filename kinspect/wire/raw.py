@@ -406,6 +406,32 @@ class APIResourceList(Wire):
     resources: list[APIResource] | None = None
 
 
+# GET /apis (meta/v1 APIGroupList): the API groups the server serves and their versions. One
+# request tells which network plugin policy groups exist (issue 23).
+class GroupVersion(Wire):
+    version: str = ""
+
+
+class APIGroup(Wire):
+    name: str = ""
+    versions: list[GroupVersion] | None = None
+
+
+class APIGroupList(Wire):
+    groups: list[APIGroup] | None = None
+
+
+# The network plugin's policies (cilium.io, crd.projectcalico.org, projectcalico.org,
+# crd.antrea.io): only their names are read; their specs are skipped by the decoder.
+class NamedItem(Wire):
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+
+
+class NamedList(Wire):
+    items: list[NamedItem] | None = None
+    metadata: ListMeta = msgspec.field(default_factory=ListMeta)
+
+
 # policy.networking.k8s.io/v1alpha1 (sigs.k8s.io/network-policy-api apis/v1alpha1): the
 # AdminNetworkPolicy and the BaselineAdminNetworkPolicy share subject, peer and port types.
 class NamespacedPod(Wire):

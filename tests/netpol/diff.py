@@ -69,6 +69,7 @@ def snapshot(w: gen.World) -> Snapshot:
         # NetworkPolicies alone, as cyclonus sees them: no AdminNetworkPolicy CRDs.
         admin_network_policy_state="absent",
         baseline_admin_network_policy_state="absent",
+        plugin_policy_state="absent",
     )
 
 

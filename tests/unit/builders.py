@@ -159,6 +159,7 @@ def snap(
         pods,
         admin_network_policy_state="absent",
         baseline_admin_network_policy_state="absent",
+        plugin_policy_state="absent",
     )
 
 

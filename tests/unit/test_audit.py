@@ -30,7 +30,14 @@ from kinspect.model.edge import (
     RouteRule,
 )
 from kinspect.model.labels import LabelSelector
-from kinspect.model.policy import IPBlock, NetworkPolicy, PolicyPeer, PolicyPort, PolicyRule
+from kinspect.model.policy import (
+    IPBlock,
+    NetworkPolicy,
+    PluginPolicy,
+    PolicyPeer,
+    PolicyPort,
+    PolicyRule,
+)
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Namespace, Node, Pod, ProbePort, ServiceConsumer
 from kinspect.path import chain
@@ -965,3 +972,18 @@ def test_a_terminating_pod_is_no_idle_pod_only_a_terminating_endpoint() -> None:
         ),
     )
     assert _checks(s) == {"endpoint-pod-terminating": Severity.INFO}
+
+
+_CNP = PluginPolicy("cilium.io", "CiliumNetworkPolicy", "ns", "allow-web")
+
+
+@pytest.mark.parametrize(
+    "check", ["service-port-unreachable", "external-traffic-denied", "egress-blocks-dns"]
+)
+def test_policy_checks_stay_quiet_where_plugin_policies_may_apply(check: str) -> None:
+    # Issue 23 item 8: a CiliumNetworkPolicy in the namespace may allow what NetworkPolicies
+    # deny: the verdict is unknown, and the check says nothing.
+    fires = POLICY_CASES[check][0]()
+    assert check in {f.check for f in _run(fires)}
+    s = _with(fires, plugin_policy_state="read", plugin_policies=(_CNP,))
+    assert check not in {f.check for f in _run(s)}

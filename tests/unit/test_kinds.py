@@ -18,6 +18,11 @@ NOT_A_KIND = {
     "read_namespace",  # how the snapshot was read (issue 22), not a kind
     "outside",
     "baseline_admin_network_policy_state",
+    # The network plugin's policies: read where discovery shows their groups served
+    # (cluster.plugin_policies, kinds.PLUGIN_POLICY_KINDS), not by the registry's walk.
+    "plugin_policy_state",
+    "plugin_policy_kinds",
+    "plugin_policies",
 }
 
 

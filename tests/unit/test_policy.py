@@ -60,6 +60,7 @@ def world(*policies: dict[str, Any], state: str = "read", ns_labels: bool = True
         network_policy_state=state,  # type: ignore[arg-type]
         admin_network_policy_state="absent",
         baseline_admin_network_policy_state="absent",
+        plugin_policy_state="absent",
     )
 
 

@@ -92,6 +92,7 @@ def world(
             (convert_policy.baseline_admin_network_policy(baseline),) if baseline else ()
         ),
         baseline_admin_network_policy_state=baseline_state,  # type: ignore[arg-type]
+        plugin_policy_state="absent",
     )
     return PolicyIndex(snap)
 
@@ -412,6 +413,7 @@ def test_absent_crds_change_nothing() -> None:
         network_policy_state="read",
         admin_network_policy_state="absent",
         baseline_admin_network_policy_state="absent",
+        plugin_policy_state="absent",
     )
     v = PolicyIndex(snap).check(Peer.of_pod(PODS["mon/m"]), Peer.of_pod(PODS["web/a"]), 8080)
     assert v.verdict == "allowed"
@@ -465,6 +467,7 @@ def _house_world(
             else ()
         ),
         baseline_admin_network_policy_state="read",
+        plugin_policy_state="absent",
     )
     idx = PolicyIndex(snap)
     idx.pods_by_house = {h: [p for p in pods if p.labels["conformance-house"] == h] for h in HOUSES}  # type: ignore[attr-defined]

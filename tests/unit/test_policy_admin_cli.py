@@ -63,6 +63,7 @@ def _admin_world(state: str = "read") -> Snapshot:
             ),
         ),
         baseline_admin_network_policy_state="read",
+        plugin_policy_state="absent",
     )
 
 
@@ -107,6 +108,7 @@ def test_trace_from_names_the_deciding_admin_rule(tmp_path: Path) -> None:
         "reason": None,
         "decidedBy": None,
         "passedBy": None,
+        "pluginPolicies": [],
     }
 
 
@@ -183,6 +185,9 @@ def test_map_marks_pods_an_admin_deny_rule_applies_to(tmp_path: Path) -> None:
                 "policies": ["ns/web-from-shop"],
             }
         ],
+        "pluginPolicyState": "absent",
+        "pluginPolicies": [],
+        "pluginUnknown": [],
     }
     open_world = tmp_path / "open"
     open_world.mkdir()

@@ -33,6 +33,9 @@ def test_map_json_lists_isolated_backends_in_the_schema(tmp_path: Path) -> None:
         "ingressIsolated": [
             {"pod": {"namespace": "ns", "name": "web-a"}, "policies": ["ns/web-from-shop"]}
         ],
+        "pluginPolicyState": "absent",
+        "pluginPolicies": [],
+        "pluginUnknown": [],
     }
 
 
@@ -48,6 +51,9 @@ def test_map_with_unreadable_policies_marks_nothing_and_says_unknown(tmp_path: P
         "state": "forbidden",
         "adminState": "absent",
         "ingressIsolated": [],
+        "pluginPolicyState": "absent",
+        "pluginPolicies": [],
+        "pluginUnknown": [],
     }
 
 
