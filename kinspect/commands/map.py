@@ -85,7 +85,7 @@ def map_(
         case MapFormat.tree:
             from kinspect.render import tree
 
-            emit(s, "text", doc, lambda: tree.map_tree(chains, by_port))
+            emit(s, "text", doc, lambda: tree.map_tree(chains, by_port, isolation))
         case MapFormat.table | MapFormat.wide:
             from kinspect.render import table
 

@@ -458,6 +458,9 @@ class Isolation(Value, frozen=True):
     plugin_state: str = "absent"
     plugin_policies: tuple[PluginPolicy, ...] = ()
     plugin_unknown: dict[str, str] = msgspec.field(default_factory=dict)
+    # Pods of `by_pod` whose NetworkPolicies admit every source on every port (a rule `{}`)
+    # and that no AdminNetworkPolicy denies, with those policies: selected, nothing denied.
+    admits_all: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
 
     @property
     def known(self) -> bool:
@@ -503,7 +506,30 @@ def backend_isolation(
         return Isolation(state, {}, admin, plugin_state, plugin_policies, plugin)
     idx = PolicyIndex(snapshot, index)
     by_pod = {k: tuple(v) for k, v in isolated_for_ingress(idx, pods).items()}
-    return Isolation(state, by_pod, admin, plugin_state, plugin_policies, plugin)
+    return Isolation(
+        state, by_pod, admin, plugin_state, plugin_policies, plugin, _admitting_all(idx, by_pod)
+    )
+
+
+def _admitting_all(
+    index: PolicyIndex, by_pod: dict[str, tuple[str, ...]]
+) -> dict[str, tuple[str, ...]]:
+    """The pods of `by_pod` that an ingress rule `{}` (every source, every port) admits.
+
+    Rules of the policies selecting a pod add up, so one such rule admits everything whatever
+    the others say; an AdminNetworkPolicy's Deny (named in `by_pod`) still denies.
+    """
+    open_policies = {
+        str(p)
+        for p in index.policies
+        if "Ingress" in p.policy_types and any(not r.peers and not r.ports for r in p.ingress)
+    }
+    admin = ("AdminNetworkPolicy ", "BaselineAdminNetworkPolicy ")
+    return {
+        pod: tuple(n for n in names if n in open_policies)
+        for pod, names in by_pod.items()
+        if any(n in open_policies for n in names) and not any(n.startswith(admin) for n in names)
+    }
 
 
 def _block_empty(block: IPBlock) -> bool:

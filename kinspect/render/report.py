@@ -172,6 +172,7 @@ def isolation_json(iso: Isolation) -> Json:
             {
                 "pod": dict(zip(("namespace", "name"), k.split("/", 1), strict=True)),
                 "policies": list(v),
+                "admitsAll": k in iso.admits_all,
             }
             for k, v in sorted(iso.by_pod.items())
         ],

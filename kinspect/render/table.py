@@ -74,7 +74,10 @@ def _state(b: Backend, iso: Isolation | None = None) -> Text:
         hint = f"node {', '.join(b.for_nodes)}" if b.for_nodes else ", ".join(b.for_zones)
         t.append(f", for {plain(hint)}", style="cyan")
     if iso is not None and b.pod is not None and str(b.pod) in iso.by_pod:
-        t.append(", isolated", style="magenta")
+        if str(b.pod) in iso.admits_all:
+            t.append(", policy admits all", style="dim")  # selected, nothing denied
+        else:
+            t.append(", isolated", style="magenta")
     return t
 
 

@@ -17,6 +17,7 @@ from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.path.firewall import EntryCheck
 from kinspect.path.topology import NodeTopology, RouteTopology
 from kinspect.path.trace import Direct, Route, TraceResult
+from kinspect.policy.netpol import Isolation
 from kinspect.render import words
 from kinspect.render.safe import plain
 from kinspect.render.words import (
@@ -58,10 +59,33 @@ def _container_label(b: Backend) -> Text:
     return Text(f"{kind}container {plain(cp.container)}:{cp.port}{name}/{cp.protocol}")
 
 
+def _policy_mark(b: Backend, iso: Isolation | None) -> Text | None:
+    """What ingress NetworkPolicies do at a backend pod (issue 23), or None: nothing to say."""
+    if iso is None or b.pod is None:
+        return None
+    pod = str(b.pod)
+    if pod in iso.plugin_unknown:
+        return Text(plain(f"ingress: {iso.plugin_unknown[pod]}"), style="yellow")
+    if not iso.known or pod not in iso.by_pod:
+        return None
+    if pod in iso.admits_all:
+        names = ", ".join(iso.admits_all[pod])
+        return Text(
+            plain(f"ingress: policy {names} admits every source on every port"), style="dim"
+        )
+    names = ", ".join(iso.by_pod[pod])
+    return Text(plain(f"ingress: isolated by {names}: only what its rules admit"), style="magenta")
+
+
 def map_tree(
-    chains: list[ServiceChain], entries: Mapping[PortKey, list[Entrypoint]] | None = None
+    chains: list[ServiceChain],
+    entries: Mapping[PortKey, list[Entrypoint]] | None = None,
+    isolation: Isolation | None = None,
 ) -> RenderableType:
-    """Render chains as trees: (entry points,) service, port, frontends, backends, containers."""
+    """Render chains as trees: (entry points,) service, port, frontends, backends, containers.
+
+    With `isolation`, each backend says what ingress NetworkPolicies do at its pod.
+    """
     trees = []
     for c in chains:
         s = c.service
@@ -119,7 +143,10 @@ def map_tree(
                 continue
             backs = pt.add(Text("backends"))
             for b in pc.backends:
-                backs.add(_backend_label(b)).add(_container_label(b))
+                node = backs.add(_backend_label(b))
+                node.add(_container_label(b))
+                if (mark := _policy_mark(b, isolation)) is not None:
+                    node.add(mark)
             if not pc.backends:
                 backs.add(Text("none", style="red"))
             listed = {b.pod for b in pc.backends}

@@ -237,7 +237,11 @@ def test_trace_and_policy_read_real_admin_policies(policies: Namespace) -> None:
     validate(doc, "chain-report.json")
     assert doc["networkPolicies"]["adminState"] == "read"
     assert doc["networkPolicies"]["ingressIsolated"] == [
-        {"pod": {"namespace": ns.name, "name": "web-0"}, "policies": [f"{ns.name}/web-from-shop"]}
+        {
+            "pod": {"namespace": ns.name, "name": "web-0"},
+            "policies": [f"{ns.name}/web-from-shop"],
+            "admitsAll": False,
+        }
     ]
 
 

@@ -204,3 +204,31 @@ def test_trace_url_from_goes_through_the_controller_pods(ns: Namespace) -> None:
         f"allowed  {ns.name}/ctrl-0:8080/TCP  via the controller's service {ns.name}/ctrl" in text
     )
     assert f"denied   {ns.name}/web-0:8080/TCP  via Ingress {ns.name}/shop to {ns.name}/web" in text
+
+
+OPEN = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-open}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{}]
+"""
+
+
+def test_a_policy_that_admits_all_is_not_called_isolation(ns: Namespace) -> None:
+    # Issue 23, item 5: argocd-server's shape, `ingress: [{}]`: selected, nothing denied.
+    ns.apply(WORLD.split("---\napiVersion: networking.k8s.io/v1")[0] + "---" + OPEN)
+    ns.wait_until("web's endpoints and pod IPs", lambda: _ready(ns))
+    row = next(
+        line for line in ns.kinspect("map", "-n", ns.name).stdout.splitlines() if "web-0" in line
+    )
+    assert row.rstrip().endswith("ready, policy admits all")
+    tree = " ".join(
+        ns.kinspect("map", "-n", ns.name, "-o", "tree").stdout.replace("│", " ").split()
+    )
+    assert f"ingress: policy {ns.name}/web-open admits every source on every port" in tree
+    doc = ns.kinspect_json("map", "-n", ns.name)
+    assert [
+        (i["pod"]["name"], i["admitsAll"]) for i in doc["networkPolicies"]["ingressIsolated"]
+    ] == [("web-0", True)]

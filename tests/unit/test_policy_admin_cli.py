@@ -183,6 +183,7 @@ def test_map_marks_pods_an_admin_deny_rule_applies_to(tmp_path: Path) -> None:
                 "pod": {"namespace": "ns", "name": "web-a"},
                 # The baseline is never consulted for a pod a NetworkPolicy isolates.
                 "policies": ["ns/web-from-shop"],
+                "admitsAll": False,
             }
         ],
         "pluginPolicyState": "absent",
@@ -199,6 +200,7 @@ def test_map_marks_pods_an_admin_deny_rule_applies_to(tmp_path: Path) -> None:
         {
             "pod": {"namespace": "ns", "name": "web-a"},
             "policies": ["BaselineAdminNetworkPolicy default"],
+            "admitsAll": False,
         }
     ]
     forbidden = tmp_path / "f"

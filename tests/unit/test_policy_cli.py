@@ -23,6 +23,44 @@ def test_map_marks_isolated_backends_and_wide_names_the_policies(tmp_path: Path)
     assert row.rstrip().endswith("ns/web-from-shop")
 
 
+def test_a_policy_that_admits_everything_is_not_called_isolation(tmp_path: Path) -> None:
+    # Issue 23, item 5: argocd-server's policy admits all (`ingress: [{}]`), yet map said
+    # "isolated"; and -o tree showed no policy marks at all.
+    import msgspec
+
+    from kinspect.model.labels import LabelSelector
+    from kinspect.model.policy import NetworkPolicy, PolicyRule
+
+    from .test_trace_from import WEB_FROM_SHOP
+
+    open_all = NetworkPolicy("ns", "open", LabelSelector({"app": "web"}), ("Ingress",),
+                             ingress=(PolicyRule(),))  # fmt: skip
+    world = msgspec.structs.replace(_world(), network_policies=(open_all,))
+    path = _save(tmp_path, world)
+    row = next(
+        line
+        for line in invoke("map", "--snapshot", path, "-n", "ns").stdout.splitlines()
+        if "web-a" in line
+    )
+    assert row.rstrip().endswith("ready, policy admits all")
+    doc = json.loads(invoke("map", "--snapshot", path, "-n", "ns", "-o", "json").stdout)
+    validate(doc, "chain-report.json")
+    assert doc["networkPolicies"]["ingressIsolated"] == [
+        {"pod": {"namespace": "ns", "name": "web-a"}, "policies": ["ns/open"], "admitsAll": True}
+    ]
+    tree = invoke("map", "--snapshot", path, "-n", "ns", "-o", "tree").stdout
+    assert "ingress: policy ns/open admits every source on every port" in tree
+    # Both: the open rule admits all, whatever the other policy restricts (rules add up).
+    both = msgspec.structs.replace(world, network_policies=(open_all, WEB_FROM_SHOP))
+    path = _save(tmp_path, both)
+    tree = invoke("map", "--snapshot", path, "-n", "ns", "-o", "tree").stdout
+    assert "ingress: policy ns/open admits every source on every port" in tree
+    # Restricting only: isolated, named in the tree too.
+    path = _save(tmp_path, _world())
+    tree = invoke("map", "--snapshot", path, "-n", "ns", "-o", "tree").stdout
+    assert "ingress: isolated by ns/web-from-shop: only what its rules admit" in tree
+
+
 def test_map_json_lists_isolated_backends_in_the_schema(tmp_path: Path) -> None:
     path = _save(tmp_path, _world())
     doc = json.loads(invoke("map", "--snapshot", path, "-n", "ns", "-o", "json").stdout)
@@ -31,7 +69,11 @@ def test_map_json_lists_isolated_backends_in_the_schema(tmp_path: Path) -> None:
         "state": "read",
         "adminState": "absent",
         "ingressIsolated": [
-            {"pod": {"namespace": "ns", "name": "web-a"}, "policies": ["ns/web-from-shop"]}
+            {
+                "pod": {"namespace": "ns", "name": "web-a"},
+                "policies": ["ns/web-from-shop"],
+                "admitsAll": False,
+            }
         ],
         "pluginPolicyState": "absent",
         "pluginPolicies": [],
