@@ -218,7 +218,7 @@ spec:
 
 def test_a_policy_that_admits_all_is_not_called_isolation(ns: Namespace) -> None:
     # Issue 23, item 5: argocd-server's shape, `ingress: [{}]`: selected, nothing denied.
-    ns.apply(WORLD.split("---\napiVersion: networking.k8s.io/v1")[0] + "---" + OPEN)
+    ns.apply(WORLD.split("---\napiVersion: networking.k8s.io/v1", maxsplit=1)[0] + "---" + OPEN)
     ns.wait_until("web's endpoints and pod IPs", lambda: _ready(ns))
     row = next(
         line for line in ns.kinspect("map", "-n", ns.name).stdout.splitlines() if "web-0" in line
