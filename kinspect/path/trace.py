@@ -25,6 +25,7 @@ from kinspect.path.chain import (
     NotBackend,
     ServiceChain,
     not_backend,
+    same_family,
     service_chain,
 )
 
@@ -322,7 +323,14 @@ def trace(idx: Index, target: Target) -> TraceResult:
             for f in pc.frontends:
                 if f.address == target.address and f.port == port:
                     res.routes.append(
-                        Route(_name(svc), svc.type, pc.port, f, svc.cluster_ips, pc.backends)
+                        Route(
+                            _name(svc),
+                            svc.type,
+                            pc.port,
+                            f,
+                            svc.cluster_ips,
+                            tuple(same_family(pc.backends, f.address)),
+                        )
                     )
         # kube-proxy's health check server speaks HTTP: TCP only.
         res.health_checks.extend(

@@ -10,9 +10,11 @@ from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 
 from kinspect.edge.entry import Entrypoint
+from kinspect.model.values import host_port
 from kinspect.path.chain import PortChain, ServiceChain
 from kinspect.render import reasons
 from kinspect.render.safe import markdown as md
+from kinspect.render.words import dual_stack_words
 
 _TEXT = """\
 # Four addresses
@@ -50,6 +52,9 @@ kube-proxy DNATs each packet **straight to an endpoint**: traffic entering throu
 a load balancer or an externalIP never passes through the ClusterIP (it is not on the wire); the
 ClusterIP is a second way in, for clients inside the cluster. Under
 `internalTrafficPolicy: Local` ClusterIP traffic goes only to endpoints on the client's node.
+In a dual-stack cluster a service has a ClusterIP per family (`ipFamilies`), a pod an IP per
+family, and kube-proxy one proxier per family: IPv6 frontends lead to IPv6 endpoints only, and
+a nodePort opens only on the node addresses of the service's own families.
 """
 
 
@@ -60,6 +65,11 @@ def _example(pc: PortChain, c: ServiceChain) -> str:
         f"port {p.port}/{p.protocol}",
         "",
     ]
+    if dual_stack_words(s):
+        lines.append(
+            f"* dual-stack: {md(dual_stack_words(s))}; each family's ClusterIP and node "
+            "addresses lead only to the endpoints (EndpointSlices) of the same family"
+        )
     for f in pc.frontends:
         if f.kind == "NodePort":
             state = "answers" if f.answers else "drops (no local ready endpoint)"
@@ -170,7 +180,7 @@ def _entry_example(e: Entrypoint) -> str:
     ]
     if b is not None:
         cp = f", container {md(b.container)}" if b.container else ""
-        lines.append(f"* → endpoint {md(b.address)}:{b.port}{cp}")
+        lines.append(f"* → endpoint {md(host_port(b.address, b.port))}{cp}")
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kinspect.model.values import ServiceConsumer, ServicePort
+from kinspect.model.values import Service, ServiceConsumer, ServicePort
 from kinspect.path.chain import PortChain
 
 
@@ -32,3 +32,13 @@ def port_label(pc: PortChain) -> str:
     proto = "" if p.protocol == "TCP" else f"/{p.protocol}"
     target = f"→{p.target_port}" if p.target_port is not None else ""
     return f"{name}{p.port}{proto}{target}"
+
+
+def dual_stack_words(s: Service) -> str:
+    """`RequireDualStack (IPv4, IPv6)`, `SingleStack (IPv6)`; "" for the usual IPv4 single stack.
+
+    Shown only where it tells something: a service in more than one family, or in IPv6 only.
+    """
+    if not s.ip_families or tuple(s.ip_families) == ("IPv4",):
+        return ""
+    return f"{s.ip_family_policy or 'ipFamilyPolicy unset'} ({', '.join(s.ip_families)})"
