@@ -13,6 +13,7 @@ from kinspect.model.labels import LabelSelector
 from kinspect.model.policy import IPBlock, NetworkPolicy, PolicyPeer, PolicyRule
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Node, NodeAddress, Service, host_port, ip_family
+from kinspect.edge.entry import parse_request
 from kinspect.path import chain
 from kinspect.path.trace import Target, parse_target, trace
 from kinspect.render.table import map_table
@@ -225,3 +226,9 @@ def test_from_an_ipv6_address_ipblock_and_except() -> None:
     r = invoke("trace", "[fd00:10:96::a]:80", "--from", "192.0.2.99", "--snapshot", _save(s))
     assert "denied" in r.stdout
     assert "192.0.2.99 is not IPv6" in r.stdout
+
+
+def test_url_with_an_ipv6_literal_keeps_its_brackets() -> None:
+    r = parse_request("http://[FD00:10:96::A]/x")
+    assert (r.address, r.port, r.url) == ("fd00:10:96::a", 80, "http://[fd00:10:96::a]/x")
+    assert parse_request("https://[fd00::1]:8443/").url == "https://[fd00::1]:8443/"
