@@ -331,6 +331,7 @@ def _frontends(
     svc: Service, sp: ServicePort, node_ips: Sequence[tuple[str, str]], backends: Sequence[Backend]
 ) -> list[Frontend]:
     out = []
+    families = svc.families
     for ip in svc.cluster_ips:
         from_nodes: tuple[NodeAnswer, ...] = ()
         if svc.internal_traffic_policy == "Local":
@@ -343,7 +344,6 @@ def _frontends(
         np = sp.node_port
         # A nodePort opens only on node IPs of the service's own families (see
         # Service.families): a SingleStack IPv4 service has none on a node's IPv6 address.
-        families = svc.families
         # Per family (computed once, not per node): the nodes with a usable endpoint of it.
         # kube-proxy falls back to serving+terminating endpoints when none is ready.
         usable_nodes: dict[str | None, set[str | None]] = {}
@@ -358,13 +358,21 @@ def _frontends(
                 out.append(Frontend("NodePort", a, np, n, n in nodes))
             else:
                 out.append(Frontend("NodePort", a, np, n, bool(nodes)))
+
+    # Load-balancer and external IPs too, per family: kube-proxy's proxier of a family the
+    # service lacks ignores the service, and each proxier keeps only its family's externalIPs
+    # and LB ingress IPs (kubernetes pkg/proxy/serviceport.go, newBaseServiceInfo).
+    def served(address: str) -> bool:
+        family = ip_family(address)
+        return not families or family is None or family in families
+
     if svc.type == "LoadBalancer":
         out.extend(
             Frontend("LoadBalancer", i.address, sp.port)
             for i in svc.load_balancer_ingress
-            if i.address
+            if i.address and served(i.address)
         )
-    out.extend(Frontend("ExternalIP", ip, sp.port) for ip in svc.external_ips)
+    out.extend(Frontend("ExternalIP", ip, sp.port) for ip in svc.external_ips if served(ip))
     return out
 
 
@@ -417,8 +425,13 @@ def _health_checks(
     for pc in ports:
         for b in _usable(pc.backends):
             local[b.node].add(b.address)
+    # One health check server per kube-proxy family, serving that family's services only
+    # (kubernetes pkg/proxy/healthcheck/service_health.go, NewServiceHealthServer).
+    families = svc.families
     return tuple(
-        HealthCheck(n, a, hc, len(local[n]), 200 if local[n] else 503) for n, a in node_ips
+        HealthCheck(n, a, hc, len(local[n]), 200 if local[n] else 503)
+        for n, a in node_ips
+        if not families or ip_family(a) in (*families, None)
     )
 
 

@@ -9,11 +9,11 @@ import tempfile
 from msgspec.structs import replace
 from rich.console import Console
 
+from kinspect.edge.entry import parse_request
 from kinspect.model.labels import LabelSelector
 from kinspect.model.policy import IPBlock, NetworkPolicy, PolicyPeer, PolicyRule
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import Node, NodeAddress, Service, host_port, ip_family
-from kinspect.edge.entry import parse_request
 from kinspect.path import chain
 from kinspect.path.trace import Target, parse_target, trace
 from kinspect.render.table import map_table
@@ -232,3 +232,37 @@ def test_url_with_an_ipv6_literal_keeps_its_brackets() -> None:
     r = parse_request("http://[FD00:10:96::A]/x")
     assert (r.address, r.port, r.url) == ("fd00:10:96::a", 80, "http://[fd00:10:96::a]/x")
     assert parse_request("https://[fd00::1]:8443/").url == "https://[fd00::1]:8443/"
+
+
+def test_external_and_lb_ips_of_a_family_the_service_lacks_are_no_frontends() -> None:
+    s = replace(
+        _dual("v4", ("10.96.0.11",), ("IPv4",), "SingleStack"),
+        type="LoadBalancer",
+        external_ips=("203.0.113.5", "2001:db8:ff::5"),
+    )
+    s = replace(
+        s,
+        load_balancer_ingress=(
+            *svc("x", lb=("203.0.113.9", "2001:db8:ff::9")).load_balancer_ingress,
+        ),
+    )
+    [c] = chain.build(_snap(s))
+    assert [(f.kind, f.address) for f in c.ports[0].frontends if f.kind != "NodePort"] == [
+        ("ClusterIP", "10.96.0.11"),
+        ("LoadBalancer", "203.0.113.9"),
+        ("ExternalIP", "203.0.113.5"),
+    ]
+
+
+def test_health_check_node_port_only_on_the_service_families() -> None:
+    s = replace(
+        _dual("v4", ("10.96.0.11",), ("IPv4",), "SingleStack"),
+        type="LoadBalancer",
+        external_traffic_policy="Local",
+        health_check_node_port=32000,
+    )
+    [c] = chain.build(_snap(s))
+    assert [(h.address, h.status) for h in c.health_checks] == [
+        ("192.0.2.10", 200),
+        ("192.0.2.11", 503),
+    ]
