@@ -212,6 +212,10 @@ def test_nodeport_on_ipv6_node_addresses_follows_the_families(ns: Namespace) -> 
     # IPv6 proxier ignores a service without an IPv6 ClusterIP).
     four = ns.kinspect_json("trace", f"[{node6}]:{np['four']}", "-A", expect=6)
     assert four["routes"] == []
+    assert [h["message"] for h in four["hints"]] == [
+        f"service {ns.name}/four has nodePort {np['four']} but is IPv4 only (SingleStack): "
+        "kube-proxy opens it on the node's IPv4 addresses, not on this IPv6 one"
+    ]
 
 
 def _hops(doc: Any) -> list[tuple[str, str]]:

@@ -266,3 +266,13 @@ def test_health_check_node_port_only_on_the_service_families() -> None:
         ("192.0.2.10", 200),
         ("192.0.2.11", 503),
     ]
+
+
+def test_nodeport_on_the_other_family_says_why_nothing_receives_it() -> None:
+    v4 = _dual("v4", ("10.96.0.11",), ("IPv4",), "SingleStack")
+    r = trace(chain.Index.of(_snap(v4)), Target("2001:db8::10", 30080))
+    assert r.routes == []
+    assert [h.message for h in r.hints] == [
+        "service ns/v4 has nodePort 30080 but is IPv4 only (SingleStack): kube-proxy opens it "
+        "on the node's IPv4 addresses, not on this IPv6 one"
+    ]
