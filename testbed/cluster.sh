@@ -132,7 +132,22 @@ up() {
       ${KINSPECT_KWOKCTL_ARGS:-} \
       --wait 120s
   fi
-  quiet k apply -f "$here/nodes.yaml"
+  # A node's podCIDRs cannot change: a cluster made before the test bed was dual-stack keeps
+  # single-stack nodes (and service CIDR), and the apply below would fail. Say what to do.
+  local cidrs
+  cidrs=$(k get node kwok-node-0 --ignore-not-found -o 'jsonpath={.spec.podCIDRs}' 2>/dev/null || true)
+  if [ -n "$cidrs" ] && [[ "$cidrs" != *:* ]]; then
+    if [ "${KINSPECT_KEEP_STATE:-}" = 1 ]; then
+      # Saved state (the benchmark's) is worth more than dual-stack: keep its nodes.
+      log "cluster $name is single-stack (saved before the test bed was dual-stack); kept as it is"
+    else
+      log "cluster $name is single-stack (made before the test bed was dual-stack): recreate" \
+        "it with: KINSPECT_CLUSTER=$name $0 down && KINSPECT_CLUSTER=$name $0 up"
+      exit 1
+    fi
+  else
+    quiet k apply -f "$here/nodes.yaml"
+  fi
   wait_for "3 Ready nodes" 90 k wait --for=condition=Ready node/kwok-node-0 node/kwok-node-1 \
     node/kwok-node-2 --timeout=2s
   # The ServiceAccount admission plugin refuses pods until the controller-manager has made the

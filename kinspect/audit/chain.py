@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 
 from kinspect.audit.check import AuditInput, Check, backend_pods, proxied
 from kinspect.audit.finding import Finding
-from kinspect.model.values import EndpointGroup, PodRef
+from kinspect.model.values import EndpointGroup, PodRef, host_port
 from kinspect.path.chain import NotBackend
 
 
@@ -162,8 +162,8 @@ def slices_endpoints_disagree(check: Check, a: AuditInput) -> Iterator[Finding]:
             continue  # no Endpoints object (or an empty one): nothing to compare
         s, e = slices.get(key, set()), legacy.get(key, set())
         if s != e:
-            only_s = sorted(f"{addr}:{port}" for addr, port, _ in s - e)
-            only_e = sorted(f"{addr}:{port}" for addr, port, _ in e - s)
+            only_s = sorted(host_port(addr, port) for addr, port, _ in s - e)
+            only_e = sorted(host_port(addr, port) for addr, port, _ in e - s)
             yield check.finding(
                 c,
                 f"EndpointSlices and Endpoints differ (only in slices: {only_s or '-'}; "

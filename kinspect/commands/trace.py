@@ -30,6 +30,7 @@ from kinspect.model.snapshot import Snapshot
 from kinspect.path import chain, firewall, plan, trace
 from kinspect.policy import netpol as policy
 from kinspect.policy import reach
+from kinspect.policy.peer import in_cidr
 from kinspect.render import report
 from kinspect.wire import cluster, connection, lists
 
@@ -306,6 +307,17 @@ def _with_source_pods(conn: connection.Connection, snap: Snapshot, src: reach.So
         return snap
     known = {p.ref for p in snap.pods}
     more = [p for p in lists.read_pod_queries(conn, [q]) if p.ref not in known]
+    if src.kind == "ip" and src.ip and not any(src.ip in p.pod_ips for p in (*snap.pods, *more)):
+        # status.podIP is a pod's first IP only: a dual-stack pod's second (its IPv6, say) is
+        # found among the pods of the node whose podCIDRs hold it (at most its pod capacity).
+        # An address in no node's podCIDRs stays an address.
+        nodes = [n.name for n in snap.nodes if any(in_cidr(src.ip, c) for c in n.pod_cidrs)]
+        queries = [
+            plan.PodQuery(None, field_selector=f"spec.nodeName={plan.escape_field_value(n)}")
+            for n in nodes
+        ]
+        known |= {p.ref for p in more}
+        more += [p for p in lists.read_pod_queries(conn, queries) if p.ref not in known]
     snap = msgspec.structs.replace(snap, pods=(*snap.pods, *more))
     # The source's namespace may lie outside -n: its labels and policies decide verdicts too.
     return cluster.reach_outside(conn, snap, pods=False)

@@ -33,7 +33,7 @@ from typing import Literal, get_args
 from kinspect.audit.report import BaselineFinding
 from kinspect.edge import entry
 from kinspect.model.snapshot import Snapshot
-from kinspect.model.values import PodRef, Service, ServicePort
+from kinspect.model.values import PodRef, Service, ServicePort, host_port
 from kinspect.path import chain, reasons
 from kinspect.path.chain import Backend, Frontend, NodeAnswer, PortChain, ServiceChain
 
@@ -123,8 +123,7 @@ def _port_detail(p: ServicePort) -> str:
 
 def _frontend_text(f: Frontend) -> str:
     where = f" ({f.node})" if f.node else ""
-    address = f"[{f.address}]" if ":" in f.address else f.address
-    return f"{f.kind} {address}:{f.port}{where}"
+    return f"{f.kind} {host_port(f.address, f.port)}{where}"
 
 
 def _entry_text(e: entry.Entrypoint) -> str:
@@ -150,8 +149,7 @@ def _backend_key(b: Backend) -> tuple[PodRef | None, str]:
 
 
 def _backend_where(b: Backend) -> str:
-    address = f"[{b.address}]" if ":" in b.address else b.address
-    return f"{address}:{b.port}"
+    return host_port(b.address, b.port)
 
 
 def _container_port(b: Backend) -> str:

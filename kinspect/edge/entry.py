@@ -53,6 +53,8 @@ class Request:
     @property
     def url(self) -> str:
         where = self.host or self.address or ""
+        if ":" in where:
+            where = f"[{where}]"  # an IPv6 literal, as URLs write it (RFC 3986 section 3.2.2)
         default = 443 if self.scheme == "https" else 80
         port = "" if self.port == default else f":{self.port}"
         return f"{self.scheme}://{where}{port}{self.path}"

@@ -9,6 +9,7 @@ to camelCase when encoded, so values nested in kinspect's JSON documents read li
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from typing import Literal
 
@@ -27,6 +28,23 @@ ReadState = Literal["read", "forbidden", "not-read"]
 ConsumerKind = Literal[
     "APIService", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"
 ]
+IPFamily = Literal["IPv4", "IPv6"]
+
+
+def ip_family(address: str) -> IPFamily | None:
+    """The family of an IP address; None for anything else (a hostname, cluster junk)."""
+    try:
+        return "IPv6" if ipaddress.ip_address(address).version == 6 else "IPv4"
+    except ValueError:
+        return None
+
+
+def host_port(address: str, port: int | str) -> str:
+    """ADDRESS:PORT as URLs and kubectl write it: an IPv6 address in brackets, `[fd00::1]:80`.
+
+    Any address with a colon is bracketed (not only valid IPv6), so the port stays readable.
+    """
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 class Value(msgspec.Struct, frozen=True, rename="camel", gc=False):
@@ -172,6 +190,22 @@ class Service(Value, frozen=True):
     @property
     def headless(self) -> bool:
         return self.type != "ExternalName" and not self.cluster_ips
+
+    @property
+    def families(self) -> tuple[IPFamily, ...]:
+        """The IP families kube-proxy serves the service in: spec.ipFamilies, else its ClusterIPs'.
+
+        kube-proxy runs one proxier per family and each ignores a service without a ClusterIP
+        of its family (kubernetes pkg/proxy/servicechangetracker.go, serviceToServiceMap with
+        GetClusterIPByFamily): no nodePort of it opens on that family's node IPs. Empty when
+        unknown (headless, ExternalName): no filtering.
+        """
+        given: tuple[IPFamily, ...] = tuple(
+            "IPv6" if f == "IPv6" else "IPv4" for f in self.ip_families if f in ("IPv4", "IPv6")
+        )
+        if given:
+            return given
+        return tuple(dict.fromkeys(f for f in map(ip_family, self.cluster_ips) if f))
 
 
 class Endpoint(Value, frozen=True):

@@ -26,6 +26,7 @@ from kinspect.model.values import (
     ServiceConsumer,
     ServicePort,
     Value,
+    ip_family,
 )
 from kinspect.path import topology
 from kinspect.path.topology import NodeTopology
@@ -335,32 +336,66 @@ def _usable(backends: Sequence[Backend]) -> list[Backend]:
     return [b for b in backends if b.ready] or [b for b in backends if b.serving and b.terminating]
 
 
+def same_family(backends: Sequence[Backend], address: str) -> list[Backend]:
+    """The backends a frontend at `address` is DNATed to: those of its IP family.
+
+    kube-proxy runs one proxier per family, each reading only the EndpointSlices of its
+    addressType (kubernetes pkg/proxy/endpointschangetracker.go, EndpointSliceUpdate): an IPv4
+    ClusterIP or node IP never leads to an IPv6 endpoint. A backend whose address is no IP
+    (a hand-made one) and a frontend whose address is none keep everything.
+    """
+    family = ip_family(address)
+    if family is None:
+        return list(backends)
+    return [b for b in backends if ip_family(b.address) in (family, None)]
+
+
 def _frontends(
     svc: Service, sp: ServicePort, node_ips: Sequence[tuple[str, str]], backends: Sequence[Backend]
 ) -> list[Frontend]:
-    from_nodes: tuple[NodeAnswer, ...] = ()
-    if svc.internal_traffic_policy == "Local":
-        # Only node-local endpoints serve the ClusterIP for traffic from that node.
-        local = {b.node for b in _usable(backends)}
-        from_nodes = tuple(NodeAnswer(n, n in local) for n in dict.fromkeys(n for n, _ in node_ips))
-    out = [Frontend("ClusterIP", ip, sp.port, from_nodes=from_nodes) for ip in svc.cluster_ips]
+    out = []
+    families = svc.families
+    for ip in svc.cluster_ips:
+        from_nodes: tuple[NodeAnswer, ...] = ()
+        if svc.internal_traffic_policy == "Local":
+            # Only node-local endpoints (of the ClusterIP's family) serve it for that node.
+            local = {b.node for b in _usable(same_family(backends, ip))}
+            all_nodes = dict.fromkeys(n for n, _ in node_ips)
+            from_nodes = tuple(NodeAnswer(n, n in local) for n in all_nodes)
+        out.append(Frontend("ClusterIP", ip, sp.port, from_nodes=from_nodes))
     if sp.node_port and svc.type in ("NodePort", "LoadBalancer"):
-        # kube-proxy falls back to serving+terminating endpoints when none is ready.
-        usable = _usable(backends)
         np = sp.node_port
-        if svc.external_traffic_policy == "Local":
-            usable_nodes = {b.node for b in usable}
-            out += [Frontend("NodePort", a, np, n, n in usable_nodes) for n, a in node_ips]
-        else:
-            answers = bool(usable)
-            out += [Frontend("NodePort", a, np, n, answers) for n, a in node_ips]
+        # A nodePort opens only on node IPs of the service's own families (see
+        # Service.families): a SingleStack IPv4 service has none on a node's IPv6 address.
+        # Per family (computed once, not per node): the nodes with a usable endpoint of it.
+        # kube-proxy falls back to serving+terminating endpoints when none is ready.
+        usable_nodes: dict[str | None, set[str | None]] = {}
+        for n, a in node_ips:
+            family = ip_family(a)
+            if families and family is not None and family not in families:
+                continue
+            if family not in usable_nodes:
+                usable_nodes[family] = {b.node for b in _usable(same_family(backends, a))}
+            nodes = usable_nodes[family]
+            if svc.external_traffic_policy == "Local":
+                out.append(Frontend("NodePort", a, np, n, n in nodes))
+            else:
+                out.append(Frontend("NodePort", a, np, n, bool(nodes)))
+
+    # Load-balancer and external IPs too, per family: kube-proxy's proxier of a family the
+    # service lacks ignores the service, and each proxier keeps only its family's externalIPs
+    # and LB ingress IPs (kubernetes pkg/proxy/serviceport.go, newBaseServiceInfo).
+    def served(address: str) -> bool:
+        family = ip_family(address)
+        return not families or family is None or family in families
+
     if svc.type == "LoadBalancer":
         out.extend(
             Frontend("LoadBalancer", i.address, sp.port)
             for i in svc.load_balancer_ingress
-            if i.address
+            if i.address and served(i.address)
         )
-    out.extend(Frontend("ExternalIP", ip, sp.port) for ip in svc.external_ips)
+    out.extend(Frontend("ExternalIP", ip, sp.port) for ip in svc.external_ips if served(ip))
     return out
 
 
@@ -414,8 +449,13 @@ def _health_checks(
     for pc in ports:
         for b in _usable(pc.backends):
             local[b.node].add(b.address)
+    # One health check server per kube-proxy family, serving that family's services only
+    # (kubernetes pkg/proxy/healthcheck/service_health.go, NewServiceHealthServer).
+    families = svc.families
     return tuple(
-        HealthCheck(n, a, hc, len(local[n]), 200 if local[n] else 503) for n, a in node_ips
+        HealthCheck(n, a, hc, len(local[n]), 200 if local[n] else 503)
+        for n, a in node_ips
+        if not families or ip_family(a) in (*families, None)
     )
 
 

@@ -16,6 +16,7 @@ from kinspect.model.values import (
     Service,
     ServicePort,
     ServiceType,
+    ip_family,
 )
 from kinspect.path import topology
 from kinspect.path.chain import (
@@ -26,6 +27,7 @@ from kinspect.path.chain import (
     NotBackend,
     ServiceChain,
     not_backend,
+    same_family,
     service_chain,
 )
 from kinspect.path.firewall import Firewall, firewall
@@ -334,9 +336,9 @@ def trace(idx: Index, target: Target, client_node: str | None = None) -> TraceRe
                 continue
             for f in pc.frontends:
                 if f.address == target.address and f.port == port:
-                    topo = topology.route(
-                        svc, f.kind, f.node, client_node, pc.backends, idx.node_list
-                    )
+                    # kube-proxy serves each family apart: its endpoints, and its hints.
+                    fam = tuple(same_family(pc.backends, f.address))
+                    topo = topology.route(svc, f.kind, f.node, client_node, fam, idx.node_list)
                     res.routes.append(
                         Route(
                             _name(svc),
@@ -344,7 +346,7 @@ def trace(idx: Index, target: Target, client_node: str | None = None) -> TraceRe
                             pc.port,
                             f,
                             svc.cluster_ips,
-                            pc.backends,
+                            fam,
                             svc.session_affinity_timeout if svc.session_affinity else None,
                             firewall(svc, f.kind, f.address),
                             topo,
@@ -470,6 +472,26 @@ def _hints(idx: Index, res: TraceResult, chains: dict[str, ServiceChain]) -> lis
                             f"{sp.target_port} ({port} is not a port of this {m.kind})",
                         )
                     )
+    family = ip_family(addr)
+    nodeip = any(m.kind == "NodeIP" for m in res.matches)
+    if not res.routes and family and port is not None and nodeip:
+        # A nodePort asked on a node address of a family the service lacks: kube-proxy opens
+        # it only on the service's own families (docs/kube-proxy.md, Dual-stack).
+        for name, c in chains.items():
+            families = c.service.families
+            if family in families or not families:
+                continue
+            if any(
+                pc.port.node_port == port and proto in (None, pc.port.protocol) for pc in c.ports
+            ):
+                out.append(
+                    Hint(
+                        port,
+                        f"service {name} has nodePort {port} but is {'/'.join(families)} only "
+                        f"({c.service.ip_family_policy or 'SingleStack'}): kube-proxy opens it "
+                        f"on the node's {'/'.join(families)} addresses, not on this {family} one",
+                    )
+                )
     if not res.direct:
         # A hand-made endpoint's address with the service port instead of the endpoint's.
         for m in res.matches:

@@ -225,8 +225,7 @@ class PolicyIndex:
         if peer.ip_block is not None:
             if other.kind == "outside":
                 return None  # decided by the caller (only_from)
-            ips = other.pod.pod_ips if other.pod is not None else (other.ip,)
-            return any(ip is not None and in_block(ip, peer.ip_block) for ip in ips)
+            return any(in_block(ip, peer.ip_block) for ip in other.ips())
         if peer.pod_selector is None and peer.namespace_selector is None:
             return False  # an empty peer is refused by validation; it matches nothing here
         if other.pod is None:

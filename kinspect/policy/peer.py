@@ -10,7 +10,7 @@ import ipaddress
 from functools import lru_cache
 from typing import Literal
 
-from kinspect.model.values import Pod, Value
+from kinspect.model.values import IPFamily, Pod, Value, ip_family
 
 PeerKind = Literal["pod", "ip", "outside"]
 Direction = Literal["ingress", "egress"]
@@ -25,6 +25,9 @@ class Peer(Value, frozen=True):
     kind: PeerKind
     pod: Pod | None = None
     ip: str | None = None
+    # A dual-stack pod speaks from its address of the other end's family: an IPv6 connection
+    # carries its IPv6 address, which is all ipBlock rules see. None: every address it has.
+    family: IPFamily | None = None
 
     @classmethod
     def of_pod(cls, pod: Pod) -> Peer:
@@ -38,9 +41,19 @@ class Peer(Value, frozen=True):
     def outside(cls) -> Peer:
         return cls("outside")
 
+    def towards(self, address: str) -> Peer:
+        """The peer in a connection with `address`: a pod narrowed to that address's family."""
+        family = ip_family(address)
+        if self.pod is None or family is None:
+            return self
+        mine = next((ip for ip in self.pod.pod_ips if ip_family(ip) == family), self.ip)
+        return Peer(self.kind, self.pod, mine, family)
+
     def ips(self) -> tuple[str, ...]:
         """The addresses this end is known by (none for an outside client)."""
         if self.pod is not None:
+            if self.family is not None:
+                return tuple(ip for ip in self.pod.pod_ips if ip_family(ip) == self.family)
             return self.pod.pod_ips
         return (self.ip,) if self.ip is not None else ()
 

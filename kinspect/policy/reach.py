@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kinspect.model.errors import NotFoundError, UsageError
-from kinspect.model.values import Node, Pod, PodRef, Protocol, Service
+from kinspect.model.values import Node, Pod, PodRef, Protocol, Service, host_port, ip_family
 from kinspect.path.chain import Backend, Index, service_chain
 from kinspect.path.topology import endpoint_name
 from kinspect.path.trace import TraceResult
@@ -100,14 +100,37 @@ def _own_node() -> PolicyVerdict:
 
 
 def _check(
-    index: PolicyIndex, source: From, peer: Peer, dst: Pod, port: int, protocol: Protocol
+    index: PolicyIndex,
+    source: From,
+    peer: Peer,
+    dst: Pod,
+    port: int,
+    protocol: Protocol,
+    address: str,
 ) -> tuple[PolicyVerdict, tuple[str, ...]]:
-    """One source peer to one destination pod, with node-originated traffic's rules."""
+    """One source peer to one destination pod at `address`, with node-originated traffic's rules.
+
+    Dual-stack: both ends speak from their address of `address`'s family (what ipBlock rules
+    see); a source address of the other family gets a note, as it cannot reach it directly.
+    """
+    src, to = peer.towards(address), Peer.of_pod(dst).towards(address)
+    notes: tuple[str, ...] = ()
+    family = ip_family(address)
+    if (
+        src.pod is None
+        and src.ip is not None
+        and family
+        and ip_family(src.ip) not in (family, None)
+    ):
+        notes = (
+            f"{src.ip} is not {family}: it reaches {address} only through a translator "
+            "(NAT64 or a proxy), whose address the policies then see",
+        )
     if source.node is not None:
         if dst.node_name == source.node:
             return _own_node(), ()
-        return index.check(peer, Peer.of_pod(dst), port, protocol), (NODE_NOTE,)
-    return index.check(peer, Peer.of_pod(dst), port, protocol), ()
+        return index.check(src, to, port, protocol), (NODE_NOTE, *notes)
+    return index.check(src, to, port, protocol), notes
 
 
 def hop_verdicts(
@@ -124,7 +147,7 @@ def hop_verdicts(
     many = source.kind == "namespace"
     out: list[HopVerdict] = []
     for r in result.routes:
-        entry = f"{r.entry.kind} {r.entry.address}:{r.entry.port}"
+        entry = f"{r.entry.kind} {host_port(r.entry.address, r.entry.port)}"
         notes: tuple[str, ...] = ()
         svc = services.get(r.service)
         etp = svc.external_traffic_policy if svc is not None else None
@@ -141,7 +164,7 @@ def hop_verdicts(
             if used is not None and endpoint_name(b) not in used:
                 continue
             for peer in source.peers:
-                v, more = _check(index, source, peer, pods[b.pod], b.port, b.protocol)
+                v, more = _check(index, source, peer, pods[b.pod], b.port, b.protocol, b.address)
                 out.append(
                     HopVerdict(
                         f"{r.service} via {entry}",
@@ -157,10 +180,12 @@ def hop_verdicts(
         if d.pod is None or d.pod not in pods:
             continue
         for peer in source.peers:
-            v, more = _check(index, source, peer, pods[d.pod], d.port, d.protocol)
+            v, more = _check(
+                index, source, peer, pods[d.pod], d.port, d.protocol, result.target.address
+            )
             out.append(
                 HopVerdict(
-                    f"{d.via} {result.target.address}:{d.port}",
+                    f"{d.via} {host_port(result.target.address, d.port)}",
                     d.pod,
                     d.port,
                     d.protocol,
@@ -215,7 +240,7 @@ def entry_verdicts(
                     continue
                 controllers.append(pod)
                 for peer in source.peers:
-                    v, more = _check(index, source, peer, pod, b.port, b.protocol)
+                    v, more = _check(index, source, peer, pod, b.port, b.protocol, b.address)
                     out.append(
                         HopVerdict(
                             via, pod.ref, b.port, b.protocol, v, more, str(peer) if many else None
@@ -233,7 +258,7 @@ def entry_verdicts(
             continue
         for c in controllers:
             origin = _pod_source(c)
-            v, more = _check(index, origin, origin.peers[0], dst, b.port, b.protocol)
+            v, more = _check(index, origin, origin.peers[0], dst, b.port, b.protocol, b.address)
             out.append(
                 HopVerdict(
                     f"{via} (from the controller)", dst.ref, b.port, b.protocol, v, more, str(c.ref)

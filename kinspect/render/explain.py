@@ -10,11 +10,12 @@ from rich.console import Group, RenderableType
 from rich.markdown import Markdown
 
 from kinspect.edge.entry import Entrypoint
+from kinspect.model.values import host_port
 from kinspect.path import reasons
 from kinspect.path.chain import PortChain, ServiceChain
 from kinspect.render import words
 from kinspect.render.safe import markdown as md
-from kinspect.render.words import topology_lines
+from kinspect.render.words import dual_stack_words, topology_lines
 
 _TEXT = """\
 # Four addresses
@@ -54,6 +55,9 @@ ClusterIP is a second way in, for clients inside the cluster. Under
 `internalTrafficPolicy: Local` ClusterIP traffic goes only to endpoints on the client's node.
 Where the EndpointSlices carry **topology hints** (`trafficDistribution: PreferSameZone` or
 `PreferSameNode`), kube-proxy on each node uses only the endpoints hinted for its node or zone.
+In a dual-stack cluster a service has a ClusterIP per family (`ipFamilies`), a pod an IP per
+family, and kube-proxy one proxier per family: IPv6 frontends lead to IPv6 endpoints only, and
+a nodePort opens only on the node addresses of the service's own families.
 """
 
 
@@ -64,6 +68,11 @@ def _example(pc: PortChain, c: ServiceChain) -> str:
         f"port {p.port}/{p.protocol}",
         "",
     ]
+    if dual_stack_words(s):
+        lines.append(
+            f"* dual-stack: {md(dual_stack_words(s))}; each family's ClusterIP and node "
+            "addresses lead only to the endpoints (EndpointSlices) of the same family"
+        )
     for f in pc.frontends:
         if f.kind == "NodePort":
             state = "answers" if f.answers else "drops (no local ready endpoint)"
@@ -192,7 +201,7 @@ def _entry_example(e: Entrypoint) -> str:
     ]
     if b is not None:
         cp = f", container {md(b.container)}" if b.container else ""
-        lines.append(f"* → endpoint {md(b.address)}:{b.port}{cp}")
+        lines.append(f"* → endpoint {md(host_port(b.address, b.port))}{cp}")
     return "\n".join(lines) + "\n"
 
 

@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kinspect.model.values import host_port
 from kinspect.path import reasons
 from kinspect.path.chain import Backend, PortChain, ServiceChain
 from kinspect.render.words import port_label
@@ -76,7 +77,9 @@ def _entries(g: Graph, svc: str, pc: PortChain, port_id: str) -> None:
         if f.kind == "NodePort":
             continue
         entry = g.node(
-            (svc, f.kind, f.address, str(f.port)), "entry", f"{f.kind} {f.address}:{f.port}"
+            (svc, f.kind, f.address, str(f.port)),
+            "entry",
+            f"{f.kind} {host_port(f.address, f.port)}",
         )
         g.edges.append(Edge(entry, port_id, str(f.port)))
     if nodeports:
@@ -122,7 +125,7 @@ def graph(chains: list[ServiceChain]) -> Graph:
                     bid = g.node(
                         (svc, "backend", b.address, str(b.port)),
                         "backend",
-                        f"{who} {b.address}:{b.port}{state}",
+                        f"{who} {host_port(b.address, b.port)}{state}",
                         mark=mark,
                         group=svc,
                     )

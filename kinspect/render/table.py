@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from kinspect.edge.entry import Entrypoint, PortKey, short
-from kinspect.model.values import PodRef
+from kinspect.model.values import PodRef, host_port
 from kinspect.path import reasons
 from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.path.inventory import Inventory
@@ -49,7 +49,8 @@ def frontends_summary(pc: PortChain, wide: bool) -> str:
     if nodeports:
         if wide:
             lines.extend(
-                f"{plain(f.address)}:{f.port}" + ("" if f.answers else " drops") for f in nodeports
+                plain(host_port(f.address, f.port)) + ("" if f.answers else " drops")
+                for f in nodeports
             )
         else:
             answering = {f.node for f in nodeports if f.answers}
@@ -224,7 +225,7 @@ def map_table(
             for b in pc.backends:
                 rows.append(
                     [
-                        f"{plain(b.address)}:{b.port}",
+                        plain(host_port(b.address, b.port)),
                         _pod_name(b.pod, s.namespace),
                         _container(b),
                         *([plain(b.node or "-")] if wide else []),

@@ -11,7 +11,7 @@ from rich.tree import Tree
 from kinspect.edge.entry import Entrypoint, EntryResult, IngressHit, PortKey, short
 from kinspect.edge.gateway import written_conditions
 from kinspect.edge.gateway_match import GatewayHit
-from kinspect.model.values import Service
+from kinspect.model.values import Service, host_port
 from kinspect.path import reasons
 from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.path.firewall import EntryCheck
@@ -22,6 +22,7 @@ from kinspect.render import words
 from kinspect.render.safe import plain
 from kinspect.render.words import (
     consumer_long,
+    dual_stack_words,
     hints_label,
     port_label,
     port_text,
@@ -33,7 +34,7 @@ from kinspect.render.words import (
 def _backend_label(b: Backend) -> Text:
     state = "ready" if b.ready else ("terminating" if b.terminating else "NOT READY")
     style = "green" if b.ready else "red"
-    t = Text(f"{plain(b.address)}:{b.port}", style="bold")
+    t = Text(plain(host_port(b.address, b.port)), style="bold")
     t.append(f"  {state}", style=style)
     if b.pod:
         if b.pod_unknown is not None:
@@ -95,6 +96,8 @@ def map_tree(
             head.append("  externalTrafficPolicy: Local", style="dim")
         if s.internal_traffic_policy == "Local":
             head.append("  internalTrafficPolicy: Local", style="dim")
+        if dual_stack_words(s):
+            head.append(f"  {plain(dual_stack_words(s))}", style="dim")
         if s.publish_not_ready_addresses:
             head.append("  publishNotReadyAddresses: not-ready pods are endpoints", style="dim")
         if hints_label(s):
@@ -130,7 +133,7 @@ def map_tree(
             if s.type != "ExternalName":
                 fronts = pt.add(Text("frontends"))
                 for f in pc.frontends:
-                    label = f"{f.kind} {plain(f.address)}:{f.port}"
+                    label = f"{f.kind} {plain(host_port(f.address, f.port))}"
                     if f.node:
                         label += f" (node {plain(f.node)})"
                     if f.answers is False:
@@ -173,7 +176,7 @@ _VIA = {
 def _route(root: Tree, rt: Route) -> None:
     p, e = rt.port, rt.entry
     head = (
-        f"{e.kind} {plain(e.address)}:{e.port} → service {plain(rt.service)} "
+        f"{e.kind} {plain(host_port(e.address, e.port))} → service {plain(rt.service)} "
         f"port {p.port}/{p.protocol}"
     )
     hop = root.add(Text(head, style="bold magenta"))
@@ -313,7 +316,7 @@ def _direct(root: Tree, d: Direct) -> None:
         hop.add(
             Text(
                 f"{how}: traffic to the service reaches whatever listens on "
-                f"{plain(b.address)}:{b.port}",
+                f"{plain(host_port(b.address, b.port))}",
                 style="dim",
             )
         )
@@ -343,7 +346,8 @@ def _without_port(root: Tree, r: TraceResult) -> None:
         for b in r.backs:
             where = f"service {plain(b.service)} port {plain(port_text(b.port))}"
             if b.backend is not None and b.backend.ready:
-                backs.add(Text(f"{where}: endpoint {plain(b.backend.address)}:{b.backend.port}"))
+                at = plain(host_port(b.backend.address, b.backend.port))
+                backs.add(Text(f"{where}: endpoint {at}"))
             elif b.not_backend is not None:
                 why = reasons.not_backend(b.not_backend)
                 backs.add(Text(f"{where}: no traffic — {plain(why)}", style="red"))
@@ -376,7 +380,7 @@ def _without_port(root: Tree, r: TraceResult) -> None:
 def trace_tree(r: TraceResult) -> RenderableType:
     """Render a trace hop by hop."""
     addr = r.target.address
-    target = f"{addr}:{r.target.port}" if r.target.port else addr
+    target = host_port(addr, r.target.port) if r.target.port else addr
     if r.target.port and r.target.protocol:
         target += f"/{r.target.protocol}"
     root = Tree(Text(plain(target), style="bold"))
@@ -401,7 +405,7 @@ def trace_tree(r: TraceResult) -> RenderableType:
         root.add(
             Text(
                 f"(the same service port is also reachable in-cluster at ClusterIP "
-                f"{plain(ip)}:{port}, service {plain(svc)})",
+                f"{plain(host_port(ip, port))}, service {plain(svc)})",
                 style="dim",
             )
         )
@@ -463,7 +467,7 @@ def _service_hops(parent: Tree, svc: Service, pc: PortChain) -> None:
     head = f"service {plain(svc.namespace)}/{plain(svc.name)} port {plain(port_text(pc.port))}"
     sh = parent.add(Text(head, style="bold magenta"))
     for ip in svc.cluster_ips:
-        sh.add(Text(f"ClusterIP {plain(ip)}:{pc.port.port}", style="dim"))
+        sh.add(Text(f"ClusterIP {plain(host_port(ip, pc.port.port))}", style="dim"))
     dnat = sh.add(Text(f"to an endpoint, targetPort {plain(str(pc.port.target_port))}"))
     for be in pc.backends:
         dnat.add(_backend_label(be)).add(_container_label(be))
@@ -477,7 +481,8 @@ def entry_tree(r: EntryResult) -> RenderableType:
     """Render a URL trace: the Ingress rule and Gateway route that answer it, then the chain."""
     root = Tree(Text(plain(r.request.url), style="bold"))
     if r.request.address:
-        root.add(Text(f"sent to {plain(r.request.address)}:{r.request.port}", style="dim"))
+        sent = plain(host_port(r.request.address, r.request.port))
+        root.add(Text(f"sent to {sent}", style="dim"))
     g = r.gateway
     h = r.hit
     # A miss is said only when the other API did not answer either: a URL answered by a

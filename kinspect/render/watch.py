@@ -15,6 +15,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from kinspect.live.state import ChainEvent
+from kinspect.model.values import host_port
 from kinspect.path.chain import ServiceChain
 from kinspect.path.trace import TraceResult
 from kinspect.render import table, tree
@@ -74,11 +75,13 @@ def event_line(time: str, ev: ChainEvent) -> Text:
         parts.append(port_text(ev.port))
     if ev.backend is not None:
         b = ev.backend
-        parts.append(f"{b.address}:{b.port}")
+        parts.append(host_port(b.address, b.port))
         parts.append(str(b.pod) if b.pod else "-")
         parts.append("ready" if b.ready else "terminating" if b.terminating else "not-ready")
     if ev.frontends is not None:
-        parts.append(",".join(f"{f.kind}:{f.address}:{f.port}" for f in ev.frontends) or "-")
+        parts.append(
+            ",".join(f"{f.kind}:{host_port(f.address, f.port)}" for f in ev.frontends) or "-"
+        )
     if ev.topology:
         # Topology hints: on how many nodes kube-proxy uses a same-zone or same-node subset.
         parts.append(f"hints {sum(t.mode is not None for t in ev.topology)}/{len(ev.topology)}")

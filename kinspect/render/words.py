@@ -124,3 +124,13 @@ def _topology_text(names: Sequence[str], nt: NodeTopology) -> str:
         fallback = tuple(f.replace(f"node {nt.node}", "their node") for f in fallback)
     why = f" ({'; '.join(fallback)})" if fallback else ""
     return f"{where}: {how}{why} → {eps}"
+
+
+def dual_stack_words(s: Service) -> str:
+    """`RequireDualStack (IPv4, IPv6)`, `SingleStack (IPv6)`; "" for the usual IPv4 single stack.
+
+    Shown only where it tells something: a service in more than one family, or in IPv6 only.
+    """
+    if not s.ip_families or tuple(s.ip_families) == ("IPv4",):
+        return ""
+    return f"{s.ip_family_policy or 'ipFamilyPolicy unset'} ({', '.join(s.ip_families)})"

@@ -393,7 +393,8 @@ class View:
 def address_in(label: str) -> str | None:
     """The first IP:PORT in a chain-tree line (`10.244.0.5:8080  ready  pod ...`), to trace.
 
-    An IPv6 address is written `fd00::5:8080` by the tree: the last colon splits off the port.
+    An IPv6 address is written `[fd00::5]:8080` by the tree (`fd00::5:8080` before issue 22,
+    still read): the last colon splits off the port.
     """
     for word in label.replace("(", " ").replace(")", " ").split():
         host, sep, port = word.rpartition(":")

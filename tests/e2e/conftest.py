@@ -319,10 +319,17 @@ class Namespace:
             if not selector:
                 continue
             ready_here = listed.get(svc["metadata"]["name"], set())
+            # A dual-stack pod is listed only in the slices of the service's own families
+            # (a SingleStack IPv4 service has no IPv6 slice).
+            families = set(svc["spec"].get("ipFamilies") or ["IPv4"])
             for p in items:
                 labels = p["metadata"].get("labels", {})
                 selected = all(labels.get(k) == v for k, v in selector.items())
-                ips = running.get(p["metadata"]["name"], set())
+                ips = {
+                    ip
+                    for ip in running.get(p["metadata"]["name"], set())
+                    if _family(ip) in families
+                }
                 if selected and not ips <= ready_here:
                     return False
         return True
@@ -373,3 +380,8 @@ def new_namespace(cluster: Cluster) -> Iterator[Namespace]:
 def ns(cluster: Cluster) -> Iterator[Namespace]:
     with new_namespace(cluster) as n:
         yield n
+
+
+def _family(ip: str) -> str:
+    """IPv4 or IPv6 (a Service's ipFamilies), for an address the API server validated."""
+    return "IPv6" if ":" in ip else "IPv4"

@@ -99,11 +99,15 @@ def test_named_target_port_differs_per_pod_and_missing_name_gets_no_endpoint(
     node_port = api["spec"]["ports"][0]["nodePort"]
     nodeports = [f for f in port["frontends"] if f["kind"] == "NodePort"]
     nodes = demo.get("nodes")["items"]
+    # kube-proxy opens a nodePort only on node addresses of the service's families (the demo's
+    # services are SingleStack IPv4 on the dual-stack test bed; docs/kube-proxy.md).
+    families = api["spec"].get("ipFamilies") or ["IPv4"]
     want = sorted(
         (n["metadata"]["name"], a["address"])
         for n in nodes
         for a in n["status"]["addresses"]
         if a["type"] in ("InternalIP", "ExternalIP")
+        and ("IPv6" if ":" in a["address"] else "IPv4") in families
     )
     assert sorted((f["node"], f["address"]) for f in nodeports) == want
     assert {f["port"] for f in nodeports} == {node_port}
@@ -280,7 +284,10 @@ def test_json_documents_match_the_published_schemas(
 def test_ips_lists_every_kind_of_address_with_its_allocator(demo: Namespace) -> None:
     doc = demo.kinspect_json("ips", "-n", demo.name)
     pods = {p["name"]: p for p in doc["pods"]}
-    assert pods["shop-0"]["podIPs"] == [_pod_ip(demo, "shop-0")]
+    # Every address the pod has, in order (both families on the dual-stack test bed).
+    shop = demo.get("pod", "shop-0")["status"]["podIPs"]
+    assert pods["shop-0"]["podIPs"] == [a["ip"] for a in shop]
+    assert pods["shop-0"]["podIPs"][0] == _pod_ip(demo, "shop-0")
     assert sorted(pods["shop-0"]["containers"]) == ["app", "metrics-proxy"]
     agent = pods["node-agent"]
     node = demo.get("node", agent["node"])

@@ -206,6 +206,7 @@ def test_an_address_is_found_in_a_chain_line() -> None:
     assert v.address_in("10.244.0.5:8080  ready  pod shop/web-a  on n0") == "10.244.0.5:8080"
     assert v.address_in("NodePort 192.0.2.10:30080 (node n0)") == "192.0.2.10:30080"
     assert v.address_in("fd00::5:8080  ready") == "[fd00::5]:8080"
+    assert v.address_in("[fd00::5]:8080  ready") == "[fd00::5]:8080"
     assert v.address_in("container app:8080 (http)/TCP") is None
 
 
