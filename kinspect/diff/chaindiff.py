@@ -35,7 +35,7 @@ from kinspect.edge import entry
 from kinspect.model.snapshot import Snapshot
 from kinspect.model.values import PodRef, Service, ServicePort, host_port
 from kinspect.path import chain, reasons
-from kinspect.path.chain import Backend, Frontend, NodeAnswer, PortChain, ServiceChain
+from kinspect.path.chain import Backend, Frontend, NodeAnswer, NotBackend, PortChain, ServiceChain
 
 ChangeKind = Literal[
     "service-added",
@@ -223,8 +223,8 @@ def _service_fields(s: Service) -> dict[str, str]:
         out["publishNotReadyAddresses"] = "true"
     if s.traffic_distribution:
         out["trafficDistribution"] = s.traffic_distribution
-    if s.session_affinity:
-        out["sessionAffinity"] = f"{s.session_affinity} {s.session_affinity_timeout}s"
+    if s.affinity_seconds is not None:
+        out["sessionAffinity"] = f"ClientIP {s.affinity_seconds}s"
     if s.load_balancer_source_ranges:
         out["loadBalancerSourceRanges"] = ",".join(s.load_balancer_source_ranges)
     return out
@@ -321,15 +321,23 @@ def _diff_idle(ns: str, name: str, port: str, o: PortChain, n: PortChain) -> lis
     A pod the slice lists (not ready, terminating) is a backend: backend-state says it.
     """
 
-    def idle(pc: PortChain) -> dict[PodRef, str]:
+    def idle(pc: PortChain) -> dict[PodRef, NotBackend]:
         listed = {b.pod for b in pc.backends}
-        return {nb.pod: reasons.not_backend(nb) for nb in pc.not_backends if nb.pod not in listed}
+        return {nb.pod: nb for nb in pc.not_backends if nb.pod not in listed}
+
+    def key(nb: NotBackend | None) -> tuple[str, str | None] | None:
+        # The reason, not its words: the scheduler rewrites its message on every attempt
+        # ("0/3 nodes are available: ..."), which is no change of the pod's state.
+        return (nb.reason, nb.scheduled_reason or nb.named_port) if nb else None
+
+    def words(nb: NotBackend | None) -> str | None:
+        return reasons.not_backend(nb) if nb else None
 
     a, b = idle(o), idle(n)
     return [
-        Change("pod-no-endpoint", ns, name, port, str(p), a.get(p), b.get(p), p)
+        Change("pod-no-endpoint", ns, name, port, str(p), words(a.get(p)), words(b.get(p)), p)
         for p in sorted(a.keys() | b.keys())
-        if a.get(p) != b.get(p)
+        if key(a.get(p)) != key(b.get(p))
     ]
 
 

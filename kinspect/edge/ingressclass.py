@@ -38,6 +38,8 @@ class ClassOf:
 
 def served_by(c: ClassOf, read: bool) -> str:
     """The class, marked when no IngressClass defines it (or IngressClasses were not read)."""
+    if c.source == "none" and not read:
+        return "class unknown (IngressClasses were not read: a default class may exist)"
     if c.source == "none" or c.defined:
         return c.text
     if not read:

@@ -188,6 +188,16 @@ class Service(Value, frozen=True):
     ip_families: tuple[str, ...] = ()
 
     @property
+    def affinity_seconds(self) -> int | None:
+        """ClientIP affinity's timeout in seconds, or None without ClientIP affinity.
+
+        The API's default, 10800 s, when none is written: snapshot files are not defaulted.
+        """
+        if self.session_affinity != "ClientIP":
+            return None
+        return self.session_affinity_timeout or 10800
+
+    @property
     def headless(self) -> bool:
         return self.type != "ExternalName" and not self.cluster_ips
 

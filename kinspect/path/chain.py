@@ -331,7 +331,7 @@ def not_backend(pod: Pod, sp: ServicePort, listed: Backend | None) -> NotBackend
     return no("not in slice yet")
 
 
-def _usable(backends: Sequence[Backend]) -> list[Backend]:
+def usable(backends: Sequence[Backend]) -> list[Backend]:
     """The endpoints kube-proxy sends to: the ready ones, else serving and terminating ones."""
     return [b for b in backends if b.ready] or [b for b in backends if b.serving and b.terminating]
 
@@ -359,7 +359,7 @@ def _frontends(
         from_nodes: tuple[NodeAnswer, ...] = ()
         if svc.internal_traffic_policy == "Local":
             # Only node-local endpoints (of the ClusterIP's family) serve it for that node.
-            local = {b.node for b in _usable(same_family(backends, ip))}
+            local = {b.node for b in usable(same_family(backends, ip))}
             all_nodes = dict.fromkeys(n for n, _ in node_ips)
             from_nodes = tuple(NodeAnswer(n, n in local) for n in all_nodes)
         out.append(Frontend("ClusterIP", ip, sp.port, from_nodes=from_nodes))
@@ -375,7 +375,7 @@ def _frontends(
             if families and family is not None and family not in families:
                 continue
             if family not in usable_nodes:
-                usable_nodes[family] = {b.node for b in _usable(same_family(backends, a))}
+                usable_nodes[family] = {b.node for b in usable(same_family(backends, a))}
             nodes = usable_nodes[family]
             if svc.external_traffic_policy == "Local":
                 out.append(Frontend("NodePort", a, np, n, n in nodes))
@@ -447,7 +447,7 @@ def _health_checks(
         return ()
     local: defaultdict[str | None, set[str]] = defaultdict(set)
     for pc in ports:
-        for b in _usable(pc.backends):
+        for b in usable(pc.backends):
             local[b.node].add(b.address)
     # One health check server per kube-proxy family, serving that family's services only
     # (kubernetes pkg/proxy/healthcheck/service_health.go, NewServiceHealthServer).

@@ -76,6 +76,10 @@ def _network(text: str) -> Net | None:
     if "/" not in text or len(text) > 64:
         return None
     addr, _, prefix = text.partition("/")
+    # Go's ParseCIDRSloppy takes a prefix length in digits only, and no IPv6 zone: a netmask,
+    # a hostmask or "%eth0" (which Python's ip_network accepts) makes kube-proxy ignore it.
+    if not (prefix.isascii() and prefix.isdigit()) or "%" in addr:
+        return None
     octets = addr.split(".")
     if len(octets) == 4 and all(o.isascii() and o.isdigit() and len(o) <= 3 for o in octets):
         # "010.0.0.0/8": ParseCIDRSloppy reads leading zeros as decimal (Go's old parser); the
@@ -148,7 +152,16 @@ def firewall(s: Service, kind: str, address: str) -> Firewall | None:
             "balancer applies it is unknown to kinspect",
         )
     ip = _address(address)
-    version = ip.version if ip is not None else 4
+    if ip is None:
+        # LoadBalancerVIPs() skips an ingress without an IP (a cloud LB's hostname): kube-proxy
+        # programs no rule for it (pkg/proxy/serviceport.go newBaseServiceInfo).
+        return Firewall(
+            "unknown",
+            "a hostname load balancer: kube-proxy programs no rule for it; whether the cloud "
+            "load balancer applies loadBalancerSourceRanges is unknown to kinspect",
+            invalid=invalid,
+        )
+    version = ip.version
     mine = r.of_family(version)
     if not mine:
         zero = any(n.version == version and n.prefixlen == 0 for n in r.valid)

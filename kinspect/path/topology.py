@@ -152,10 +152,12 @@ def mode_of(
         return None, tuple(why), None
     if zone_unknown is not None:
         return None, tuple(why), zone_unknown
+    # kube-proxy compares the label's value, "" when absent: an endpoint hinted for zone ""
+    # (valid: an empty label value) serves unlabelled nodes.
+    if any((zone or "") in b.for_zones for b in ready):
+        return "PreferSameZone", tuple(why), None
     if zone is None:
         why.append(f"node {node} has no {ZONE_LABEL} label")
-    elif any(zone in b.for_zones for b in ready):
-        return "PreferSameZone", tuple(why), None
     else:
         why.append(f"no endpoint is hinted for zone {zone}")
     return None, tuple(why), None
@@ -173,7 +175,7 @@ def for_node(
             continue
         if mode == "PreferSameNode" and node not in b.for_nodes:
             left.append(LeftOut(b.address, b.port, b.pod, _hinted("node", b.for_nodes)))
-        elif mode == "PreferSameZone" and zone not in b.for_zones:
+        elif mode == "PreferSameZone" and (zone or "") not in b.for_zones:
             left.append(LeftOut(b.address, b.port, b.pod, _hinted("zone", b.for_zones)))
         else:
             used.append(b)

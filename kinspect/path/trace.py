@@ -347,7 +347,7 @@ def trace(idx: Index, target: Target, client_node: str | None = None) -> TraceRe
                             f,
                             svc.cluster_ips,
                             fam,
-                            svc.session_affinity_timeout if svc.session_affinity else None,
+                            svc.affinity_seconds,
                             firewall(svc, f.kind, f.address),
                             topo,
                         )

@@ -170,6 +170,7 @@ class PolicyIndex:
         self.policies = snapshot.network_policies
         # Read with -n: another namespace's policies are known only when read narrowly.
         self._outside = snapshot.unknown
+        self.read_namespace = snapshot.read_namespace
         self._ns_labels: dict[str, Mapping[str, str]] = {
             n.name: n.labels for n in snapshot.namespaces
         }
@@ -505,9 +506,9 @@ def backend_isolation(
         return Isolation(state, {}, admin, plugin_state, plugin_policies, plugin)
     idx = PolicyIndex(snapshot, index)
     by_pod = {k: tuple(v) for k, v in isolated_for_ingress(idx, pods).items()}
-    return Isolation(
-        state, by_pod, admin, plugin_state, plugin_policies, plugin, _admitting_all(idx, by_pod)
-    )
+    # Where a plugin's policy may apply, that nothing is denied is not known.
+    admits = {k: v for k, v in _admitting_all(idx, by_pod).items() if k not in plugin}
+    return Isolation(state, by_pod, admin, plugin_state, plugin_policies, plugin, admits)
 
 
 def _admitting_all(
@@ -567,6 +568,9 @@ class Reach:
         self.index = index
         self._everyone = LabelSelector()
         self._ns_read = bool(index._ns_labels)
+        # Read with -n: other namespaces' labels and pods were read only narrowly, if at all,
+        # so whether a namespaceSelector peer selects anyone is not known.
+        self._narrow = index.read_namespace is not None
         self._peer_cache: dict[tuple[str, int], Tri] = {}
 
     def _peer_has_pods(self, peer: PolicyPeer, policy_ns: str) -> Tri:
@@ -577,7 +581,7 @@ class Reach:
         found: Tri
         if peer.namespace_selector is None:
             found = bool(self.index._pods.select(policy_ns, pods_sel))
-        elif not self._ns_read:
+        elif not self._ns_read or self._narrow:
             found = None
         else:
             found = any(

@@ -109,9 +109,9 @@ def _example(pc: PortChain, c: ServiceChain) -> str:
             f"* healthCheckNodePort **{hc.port}**: kube-proxy answers the load balancer 200 on "
             f"{ok}, 503 on the other nodes"
         )
-    if s.session_affinity and s.session_affinity_timeout is not None:
+    if s.affinity_seconds is not None:
         lines.append(
-            f"* {words.affinity(s.session_affinity_timeout)} (kube-proxy remembers each "
+            f"* {words.affinity(s.affinity_seconds)} (kube-proxy remembers each "
             "client's endpoint per service port, whichever frontend it came through)"
         )
     lines.extend(f"* {md(line)}" for line in words.source_ranges(s))

@@ -74,7 +74,10 @@ def _state(b: Backend, iso: Isolation | None = None) -> Text:
         # The slice's topology hints: which nodes (or zones) should use this endpoint.
         hint = f"node {', '.join(b.for_nodes)}" if b.for_nodes else ", ".join(b.for_zones)
         t.append(f", for {plain(hint)}", style="cyan")
-    if iso is not None and b.pod is not None and str(b.pod) in iso.by_pod:
+    if iso is not None and b.pod is not None and str(b.pod) in iso.plugin_unknown:
+        # A network plugin's policy may apply: neither isolated nor open is known (issue 23).
+        t.append(", policy unknown", style="yellow")
+    elif iso is not None and b.pod is not None and str(b.pod) in iso.by_pod:
         if str(b.pod) in iso.admits_all:
             t.append(", policy admits all", style="dim")  # selected, nothing denied
         else:
@@ -161,9 +164,8 @@ def map_table(
             notes.append(plain(hints_label(s).split()[-1]))
         if wide and s.publish_not_ready_addresses:
             notes.append("publishNotReady")
-        if s.session_affinity:
-            timeout = s.session_affinity_timeout
-            notes.append("affinity ClientIP" + (f" {timeout}s" if timeout is not None else ""))
+        if (timeout := s.affinity_seconds) is not None:
+            notes.append(f"affinity ClientIP {timeout}s")
         if s.load_balancer_source_ranges:
             notes.append(
                 "sourceRanges " + plain(",".join(r.strip() for r in s.load_balancer_source_ranges))

@@ -13,7 +13,7 @@ from kinspect.edge.gateway import written_conditions
 from kinspect.edge.gateway_match import GatewayHit
 from kinspect.model.values import Service, host_port
 from kinspect.path import reasons
-from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
+from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain, usable
 from kinspect.path.firewall import EntryCheck
 from kinspect.path.topology import NodeTopology, RouteTopology
 from kinspect.path.trace import Direct, Route, TraceResult
@@ -103,8 +103,8 @@ def map_tree(
         if hints_label(s):
             head.append(f"  {plain(hints_label(s))}", style="dim")
         tree = Tree(head)
-        if s.session_affinity and s.session_affinity_timeout is not None:
-            tree.add(Text(words.affinity(s.session_affinity_timeout)))
+        if s.affinity_seconds is not None:
+            tree.add(Text(words.affinity(s.affinity_seconds)))
         for line in words.source_ranges(s):
             tree.add(Text(plain(line)))
         if c.consumers:
@@ -191,22 +191,23 @@ def _route(root: Tree, rt: Route) -> None:
         hop.add(Text(words.affinity(rt.affinity_seconds)))
     if e.answers is False:
         # Nothing is DNATed on this node (issue 23): say why, and where the endpoints are.
-        ready = [b for b in rt.backends if b.ready]
+        # Usable: ready, else serving while terminating (kube-proxy's fallback).
+        ready = usable(rt.backends)
         if not ready:
             hop.add(Text("no usable endpoint anywhere: traffic is rejected", style="red"))
             return
         hop.add(
             Text(
                 f"node {plain(e.node or '')} drops it: externalTrafficPolicy Local and no local "
-                "ready endpoint",
+                "usable endpoint",
                 style="red",
             )
         )
         nodes = ", ".join(dict.fromkeys(plain(b.node or "an unknown node") for b in ready))
-        where = ", ".join(f"{plain(b.address)}:{b.port}" for b in ready)
+        where = ", ".join(host_port(plain(b.address), b.port) for b in ready)
         hop.add(
             Text(
-                f"not forwarded: the service's ready endpoints run on {nodes} only ({where})",
+                f"not forwarded: the service's usable endpoints run on {nodes} only ({where})",
                 style="dim",
             )
         )

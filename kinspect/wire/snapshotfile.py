@@ -168,7 +168,28 @@ def decode(data: bytes, path: str) -> Snapshot:
         raise UsageError(
             f"{path} is a {doc.kind} of {doc.apiVersion}, not a {API_VERSION} Snapshot", HINT
         )
-    return _headless_without_marker(doc.snapshot)
+    return _before_issue_22(_headless_without_marker(doc.snapshot), data, path)
+
+
+# A file written before kinspect read them has services without this key (every service of a
+# newer file has it: fields are always encoded). A cluster string cannot fake it: inside a JSON
+# string the quote before the colon is escaped.
+_ISSUE_22_KEY = b'"trafficDistribution":'
+
+
+def _before_issue_22(snap: Snapshot, data: bytes, path: str) -> Snapshot:
+    """An old file's services, with a warning that their issue-22 fields were not read.
+
+    Topology, affinity, range and family fields load as unset: answers must say unknown.
+    """
+    if not snap.services or _ISSUE_22_KEY in data:
+        return snap
+    note = (
+        f"snapshot {path} was written before kinspect read topology hints, session affinity, "
+        "loadBalancerSourceRanges and IP families: what depends on them is unknown, not unset "
+        "(save a new snapshot)"
+    )
+    return msgspec.structs.replace(snap, warnings=(*snap.warnings, note))
 
 
 def _headless_without_marker(snap: Snapshot) -> Snapshot:

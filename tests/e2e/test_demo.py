@@ -175,7 +175,7 @@ def test_load_balancer_local_policy_answers_only_on_the_pods_node(
     text = demo.kinspect("trace", f"{off['address']}:{off['port']}").stdout
     flat = " ".join(text.replace("│", " ").split())
     assert f"node {off['node']} drops it: externalTrafficPolicy Local" in flat
-    assert f"not forwarded: the service's ready endpoints run on {lb_node} only" in flat
+    assert f"not forwarded: the service's usable endpoints run on {lb_node} only" in flat
     assert "DNAT" not in text
 
 

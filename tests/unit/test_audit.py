@@ -688,6 +688,17 @@ def test_unreachable_stays_quiet_where_the_verdict_is_unknown() -> None:
     }
 
 
+def test_unreachable_stays_quiet_when_a_peer_namespace_was_not_read() -> None:
+    # Review: under -n, a namespaceSelector peer's namespaces and pods were not read: whether
+    # anyone it selects exists is unknown, so no error.
+    peer = PolicyPeer(namespace_selector=LabelSelector({"team": "x"}))
+    s = _with(_policed(HEALTHY, _pol(ingress=(_from(peer),))), read_namespace="ns")
+    assert "service-port-unreachable" not in {f.check for f in _run(s)}
+    # Every namespace read: no namespace has team=x, so nobody may reach it: the error fires.
+    s = _with(s, read_namespace=None)
+    assert "service-port-unreachable" in {f.check for f in _run(s)}
+
+
 def test_dns_blocked_names_the_dns_service_and_the_pods() -> None:
     (f,) = [f for f in _run(_dns_world(_EGRESS_WEB_ONLY)) if f.check == "egress-blocks-dns"]
     assert "kube-system/kube-dns on 53/UDP" in f.message

@@ -157,6 +157,21 @@ def test_a_stuck_rollout_shows_the_new_pod_that_gets_no_endpoint() -> None:
     ]  # fmt: skip
 
 
+def test_a_scheduler_message_that_changes_is_no_change() -> None:
+    # Review: the scheduler rewrites its message on each attempt; the pod is as stuck as it was.
+    def stuck(message: str) -> Snapshot:
+        p = msgspec.structs.replace(
+            pod("web-c", None, cport("app", 8080, "http"), ns=NS, labels={"app": "web"},
+                node_name=None, phase="Pending", ready=False),
+            unscheduled_reason="Unschedulable",
+            unscheduled_message=message,
+        )  # fmt: skip
+        return _base(pods=(*_base().pods, p))
+
+    assert _changes(stuck("0/3 nodes are available: 1 Insufficient cpu."),
+                    stuck("0/3 nodes are available: 2 Insufficient cpu.")) == []  # fmt: skip
+
+
 def test_nodes_whose_answer_flips() -> None:
     # Issue 23, item 7: externalTrafficPolicy Local on three nodes, endpoints on 3 → on 1.
     web = msgspec.structs.replace(_web(), external_traffic_policy="Local")

@@ -306,3 +306,7 @@ def test_entrypoints_mark_an_ingress_whose_class_no_ingress_class_defines() -> N
     s = msgspec.structs.replace(s, ingress_classes=(), ingress_class_state="forbidden")
     via = {e.name: e.via for e in entry.entrypoints(chain.Index.of(s))}
     assert via["a"] == "class nginx (IngressClasses were not read: unknown whether it exists)"
+    # No class named, classes unread: a default IngressClass may exist (review).
+    s = msgspec.structs.replace(s, ingresses=(ingress("d", rules, class_name=None),))
+    via = {e.name: e.via for e in entry.entrypoints(chain.Index.of(s))}
+    assert via["d"] == "class unknown (IngressClasses were not read: a default class may exist)"

@@ -329,3 +329,33 @@ def test_from_a_namespace_judges_each_pod(tmp_path: Path) -> None:
         "  dropped  LoadBalancer 203.0.113.10:80 of service ns/web from ns/far: 172.16.0.9 is "
         "outside loadBalancerSourceRanges (192.0.2.0/24, 10.244.0.0/16)"
     ) in text
+
+
+def test_affinity_from_a_snapshot_file_without_a_timeout_or_with_none() -> None:
+    # Review: snapshot files are not defaulted by the API server: ClientIP without a timeout is
+    # the default 10800 s everywhere, and a literal "None" is no affinity.
+    bare = msgspec.structs.replace(
+        _web(), session_affinity="ClientIP", session_affinity_timeout=None
+    )
+    assert bare.affinity_seconds == 10800
+    none = msgspec.structs.replace(_web(), session_affinity="None", session_affinity_timeout=None)
+    assert none.affinity_seconds is None
+
+
+def test_a_hostname_load_balancer_is_not_filtered_by_kube_proxy() -> None:
+    # Review: kube-proxy's LoadBalancerVIPs() skips ingress entries without an IP (an AWS ELB's
+    # hostname): it programs no rule there; only the cloud load balancer may filter.
+    s = _web(("192.0.2.0/24",), lb=(LoadBalancerIngress(hostname="a.elb.amazonaws.com"),))
+    fw = firewall.firewall(s, "LoadBalancer", "a.elb.amazonaws.com")
+    assert fw is not None
+    assert fw.filter == "unknown"
+    assert firewall.check(fw, "a.elb.amazonaws.com", "10.244.0.9").verdict == "unknown"
+
+
+def test_ranges_kube_proxy_cannot_parse_are_ignored() -> None:
+    # Review: Go's ParseCIDRSloppy refuses a netmask or hostmask prefix and a zone; Python's
+    # ip_network takes them. kube-proxy ignores such a range.
+    for bad in ("10.0.0.0/255.0.0.0", "10.0.0.0/0.0.0.255", "fe80::%eth0/64", "10.0.0.0/+8"):
+        r = firewall.ranges(_web((bad,)))
+        assert r is not None
+        assert (r.valid, r.invalid) == ((), (bad,)), bad

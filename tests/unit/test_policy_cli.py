@@ -157,3 +157,44 @@ def test_policy_usage_errors(tmp_path: Path) -> None:
         invoke("policy", "--matrix", "--port", "0", "--snapshot", path), ExitCode.USAGE, "--port"
     )
     one_line_error(invoke("policy", "ns/nope", "--snapshot", path), ExitCode.NOT_FOUND, "no pod")
+
+
+def test_no_policy_mark_where_a_plugin_policy_may_apply() -> None:
+    # Review of issue 23: the table said "policy admits all" (JSON admitsAll true) where a
+    # CiliumNetworkPolicy may apply, which the tree and -o wide already called unknown.
+    import msgspec
+    from rich.console import Console
+
+    from kinspect.model.policy import NetworkPolicy, PluginKindRead, PluginPolicy, PolicyRule
+    from kinspect.path.chain import Index, service_chain
+    from kinspect.policy.netpol import backend_isolation
+    from kinspect.render.report import isolation_json
+    from kinspect.render.table import map_table
+
+    from .builders import cport, ep, group, node, pod, snap, sport, svc
+
+    s = snap(
+        nodes=(node(0),),
+        services=(svc("web", sport(80)),),
+        groups=(group("web", [(None, 80, "TCP")], ep("10.244.0.5", "p1")),),
+        pods=(pod("p1", "10.244.0.5", cport("c", 80)),),
+    )
+    s = msgspec.structs.replace(
+        s,
+        network_policy_state="read",
+        network_policies=(NetworkPolicy("ns", "open", ingress=(PolicyRule(),)),),
+        plugin_policy_state="read",
+        plugin_policy_kinds=(
+            PluginKindRead("cilium.io", "v2", "CiliumNetworkPolicy", "ciliumnetworkpolicies", True),
+        ),
+        plugin_policies=(PluginPolicy("cilium.io", "CiliumNetworkPolicy", "ns", "deny-all"),),
+    )
+    idx = Index.of(s)
+    chains = [service_chain(idx, sv) for sv in s.services]
+    iso = backend_isolation(s, s.pods)
+    console = Console(width=300, record=True, color_system=None)
+    console.print(map_table(chains, isolation=iso))
+    row = next(line for line in console.export_text().splitlines() if "p1" in line)
+    assert row.rstrip().endswith("ready, policy unknown")
+    doc = isolation_json(iso)
+    assert [(i["pod"]["name"], i["admitsAll"]) for i in doc["ingressIsolated"]] == [("p1", False)]

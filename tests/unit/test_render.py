@@ -248,10 +248,33 @@ def test_a_node_that_drops_local_traffic_draws_no_dnat() -> None:
     lines = _lines(tree.trace_tree(r))
     hop = lines.index("NodePort 192.0.2.11:30080 → service ns/web port 80/TCP")
     assert lines[hop + 1 : hop + 3] == [
-        "node n1 drops it: externalTrafficPolicy Local and no local ready endpoint",
-        "not forwarded: the service's ready endpoints run on n0 only (10.244.0.5:8080)",
+        "node n1 drops it: externalTrafficPolicy Local and no local usable endpoint",
+        "not forwarded: the service's usable endpoints run on n0 only (10.244.0.5:8080)",
     ]
     assert not any("DNAT" in line for line in lines)
+
+
+def test_a_dropping_node_counts_serving_terminating_endpoints_as_usable() -> None:
+    # Review: one endpoint, not ready but serving while terminating, on n1: kube-proxy falls
+    # back to it (CategorizeEndpoints), so n0 drops (Local), it does not reject.
+    s = snap(
+        nodes=(node(0), node(1)),
+        services=(svc("web", sport(80, node_port=30080), type="NodePort", etp="Local"),),
+        groups=(
+            group(
+                "web",
+                [(None, 80, "TCP")],
+                ep("10.244.1.5", "p1", node="n1", ready=False, terminating=True),
+            ),
+        ),
+        pods=(pod("p1", "10.244.1.5", cport("c", 80), node_name="n1"),),
+    )
+    lines = _lines(tree.trace_tree(trace.trace(chain.Index.of(s), Target("192.0.2.10", 30080))))
+    hop = lines.index("NodePort 192.0.2.10:30080 → service ns/web port 80/TCP")
+    assert lines[hop + 1 : hop + 3] == [
+        "node n0 drops it: externalTrafficPolicy Local and no local usable endpoint",
+        "not forwarded: the service's usable endpoints run on n1 only (10.244.1.5:80)",
+    ]
 
 
 def test_trace_documents_with_every_new_part_match_the_schema() -> None:

@@ -247,6 +247,14 @@ def test_same_zone_names_the_left_out_and_the_mode() -> None:
     )
 
 
+def test_an_empty_zone_hint_serves_nodes_without_a_zone_label() -> None:
+    # Review: kube-proxy compares the label's value, "" when absent; a hint for zone "" (a valid
+    # label value) then matches an unlabelled node, as ZoneHints().Has("") does.
+    eps = [be("10.0.0.1", ("",)), be("10.0.0.2", ("z1",))]
+    got = for_node(eps, "n0", None)
+    assert (got.mode, got.endpoints) == ("PreferSameZone", ("10.0.0.1:80",))
+
+
 def test_same_node_falls_back_to_zone_then_to_all() -> None:
     pod = PodRef("ns", "a")
     eps = [
