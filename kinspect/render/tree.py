@@ -14,10 +14,11 @@ from kinspect.edge.gateway_match import GatewayHit
 from kinspect.model.values import Service
 from kinspect.path import reasons
 from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
+from kinspect.path.evidence import Evidencer
 from kinspect.path.firewall import EntryCheck
 from kinspect.path.topology import NodeTopology, RouteTopology
 from kinspect.path.trace import Direct, Route, TraceResult
-from kinspect.render import words
+from kinspect.render import evidence, words
 from kinspect.render.safe import plain
 from kinspect.render.words import (
     consumer_long,
@@ -59,9 +60,14 @@ def _container_label(b: Backend) -> Text:
 
 
 def map_tree(
-    chains: list[ServiceChain], entries: Mapping[PortKey, list[Entrypoint]] | None = None
+    chains: list[ServiceChain],
+    entries: Mapping[PortKey, list[Entrypoint]] | None = None,
+    ev: Evidencer | None = None,
 ) -> RenderableType:
-    """Render chains as trees: (entry points,) service, port, frontends, backends, containers."""
+    """Render chains as trees: (entry points,) service, port, frontends, backends, containers.
+
+    `ev` (--evidence): under each port, frontend, backend and idle pod, what shows it.
+    """
     trees = []
     for c in chains:
         s = c.service
@@ -98,6 +104,8 @@ def map_tree(
             tree.add(Text(f"DNS CNAME → {name} (no ClusterIP, no endpoints)"))
         for pc in c.ports:
             pt = tree.add(Text(f"port {plain(port_label(pc))}", style="bold magenta"))
+            if ev is not None and s.type != "ExternalName":
+                evidence.add(pt, [ev.target_port(s, pc.port)])
             if pc.port.app_protocol:
                 pt.add(Text(f"appProtocol {plain(pc.port.app_protocol)}"))
             ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
@@ -111,7 +119,10 @@ def map_tree(
                         label += f" (node {plain(f.node)})"
                     if f.answers is False:
                         label += " — drops traffic (no local ready endpoint)"
-                    _from_nodes(fronts.add(Text(label)), f)
+                    ft = fronts.add(Text(label))
+                    _from_nodes(ft, f)
+                    if ev is not None:
+                        evidence.add(ft, ev.frontend(s, pc.port, f))
                 if not pc.frontends:
                     fronts.add(Text("none (headless: clients use the pod IPs from DNS)"))
                 _topology(pt, pc.topology)
@@ -119,18 +130,23 @@ def map_tree(
                 continue
             backs = pt.add(Text("backends"))
             for b in pc.backends:
-                backs.add(_backend_label(b)).add(_container_label(b))
+                bt = backs.add(_backend_label(b))
+                bt.add(_container_label(b))
+                if ev is not None:
+                    evidence.add(bt, ev.backend(s, b))
             if not pc.backends:
                 backs.add(Text("none", style="red"))
             listed = {b.pod for b in pc.backends}
             for nb in pc.not_backends:
                 if nb.pod not in listed:
-                    pt.add(
+                    nt = pt.add(
                         Text(
                             plain(f"pod {nb.pod} gets no endpoint: {reasons.not_backend(nb)}"),
                             style="red",
                         )
                     )
+                    if ev is not None:
+                        evidence.add(nt, ev.not_backend(s, pc.port, nb))
         trees.append(tree)
     return Group(*trees)
 
@@ -143,13 +159,15 @@ _VIA = {
 }
 
 
-def _route(root: Tree, rt: Route) -> None:
+def _route(root: Tree, rt: Route, ev: Evidencer | None = None) -> None:
     p, e = rt.port, rt.entry
     head = (
         f"{e.kind} {plain(e.address)}:{e.port} → service {plain(rt.service)} "
         f"port {p.port}/{p.protocol}"
     )
     hop = root.add(Text(head, style="bold magenta"))
+    if ev is not None:
+        evidence.add(hop, ev.route(rt))
     if rt.firewall is not None:
         fw = rt.firewall
         style = {"filtered": "yellow", "open": "dim", "unknown": "yellow"}[fw.filter]
@@ -211,7 +229,10 @@ def _route(root: Tree, rt: Route) -> None:
             )
             hop.add(label)
             continue
-        hop.add(_backend_label(b)).add(_container_label(b))
+        bt = hop.add(_backend_label(b))
+        bt.add(_container_label(b))
+        if ev is not None:
+            evidence.add(bt, ev.route_backend(rt, b))
     if not rt.backends:
         hop.add(Text("no endpoints: traffic is rejected", style="red"))
 
@@ -258,7 +279,7 @@ def _from_nodes(hop: Tree, f: Frontend) -> None:
     hop.add(line)
 
 
-def _direct(root: Tree, d: Direct) -> None:
+def _direct(root: Tree, d: Direct, ev: Evidencer | None = None) -> None:
     label = " + ".join(_VIA[v] for v in d.vias or (d.via,))
     if d.via == "Endpoint" and d.endpoint is not None:
         b = d.endpoint
@@ -276,6 +297,8 @@ def _direct(root: Tree, d: Direct) -> None:
             )
         )
         hop.add(_backend_label(b))
+        if ev is not None:
+            evidence.add(hop, ev.direct(d))
         how = (
             "listed in the service's endpoints by hand (a selectorless service)"
             if b.pod is None
@@ -292,6 +315,8 @@ def _direct(root: Tree, d: Direct) -> None:
         )
         return
     hop = root.add(Text(f"{label} → pod {plain(f'{d.pod} on {d.node}')}", style="bold magenta"))
+    if ev is not None:
+        evidence.add(hop, ev.direct(d))
     if d.container_port:
         cp = d.container_port
         hop.add(
@@ -346,8 +371,8 @@ def _without_port(root: Tree, r: TraceResult) -> None:
                 )
 
 
-def trace_tree(r: TraceResult) -> RenderableType:
-    """Render a trace hop by hop."""
+def trace_tree(r: TraceResult, ev: Evidencer | None = None) -> RenderableType:
+    """Render a trace hop by hop; `ev` (--evidence): what shows each hop, and its command."""
     addr = r.target.address
     target = f"{addr}:{r.target.port}" if r.target.port else addr
     if r.target.port and r.target.protocol:
@@ -363,7 +388,7 @@ def trace_tree(r: TraceResult) -> RenderableType:
         _without_port(root, r)
         return root
     for rt in r.routes:
-        _route(root, rt)
+        _route(root, rt, ev)
     siblings = {
         (rt.service, rt.port.port, ip)
         for rt in r.routes
@@ -393,7 +418,7 @@ def trace_tree(r: TraceResult) -> RenderableType:
             )
         )
     for d in r.direct:
-        _direct(root, d)
+        _direct(root, d, ev)
     if not r.routes and not r.direct and not r.health_checks:
         asked = f"{r.target.port}/{r.target.protocol}" if r.target.protocol else r.target.port
         root.add(Text(f"nothing receives port {asked} on this address", style="red"))
