@@ -120,6 +120,7 @@ def _with_policy(
     src: reach.Source | None,
     hops: Callable[[policy.PolicyIndex, reach.From], list[reach.HopVerdict]],
     routes: Sequence[trace.Route] = (),
+    ev: Evidencer | None = None,
 ) -> None:
     """Emit a trace's document and text, with --from's verdict at every hop when given.
 
@@ -131,14 +132,14 @@ def _with_policy(
 
         origin = reach.resolve(src, snap.pods, snap.nodes)
         found = hops(policy.PolicyIndex(snap), origin)
-        doc["policy"] = policy_render.hops_json(origin, found)
+        doc["policy"] = policy_render.hops_json(origin, found, ev)
         checks = _source_ranges(routes, origin, snap)
         # kube-proxy's firewall acts before the packet reaches a pod's NetworkPolicy.
         parts: list[Callable[[], RenderableType]] = [text]
         if checks:
             doc["sourceRanges"] = report.source_checks(checks)
             parts.append(lambda: tree.source_checks_text(origin.label, checks))
-        parts.append(lambda: policy_render.hops_text(origin, found))
+        parts.append(lambda: policy_render.hops_text(origin, found, ev))
         text = lambda: Group(*(p() for p in parts))  # noqa: E731
     emit(s, fmt, doc, text)
 
@@ -283,6 +284,7 @@ def trace_(
         src,
         lambda index, origin: reach.hop_verdicts(result, index, origin, pods, services),
         result.routes,
+        ev,
     )
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
 

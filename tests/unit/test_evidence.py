@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import shlex
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -13,6 +14,7 @@ from kinspect.audit import checks as audit
 from kinspect.audit import evidence
 from kinspect.audit.finding import Finding, Severity
 from kinspect.audit.report import ContextResult, combine
+from kinspect.model.errors import ExitCode
 from kinspect.model.snapshot import Snapshot
 from kinspect.path import chain, trace
 from kinspect.path.evidence import Evidence, Evidencer, command, literal
@@ -24,6 +26,7 @@ from kinspect.render.audit.common import RenderContext
 
 from ..schema import validate
 from .builders import cport, ep, group, node, pod, snap, sport, svc
+from .runner import invoke
 
 CTX = "test"
 
@@ -210,3 +213,77 @@ def test_json_documents_carry_evidence_and_validate() -> None:
     assert all("evidence" in f for f in with_ev["findings"])
     without = audit_json.document(result, RenderContext(when, Severity.WARNING))
     assert all("evidence" not in f for f in without["findings"])
+
+
+def test_trace_from_evidence_names_the_denying_policy(tmp_path: Path) -> None:
+    from tests.unit.test_trace_from import _save
+    from tests.unit.test_trace_from import _world as policy_world
+
+    path = _save(tmp_path, policy_world())
+    args = ("trace", "10.96.0.10:80", "--from", "ns/db-0", "--snapshot", path, "--evidence")
+    r = invoke(*args, "-o", "json")
+    assert r.code == ExitCode.OK, r.stderr
+    doc = json.loads(r.stdout)
+    validate(doc, "trace-report.json")
+    [hop] = doc["policy"]["hops"]
+    types = 'spec.policyTypes[?(@=="Ingress")]'
+    assert hop["evidence"] == [
+        {
+            "kind": "NetworkPolicy",
+            "namespace": "ns",
+            "name": "web-from-shop",
+            "path": types,
+            "value": "Ingress",
+            "command": _cmd(
+                "--namespace=ns", "get", "networkpolicy/web-from-shop", f"-o=jsonpath={{.{types}}}"
+            ),
+        }
+    ]
+    ok = invoke(*args[:3], "ns/shop-0", *args[4:])
+    assert "NetworkPolicy ns/web-from-shop spec.ingress[0]=(set)" in ok.stdout
+    assert "$ kubectl --context=test --namespace=ns get networkpolicy/web-from-shop" in ok.stdout
+
+
+def test_evidence_is_refused_where_it_has_no_hops(tmp_path: Path) -> None:
+    from tests.unit.test_trace_from import _save
+    from tests.unit.test_trace_from import _world as policy_world
+
+    path = _save(tmp_path, policy_world())
+    for args in (
+        ("map", "-o", "table", "--evidence"),
+        ("trace", "http://shop.example.com/", "--evidence"),
+    ):
+        r = invoke(*args, "--snapshot", path)
+        assert r.code == ExitCode.USAGE, (args, r.stdout)
+    r = invoke("map", "web", "-n", "ns", "-o", "tree", "--evidence", "--snapshot", path)
+    assert r.code == ExitCode.OK, r.stderr
+    assert "EndpointSlice ns/web-8080 " in r.stdout
+
+
+def test_audit_text_markdown_and_json_with_evidence(tmp_path: Path) -> None:
+    from tests.unit.test_trace_from import _save
+
+    bad = pod("bad", "10.244.0.6", cport("app", 8080, "metrics"))
+    good = pod("good", "10.244.0.5", cport("app", 8080, "http"))
+    s = svc("web", sport(80, "http", name="web"))
+    g = group("web", [("web", 8080, "TCP")], ep("10.244.0.5", "good"), name="web-1")
+    path = _save(tmp_path, snap(services=(s,), groups=(g,), pods=(good, bad)))
+    base = ("audit", "--snapshot", path, "--ignore", "single-ready-endpoint,numeric-target-port")
+    text = invoke(*base, "--evidence").stdout
+    assert (
+        "      evidence:\n"
+        '        Service ns/web spec.ports[?(@.name=="web")].targetPort=http\n'
+        "          $ kubectl --context=test --namespace=ns get service/web "
+        "'-o=jsonpath={.spec.ports[?(@.name==\"web\")].targetPort}'\n"
+    ) in text
+    md = invoke(*base, "--evidence", "-o", "markdown").stdout
+    assert "## Evidence" in md
+    assert (
+        '  - evidence: Pod ns/bad spec.containers\\[\\*\\].ports\\[?(@.name=="http")\\]'
+        '.containerPort="": ` kubectl --context=test --namespace=ns get pod/bad '
+        "'-o=jsonpath={.spec.containers[*].ports[?(@.name==\"http\")].containerPort}' `"
+    ) in md
+    doc = json.loads(invoke(*base, "--evidence", "-o", "json").stdout)
+    validate(doc, "audit-report.json")
+    assert [len(f["evidence"]) for f in doc["findings"]] == [2]
+    assert "evidence" not in invoke(*base, "-o", "markdown").stdout.lower()
