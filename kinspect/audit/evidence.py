@@ -62,7 +62,10 @@ def _evidence(f: Finding, c: ServiceChain, ev: Evidencer) -> list[Evidence]:
         return ev.selector(svc)
     if check == "no-ready-endpoints" and pc is not None:
         out = [e for b in pc.backends[:MAX_PODS] for e in ev.endpoint(svc, b)[:1]]
-        out += [e for nb in pc.not_backends[:MAX_PODS] for e in ev.not_backend(svc, pc.port, nb)]
+        # Selected pods with no endpoint at all (a not-ready endpoint shows itself above).
+        listed = {b.pod for b in pc.backends}
+        idle = [nb for nb in pc.not_backends if nb.pod not in listed][:MAX_PODS]
+        out += [e for nb in idle for e in ev.not_backend(svc, pc.port, nb)]
         return out or [ev.service(svc)]
     if check == "selected-pod-not-endpoint":
         out = []

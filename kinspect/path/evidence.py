@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from kinspect.model.values import ContainerPort, Pod, PodRef, Service, ServicePort
+from kinspect.model.values import ContainerPort, EndpointGroup, Pod, PodRef, Service, ServicePort
 from kinspect.path.chain import Backend, Frontend, Index, NotBackend
 from kinspect.path.trace import Direct, Route
 
@@ -109,6 +109,23 @@ class Evidencer:
     index: Index
     context: str
     services: dict[str, Service]
+    # Per service, the first group listing each (address, port, protocol): built on first use,
+    # so a service of 1000 endpoints costs one pass, not one per endpoint.
+    _groups: dict[tuple[str, str], dict[tuple[str, int, str], EndpointGroup]] = field(
+        default_factory=dict
+    )
+
+    def _slices(self, svc: Service) -> dict[tuple[str, int, str], EndpointGroup]:
+        key = (svc.namespace, svc.name)
+        found = self._groups.get(key)
+        if found is None:
+            found = {}
+            for g in self.index.groups.get(key, ()):
+                for p in g.ports:
+                    for e in g.endpoints:
+                        found.setdefault((e.address, p.port, p.protocol), g)
+            self._groups[key] = found
+        return found
 
     @classmethod
     def over(cls, index: Index) -> Evidencer:
@@ -185,16 +202,7 @@ class Evidencer:
 
     def endpoint(self, svc: Service, b: Backend) -> list[Evidence]:
         """The endpoint's readiness, pod and node in the EndpointSlice (or Endpoints) listing it."""
-        groups = self.index.groups.get((svc.namespace, svc.name), ())
-        g = next(
-            (
-                g
-                for g in groups
-                if any(p.port == b.port and p.protocol == b.protocol for p in g.ports)
-                and any(e.address == b.address for e in g.endpoints)
-            ),
-            None,
-        )
+        g = self._slices(svc).get((b.address, b.port, b.protocol))
         if g is None:
             return []
         if self.index.snapshot.endpoint_source == "Endpoints":

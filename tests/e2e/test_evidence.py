@@ -18,11 +18,30 @@ import pytest
 from ..schema import validate
 from .conftest import Cluster, Namespace, new_namespace
 
+# Two more faults beside the demo's: a selector that matches nothing, and a service whose only
+# pod (web-pending) is never scheduled.
+EXTRA = """
+apiVersion: v1
+kind: Service
+metadata: {name: nobody}
+spec:
+  selector: {app: nobody, tier: none}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: pending-only}
+spec:
+  selector: {app: web, track: d}
+  ports: [{name: http, port: 80, targetPort: http}]
+"""
+
 
 @pytest.fixture(scope="module")
 def demo(cluster: Cluster) -> Iterator[Namespace]:
     with new_namespace(cluster) as ns:
         ns.apply_demo()
+        ns.apply(EXTRA)
         yield ns
 
 
@@ -30,7 +49,11 @@ def _run(ns: Namespace, e: dict[str, Any]) -> str:
     """Run an evidence command as printed, against the test bed: what it prints."""
     words = shlex.split(e["command"])
     assert words[:2] == ["kubectl", f"--context={ns.cluster.context}"], e["command"]
-    assert words[3] == "get", e["command"]
+    # kubectl --context=C [--namespace=N] get KIND/NAME -o=jsonpath=...: nothing else.
+    at = 3 if e["namespace"] is not None else 2
+    assert words[at] == "get", e["command"]
+    assert len(words) == at + 3, e["command"]
+    assert words[at + 2].startswith("-o=jsonpath={."), e["command"]
     assert not any(w.startswith(("secret/", "secrets/")) for w in words)
     proc = subprocess.run(
         [*ns.cluster.kubectl_args(), *words[1:]],
@@ -105,6 +128,32 @@ def test_trace_from_evidence_names_the_policy_and_rule(demo: Namespace) -> None:
         _check(demo, h["evidence"])
 
 
+def test_trace_node_port_and_pod_ip_evidence(demo: Namespace) -> None:
+    svc = demo.get("service", "web")
+    node_port = svc["spec"]["ports"][0]["nodePort"]
+    web_b = demo.get("pod", "web-b")
+    node = demo.get("node", web_b["spec"]["nodeName"])
+    internal = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+    doc = demo.kinspect_json("trace", f"{internal}:{node_port}", "-n", demo.name, "--evidence")
+    validate(doc, "trace-report.json")
+    (route,) = doc["routes"]
+    assert [(e["kind"], e["value"]) for e in route["evidence"]] == [
+        ("Service", str(node_port)),
+        ("Node", "InternalIP"),
+        ("Service", "http"),
+    ]
+    assert route["evidence"][1]["namespace"] is None
+    _check(demo, route["evidence"])
+    ip = web_b["status"]["podIP"]
+    doc = demo.kinspect_json("trace", f"{ip}:9090", "-n", demo.name, "--evidence")
+    validate(doc, "trace-report.json")
+    (hop,) = doc["direct"]
+    assert [(e["kind"], e["name"], e["value"]) for e in hop["evidence"]] == [
+        ("Pod", "web-b", "9090")
+    ]
+    _check(demo, hop["evidence"])
+
+
 def test_map_tree_evidence_lines(demo: Namespace) -> None:
     text = demo.kinspect("map", "web", "-n", demo.name, "-o", "tree", "--evidence").stdout
     assert "spec.clusterIPs[0]=" in text
@@ -124,6 +173,8 @@ def test_audit_evidence_commands_print_the_values(demo: Namespace) -> None:
         "selected-pod-not-endpoint": 1,  # web-pending's PodScheduled condition
         "target-port-undeclared": 2,  # the targetPort, the pod's declared ports
         "ingress-backend-missing": 1,  # the Ingress path's backend service name
+        "selector-matches-no-pods": 1,  # nobody's spec.selector, as kubectl prints a map
+        "no-ready-endpoints": 1,  # pending-only: web-pending's PodScheduled condition
     }
     for check, least in wanted.items():
         assert checked.get(check, 0) >= least, (check, checked)

@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from rich.console import Console
 
 from kinspect.audit import checks as audit
@@ -287,3 +288,48 @@ def test_audit_text_markdown_and_json_with_evidence(tmp_path: Path) -> None:
     validate(doc, "audit-report.json")
     assert [len(f["evidence"]) for f in doc["findings"]] == [2]
     assert "evidence" not in invoke(*base, "-o", "markdown").stdout.lower()
+
+
+def test_legacy_endpoints_name_the_subset_and_the_address_list() -> None:
+    a = pod("a", "10.244.0.5", cport("app", 8080, "http"))
+    b = pod("b", "10.244.0.6", cport("app", 8080, "http"), ready=False)
+    s = svc("web", sport(80, "http", name="web"))
+    g = group(
+        "web", [("web", 8080, "TCP")], ep("10.244.0.5", "a"), ep("10.244.0.6", "b", ready=False),
+        name="web[0]",
+    )  # fmt: skip
+    sn = msgspec.structs.replace(
+        snap(services=(s,), groups=(g,), pods=(a, b)), endpoint_source="Endpoints"
+    )
+    idx = chain.Index.of(sn)
+    (c,) = chain.build(sn, idx)
+    ev = Evidencer.over(idx)
+    got = [
+        (e.kind, e.name, e.path, e.value) for b_ in c.ports[0].backends for e in ev.endpoint(s, b_)
+    ]
+    assert got == [
+        ("Endpoints", "web", 'subsets[0].addresses[?(@.ip=="10.244.0.5")].ip', "10.244.0.5"),
+        (
+            "Endpoints",
+            "web",
+            'subsets[0].notReadyAddresses[?(@.ip=="10.244.0.6")].ip',
+            "10.244.0.6",
+        ),
+    ]
+
+
+def test_audit_selector_and_no_ready_endpoint_evidence() -> None:
+    nobody = svc("nobody", sport(80, 8080), selector={"app": "nobody", "tier": "x"})
+    idle = pod("idle", "10.244.0.6", cport("app", 8080, "http"), ready=False, labels={"app": "w"})
+    web = svc("web", sport(80, "http", name="web"), selector={"app": "w"})
+    g = group("web", [("web", 8080, "TCP")], ep("10.244.0.6", "idle", ready=False), name="web-1")
+    s = snap(services=(nobody, web), groups=(g,), pods=(idle,))
+    found = {f.check: f for f in _audit(s, "selector-matches-no-pods", "no-ready-endpoints")}
+    sel = found["selector-matches-no-pods"].evidence
+    assert [(e.name, e.path, e.value) for e in sel] == [
+        ("nobody", "spec.selector", '{"app":"nobody","tier":"x"}')
+    ]
+    ready = found["no-ready-endpoints"].evidence
+    assert [(e.kind, e.path, e.value) for e in ready] == [
+        ("EndpointSlice", 'endpoints[?(@.addresses[0]=="10.244.0.6")].conditions.ready', "false")
+    ]
