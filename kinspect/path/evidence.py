@@ -253,8 +253,12 @@ class Evidencer:
     def backend(self, svc: Service, b: Backend) -> list[Evidence]:
         """An endpoint and the container port it lands on."""
         out = self.endpoint(svc, b)
-        if b.pod is not None and b.pod_found and b.container_port is not None:
+        if b.pod is None or not b.pod_found:
+            return out
+        if b.container_port is not None:
             out.append(self.container_port(b.pod, b.container_port))
+        elif (pod := self.index.pods.get(b.pod)) is not None:
+            out.append(self.declared_ports(pod))  # no container declares the port
         return out
 
     def not_backend(self, svc: Service, sp: ServicePort, nb: NotBackend) -> list[Evidence]:

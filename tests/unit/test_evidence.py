@@ -333,3 +333,18 @@ def test_audit_selector_and_no_ready_endpoint_evidence() -> None:
     assert [(e.kind, e.path, e.value) for e in ready] == [
         ("EndpointSlice", 'endpoints[?(@.addresses[0]=="10.244.0.6")].conditions.ready', "false")
     ]
+
+
+def test_a_backend_on_an_undeclared_port_shows_the_declared_ones() -> None:
+    a = pod("a", "10.244.0.5", cport("app", 8080, "http"), cport("app", 9100, "metrics"))
+    s = svc("web", sport(80, 9999, name="web"))
+    g = group("web", [("web", 9999, "TCP")], ep("10.244.0.5", "a"), name="web-1")
+    idx = chain.Index.of(snap(services=(s,), groups=(g,), pods=(a,)))
+    (c,) = chain.build(idx.snapshot, idx)
+    (b,) = c.ports[0].backends
+    last = Evidencer.over(idx).backend(s, b)[-1]
+    assert (last.kind, last.path, last.value) == (
+        "Pod",
+        "spec.containers[*].ports[*].containerPort",
+        "8080 9100",
+    )
