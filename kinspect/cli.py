@@ -32,6 +32,7 @@ from kinspect.options import (
     ContextOpt,
     DataOutputOpt,
     DiffOutputOpt,
+    EvidenceOpt,
     KubeconfigOpt,
     MapOutputOpt,
     NamespaceOpt,
@@ -97,11 +98,12 @@ def map_(
     entrypoints: Annotated[bool, typer.Option(help="Every host and path, where it lands.")] = False,
     watch: WatchOpt = False,
     watch_timeout: WatchTimeoutOpt = WATCH_TIMEOUT,
+    evidence: EvidenceOpt = False,
 ) -> ExitCode:
     """The chain of every service port, one row per backend."""
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     o = WatchOptions(watch, watch_timeout)
-    return map_cmd.map_(_session(ctx), t, w, output, service, selector, entrypoints, o)
+    return map_cmd.map_(_session(ctx), t, w, output, service, selector, entrypoints, o, evidence)
 
 
 @app.command()
@@ -149,6 +151,7 @@ def trace_(
     ] = None,
     watch: WatchOpt = False,
     watch_timeout: WatchTimeoutOpt = WATCH_TIMEOUT,
+    evidence: EvidenceOpt = False,
 ) -> ExitCode:
     """What an address is and, with a port, where its traffic goes hop by hop.
 
@@ -157,7 +160,9 @@ def trace_(
     """
     t, w = Target(kubeconfig, context, request_timeout), Where(namespace, all_namespaces, snapshot)
     o = WatchOptions(watch, watch_timeout)
-    return trace_cmd.trace_(_session(ctx), t, w, output.value, address, host, path, source, o)
+    return trace_cmd.trace_(
+        _session(ctx), t, w, output.value, address, host, path, source, o, evidence
+    )
 
 
 @app.command("policy")
@@ -316,6 +321,7 @@ def audit_(
     all_namespaces: AllNsOpt = False,
     kubeconfig: KubeconfigOpt = None,
     request_timeout: TimeoutOpt = REQUEST_TIMEOUT,
+    evidence: EvidenceOpt = False,
 ) -> ExitCode:
     """Find what breaks the chain: findings by severity, for people and for schedulers."""
     options = AuditOptions(
@@ -328,6 +334,7 @@ def audit_(
         contexts=tuple(contexts or ()),
         all_contexts=all_contexts,
         snapshots=tuple(snapshots or ()),
+        evidence=evidence,
     )
     t = Target(kubeconfig, None, request_timeout)
     return audit_cmd.audit_(_session(ctx), t, Where(namespace, all_namespaces), options)

@@ -46,3 +46,11 @@ WatchTimeoutOpt = Annotated[
     int,
     typer.Option("--watch-timeout", help="Seconds each WATCH lasts on the server (--watch)."),
 ]
+EvidenceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--evidence",
+        help="Under each hop or finding: the object and field that show it, and the read-only "
+        "kubectl command that prints it.",
+    ),
+]

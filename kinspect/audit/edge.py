@@ -22,7 +22,8 @@ def _ingress_place(ing: Ingress) -> str:
     return f"ingress/{ing.name}"
 
 
-def _where(e: EntryPath) -> str:
+def where(e: EntryPath) -> str:
+    """An Ingress path as findings name it (`audit/evidence.py` matches findings by it)."""
     if e.path is None:
         return "defaultBackend"
     return f"{e.host or '*'}{e.path.path} ({e.path.path_type})"
@@ -35,7 +36,7 @@ def ingress_backend_missing(check: Check, a: AuditInput) -> Iterator[Finding]:
             yield check.finding_at(
                 e.ingress.namespace,
                 _ingress_place(e.ingress),
-                f"Ingress {e.ingress.name} {_where(e)}: {e.hop.problem}",
+                f"Ingress {e.ingress.name} {where(e)}: {e.hop.problem}",
             )
 
 
@@ -47,7 +48,7 @@ def ingress_backend_unavailable(check: Check, a: AuditInput) -> Iterator[Finding
             yield check.finding_at(
                 e.ingress.namespace,
                 _ingress_place(e.ingress),
-                f"Ingress {e.ingress.name} {_where(e)}: service {svc.name} port "
+                f"Ingress {e.ingress.name} {where(e)}: service {svc.name} port "
                 f"{e.hop.port.port.port} has no ready endpoint; this URL fails",
                 PortKey.of(e.hop.port.port),
             )

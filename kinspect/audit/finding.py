@@ -10,6 +10,7 @@ from enum import IntEnum
 
 from kinspect.model.values import ServicePort
 from kinspect.path.chain import NotBackend
+from kinspect.path.evidence import Evidence
 
 
 class Severity(IntEnum):
@@ -58,6 +59,8 @@ class Finding:
     context: str = ""
     # Selected pods that get no traffic, listed after `pods`; render words their reasons.
     not_backends: tuple[NotBackend, ...] = ()
+    # `audit --evidence`: the fields the finding rests on (audit/evidence.py); empty without it.
+    evidence: tuple[Evidence, ...] = ()
 
     @property
     def identity(self) -> Identity:

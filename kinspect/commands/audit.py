@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from kinspect.audit import checks as audit
+from kinspect.audit import evidence as audit_evidence
 from kinspect.audit import finding as audit_finding
 from kinspect.audit import report as auditreport
 from kinspect.commands.session import (
@@ -30,6 +31,7 @@ from kinspect.commands.session import (
 from kinspect.model.errors import ExitCode, KinspectError, UsageError
 from kinspect.model.snapshot import Snapshot
 from kinspect.path import chain
+from kinspect.path.evidence import Evidencer
 from kinspect.render import safe
 from kinspect.render.audit import AuditFormat, Chart, RenderContext
 from kinspect.render.audit import render as render_audit
@@ -66,6 +68,7 @@ class AuditOptions:
     contexts: tuple[str, ...] = ()
     all_contexts: bool = False
     snapshots: tuple[str, ...] = ()
+    evidence: bool = False  # --evidence: each finding's fields and kubectl commands
 
 
 # The HTML report draws at most this many services' chains (one Graphviz run each).
@@ -79,7 +82,11 @@ class _Audited:
 
 
 def _audit_one(
-    load: Callable[[], Snapshot], name: str, ignore: frozenset[str], draw: AuditFormat
+    load: Callable[[], Snapshot],
+    name: str,
+    ignore: frozenset[str],
+    draw: AuditFormat,
+    evidence: bool = False,
 ) -> _Audited:
     try:
         snap = load()
@@ -92,6 +99,8 @@ def _audit_one(
     if ns is not None:
         # Objects of other namespaces were read only for answers in this one (issue 22).
         findings = [f for f in findings if f.namespace in (ns, "")]
+    if evidence:
+        findings = audit_evidence.attach(findings, chains, Evidencer.over(idx))
     done = _Audited(
         auditreport.ContextResult(
             snap.context,
@@ -178,13 +187,15 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
         label, load = loaders[0]
         with s.spinner(f"auditing {label}…"):
             snap = load()
-        audited = [_audit_one(lambda: snap, label, o.ignore, fmt)]
+        audited = [_audit_one(lambda: snap, label, o.ignore, fmt, o.evidence)]
     else:
         with (
             s.spinner(f"auditing {len(loaders)} targets…"),
             transport.threads(min(4, len(loaders))) as pool,  # Ctrl-C never waits for it
         ):
-            audited = list(pool.map(lambda nl: _audit_one(nl[1], nl[0], o.ignore, fmt), loaders))
+            audited = list(
+                pool.map(lambda nl: _audit_one(nl[1], nl[0], o.ignore, fmt, o.evidence), loaders)
+            )
     results = [a.result for a in audited]
     charts = {k: v for a in audited for k, v in a.charts.items()}
     for r in results:
@@ -195,7 +206,9 @@ def audit_(s: Session, t: Target, w: Where, o: AuditOptions) -> ExitCode:
     result = auditreport.combine(results, rules, base)
     # Without --fail-on, JUnit still marks findings at warning and above as failures.
     now = datetime.datetime.now(datetime.UTC)
-    ctx = RenderContext(now, o.fail_on or audit_finding.Severity.WARNING, charts)
+    ctx = RenderContext(
+        now, o.fail_on or audit_finding.Severity.WARNING, charts, evidence=o.evidence
+    )
     out = render_audit(fmt, result, ctx)
     text: str | None = None
     if isinstance(out, str):

@@ -24,6 +24,7 @@ from kinspect.edge import entry, gateway
 from kinspect.model.errors import ExitCode, NotFoundError, UsageError
 from kinspect.model.values import Pod
 from kinspect.path import chain, inventory
+from kinspect.path.evidence import Evidencer
 from kinspect.policy import netpol as policy
 from kinspect.render import report
 
@@ -37,13 +38,20 @@ def map_(
     selector: str | None,
     entrypoints: bool = False,
     watch: WatchOptions | None = None,
+    evidence: bool = False,
 ) -> ExitCode:
     """The chain of every service port, one row per backend.
 
     Each port names the Ingress paths and Gateway routes that enter it; `entrypoints`
     (--entrypoints) lists every host and path of the cluster instead, with where it lands.
-    `watch` (--watch): follow the chains as they change (`map_watch`).
+    `watch` (--watch): follow the chains as they change (`map_watch`). `evidence`
+    (--evidence, -o tree only): under each hop, what shows it and the kubectl that prints it.
     """
+    if evidence and (fmt is not MapFormat.tree or entrypoints or (watch and watch.watch)):
+        raise UsageError(
+            "--evidence hangs under the hops of -o tree, read once (no --entrypoints, --watch)",
+            "kinspect map SERVICE -o tree --evidence",
+        )
     if watch is not None and watch.watch:
         if entrypoints:
             raise UsageError("--watch does not follow --entrypoints", "drop one of them")
@@ -85,7 +93,8 @@ def map_(
         case MapFormat.tree:
             from kinspect.render import tree
 
-            emit(s, "text", doc, lambda: tree.map_tree(chains, by_port, isolation))
+            ev = Evidencer.over(idx) if evidence else None
+            emit(s, "text", doc, lambda: tree.map_tree(chains, by_port, ev, isolation))
         case MapFormat.table | MapFormat.wide:
             from kinspect.render import table
 

@@ -28,9 +28,11 @@ from kinspect.edge import plan as edge_plan
 from kinspect.model.errors import ExitCode, UsageError
 from kinspect.model.snapshot import Snapshot
 from kinspect.path import chain, firewall, plan, trace
+from kinspect.path.evidence import Evidencer
 from kinspect.policy import netpol as policy
 from kinspect.policy import reach
 from kinspect.policy.peer import in_cidr
+from kinspect.render import evidence as render_evidence
 from kinspect.render import report
 from kinspect.wire import cluster, connection, lists
 
@@ -119,6 +121,7 @@ def _with_policy(
     src: reach.Source | None,
     hops: Callable[[policy.PolicyIndex, reach.From], list[reach.HopVerdict]],
     routes: Sequence[trace.Route] = (),
+    ev: Evidencer | None = None,
 ) -> None:
     """Emit a trace's document and text, with --from's verdict at every hop when given.
 
@@ -130,14 +133,14 @@ def _with_policy(
 
         origin = reach.resolve(src, snap.pods, snap.nodes)
         found = hops(policy.PolicyIndex(snap), origin)
-        doc["policy"] = policy_render.hops_json(origin, found)
+        doc["policy"] = policy_render.hops_json(origin, found, ev)
         checks = _source_ranges(routes, origin, snap)
         # kube-proxy's firewall acts before the packet reaches a pod's NetworkPolicy.
         parts: list[Callable[[], RenderableType]] = [text]
         if checks:
             doc["sourceRanges"] = report.source_checks(checks)
             parts.append(lambda: tree.source_checks_text(origin.label, checks))
-        parts.append(lambda: policy_render.hops_text(origin, found))
+        parts.append(lambda: policy_render.hops_text(origin, found, ev))
         text = lambda: Group(*(p() for p in parts))  # noqa: E731
     emit(s, fmt, doc, text)
 
@@ -229,13 +232,22 @@ def trace_(
     path: str | None = None,
     source: str | None = None,
     watch: WatchOptions | None = None,
+    evidence: bool = False,
 ) -> ExitCode:
     """What an address is and, with a port, where its traffic goes hop by hop.
 
     A URL (or --host/--path) is traced through the Ingress rule that answers it. With `source`
     (--from): the NetworkPolicy verdict at every hop, from that source. `watch` (--watch):
-    trace again as the cluster changes (`trace_watch`).
+    trace again as the cluster changes (`trace_watch`). `evidence` (--evidence): under each
+    hop, the object and field that show it and the kubectl command that prints it.
     """
+    url = entry.is_url(address) or host is not None or path is not None
+    if evidence and (url or (watch is not None and watch.watch)):
+        raise UsageError(
+            "--evidence shows the hops of an ADDRESS[:PORT] traced once, without a URL, "
+            "--host, --path or --watch",
+            "kinspect trace 10.96.0.10:443 --evidence",
+        )
     if watch is not None and watch.watch:
         if entry.is_url(address) or host is not None or path is not None or source is not None:
             raise UsageError(
@@ -254,20 +266,26 @@ def trace_(
         return snap if src is None else _with_source_pods(conn, snap, src)
 
     snap = _read_traced(s, t, w, live)
-    result = trace.trace(chain.Index.of(snap), target, _client_node(src, snap))
+    idx = chain.Index.of(snap)
+    result = trace.trace(idx, target, _client_node(src, snap))
     from kinspect.render import tree
 
     pods = {p.ref: p for p in snap.pods}
     services = {f"{v.namespace}/{v.name}": v for v in snap.services}
+    ev = Evidencer.over(idx) if evidence else None
+    doc = report.trace_report(snap.context, result)
+    if ev is not None:
+        doc = render_evidence.trace_json(doc, result, ev)
     _with_policy(
         s,
         fmt,
-        report.trace_report(snap.context, result),
-        lambda: tree.trace_tree(result),
+        doc,
+        lambda: tree.trace_tree(result, ev),
         snap,
         src,
         lambda index, origin: reach.hop_verdicts(result, index, origin, pods, services),
         result.routes,
+        ev,
     )
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
 

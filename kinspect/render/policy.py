@@ -12,10 +12,13 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from kinspect.path.evidence import Evidence, Evidencer
+from kinspect.policy import evidence as policy_evidence
 from kinspect.policy.access import AdminAdmission, Cell, PodAccess
 from kinspect.policy.admin import AdminRef
 from kinspect.policy.netpol import Side
 from kinspect.policy.reach import From, HopVerdict
+from kinspect.render import evidence
 from kinspect.render.report import plugin_policy_json
 from kinspect.render.safe import plain
 
@@ -52,10 +55,11 @@ def _side_what(side: Side) -> str:
     return what
 
 
-def hops_text(source: From, hops: list[HopVerdict]) -> Group:
+def hops_text(source: From, hops: list[HopVerdict], ev: Evidencer | None = None) -> Group:
     """One block per hop: the verdict, the pod and port, and each side's reason.
 
-    From a namespace, the source pods with the same verdict at one hop share a block.
+    From a namespace, the source pods with the same verdict at one hop share a block. `ev`
+    (--evidence): under each hop, the policies and rules that decided it.
     """
     lines: list[Text] = [Text(plain(f"policy from {source.label} ({BY_POLICY}):"), style="bold")]
     if not hops:
@@ -77,7 +81,14 @@ def hops_text(source: From, hops: list[HopVerdict]) -> Group:
         lines.append(Text(plain("           " + side_words("egress", h.verdict.egress))))
         lines.append(Text(plain("           " + side_words("ingress", h.verdict.ingress))))
         lines.extend(Text(plain(f"           note: {n}")) for n in h.notes)
+        if ev is not None:
+            lines.extend(evidence.lines(_hop_evidence(ev, h), "           "))
     return Group(*lines)
+
+
+def _hop_evidence(ev: Evidencer, h: HopVerdict) -> list[Evidence]:
+    egress = policy_evidence.side(ev, "egress", h.verdict.egress)
+    return [*egress, *policy_evidence.side(ev, "ingress", h.verdict.ingress)]
 
 
 def _side(side: Side) -> dict[str, Any]:
@@ -116,9 +127,9 @@ def admin_ref(r: AdminRef | None) -> dict[str, Any] | None:
     }
 
 
-def hops_json(source: From, hops: list[HopVerdict]) -> dict[str, Any]:
-    """The TraceReport's `policy` member (docs/json.md)."""
-    return {
+def hops_json(source: From, hops: list[HopVerdict], ev: Evidencer | None = None) -> dict[str, Any]:
+    """The TraceReport's `policy` member (docs/json.md); `ev`: each hop's `evidence`."""
+    doc: dict[str, Any] = {
         "from": source.label,
         "fromKind": source.kind,
         "hops": [
@@ -136,6 +147,10 @@ def hops_json(source: From, hops: list[HopVerdict]) -> dict[str, Any]:
             for h in hops
         ],
     }
+    if ev is not None:
+        for hop, h in zip(doc["hops"], hops, strict=True):
+            hop["evidence"] = evidence.as_json(_hop_evidence(ev, h))
+    return doc
 
 
 # --- kinspect policy ----------------------------------------------------------------------

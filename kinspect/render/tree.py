@@ -14,11 +14,12 @@ from kinspect.edge.gateway_match import GatewayHit
 from kinspect.model.values import Service, host_port
 from kinspect.path import reasons
 from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain, usable
+from kinspect.path.evidence import Evidencer
 from kinspect.path.firewall import EntryCheck
 from kinspect.path.topology import NodeTopology, RouteTopology
 from kinspect.path.trace import Direct, Route, TraceResult
 from kinspect.policy.netpol import Isolation
-from kinspect.render import words
+from kinspect.render import evidence, words
 from kinspect.render.safe import plain
 from kinspect.render.words import (
     consumer_long,
@@ -81,11 +82,13 @@ def _policy_mark(b: Backend, iso: Isolation | None) -> Text | None:
 def map_tree(
     chains: list[ServiceChain],
     entries: Mapping[PortKey, list[Entrypoint]] | None = None,
+    ev: Evidencer | None = None,
     isolation: Isolation | None = None,
 ) -> RenderableType:
     """Render chains as trees: (entry points,) service, port, frontends, backends, containers.
 
-    With `isolation`, each backend says what ingress NetworkPolicies do at its pod.
+    `ev` (--evidence): under each port, frontend, backend and idle pod, what shows it. With
+    `isolation`, each backend says what ingress NetworkPolicies do at its pod.
     """
     trees = []
     for c in chains:
@@ -125,6 +128,8 @@ def map_tree(
             tree.add(Text(f"DNS CNAME → {name} (no ClusterIP, no endpoints)"))
         for pc in c.ports:
             pt = tree.add(Text(f"port {plain(port_label(pc))}", style="bold magenta"))
+            if ev is not None and s.type != "ExternalName":
+                evidence.add(pt, [ev.target_port(s, pc.port)])
             if pc.port.app_protocol:
                 pt.add(Text(f"appProtocol {plain(pc.port.app_protocol)}"))
             ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
@@ -138,7 +143,10 @@ def map_tree(
                         label += f" (node {plain(f.node)})"
                     if f.answers is False:
                         label += " — drops traffic (no local ready endpoint)"
-                    _from_nodes(fronts.add(Text(label)), f)
+                    ft = fronts.add(Text(label))
+                    _from_nodes(ft, f)
+                    if ev is not None:
+                        evidence.add(ft, ev.frontend(s, pc.port, f))
                 if not pc.frontends:
                     fronts.add(Text("none (headless: clients use the pod IPs from DNS)"))
                 _topology(pt, pc.topology)
@@ -146,21 +154,25 @@ def map_tree(
                 continue
             backs = pt.add(Text("backends"))
             for b in pc.backends:
-                node = backs.add(_backend_label(b))
-                node.add(_container_label(b))
+                bt = backs.add(_backend_label(b))
+                bt.add(_container_label(b))
                 if (mark := _policy_mark(b, isolation)) is not None:
-                    node.add(mark)
+                    bt.add(mark)
+                if ev is not None:
+                    evidence.add(bt, ev.backend(s, b))
             if not pc.backends:
                 backs.add(Text("none", style="red"))
             listed = {b.pod for b in pc.backends}
             for nb in pc.not_backends:
                 if nb.pod not in listed:
-                    pt.add(
+                    nt = pt.add(
                         Text(
                             plain(f"pod {nb.pod} gets no endpoint: {reasons.not_backend(nb)}"),
                             style="red",
                         )
                     )
+                    if ev is not None:
+                        evidence.add(nt, ev.not_backend(s, pc.port, nb))
         trees.append(tree)
     return Group(*trees)
 
@@ -173,13 +185,15 @@ _VIA = {
 }
 
 
-def _route(root: Tree, rt: Route) -> None:
+def _route(root: Tree, rt: Route, ev: Evidencer | None = None) -> None:
     p, e = rt.port, rt.entry
     head = (
         f"{e.kind} {plain(host_port(e.address, e.port))} → service {plain(rt.service)} "
         f"port {p.port}/{p.protocol}"
     )
     hop = root.add(Text(head, style="bold magenta"))
+    if ev is not None:
+        evidence.add(hop, ev.route(rt))
     if rt.firewall is not None:
         fw = rt.firewall
         style = {"filtered": "yellow", "open": "dim", "unknown": "yellow"}[fw.filter]
@@ -242,7 +256,10 @@ def _route(root: Tree, rt: Route) -> None:
             )
             hop.add(label)
             continue
-        hop.add(_backend_label(b)).add(_container_label(b))
+        bt = hop.add(_backend_label(b))
+        bt.add(_container_label(b))
+        if ev is not None:
+            evidence.add(bt, ev.route_backend(rt, b))
     if not rt.backends:
         hop.add(Text("no endpoints: traffic is rejected", style="red"))
 
@@ -289,7 +306,7 @@ def _from_nodes(hop: Tree, f: Frontend) -> None:
     hop.add(line)
 
 
-def _direct(root: Tree, d: Direct) -> None:
+def _direct(root: Tree, d: Direct, ev: Evidencer | None = None) -> None:
     label = " + ".join(_VIA[v] for v in d.vias or (d.via,))
     if d.via == "Endpoint" and d.endpoint is not None:
         b = d.endpoint
@@ -307,6 +324,8 @@ def _direct(root: Tree, d: Direct) -> None:
             )
         )
         hop.add(_backend_label(b))
+        if ev is not None:
+            evidence.add(hop, ev.direct(d))
         how = (
             "listed in the service's endpoints by hand (a selectorless service)"
             if b.pod is None
@@ -323,6 +342,8 @@ def _direct(root: Tree, d: Direct) -> None:
         )
         return
     hop = root.add(Text(f"{label} → pod {plain(f'{d.pod} on {d.node}')}", style="bold magenta"))
+    if ev is not None:
+        evidence.add(hop, ev.direct(d))
     if d.container_port:
         cp = d.container_port
         hop.add(
@@ -378,8 +399,8 @@ def _without_port(root: Tree, r: TraceResult) -> None:
                 )
 
 
-def trace_tree(r: TraceResult) -> RenderableType:
-    """Render a trace hop by hop."""
+def trace_tree(r: TraceResult, ev: Evidencer | None = None) -> RenderableType:
+    """Render a trace hop by hop; `ev` (--evidence): what shows each hop, and its command."""
     addr = r.target.address
     target = host_port(addr, r.target.port) if r.target.port else addr
     if r.target.port and r.target.protocol:
@@ -395,7 +416,7 @@ def trace_tree(r: TraceResult) -> RenderableType:
         _without_port(root, r)
         return root
     for rt in r.routes:
-        _route(root, rt)
+        _route(root, rt, ev)
     siblings = {
         (rt.service, rt.port.port, ip)
         for rt in r.routes
@@ -425,7 +446,7 @@ def trace_tree(r: TraceResult) -> RenderableType:
             )
         )
     for d in r.direct:
-        _direct(root, d)
+        _direct(root, d, ev)
     if not r.routes and not r.direct and not r.health_checks:
         asked = f"{r.target.port}/{r.target.protocol}" if r.target.protocol else r.target.port
         root.add(Text(f"nothing receives port {asked} on this address", style="red"))

@@ -41,6 +41,8 @@ class RenderContext:
     generated_at: datetime.datetime
     threshold: Severity  # JUnit: findings at least this severe are failures
     charts: Mapping[ServiceKey, Chart] = field(default_factory=dict)
+    # --evidence: each finding's JSON carries `evidence` (its pieces, maybe none).
+    evidence: bool = False
 
     @property
     def stamp(self) -> str:

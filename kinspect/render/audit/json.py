@@ -12,7 +12,7 @@ from typing import Any
 from kinspect.audit.checks import CHECKS
 from kinspect.audit.finding import Finding, Severity
 from kinspect.audit.report import AuditResult, BaselineFinding
-from kinspect.render import data
+from kinspect.render import data, evidence
 from kinspect.render.audit.common import RenderContext, pods, port_text
 from kinspect.render.report import API_VERSION
 
@@ -30,6 +30,13 @@ def _finding(f: Finding, new: bool | None) -> dict[str, Any]:
     }
     if new is not None:
         doc["new"] = new
+    return doc
+
+
+def _evidence(doc: dict[str, Any], f: Finding, ctx: RenderContext) -> dict[str, Any]:
+    """With --evidence, the finding's `evidence` (an empty list when nothing narrower shows it)."""
+    if ctx.evidence:
+        doc["evidence"] = evidence.as_json(f.evidence)
     return doc
 
 
@@ -72,7 +79,7 @@ def document(result: AuditResult, ctx: RenderContext) -> dict[str, Any]:
             {"id": c.id, "severity": c.severity.label, "doc": c.doc, "popeye": list(c.popeye)}
             for c in CHECKS
         ],
-        "findings": [_finding(f, result.is_new(f)) for f in result.findings],
+        "findings": [_evidence(_finding(f, result.is_new(f)), f, ctx) for f in result.findings],
         "ignored": [{**_finding(f, None), "reason": why} for f, why in result.ignored],
         "resolved": [_resolved(b) for b in result.baseline.resolved] if result.baseline else None,
     }

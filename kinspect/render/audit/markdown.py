@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kinspect.audit.finding import Severity
 from kinspect.audit.report import AuditResult
+from kinspect.render import evidence
 from kinspect.render.audit.common import RenderContext, grouped, pods, rollups, where
 from kinspect.render.safe import markdown as md
 
@@ -32,6 +33,13 @@ def render(result: AuditResult, ctx: RenderContext) -> str:
                 )
     for line in rollups(result):
         lines += ["", md(line)]
+    shown = [f for f in result.findings if f.evidence]
+    if shown:
+        # --evidence: what each finding rests on, and the kubectl command that shows it.
+        lines += ["", "## Evidence", ""]
+        for f in shown:
+            lines.append(f"- `{f.check}` {md(where(f))}: {md(f.message)}")
+            lines += evidence.markdown_lines(f.evidence)
     charts = [
         (key, ctx.charts[key])
         for key in dict.fromkeys(

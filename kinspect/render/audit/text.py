@@ -7,6 +7,7 @@ from rich.text import Text
 
 from kinspect.audit.finding import Severity
 from kinspect.audit.report import AuditResult
+from kinspect.render import evidence
 from kinspect.render.audit.common import RenderContext, grouped, pods, rollups, where
 from kinspect.render.safe import plain
 
@@ -38,6 +39,7 @@ def render(result: AuditResult, ctx: RenderContext) -> RenderableType:
                 parts.append(t)
                 if names := pods(f):
                     parts.append(Text("      pods: " + plain(", ".join(names)), style="dim"))
+                parts.extend(evidence.lines(f.evidence, "      "))
     parts.extend(Text(f"\n{plain(line)}", style=_STYLE[Severity.INFO]) for line in rollups(result))
     if result.baseline:
         parts.append(
