@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Literal, Protocol
 
+import msgspec
+
 from kinspect.model.values import Node, PodRef, Service, Value
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -193,7 +195,22 @@ def per_node(
     """Per node, what kube-proxy there uses, where hints are in force and apply; else ()."""
     if not uses_hints(svc) or not in_force(backends):
         return ()
-    return tuple(for_node(backends, n.name, zone_of(n)) for n in nodes)
+    # Without node hints a node's answer depends only on its zone (a node without one is named
+    # in its answer): one answer per zone, not per node (2,000 nodes, 600 endpoints: review).
+    by_zone: dict[str, NodeTopology] | None = (
+        None if any(b.for_nodes for b in backends if b.ready) else {}
+    )
+    out = []
+    for n in nodes:
+        zone = zone_of(n)
+        if by_zone is None or zone is None:
+            out.append(for_node(backends, n.name, zone))
+            continue
+        hit = by_zone.get(zone)
+        if hit is None:
+            hit = by_zone[zone] = for_node(backends, n.name, zone)
+        out.append(hit if hit.node == n.name else msgspec.structs.replace(hit, node=n.name))
+    return tuple(out)
 
 
 # Whose kube-proxy decides a route's endpoints: the node a NodePort packet enters, the client's

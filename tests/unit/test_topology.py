@@ -521,3 +521,23 @@ def test_text_groups_a_zones_nodes_that_get_the_same_answer() -> None:
         "m0, m1, m2, m3, m4 and 2 more (no zone label): every endpoint (their node has no "
         "topology.kubernetes.io/zone label) → 10.0.0.1:80, 10.0.0.2:80",
     ]
+
+
+def test_per_node_answers_once_per_zone_and_names_every_node() -> None:
+    # Review (scale): without node hints a node's answer depends only on its zone; computed
+    # once per zone, it must equal kube-proxy's answer node by node, unlabelled nodes included.
+    from kinspect.model.values import NodeAddress
+
+    from .builders import sport, svc
+
+    nodes = [
+        Node(
+            f"n{i}",
+            (NodeAddress("InternalIP", f"192.0.2.{i + 1}"),),
+            labels={ZONE: f"z{i % 3}"} if i % 7 else {},
+        )  # fmt: skip
+        for i in range(30)
+    ]
+    eps = [be(f"10.0.0.{i + 1}", (f"z{i % 3}",)) for i in range(9)]
+    got = per_node(svc("web", sport(80)), eps, nodes)
+    assert got == tuple(for_node(eps, n.name, zone_of(n)) for n in nodes)
