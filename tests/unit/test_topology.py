@@ -535,7 +535,7 @@ def test_per_node_answers_once_per_zone_and_names_every_node() -> None:
             f"n{i}",
             (NodeAddress("InternalIP", f"192.0.2.{i + 1}"),),
             labels={ZONE: f"z{i % 3}"} if i % 7 else {},
-        )  # fmt: skip
+        )
         for i in range(30)
     ]
     eps = [be(f"10.0.0.{i + 1}", (f"z{i % 3}",)) for i in range(9)]
