@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
+from kinspect.edge.controller import FirstHop
 from kinspect.edge.entry import Entrypoint, EntryResult, IngressHit, PortKey, short
 from kinspect.edge.gateway import written_conditions
 from kinspect.edge.gateway_match import GatewayHit
@@ -451,6 +452,10 @@ def entry_tree(r: EntryResult) -> RenderableType:
     root = Tree(Text(plain(r.request.url), style="bold"))
     if r.request.address:
         root.add(Text(f"sent to {plain(r.request.address)}:{r.request.port}", style="dim"))
+    if r.behind:
+        root.add(Text(plain(r.behind), style="dim"))
+    if r.first_hop is not None:
+        _first_hop(root, r.first_hop)
     g = r.gateway
     h = r.hit
     # A miss is said only when the other API did not answer either: a URL answered by a
@@ -494,6 +499,56 @@ def entry_tree(r: EntryResult) -> RenderableType:
             t.append(f"; the controller's status says Accepted {plain(said.status)}", style="red")
         root.add(t)
     return root
+
+
+def _first_hop(root: Tree, fh: FirstHop) -> None:
+    """What receives the address:port (the hop into the controller's pods), before the rule."""
+    c = fh.controller
+    if c.services:
+        names = ", ".join(plain(f"{s.namespace}/{s.name}") for s in c.services)
+        t = Text(f"controller: service {names}", style="bold")
+        t.append(f"  ({plain(c.rule)})", style="dim")
+    else:
+        t = Text(plain(c.unknown or "controller unknown"), style="yellow")
+    hop = root.add(t)
+    for rc in fh.receivers:
+        at = hop.add(Text(f"{plain(rc.address)}:{rc.port}", style="bold"))
+        if not rc.known:
+            at.add(
+                Text(
+                    "unknown, because no node, service or pod read holds this address "
+                    "(an external load balancer?)",
+                    style="yellow",
+                )
+            )
+            continue
+        for rt in rc.result.routes:
+            _route(at, rt)
+        for d in rc.result.direct:
+            _direct(at, d)
+        if not rc.received:
+            at.add(
+                Text(
+                    f"nothing receives port {rc.port} on this address: no load balancer, "
+                    "externalIP, nodePort, hostPort or hostNetwork pod",
+                    style="red",
+                )
+            )
+        for hint in rc.result.hints:
+            at.add(Text(f"hint: {plain(hint.message)}", style="yellow"))
+    if fh.received is False:
+        for s in c.services:
+            ports = [f"{p.port}→nodePort {p.node_port}" for p in s.ports if p.node_port is not None]
+            if ports:
+                hop.add(
+                    Text(
+                        plain(
+                            f"hint: the controller's service {s.namespace}/{s.name} receives "
+                            f"on the nodes' nodePorts ({', '.join(ports)})"
+                        ),
+                        style="yellow",
+                    )
+                )
 
 
 def _gateway_hop(root: Tree, h: GatewayHit) -> None:
