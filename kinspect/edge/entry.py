@@ -517,6 +517,8 @@ class Entrypoint:
     weight: int | None = None  # Gateway API backendRefs
     share: float | None = None
     unknown: str | None = None  # "unknown, because ...": a backendRef kinspect could not read
+    # The controller's Service at the addresses (`controller.controller_of`); None: no address.
+    controller: controller.Controller | None = None
 
     @property
     def ready(self) -> int:
@@ -531,14 +533,23 @@ def entrypoints(idx: Index) -> list[Entrypoint]:
     """Every host and path of every Ingress and attached route, with where it lands."""
     out: list[Entrypoint] = []
     read = idx.snapshot.ingress_class_state == "read"
+    served = controller.backend_services(idx)
+    ctl: dict[tuple[str, ...], controller.Controller | None] = {}
+
+    def controller_at(addrs: tuple[str, ...]) -> controller.Controller | None:
+        if addrs not in ctl:
+            ctl[addrs] = controller.controller_of(idx, addrs, served) if addrs else None
+        return ctl[addrs]
+
     for e in entry_paths(idx):
         ing = e.ingress
         path = f"{e.path.path} ({e.path.path_type})" if e.path else "defaultBackend"
+        addrs = tuple(a.address for a in ing.addresses)
         out.append(
             Entrypoint(
                 "Ingress", ing.namespace, ing.name, served_by(e.klass, read), e.host or "*", path,
-                tuple(a.address for a in ing.addresses), e.hop.service, e.hop.port,
-                e.hop.problem,
+                addrs, e.hop.service, e.hop.port, e.hop.problem,
+                controller=controller_at(addrs),
             )
         )  # fmt: skip
     for gp in gateway_match.gateway_paths(idx):
@@ -551,7 +562,7 @@ def entrypoints(idx: Index) -> list[Entrypoint]:
                     Entrypoint(
                         r.kind, r.namespace, r.name, via, host, path, gw.addresses,
                         ref.service, ref.port, ref.problem, ref.ref.weight, ref.share,
-                        ref.unknown,
+                        ref.unknown, controller_at(gw.addresses),
                     )
                 )  # fmt: skip
             if not gp.refs:
@@ -560,6 +571,7 @@ def entrypoints(idx: Index) -> list[Entrypoint]:
                     Entrypoint(
                         r.kind, r.namespace, r.name, via, host, path, gw.addresses, None,
                         None, "redirects (RequestRedirect)" if redirect else "no backendRefs (500)",
+                        controller=controller_at(gw.addresses),
                     )
                 )  # fmt: skip
     return out

@@ -161,6 +161,7 @@ def entrypoint(e: Entrypoint) -> Json:
         "endpoints": e.total,
         "problem": e.problem,
         "unknown": e.unknown,
+        "controller": controller(e.controller) if e.controller is not None else None,
     }
 
 

@@ -252,10 +252,20 @@ def map_table(
     return t
 
 
+def _controller_cell(e: Entrypoint) -> str:
+    """The controller's Service, "unknown" (several candidates, none) or "-" (no address)."""
+    c = e.controller
+    if c is None:
+        return "-"
+    if not c.services:
+        return "unknown"
+    return ", ".join(f"{plain(s.namespace)}/{plain(s.name)}" for s in c.services)
+
+
 def entrypoints_table(eps: list[Entrypoint]) -> Table:
     """`map --entrypoints`: every host and path of the cluster and where it lands."""
     t = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, padding=(0, 1, 0, 0))
-    for col in ("HOST", "PATH", "ENTRY", "VIA", "SERVICE", "WEIGHT", "READY"):
+    for col in ("HOST", "PATH", "ENTRY", "VIA", "CONTROLLER", "SERVICE", "WEIGHT", "READY"):
         t.add_column(col, no_wrap=True, overflow="ellipsis")
     for e in sorted(eps, key=lambda e: (e.host, e.path, e.kind, e.namespace, e.name)):
         target = (
@@ -275,7 +285,7 @@ def entrypoints_table(eps: list[Entrypoint]) -> Table:
         t.add_row(
             *_cells(
                 plain(e.host), plain(e.path), f"{e.kind} {plain(e.namespace)}/{plain(e.name)}",
-                plain(e.via), target, weight, ready,
+                plain(e.via), _controller_cell(e), target, weight, ready,
             )
         )  # fmt: skip
     return t

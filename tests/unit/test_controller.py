@@ -261,3 +261,29 @@ def test_from_judges_the_hop_into_the_controller_pods(tmp_path: Path) -> None:
         "ingress-nginx/ingress-nginx-controller port 80 (NodePort 192.0.2.10:32335)"
     ) in r.stdout
     assert "bookinfo/productpage-0:9080/TCP" in r.stdout
+
+
+def test_map_entrypoints_name_the_controller(tmp_path: Path) -> None:
+    eps = entry.entrypoints(chain.Index.of(_baremetal()))
+    [e] = eps
+    assert e.controller is not None
+    assert [s.name for s in e.controller.services] == ["ingress-nginx-controller"]
+    path = _save(tmp_path, _baremetal())
+    doc = json.loads(invoke("map", "--snapshot", path, "-A", "-o", "json").stdout)
+    validate(doc, "chain-report.json")
+    [j] = doc["entrypoints"]
+    assert j["controller"]["services"] == [
+        {"namespace": "ingress-nginx", "name": "ingress-nginx-controller"}
+    ]
+    out = invoke("map", "--snapshot", path, "-A", "--entrypoints")
+    lines = [ln.split() for ln in out.stdout.splitlines()]
+    assert lines[1] == [
+        "bookinfo.example.com", "/productpage", "(Prefix)", "Ingress", "bookinfo/bookinfo",
+        "class", "nginx", "ingress-nginx/ingress-nginx-controller", "bookinfo/productpage:9080",
+        "-", "1/1",
+    ]  # fmt: skip
+    ambiguous = _baremetal(_controller_svc("traefik", http=31000))
+    [e] = entry.entrypoints(chain.Index.of(ambiguous))
+    assert e.controller is not None
+    assert e.controller.unknown is not None
+    assert e.controller.unknown.startswith("controller unknown: 2 candidate services")

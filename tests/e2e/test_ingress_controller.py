@@ -1,0 +1,221 @@
+"""Issue 23 item 2 on a real API server: an Ingress's first hop, through its controller.
+
+The shape of ingress-nginx's baremetal manifest (deploy/static/provider/baremetal/deploy.yaml):
+a Deployment ingress-nginx-controller whose pods declare containerPorts http 80 and https 443,
+a Service of type NodePort (http 80 → http, https 443 → https; the API allocates the nodePorts),
+an IngressClass for controller k8s.io/ingress-nginx, and an Ingress whose status holds a node's
+InternalIP (written here, as no controller runs). Every address is data: nothing is dialled.
+The IngressClass is cluster-scoped: named after the namespace, deleted in a `finally`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from ..schema import validate
+from .conftest import Cluster, Namespace, new_namespace
+
+CTL = "app.kubernetes.io/name: ingress-nginx, app.kubernetes.io/component: controller"
+
+
+def _manifest(klass: str) -> str:
+    return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: ingress-nginx-controller}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{{CTL}}}}}
+  template:
+    metadata: {{labels: {{{CTL}}}}}
+    spec:
+      containers:
+        - name: controller
+          image: registry.k8s.io/ingress-nginx/controller:v1.12.1
+          ports:
+            - {{name: http, containerPort: 80, protocol: TCP}}
+            - {{name: https, containerPort: 443, protocol: TCP}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: ingress-nginx-controller}}
+spec:
+  type: NodePort
+  selector: {{{CTL}}}
+  ports:
+    - {{name: http, port: 80, protocol: TCP, targetPort: http, appProtocol: http}}
+    - {{name: https, port: 443, protocol: TCP, targetPort: https, appProtocol: https}}
+---
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {{name: {klass}}}
+spec: {{controller: k8s.io/ingress-nginx}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: productpage}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: productpage}}}}
+  template:
+    metadata: {{labels: {{app: productpage}}}}
+    spec:
+      containers:
+        - {{name: productpage, image: x, ports: [{{name: http, containerPort: 9080}}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: productpage}}
+spec:
+  selector: {{app: productpage}}
+  ports: [{{name: http, port: 9080, targetPort: 9080}}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: bookinfo}}
+spec:
+  ingressClassName: {klass}
+  rules:
+    - host: bookinfo.example.com
+      http:
+        paths:
+          - path: /productpage
+            pathType: Prefix
+            backend: {{service: {{name: productpage, port: {{number: 9080}}}}}}
+"""
+
+
+@pytest.fixture(scope="module")
+def bed(cluster: Cluster) -> Iterator[tuple[Namespace, str]]:
+    with new_namespace(cluster) as ns:
+        klass = f"nginx-{ns.name}"
+        try:
+            ns.apply(_manifest(klass))
+            node = ns.get("nodes", "kwok-node-0")
+            addrs = node["status"]["addresses"]
+            ip = next(a["address"] for a in addrs if a["type"] == "InternalIP")
+            ns.kubectl(
+                "patch", "ingress", "bookinfo", "--subresource=status", "--type=merge",
+                "-p", f'{{"status":{{"loadBalancer":{{"ingress":[{{"ip":"{ip}"}}]}}}}}}',
+            )  # fmt: skip
+            ns.wait_settled(pods=2, seconds=120)
+            yield ns, klass
+        finally:
+            ns.kubectl("delete", "ingressclass", klass, "--ignore-not-found", check=False)
+
+
+def _status_ip(ns: Namespace) -> str:
+    ip: str = ns.get("ingress", "bookinfo")["status"]["loadBalancer"]["ingress"][0]["ip"]
+    return ip
+
+
+def _node_port(ns: Namespace, name: str) -> int:
+    svc = ns.get("service", "ingress-nginx-controller")
+    port: int = next(p["nodePort"] for p in svc["spec"]["ports"] if p["name"] == name)
+    return port
+
+
+def _pod(ns: Namespace, app: str) -> dict[str, Any]:
+    label = f"app.kubernetes.io/name={app}" if "nginx" in app else f"app={app}"
+    [p] = ns.get("pods", "-l", label)["items"]
+    return p  # type: ignore[no-any-return]
+
+
+def _trace(ns: Namespace, *args: str, expect: int = 0) -> dict[str, Any]:
+    doc: dict[str, Any] = ns.kinspect_json("trace", *args, "-n", ns.name, expect=expect)
+    validate(doc, "entry-trace-report.json")
+    return doc
+
+
+def test_url_through_the_nodeport_enters_the_controller_then_the_rule(
+    bed: tuple[Namespace, str],
+) -> None:
+    ns, _ = bed
+    ip, http = _status_ip(ns), _node_port(ns, "http")
+    ctl, page = _pod(ns, "ingress-nginx"), _pod(ns, "productpage")
+    url = f"http://{ip}:{http}/productpage"
+    doc = _trace(ns, url, "--host", "bookinfo.example.com")
+    assert doc["found"] is True
+    fh = doc["firstHop"]
+    assert fh["received"] is True
+    assert fh["controller"]["services"] == [
+        {"namespace": ns.name, "name": "ingress-nginx-controller"}
+    ]
+    [rc] = fh["receivers"]
+    [route] = rc["trace"]["routes"]
+    assert route["entry"]["kind"] == "NodePort"
+    assert (route["entry"]["address"], route["entry"]["port"]) == (ip, http)
+    [b] = route["backends"]
+    assert (b["address"], b["port"], b["pod"]["name"]) == (
+        ctl["status"]["podIP"],
+        80,
+        ctl["metadata"]["name"],
+    )
+    m = doc["match"]
+    assert (m["ingress"]["name"], m["host"], m["path"]) == (
+        "bookinfo",
+        "bookinfo.example.com",
+        "/productpage",
+    )
+    [pb] = m["servicePort"]["backends"]
+    assert (pb["address"], pb["port"]) == (page["status"]["podIP"], 9080)
+    # The text: the controller hop, then the rule, then productpage's endpoint.
+    out = ns.kinspect("trace", url, "--host", "bookinfo.example.com", "-n", ns.name).stdout
+    print(out)
+    hop = out.index(f"NodePort {ip}:{http} → service {ns.name}/ingress-nginx-controller")
+    rule = out.index(f"Ingress {ns.name}/bookinfo")
+    assert hop < rule < out.index(f"{page['status']['podIP']}:9080")
+
+
+def test_url_on_the_host_name_says_nothing_receives_port_80_on_the_node(
+    bed: tuple[Namespace, str],
+) -> None:
+    ns, _ = bed
+    ip, http = _status_ip(ns), _node_port(ns, "http")
+    # The API: no pod in the namespace declares hostPort 80 and none runs hostNetwork.
+    for p in ns.get("pods")["items"]:
+        assert not p["spec"].get("hostNetwork")
+        assert all(
+            "hostPort" not in port for c in p["spec"]["containers"] for port in c.get("ports", [])
+        )
+    doc = _trace(ns, "http://bookinfo.example.com/productpage", expect=6)
+    assert doc["match"]["ingress"]["name"] == "bookinfo"
+    assert doc["firstHop"]["received"] is False
+    [rc] = doc["firstHop"]["receivers"]
+    assert (rc["address"], rc["port"], rc["known"], rc["received"]) == (ip, 80, True, False)
+    out = ns.kinspect("trace", "http://bookinfo.example.com/productpage", "-n", ns.name, expect=6)
+    print(out.stdout)
+    assert "nothing receives port 80 on this address" in out.stdout
+    assert f"80→nodePort {http}" in out.stdout
+    plain = ns.kinspect_json("trace", f"{ip}:80", "-n", ns.name, expect=6)
+    assert plain["found"] is False
+    assert plain["routes"] == []
+    assert plain["direct"] == []
+
+
+def test_from_judges_the_hop_into_the_controller_pods(bed: tuple[Namespace, str]) -> None:
+    ns, _ = bed
+    ip, http = _status_ip(ns), _node_port(ns, "http")
+    ctl, page = _pod(ns, "ingress-nginx"), _pod(ns, "productpage")
+    doc = _trace(
+        ns, f"http://{ip}:{http}/productpage", "--host", "bookinfo.example.com",
+        "--from", "outside",
+    )  # fmt: skip
+    hops = doc["policy"]["hops"]
+    first = [h for h in hops if "controller's service" in h["via"]]
+    assert [(h["pod"]["name"], h["port"]) for h in first] == [(ctl["metadata"]["name"], 80)]
+    assert first[0]["verdict"] == "allowed"  # no NetworkPolicy in the namespace
+    second = [h for h in hops if "(from the controller)" in h["via"]]
+    assert [(h["pod"]["name"], h["port"]) for h in second] == [(page["metadata"]["name"], 9080)]
+
+
+def test_map_entrypoints_shows_the_controller(bed: tuple[Namespace, str]) -> None:
+    ns, _ = bed
+    doc = ns.kinspect_json("map", "--entrypoints", "-n", ns.name)
+    [e] = [e for e in doc["entrypoints"] if e["name"] == "bookinfo"]
+    assert e["controller"]["services"] == [
+        {"namespace": ns.name, "name": "ingress-nginx-controller"}
+    ]
