@@ -287,3 +287,56 @@ def test_map_entrypoints_name_the_controller(tmp_path: Path) -> None:
     assert e.controller is not None
     assert e.controller.unknown is not None
     assert e.controller.unknown.startswith("controller unknown: 2 candidate services")
+
+
+def test_pictures_start_at_the_host_and_path_through_the_controller(tmp_path: Path) -> None:
+    from kinspect.render import dot, graph, mermaid
+
+    s = _baremetal()
+    idx = chain.Index.of(s)
+    g = graph.graph(chain.build(s, idx), entry.entrypoints(idx))
+    label = {n.id: n.label for n in g.nodes}
+    kind = {n.id: n.kind for n in g.nodes}
+    edges = {(label[e.source], label[e.target], e.label) for e in g.edges}
+    route = "Ingress bookinfo/bookinfo: bookinfo.example.com /productpage (Prefix)"
+    ctl = "controller ingress-nginx/ingress-nginx-controller"
+    assert (ctl, route, "class nginx") in edges
+    assert (route, "bookinfo/productpage http 9080→9080", "9080") in edges
+    # The controller's own service ports (its nodePorts lead there) lead to the controller.
+    assert ("ingress-nginx/ingress-nginx-controller http 80→http", ctl, "its pods proxy") in edges
+    assert sorted(kind[i] for i in label if label[i] in (route, ctl)) == ["controller", "route"]
+    path = _save(tmp_path, s)
+    mmd = invoke("map", "-A", "--snapshot", path, "-o", "mermaid").stdout
+    assert '{{"controller ingress-nginx/ingress-nginx-controller"}}' in mmd
+    assert "Ingress bookinfo/bookinfo: bookinfo.example.com /productpage #40;Prefix#41;" in mmd
+    gv = invoke("map", "-A", "--snapshot", path, "-o", "dot").stdout
+    assert 'label="controller ingress-nginx/ingress-nginx-controller", shape=hexagon' in gv
+    assert dot.render(chain.build(s, idx), entry.entrypoints(idx)) == gv
+    assert mermaid.render(chain.build(s, idx), entry.entrypoints(idx)) == mmd
+
+
+def test_pictures_name_the_addresses_when_the_controller_is_unknown() -> None:
+    from kinspect.render import graph
+
+    s = _baremetal(_controller_svc("traefik", http=31000))
+    idx = chain.Index.of(s)
+    g = graph.graph(chain.build(s, idx), entry.entrypoints(idx))
+    assert [n.label for n in g.nodes if n.kind == "route"] == [
+        "Ingress bookinfo/bookinfo: bookinfo.example.com /productpage (Prefix) at 192.0.2.10"
+    ]
+    assert [n for n in g.nodes if n.kind == "controller"] == []
+
+
+def test_the_audit_charts_start_at_the_host_and_path(tmp_path: Path) -> None:
+    # productpage without a ready endpoint: an error, so the report draws its chain.
+    s = _baremetal()
+    groups = tuple(
+        msgspec.structs.replace(g, endpoints=()) if g.service == "productpage" else g
+        for g in s.endpoint_groups
+    )
+    path = _save(tmp_path, msgspec.structs.replace(s, endpoint_groups=groups))
+    r = invoke("audit", "--snapshot", path, "-o", "markdown")
+    section = r.stdout.split("## Chains of the services with errors\n", 1)[1]
+    assert "\n### bookinfo/productpage\n" in section
+    assert '{{"controller ingress-nginx/ingress-nginx-controller"}}' in section
+    assert "Ingress bookinfo/bookinfo: bookinfo.example.com /productpage #40;Prefix#41;" in section
