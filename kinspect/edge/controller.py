@@ -205,10 +205,14 @@ def ingresses_behind(idx: Index, rs: list[Receiver]) -> list[Ingress]:
     if not entered:
         return []
     served = backend_services(idx)
+    seen: dict[tuple[str, ...], bool] = {}  # one answer per set of published addresses
     out: list[Ingress] = []
     for ing in sorted(idx.snapshot.ingresses, key=lambda i: (i.namespace, i.name)):
-        c = controller_of(idx, tuple(a.address for a in ing.addresses), served)
-        if any(f"{s.namespace}/{s.name}" in entered for s in c.services):
+        addrs = tuple(a.address for a in ing.addresses)
+        if addrs not in seen:
+            c = controller_of(idx, addrs, served)
+            seen[addrs] = any(f"{s.namespace}/{s.name}" in entered for s in c.services)
+        if seen[addrs]:
             out.append(ing)
     return out
 

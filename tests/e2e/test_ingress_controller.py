@@ -219,3 +219,28 @@ def test_map_entrypoints_shows_the_controller(bed: tuple[Namespace, str]) -> Non
     assert e["controller"]["services"] == [
         {"namespace": ns.name, "name": "ingress-nginx-controller"}
     ]
+
+
+def test_another_nodes_nodeport_reaches_the_rules_of_that_controller(
+    bed: tuple[Namespace, str],
+) -> None:
+    ns, _ = bed
+    http = _node_port(ns, "http")
+    node = ns.get("nodes", "kwok-node-1")
+    other = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+    assert other != _status_ip(ns)  # not in the Ingress's status: reached through the controller
+    doc = _trace(ns, f"{other}:{http}", "--host", "bookinfo.example.com", "--path", "/productpage")
+    assert doc["found"] is True
+    assert doc["behind"] == (
+        f"{other}:{http} enters {ns.name}/ingress-nginx-controller, the controller of 1 Ingress"
+    )
+    assert doc["match"]["ingress"]["name"] == "bookinfo"
+
+
+def test_the_picture_starts_at_the_host_and_path_through_the_controller(
+    bed: tuple[Namespace, str],
+) -> None:
+    ns, _ = bed
+    out = ns.kinspect("map", "-n", ns.name, "-o", "mermaid").stdout
+    assert f'{{{{"controller {ns.name}/ingress-nginx-controller"}}}}' in out
+    assert f"Ingress {ns.name}/bookinfo: bookinfo.example.com /productpage #40;Prefix#41;" in out

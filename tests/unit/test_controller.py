@@ -340,3 +340,52 @@ def test_the_audit_charts_start_at_the_host_and_path(tmp_path: Path) -> None:
     assert "\n### bookinfo/productpage\n" in section
     assert '{{"controller ingress-nginx/ingress-nginx-controller"}}' in section
     assert "Ingress bookinfo/bookinfo: bookinfo.example.com /productpage #40;Prefix#41;" in section
+
+
+def test_a_gateways_status_address_held_by_a_load_balancer_is_its_first_hop() -> None:
+    from kinspect.model.edge import Gateway, Listener, ParentRef, Route, RouteRule
+
+    from .test_gateway import ref
+
+    envoy = svc(
+        "envoy",
+        sport(80, 8080, "http"),
+        ns="gw-system",
+        type="LoadBalancer",
+        cluster_ips=("10.96.0.70",),
+        lb=("203.0.113.30",),
+        selector={"app": "envoy"},
+    )
+    s = _baremetal(envoy)
+    envoy_ep = group(
+        "envoy", [("http", 8080, "TCP")], ep("10.244.0.20", "envoy-0", ns="gw-system"),
+        ns="gw-system",
+    )  # fmt: skip
+    envoy_pod = pod(
+        "envoy-0", "10.244.0.20", cport("envoy", 8080, "http"), ns="gw-system",
+        labels={"app": "envoy"},
+    )  # fmt: skip
+    gw = Gateway("bookinfo", "gw", "cls", (Listener("http", 80, "HTTP", None),), ("203.0.113.30",))
+    rt = Route(
+        "HTTPRoute", "bookinfo", "r", (ParentRef("bookinfo", "gw"),), ("shop.example",),
+        (RouteRule((), (ref("productpage", 9080, ns="bookinfo"),)),), "2026-01-01T00:00:00Z",
+        (),
+    )  # fmt: skip
+    s = msgspec.structs.replace(
+        s,
+        endpoint_groups=(*s.endpoint_groups, envoy_ep),
+        pods=(*s.pods, envoy_pod),
+        gateways=(gw,),
+        routes=(rt,),
+    )
+    r = _resolve(s, "http://shop.example/")
+    assert r.gateway.found
+    assert r.first_hop is not None
+    assert r.first_hop.received is True
+    assert [x.name for x in r.first_hop.controller.services] == ["envoy"]
+    [(via, pod_ref, port, _)] = r.first_hop.pods()
+    assert (via, str(pod_ref), port) == (
+        "the controller's service gw-system/envoy port 80 (LoadBalancer 203.0.113.30:80)",
+        "gw-system/envoy-0",
+        8080,
+    )
