@@ -16,7 +16,13 @@ from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.path.inventory import Inventory
 from kinspect.policy.netpol import Isolation
 from kinspect.render.safe import plain
-from kinspect.render.words import consumer_short, hints_label, port_label, topology_lines
+from kinspect.render.words import (
+    consumer_short,
+    hints_label,
+    port_label,
+    through_controller,
+    topology_lines,
+)
 
 # The rows of a service that just changed (`map --watch` at a terminal).
 HIGHLIGHT = "reverse"
@@ -212,7 +218,8 @@ def map_table(
                     fronts += [plain(line) for line in topology_lines(pc.topology)]
             # One line per host and path (a route on two listeners enters the port once).
             ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
-            fronts += [f"← {plain(line)}" for line in dict.fromkeys(short(e) for e in ins)]
+            lines = dict.fromkeys(f"{short(e)}{through_controller(e)}" for e in ins)
+            fronts += [f"← {plain(line)}" for line in lines]
             label = plain(port_label(pc))
             if wide and pc.port.app_protocol:
                 label += f"{' ' if whole else chr(10)}({plain(pc.port.app_protocol)})"

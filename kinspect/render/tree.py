@@ -102,7 +102,9 @@ def map_tree(
             if pc.port.app_protocol:
                 pt.add(Text(f"appProtocol {plain(pc.port.app_protocol)}"))
             ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
-            for line in dict.fromkeys(f"{short(e)} ({e.via})" for e in ins):
+            for line in dict.fromkeys(
+                f"{short(e)} ({e.via}){words.through_controller(e)}" for e in ins
+            ):
                 pt.add(Text(f"entered by {plain(line)}", style="cyan"))
             if s.type != "ExternalName":
                 fronts = pt.add(Text("frontends"))

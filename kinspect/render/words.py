@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kinspect.edge.entry import Entrypoint
 from kinspect.model.values import Service, ServiceConsumer, ServicePort
 from kinspect.path import firewall
 from kinspect.path.chain import PortChain
@@ -124,3 +125,11 @@ def _topology_text(names: Sequence[str], nt: NodeTopology) -> str:
         fallback = tuple(f.replace(f"node {nt.node}", "their node") for f in fallback)
     why = f" ({'; '.join(fallback)})" if fallback else ""
     return f"{where}: {how}{why} → {eps}"
+
+
+def through_controller(e: Entrypoint) -> str:
+    """` through controller ns/svc` when an entry point's controller Service is known, else ``."""
+    c = e.controller
+    if c is None or not c.services:
+        return ""
+    return " through controller " + ", ".join(f"{s.namespace}/{s.name}" for s in c.services)

@@ -389,3 +389,17 @@ def test_a_gateways_status_address_held_by_a_load_balancer_is_its_first_hop() ->
         "gw-system/envoy-0",
         8080,
     )
+
+
+def test_map_names_the_controller_beside_the_ingress_entering_a_port(tmp_path: Path) -> None:
+    path = _save(tmp_path, _baremetal())
+    table = invoke("map", "-A", "--snapshot", path).stdout
+    assert (
+        "← ingress bookinfo bookinfo.example.com/productpage through controller "
+        "ingress-nginx/ingress-nginx-controller"
+    ) in table
+    tree = invoke("map", "-A", "--snapshot", path, "-o", "tree").stdout
+    assert (
+        "entered by ingress bookinfo bookinfo.example.com/productpage (class nginx) through "
+        "controller ingress-nginx/ingress-nginx-controller"
+    ) in tree
