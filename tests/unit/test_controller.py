@@ -403,3 +403,19 @@ def test_map_names_the_controller_beside_the_ingress_entering_a_port(tmp_path: P
         "entered by ingress bookinfo bookinfo.example.com/productpage (class nginx) through "
         "controller ingress-nginx/ingress-nginx-controller"
     ) in tree
+
+
+def test_a_host_network_controller_receives_the_node_ip_port_80() -> None:
+    # ingress-nginx's baremetal hostNetwork option: the pod's IP is the node's.
+    s = _baremetal()
+    ctl = pod(
+        "ctl-0", "192.0.2.10", cport("controller", 80, "http"), cport("controller", 443, "https"),
+        ns="ingress-nginx", labels=CTL, host_network=True,
+    )  # fmt: skip
+    s = msgspec.structs.replace(s, pods=(ctl, *s.pods[1:]))
+    r = _resolve(s, "http://bookinfo.example.com/productpage")
+    assert r.found
+    assert r.first_hop is not None
+    assert [(via, str(p), port) for via, p, port, _ in r.first_hop.pods()] == [
+        ("the controller's pod by HostNetwork 192.0.2.10:80", "ingress-nginx/ctl-0", 80)
+    ]
