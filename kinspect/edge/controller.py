@@ -170,12 +170,14 @@ def controller_of(
         and (s.namespace, s.name) not in served
         and any(web_port(p) for p in s.ports)
     ]
+    ns = idx.snapshot.read_namespace
+    where = f" of namespace {ns} (only it was read: -n {ns})" if ns is not None else ""
     if len(candidates) == 1:
         s = candidates[0]
         return Controller(
             (s,),
-            f"{on_node[0]} is a node IP; {s.namespace}/{s.name} is the only {s.type} Service "
-            "with an HTTP(S) nodePort that no Ingress or route names as a backend",
+            f"{on_node[0]} is a node IP; {s.namespace}/{s.name} is the only {s.type} Service"
+            f"{where} with an HTTP(S) nodePort that no Ingress or route names as a backend",
         )
     if not candidates:
         return Controller(
@@ -224,12 +226,14 @@ class FirstHop:
     port: int
     receivers: tuple[Receiver, ...]
     controller: Controller
-    # Some Ingress the request reaches was found through its controller's Service, not its status.
-    behind: bool = False
+    # "unknown, because ...": only one namespace was read (-n), so a Service or a hostPort pod
+    # of another namespace may receive what nothing read receives.
+    unread: str | None = None
 
     @property
     def received(self) -> bool | None:
-        return received(list(self.receivers))
+        got = received(list(self.receivers))
+        return None if got is False and self.unread else got
 
     def pods(self) -> list[tuple[str, PodRef, int, Protocol]]:
         """Every pod the first hop lands on (the controller's), with how."""
@@ -246,4 +250,11 @@ def first_hop(
     """The first hop of a request to `addresses` (published) or `dialled` at `port`."""
     addrs = published(addresses, dialled)
     rs = receivers(idx, addrs, port, client_node)
-    return FirstHop(port, tuple(rs), controller_of(idx, addresses or addrs))
+    ns = idx.snapshot.read_namespace
+    unread = (
+        f"unknown, because only namespace {ns} was read (-n {ns}): a Service or a hostPort "
+        "pod of another namespace may receive it (-A reads them all)"
+        if ns is not None
+        else None
+    )
+    return FirstHop(port, tuple(rs), controller_of(idx, addresses or addrs), unread)

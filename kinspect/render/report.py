@@ -434,6 +434,7 @@ def first_hop(fh: FirstHop) -> Json:
     return {
         "port": fh.port,
         "received": fh.received,
+        "unread": fh.unread,
         "controller": controller(fh.controller),
         "receivers": [
             {

@@ -528,7 +528,14 @@ def _first_hop(root: Tree, fh: FirstHop) -> None:
             _route(at, rt)
         for d in rc.result.direct:
             _direct(at, d)
-        if not rc.received:
+        if not rc.received and fh.unread:
+            at.add(
+                Text(
+                    f"nothing read receives port {rc.port} on this address; {plain(fh.unread)}",
+                    style="yellow",
+                )
+            )
+        elif not rc.received:
             at.add(
                 Text(
                     f"nothing receives port {rc.port} on this address: no load balancer, "
@@ -538,7 +545,7 @@ def _first_hop(root: Tree, fh: FirstHop) -> None:
             )
         for hint in rc.result.hints:
             at.add(Text(f"hint: {plain(hint.message)}", style="yellow"))
-    if fh.received is False:
+    if fh.received is not True:
         for s in c.services:
             ports = [f"{p.port}→nodePort {p.node_port}" for p in s.ports if p.node_port is not None]
             if ports:

@@ -419,3 +419,15 @@ def test_a_host_network_controller_receives_the_node_ip_port_80() -> None:
     assert [(via, str(p), port) for via, p, port, _ in r.first_hop.pods()] == [
         ("the controller's pod by HostNetwork 192.0.2.10:80", "ingress-nginx/ctl-0", 80)
     ]
+
+
+def test_with_one_namespace_read_nothing_received_is_unknown_not_missing() -> None:
+    s = msgspec.structs.replace(_baremetal(), read_namespace="bookinfo")
+    r = _resolve(s, "http://bookinfo.example.com/productpage")
+    assert r.first_hop is not None
+    assert r.first_hop.received is None
+    assert r.first_hop.unread == (
+        "unknown, because only namespace bookinfo was read (-n bookinfo): a Service or a "
+        "hostPort pod of another namespace may receive it (-A reads them all)"
+    )
+    assert r.found
