@@ -40,8 +40,12 @@ class Receiver:
 
     @property
     def known(self) -> bool:
-        """Whether the address is anything kinspect read (a node, a service, a pod)."""
-        return bool(self.result.matches)
+        """Whether the address is held by anything kinspect read (a node, a service, a pod).
+
+        An ExternalName service naming it (a CNAME to a load balancer's host name) does not
+        hold it: what receives that name lies outside the cluster.
+        """
+        return any(m.kind != "ExternalName" for m in self.result.matches)
 
     @property
     def received(self) -> bool:

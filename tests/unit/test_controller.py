@@ -17,7 +17,7 @@ from kinspect.edge import controller, entry
 from kinspect.model.edge import IngressClass, IngressRule
 from kinspect.model.errors import ExitCode
 from kinspect.model.snapshot import Snapshot
-from kinspect.model.values import Service
+from kinspect.model.values import LoadBalancerIngress, Service
 from kinspect.path import chain
 from kinspect.wire import snapshotfile
 
@@ -430,4 +430,20 @@ def test_with_one_namespace_read_nothing_received_is_unknown_not_missing() -> No
         "unknown, because only namespace bookinfo was read (-n bookinfo): a Service or a "
         "hostPort pod of another namespace may receive it (-A reads them all)"
     )
+    assert r.found
+
+
+def test_a_load_balancer_host_name_an_external_name_service_points_to_is_unknown() -> None:
+    # status.loadBalancer.ingress[].hostname (a cloud LB), and a CNAME service to it.
+    cname = svc("lb-alias", ns="bookinfo", type="ExternalName", external_name="lb.example.net")
+    s = _baremetal(cname)
+    ing = s.ingresses[0]
+    lb = LoadBalancerIngress(hostname="lb.example.net")
+    s = msgspec.structs.replace(s, ingresses=(msgspec.structs.replace(ing, addresses=(lb,)),))
+    r = _resolve(s, "http://bookinfo.example.com/productpage")
+    assert r.first_hop is not None
+    [rc] = r.first_hop.receivers
+    assert rc.address == "lb.example.net"
+    assert not rc.known
+    assert r.first_hop.received is None
     assert r.found
