@@ -239,6 +239,12 @@ def test_from_judges_the_hop_into_the_controller_pods(bed: tuple[Namespace, str]
     assert first[0]["verdict"] == "allowed"  # no NetworkPolicy in the namespace
     second = [h for h in hops if "(from the controller)" in h["via"]]
     assert [(h["pod"]["name"], h["port"]) for h in second] == [(page["metadata"]["name"], 9080)]
+    text = ns.kinspect(
+        "trace", f"http://{ip}:{http}/productpage", "--host", "bookinfo.example.com",
+        "--from", "outside", "-n", ns.name,
+    ).stdout  # fmt: skip
+    print(text)
+    assert f"allowed  {ns.name}/{ctl['metadata']['name']}:80/TCP  via the controller's" in text
 
 
 def test_map_entrypoints_shows_the_controller(bed: tuple[Namespace, str]) -> None:
@@ -248,6 +254,9 @@ def test_map_entrypoints_shows_the_controller(bed: tuple[Namespace, str]) -> Non
     assert e["controller"]["services"] == [
         {"namespace": ns.name, "name": "ingress-nginx-controller"}
     ]
+    table = ns.kinspect("map", "--entrypoints", "-n", ns.name).stdout
+    print(table)
+    assert f"{ns.name}/ingress-nginx-controller" in table.splitlines()[1]
 
 
 def test_another_nodes_nodeport_reaches_the_rules_of_that_controller(
