@@ -140,65 +140,94 @@ def node_ips(idx: Index) -> set[str]:
     return {a.address for n in idx.snapshot.nodes for a in n.ips()}
 
 
+class Controllers:
+    """`controller_of` for many sets of published addresses, on one index built once.
+
+    Every Service's addresses and the nodePort candidates are gathered in one pass, and each
+    set of addresses answered once: a cluster whose every Ingress has its own load balancer
+    (one per Ingress, as some cloud controllers do) costs one pass, not one per Ingress.
+    """
+
+    def __init__(self, idx: Index, served: set[tuple[str, str]] | None = None) -> None:
+        self._idx = idx
+        self._served = served
+        self._owners: dict[str, list[tuple[Service, str]]] = {}
+        for svc in idx.snapshot.services:
+            for addr, kind in _owns(svc).items():
+                self._owners.setdefault(addr, []).append((svc, kind))
+        self._nodes = node_ips(idx)
+        self._candidates: list[Service] | None = None
+        self._answers: dict[tuple[str, ...], Controller] = {}
+
+    def candidates(self) -> list[Service]:
+        """NodePort/LoadBalancer Services with an HTTP(S) nodePort that nothing routes to."""
+        if self._candidates is None:
+            served = backend_services(self._idx) if self._served is None else self._served
+            self._candidates = [
+                s
+                for s in self._idx.snapshot.services
+                if s.type in ("NodePort", "LoadBalancer")
+                and (s.namespace, s.name) not in served
+                and any(web_port(p) for p in s.ports)
+            ]
+        return self._candidates
+
+    def of(self, addresses: tuple[str, ...]) -> Controller:
+        """The controller's Service for published addresses (the module's docstring: the rule)."""
+        if addresses not in self._answers:
+            self._answers[addresses] = self._of([a for a in addresses if a])
+        return self._answers[addresses]
+
+    def _of(self, addrs: list[str]) -> Controller:
+        if not addrs:
+            return Controller(unknown="controller unknown: no published address (status)")
+        held: dict[tuple[str, str], Service] = {}
+        why: list[str] = []
+        for a in addrs:
+            for svc, kind in self._owners.get(a, ()):
+                if (svc.namespace, svc.name) not in held:
+                    held[(svc.namespace, svc.name)] = svc
+                    why.append(f"{svc.namespace}/{svc.name} holds {a} as {kind}")
+        if held:
+            return Controller(tuple(held.values()), "; ".join(why))
+        on_node = [a for a in addrs if a in self._nodes]
+        if not on_node:
+            return Controller(
+                unknown=f"controller unknown: no Service or node holds {', '.join(addrs)}"
+            )
+        candidates = self.candidates()
+        ns = self._idx.snapshot.read_namespace
+        where = f" of namespace {ns} (only it was read: -n {ns})" if ns is not None else ""
+        if len(candidates) == 1:
+            s = candidates[0]
+            return Controller(
+                (s,),
+                f"{on_node[0]} is a node IP; {s.namespace}/{s.name} is the only {s.type} Service"
+                f"{where} with an HTTP(S) nodePort that no Ingress or route names as a backend",
+            )
+        if not candidates:
+            return Controller(
+                unknown=(
+                    f"controller unknown: {on_node[0]} is a node IP and no NodePort or "
+                    "LoadBalancer Service has an HTTP(S) nodePort (a hostNetwork or hostPort "
+                    "controller shows in a trace of the address and port)"
+                )
+            )
+        names = ", ".join(f"{s.namespace}/{s.name}" for s in candidates[:3])
+        more = f" and {len(candidates) - 3} more" if len(candidates) > 3 else ""
+        return Controller(
+            unknown=(
+                f"controller unknown: {len(candidates)} candidate services ({names}{more}) have "
+                f"an HTTP(S) nodePort on node IP {on_node[0]}"
+            )
+        )
+
+
 def controller_of(
     idx: Index, addresses: tuple[str, ...], served: set[tuple[str, str]] | None = None
 ) -> Controller:
-    """The controller's Service for published addresses (the module's docstring: the rule).
-
-    `served`: `backend_services(idx)`, passed in when called once per Ingress.
-    """
-    addrs = [a for a in addresses if a]
-    if not addrs:
-        return Controller(unknown="controller unknown: no published address (status)")
-    held: list[Service] = []
-    why: list[str] = []
-    for svc in idx.snapshot.services:
-        own = _owns(svc)
-        hit = next((a for a in addrs if a in own), None)
-        if hit is not None:
-            held.append(svc)
-            why.append(f"{svc.namespace}/{svc.name} holds {hit} as {own[hit]}")
-    if held:
-        return Controller(tuple(held), "; ".join(why))
-    nodes = node_ips(idx)
-    on_node = [a for a in addrs if a in nodes]
-    if not on_node:
-        return Controller(
-            unknown=f"controller unknown: no Service or node holds {', '.join(addrs)}"
-        )
-    served = backend_services(idx) if served is None else served
-    candidates = [
-        s
-        for s in idx.snapshot.services
-        if s.type in ("NodePort", "LoadBalancer")
-        and (s.namespace, s.name) not in served
-        and any(web_port(p) for p in s.ports)
-    ]
-    ns = idx.snapshot.read_namespace
-    where = f" of namespace {ns} (only it was read: -n {ns})" if ns is not None else ""
-    if len(candidates) == 1:
-        s = candidates[0]
-        return Controller(
-            (s,),
-            f"{on_node[0]} is a node IP; {s.namespace}/{s.name} is the only {s.type} Service"
-            f"{where} with an HTTP(S) nodePort that no Ingress or route names as a backend",
-        )
-    if not candidates:
-        return Controller(
-            unknown=(
-                f"controller unknown: {on_node[0]} is a node IP and no NodePort or LoadBalancer "
-                "Service has an HTTP(S) nodePort (a hostNetwork or hostPort controller shows "
-                "in a trace of the address and port)"
-            )
-        )
-    names = ", ".join(f"{s.namespace}/{s.name}" for s in candidates[:3])
-    more = f" and {len(candidates) - 3} more" if len(candidates) > 3 else ""
-    return Controller(
-        unknown=(
-            f"controller unknown: {len(candidates)} candidate services ({names}{more}) have an "
-            f"HTTP(S) nodePort on node IP {on_node[0]}"
-        )
-    )
+    """The controller's Service for one set of published addresses (many: `Controllers`)."""
+    return Controllers(idx, served).of(addresses)
 
 
 def ingresses_behind(idx: Index, rs: list[Receiver]) -> list[Ingress]:
@@ -210,15 +239,11 @@ def ingresses_behind(idx: Index, rs: list[Receiver]) -> list[Ingress]:
     entered = {r.service for x in rs for r in x.result.routes}
     if not entered:
         return []
-    served = backend_services(idx)
-    seen: dict[tuple[str, ...], bool] = {}  # one answer per set of published addresses
+    ctl = Controllers(idx)
     out: list[Ingress] = []
     for ing in sorted(idx.snapshot.ingresses, key=lambda i: (i.namespace, i.name)):
-        addrs = tuple(a.address for a in ing.addresses)
-        if addrs not in seen:
-            c = controller_of(idx, addrs, served)
-            seen[addrs] = any(f"{s.namespace}/{s.name}" in entered for s in c.services)
-        if seen[addrs]:
+        c = ctl.of(tuple(a.address for a in ing.addresses))
+        if any(f"{s.namespace}/{s.name}" in entered for s in c.services):
             out.append(ing)
     return out
 

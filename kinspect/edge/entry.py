@@ -533,13 +533,10 @@ def entrypoints(idx: Index) -> list[Entrypoint]:
     """Every host and path of every Ingress and attached route, with where it lands."""
     out: list[Entrypoint] = []
     read = idx.snapshot.ingress_class_state == "read"
-    served = controller.backend_services(idx)
-    ctl: dict[tuple[str, ...], controller.Controller | None] = {}
+    ctl = controller.Controllers(idx)
 
     def controller_at(addrs: tuple[str, ...]) -> controller.Controller | None:
-        if addrs not in ctl:
-            ctl[addrs] = controller.controller_of(idx, addrs, served) if addrs else None
-        return ctl[addrs]
+        return ctl.of(addrs) if addrs else None
 
     for e in entry_paths(idx):
         ing = e.ingress

@@ -447,3 +447,29 @@ def test_a_load_balancer_host_name_an_external_name_service_points_to_is_unknown
     assert not rc.known
     assert r.first_hop.received is None
     assert r.found
+
+
+def test_each_ingress_with_its_own_load_balancer_names_its_own_controller() -> None:
+    # One load balancer per Ingress (as some cloud controllers make): one index, many answers.
+    lbs = tuple(
+        svc(f"alb-{i}", sport(80), ns="ingress-nginx", type="LoadBalancer",
+            cluster_ips=(f"10.96.1.{i}",), lb=(f"203.0.113.{i}",))
+        for i in range(1, 4)
+    )  # fmt: skip
+    s = _baremetal(*lbs)
+    ings = tuple(
+        ingress(
+            f"app-{i}",
+            IngressRule(f"app{i}.example.com", (ipath("/", "productpage", 9080),)),
+            ns="bookinfo",
+            address=f"203.0.113.{i}",
+        )
+        for i in range(1, 4)
+    )
+    s = msgspec.structs.replace(s, ingresses=ings)
+    got = {
+        e.name: [x.name for x in e.controller.services]
+        for e in entry.entrypoints(chain.Index.of(s))
+        if e.controller is not None
+    }
+    assert got == {"app-1": ["alb-1"], "app-2": ["alb-2"], "app-3": ["alb-3"]}
