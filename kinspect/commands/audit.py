@@ -28,6 +28,7 @@ from kinspect.commands.session import (
     namespace_of,
     svg,
 )
+from kinspect.edge import entry
 from kinspect.model.errors import ExitCode, KinspectError, UsageError
 from kinspect.model.snapshot import Snapshot
 from kinspect.path import chain
@@ -111,14 +112,22 @@ def _audit_one(
         )
     )
     if draw in (AuditFormat.html, AuditFormat.markdown):
-        done.charts = _charts(snap.context, chains, findings, svg=draw is AuditFormat.html)
+        eps = entry.entrypoints(idx)
+        done.charts = _charts(snap.context, chains, findings, eps, svg=draw is AuditFormat.html)
     return done
 
 
 def _charts(
-    context: str, chains: list[chain.ServiceChain], findings: list[audit_finding.Finding], svg: bool
+    context: str,
+    chains: list[chain.ServiceChain],
+    findings: list[audit_finding.Finding],
+    eps: list[entry.Entrypoint],
+    svg: bool,
 ) -> dict[tuple[str, str, str], Chart]:
-    """The chain of each service with an error, as Mermaid and (with Graphviz) SVG."""
+    """The chain of each service with an error, as Mermaid and (with Graphviz) SVG.
+
+    Each starts where traffic starts: the hosts and paths landing on it, from their controller.
+    """
     from kinspect.render import dot, mermaid
 
     by_name = {(c.service.namespace, c.service.name): c for c in chains}
@@ -131,8 +140,11 @@ def _charts(
         c = by_name.get(key)
         if c is None:
             continue
-        picture = _svg(dot.render([c])) if draw_svg else None
-        out[(context, *key)] = Chart(mermaid.render([c]), picture)
+        mine = [
+            e for e in eps if e.service is not None and (e.service.namespace, e.service.name) == key
+        ]
+        picture = _svg(dot.render([c], mine)) if draw_svg else None
+        out[(context, *key)] = Chart(mermaid.render([c], mine), picture)
     return out
 
 

@@ -116,15 +116,15 @@ def map_(
         case MapFormat.dot:
             from kinspect.render import dot
 
-            s.stdout.write(dot.render(chains))
+            s.stdout.write(dot.render(chains, eps))
         case MapFormat.mermaid:
             from kinspect.render import mermaid
 
-            s.stdout.write(mermaid.render(chains))
+            s.stdout.write(mermaid.render(chains, eps))
         case MapFormat.svg:
             from kinspect.render import dot
 
-            s.stdout.write(svg(dot.render(chains)))
+            s.stdout.write(svg(dot.render(chains, eps)))
         case _:
             assert_never(fmt)
     return ExitCode.OK

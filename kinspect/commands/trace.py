@@ -86,7 +86,10 @@ def read_for_entry(
     With `controllers` (`--from`), the pods of the Services at the entry's address as well.
     """
     return _read_in_rounds(
-        conn, ns, [], lambda snap, done: edge_plan.entry_pods_needed(snap, req, done, controllers)
+        conn,
+        ns,
+        [],
+        lambda snap, done: edge_plan.entry_pods_needed(snap, req, done, controllers, ns),
     )
 
 
@@ -203,10 +206,12 @@ def trace_url(
 
     def verdicts(index: policy.PolicyIndex, origin: reach.From) -> list[reach.HopVerdict]:
         # trace URL --from composes the two domains: the entry's hops (edge) judged by policy.
+        fh = result.first_hop
         hops = reach.EntryHops(
             result.request.port,
             tuple(entry.controller_services(idx, result)),
             tuple(entry.answer_backends(result)),
+            tuple(fh.pods()) if fh is not None else (),
         )
         return reach.entry_verdicts(hops, idx, index, origin)
 

@@ -26,7 +26,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Literal
 
-from kinspect.edge import gateway_match
+from kinspect.edge import controller, gateway_match
 from kinspect.edge.ingressclass import ClassOf, class_of, served_by
 from kinspect.model.edge import Ingress, IngressBackend, IngressPath
 from kinspect.model.errors import UsageError
@@ -201,10 +201,21 @@ class EntryResult:
     considered: int = 0  # Ingresses the request could reach
     # The Gateway API's answer (listener, route, rule), beside the Ingress's.
     gateway: gateway_match.GatewayResult = field(default_factory=gateway_match.GatewayResult)
+    # What receives the published (or dialled) address and port: the hop into the controller.
+    first_hop: controller.FirstHop | None = None
+    # The Ingresses were reached through their controller's Service at the dialled address,
+    # not through their status (`controller.ingresses_behind`).
+    behind: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        """An Ingress rule or a Gateway route answers with a service port."""
+        return (self.hit is not None and self.hit.hop.port is not None) or self.gateway.found
 
     @property
     def found(self) -> bool:
-        return (self.hit is not None and self.hit.hop.port is not None) or self.gateway.found
+        """Answered, and the address:port is received (or not one kinspect read: unknown)."""
+        return self.answered and (self.first_hop is None or self.first_hop.received is not False)
 
 
 Services = dict[tuple[str, str], Service]
@@ -267,21 +278,52 @@ def _path_key(p: IngressPath) -> tuple[int, int]:
     return (len("/".join(_elements(p.path))), 1 if p.path_type == "Exact" else 0)
 
 
-def resolve(idx: Index, req: Request) -> EntryResult:
-    """Which Ingress rule and which Gateway route answer the request, and their service ports."""
+def resolve(idx: Index, req: Request, client_node: str | None = None) -> EntryResult:
+    """Which Ingress rule and which Gateway route answer the request, and their service ports.
+
+    Then the first hop (`controller.first_hop`): what receives the address and port.
+    `client_node`: as `path.trace.trace`'s.
+    """
     res = _resolve_ingress(idx, req)
     # The Gateway API: HTTP semantics of a plain trace (method GET, no headers but Host).
     http = gateway_match.HTTPRequest(req.path, query=req.query)
     res.gateway = gateway_match.resolve_gateway(
         idx, services_of(idx), req.host, req.port, req.address, http
     )
+    res.first_hop = _first_hop(idx, res, client_node)
     return res
+
+
+def _first_hop(idx: Index, res: EntryResult, client_node: str | None) -> controller.FirstHop | None:
+    """What receives the answering entry's published addresses (or the dialled one)."""
+    addrs: list[str] = []
+    for hit in (res.hit, *res.also):
+        if hit is not None:
+            addrs.extend(a.address for a in hit.ingress.addresses if a.address)
+    for g in (res.gateway.hit, *res.gateway.also):
+        if g is not None:
+            addrs.extend(g.gateway.addresses)
+    req = res.request
+    if not addrs and req.address is None:
+        return None
+    published = tuple(dict.fromkeys(addrs))
+    return controller.first_hop(idx, req.port, published, req.address, client_node)
 
 
 def _resolve_ingress(idx: Index, req: Request) -> EntryResult:
     res = EntryResult(req)
     svcs = services_of(idx)
     ings = reachable_ingresses(idx, req)
+    if not ings and req.address is not None:
+        # The dialled address may be the controller's frontend (a nodePort, another node).
+        rs = controller.receivers(idx, (req.address,), req.port)
+        ings = controller.ingresses_behind(idx, rs)
+        if ings:
+            svcs_in = sorted({r.service for x in rs for r in x.result.routes})
+            res.behind = (
+                f"{req.address}:{req.port} enters {', '.join(svcs_in)}, the controller of "
+                f"{len(ings)} Ingress{'es' if len(ings) > 1 else ''}"
+            )
     res.considered = len(ings)
     if not ings:
         res.why_not = (
@@ -477,6 +519,8 @@ class Entrypoint:
     weight: int | None = None  # Gateway API backendRefs
     share: float | None = None
     unknown: str | None = None  # "unknown, because ...": a backendRef kinspect could not read
+    # The controller's Service at the addresses (`controller.controller_of`); None: no address.
+    controller: controller.Controller | None = None
 
     @property
     def ready(self) -> int:
@@ -491,14 +535,20 @@ def entrypoints(idx: Index) -> list[Entrypoint]:
     """Every host and path of every Ingress and attached route, with where it lands."""
     out: list[Entrypoint] = []
     read = idx.snapshot.ingress_class_state == "read"
+    ctl = controller.Controllers(idx)
+
+    def controller_at(addrs: tuple[str, ...]) -> controller.Controller | None:
+        return ctl.of(addrs) if addrs else None
+
     for e in entry_paths(idx):
         ing = e.ingress
         path = f"{e.path.path} ({e.path.path_type})" if e.path else "defaultBackend"
+        addrs = tuple(a.address for a in ing.addresses)
         out.append(
             Entrypoint(
                 "Ingress", ing.namespace, ing.name, served_by(e.klass, read), e.host or "*", path,
-                tuple(a.address for a in ing.addresses), e.hop.service, e.hop.port,
-                e.hop.problem,
+                addrs, e.hop.service, e.hop.port, e.hop.problem,
+                controller=controller_at(addrs),
             )
         )  # fmt: skip
     for gp in gateway_match.gateway_paths(idx):
@@ -511,7 +561,7 @@ def entrypoints(idx: Index) -> list[Entrypoint]:
                     Entrypoint(
                         r.kind, r.namespace, r.name, via, host, path, gw.addresses,
                         ref.service, ref.port, ref.problem, ref.ref.weight, ref.share,
-                        ref.unknown,
+                        ref.unknown, controller_at(gw.addresses),
                     )
                 )  # fmt: skip
             if not gp.refs:
@@ -520,6 +570,7 @@ def entrypoints(idx: Index) -> list[Entrypoint]:
                     Entrypoint(
                         r.kind, r.namespace, r.name, via, host, path, gw.addresses, None,
                         None, "redirects (RequestRedirect)" if redirect else "no backendRefs (500)",
+                        controller=controller_at(gw.addresses),
                     )
                 )  # fmt: skip
     return out

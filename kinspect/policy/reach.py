@@ -41,12 +41,16 @@ class EntryHops:
 
     `port`: the port the client asked for; `controllers`: the Services at the entry's published
     address, whose pods are the controller's; `backends`: the answering rule's or route's
-    backends, each with how it is reached.
+    backends, each with how it is reached. `entered`: the pods the first hop lands on (what
+    receives the published address and port: a nodePort's or load balancer's endpoints, a
+    hostPort or hostNetwork pod), each with how and on which port: when given, the
+    controller's pods are these, whatever port the request names.
     """
 
     port: int
     controllers: tuple[Service, ...]
     backends: tuple[tuple[str, Backend], ...]
+    entered: tuple[tuple[str, PodRef, int, Protocol], ...] = ()
 
 
 # The frontends that bring a client from outside the cluster.
@@ -229,7 +233,15 @@ def entry_verdicts(
     many = source.kind == "namespace"
     out: list[HopVerdict] = []
     controllers: list[Pod] = []
-    for svc in entry.controllers:
+    for via, ref, port, proto in entry.entered:
+        pod = idx.pods.get(ref)
+        if pod is None:
+            continue
+        controllers.append(pod)
+        for peer in source.peers:
+            v, more = _check(index, source, peer, pod, port, proto)
+            out.append(HopVerdict(via, pod.ref, port, proto, v, more, str(peer) if many else None))
+    for svc in () if entry.entered else entry.controllers:
         for pc in service_chain(idx, svc).ports:
             if pc.port.port != entry.port:
                 continue

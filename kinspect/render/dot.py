@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from kinspect.edge.entry import Entrypoint
 from kinspect.path.chain import ServiceChain
 from kinspect.render.graph import LEGEND, Mark, graph
 
@@ -11,6 +14,8 @@ _SHAPE = {
     "backend": "ellipse",
     "container": "component",
     "more": "note",
+    "route": "cds",
+    "controller": "hexagon",
 }
 _STYLE: dict[Mark, str] = {
     "ok": 'color="#1f2328"',
@@ -25,9 +30,9 @@ def _quote(text: str) -> str:
     return '"' + "".join(c if c.isprintable() else " " for c in escaped) + '"'
 
 
-def render(chains: list[ServiceChain]) -> str:
-    """The whole digraph, legend included."""
-    g = graph(chains)
+def render(chains: list[ServiceChain], entries: Sequence[Entrypoint] = ()) -> str:
+    """The whole digraph, legend included; `entries`: host and path → controller → port."""
+    g = graph(chains, entries)
     out = [
         "digraph kinspect {",
         '  rankdir=LR; node [fontname="Helvetica", fontsize=10]; edge [fontname="Helvetica", '

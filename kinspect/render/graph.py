@@ -1,7 +1,10 @@
 """The chain as a graph for the picture formats (DOT, Mermaid).
 
 Entry points → service ports → backends (pods) → containers. Pure: chains in, nodes and edges
-out; the formats only spell it.
+out; the formats only spell it. Given the cluster's entry points (`edge.entry.entrypoints`),
+traffic starts where it starts: each host and path of an Ingress or route is drawn, from its
+controller's Service when that is known (`edge.controller.controller_of`), into the service
+port it lands on; the controller's own service ports (when drawn) lead to the controller.
 
 Big namespaces stay readable: backends of one service port that land on the same container
 name and port, in the same state, are drawn one by one up to `SHOWN` and then as one "+N more"
@@ -12,15 +15,18 @@ drops nodePort traffic (externalTrafficPolicy Local without a local ready endpoi
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from kinspect.edge.controller import web_port
+from kinspect.edge.entry import Entrypoint
 from kinspect.model.values import host_port
 from kinspect.path import reasons
 from kinspect.path.chain import Backend, PortChain, ServiceChain
 from kinspect.render.words import port_label
 
-NodeKind = Literal["entry", "port", "backend", "container", "more"]
+NodeKind = Literal["entry", "port", "backend", "container", "more", "route", "controller"]
 Mark = Literal["ok", "broken", "dropping"]
 
 SHOWN = 3  # backends drawn one by one per group before "+N more"
@@ -97,8 +103,51 @@ def _backend_mark(b: Backend) -> Mark:
     return "ok" if b.ready and b.container_port is not None else "broken"
 
 
-def graph(chains: list[ServiceChain]) -> Graph:
-    """The graph of every service port of `chains`."""
+def _routes(g: Graph, entries: Sequence[Entrypoint], drawn: set[str]) -> None:
+    """Each host and path into the service port it lands on, from its controller if known.
+
+    Only into the ports drawn (an entry point of another service is not this picture's). An
+    unknown controller is not drawn: the host and path then names its published addresses.
+    """
+    seen: set[tuple[str, str]] = set()
+
+    def edge(source: str, target: str, label: str) -> None:
+        if (source, target) not in seen:
+            seen.add((source, target))
+            g.edges.append(Edge(source, target, label))
+
+    for e in entries:
+        if e.service is None or e.port is None:
+            continue
+        svc = f"{e.service.namespace}/{e.service.name}"
+        port_id = g._ids.get(("port", svc, "port", str(e.port.port.port), e.port.port.protocol))
+        if port_id is None:
+            continue
+        c = e.controller
+        known = c is not None and bool(c.services)
+        at = "" if known or not e.addresses else f" at {', '.join(e.addresses)}"
+        rid = g.node(
+            (e.kind, e.namespace, e.name, e.host, e.path),
+            "route",
+            f"{e.kind} {e.namespace}/{e.name}: {e.host} {e.path}{at}",
+            group=svc,
+        )
+        share = f" ({e.share:.0%})" if e.share is not None and e.share < 1 else ""
+        edge(rid, port_id, f"{e.port.port.port}{share}")
+        for cs in c.services if c is not None else ():
+            name = f"{cs.namespace}/{cs.name}"
+            cid = g.node(("controller", name), "controller", f"controller {name}")
+            edge(cid, rid, e.via)
+            if name not in drawn:
+                continue
+            for p in cs.ports:
+                pid = g._ids.get(("port", name, "port", str(p.port), p.protocol))
+                if pid is not None and web_port(p):
+                    edge(pid, cid, "its pods proxy")
+
+
+def graph(chains: list[ServiceChain], entries: Sequence[Entrypoint] = ()) -> Graph:
+    """The graph of every service port of `chains`, and the entry points into them."""
     g = Graph()
     for c in chains:
         s = c.service
@@ -162,4 +211,6 @@ def graph(chains: list[ServiceChain]) -> Graph:
                     group=svc,
                 )
                 g.edges.append(Edge(port_id, nid, "no endpoint", "broken"))
+    drawn = {f"{c.service.namespace}/{c.service.name}" for c in chains}
+    _routes(g, entries, drawn)
     return g

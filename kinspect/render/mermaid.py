@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from kinspect.edge.entry import Entrypoint
 from kinspect.path.chain import ServiceChain
 from kinspect.render.graph import LEGEND, Mark, graph
 
@@ -11,6 +14,8 @@ _SHAPE = {
     "backend": ('("', '")'),
     "container": ('[["', '"]]'),
     "more": ('>"', '"]'),
+    "route": ('[/"', '"/]'),
+    "controller": ('{{"', '"}}'),
 }
 _LINK: dict[Mark, str] = {
     "ok": "stroke:#1f2328",
@@ -32,9 +37,9 @@ def _text(text: str) -> str:
     return "".join(out)
 
 
-def render(chains: list[ServiceChain]) -> str:
-    """The whole flowchart, legend included."""
-    g = graph(chains)
+def render(chains: list[ServiceChain], entries: Sequence[Entrypoint] = ()) -> str:
+    """The whole flowchart, legend included; `entries`: host and path → controller → port."""
+    g = graph(chains, entries)
     out = ["flowchart LR"]
     for n in g.nodes:
         left, right = _SHAPE[n.kind]

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from kinspect.edge.controller import Controller, FirstHop
 from kinspect.edge.entry import Entrypoint, EntryResult, IngressHit
 from kinspect.edge.gateway import Attachment
 from kinspect.edge.gateway_match import GatewayHit, GatewayResult
@@ -160,6 +161,7 @@ def entrypoint(e: Entrypoint) -> Json:
         "endpoints": e.total,
         "problem": e.problem,
         "unknown": e.unknown,
+        "controller": controller(e.controller) if e.controller is not None else None,
     }
 
 
@@ -264,10 +266,12 @@ def synced_event(context: str, time: str, services: int, warnings: Sequence[str]
 
 def trace_report(context: str, r: TraceResult) -> Json:
     """Build the kinspect/v1 TraceReport."""
+    return {"apiVersion": API_VERSION, "kind": "TraceReport", "context": context, **_trace(r)}
+
+
+def _trace(r: TraceResult) -> Json:
+    """A TraceReport's body: also a URL trace's first hop (`firstHop.receivers[].trace`)."""
     return {
-        "apiVersion": API_VERSION,
-        "kind": "TraceReport",
-        "context": context,
         "address": r.target.address,
         "port": r.target.port,
         "protocol": r.target.protocol,
@@ -412,6 +416,37 @@ def entry_report(context: str, r: EntryResult) -> Json:
         "alsoMatched": [_entry_hit(h) for h in r.also],
         "whyNot": r.why_not,
         "gateway": gateway_result(r.gateway),
+        "firstHop": first_hop(r.first_hop) if r.first_hop is not None else None,
+        "behind": r.behind,
+    }
+
+
+def controller(c: Controller) -> Json:
+    """The controller's Services of an entry point (`edge.controller.controller_of`)."""
+    return {
+        "services": [{"namespace": s.namespace, "name": s.name} for s in c.services],
+        "rule": c.rule or None,
+        "unknown": c.unknown,
+    }
+
+
+def first_hop(fh: FirstHop) -> Json:
+    """What receives a URL's address and port: the hop into the controller's pods."""
+    return {
+        "port": fh.port,
+        "received": fh.received,
+        "unread": fh.unread,
+        "controller": controller(fh.controller),
+        "receivers": [
+            {
+                "address": rc.address,
+                "port": rc.port,
+                "known": rc.known,
+                "received": rc.received,
+                "trace": _trace(rc.result),
+            }
+            for rc in fh.receivers
+        ],
     }
 
 

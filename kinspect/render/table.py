@@ -16,7 +16,13 @@ from kinspect.path.chain import Backend, Frontend, PortChain, ServiceChain
 from kinspect.path.inventory import Inventory
 from kinspect.policy.netpol import Isolation
 from kinspect.render.safe import plain
-from kinspect.render.words import consumer_short, hints_label, port_label, topology_lines
+from kinspect.render.words import (
+    consumer_short,
+    hints_label,
+    port_label,
+    through_controller,
+    topology_lines,
+)
 
 # The rows of a service that just changed (`map --watch` at a terminal).
 HIGHLIGHT = "reverse"
@@ -218,7 +224,8 @@ def map_table(
                     fronts += [plain(line) for line in topology_lines(pc.topology)]
             # One line per host and path (a route on two listeners enters the port once).
             ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
-            fronts += [f"← {plain(line)}" for line in dict.fromkeys(short(e) for e in ins)]
+            lines = dict.fromkeys(f"{short(e)}{through_controller(e)}" for e in ins)
+            fronts += [f"← {plain(line)}" for line in lines]
             label = plain(port_label(pc))
             if wide and pc.port.app_protocol:
                 label += f"{' ' if whole else chr(10)}({plain(pc.port.app_protocol)})"
@@ -258,10 +265,20 @@ def map_table(
     return t
 
 
+def _controller_cell(e: Entrypoint) -> str:
+    """The controller's Service, "unknown" (several candidates, none) or "-" (no address)."""
+    c = e.controller
+    if c is None:
+        return "-"
+    if not c.services:
+        return "unknown"
+    return ", ".join(f"{plain(s.namespace)}/{plain(s.name)}" for s in c.services)
+
+
 def entrypoints_table(eps: list[Entrypoint]) -> Table:
     """`map --entrypoints`: every host and path of the cluster and where it lands."""
     t = Table(box=None, pad_edge=False, header_style="bold", show_edge=False, padding=(0, 1, 0, 0))
-    for col in ("HOST", "PATH", "ENTRY", "VIA", "SERVICE", "WEIGHT", "READY"):
+    for col in ("HOST", "PATH", "ENTRY", "VIA", "CONTROLLER", "SERVICE", "WEIGHT", "READY"):
         t.add_column(col, no_wrap=True, overflow="ellipsis")
     for e in sorted(eps, key=lambda e: (e.host, e.path, e.kind, e.namespace, e.name)):
         target = (
@@ -281,7 +298,7 @@ def entrypoints_table(eps: list[Entrypoint]) -> Table:
         t.add_row(
             *_cells(
                 plain(e.host), plain(e.path), f"{e.kind} {plain(e.namespace)}/{plain(e.name)}",
-                plain(e.via), target, weight, ready,
+                plain(e.via), _controller_cell(e), target, weight, ready,
             )
         )  # fmt: skip
     return t

@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
+from kinspect.edge.controller import FirstHop
 from kinspect.edge.entry import Entrypoint, EntryResult, IngressHit, PortKey, short
 from kinspect.edge.gateway import written_conditions
 from kinspect.edge.gateway_match import GatewayHit
@@ -133,7 +134,9 @@ def map_tree(
             if pc.port.app_protocol:
                 pt.add(Text(f"appProtocol {plain(pc.port.app_protocol)}"))
             ins = (entries or {}).get((s.namespace, s.name, pc.port.port), ())
-            for line in dict.fromkeys(f"{short(e)} ({e.via})" for e in ins):
+            for line in dict.fromkeys(
+                f"{short(e)} ({e.via}){words.through_controller(e)}" for e in ins
+            ):
                 pt.add(Text(f"entered by {plain(line)}", style="cyan"))
             if s.type != "ExternalName":
                 fronts = pt.add(Text("frontends"))
@@ -505,6 +508,10 @@ def entry_tree(r: EntryResult) -> RenderableType:
     if r.request.address:
         sent = plain(host_port(r.request.address, r.request.port))
         root.add(Text(f"sent to {sent}", style="dim"))
+    if r.behind:
+        root.add(Text(plain(r.behind), style="dim"))
+    if r.first_hop is not None:
+        _first_hop(root, r.first_hop)
     g = r.gateway
     h = r.hit
     # A miss is said only when the other API did not answer either: a URL answered by a
@@ -548,6 +555,63 @@ def entry_tree(r: EntryResult) -> RenderableType:
             t.append(f"; the controller's status says Accepted {plain(said.status)}", style="red")
         root.add(t)
     return root
+
+
+def _first_hop(root: Tree, fh: FirstHop) -> None:
+    """What receives the address:port (the hop into the controller's pods), before the rule."""
+    c = fh.controller
+    if c.services:
+        names = ", ".join(plain(f"{s.namespace}/{s.name}") for s in c.services)
+        t = Text(f"controller: service {names}", style="bold")
+        t.append(f"  ({plain(c.rule)})", style="dim")
+    else:
+        t = Text(plain(c.unknown or "controller unknown"), style="yellow")
+    hop = root.add(t)
+    for rc in fh.receivers:
+        at = hop.add(Text(f"{plain(rc.address)}:{rc.port}", style="bold"))
+        if not rc.known:
+            at.add(
+                Text(
+                    "unknown, because no node, service or pod read holds this address "
+                    "(an external load balancer?)",
+                    style="yellow",
+                )
+            )
+            continue
+        for rt in rc.result.routes:
+            _route(at, rt)
+        for d in rc.result.direct:
+            _direct(at, d)
+        if not rc.received and fh.unread:
+            at.add(
+                Text(
+                    f"nothing read receives port {rc.port} on this address; {plain(fh.unread)}",
+                    style="yellow",
+                )
+            )
+        elif not rc.received:
+            at.add(
+                Text(
+                    f"nothing receives port {rc.port} on this address: no load balancer, "
+                    "externalIP, nodePort, hostPort or hostNetwork pod",
+                    style="red",
+                )
+            )
+        for hint in rc.result.hints:
+            at.add(Text(f"hint: {plain(hint.message)}", style="yellow"))
+    if fh.received is not True:
+        for s in c.services:
+            ports = [f"{p.port}→nodePort {p.node_port}" for p in s.ports if p.node_port is not None]
+            if ports:
+                hop.add(
+                    Text(
+                        plain(
+                            f"hint: the controller's service {s.namespace}/{s.name} receives "
+                            f"on the nodes' nodePorts ({', '.join(ports)})"
+                        ),
+                        style="yellow",
+                    )
+                )
 
 
 def _gateway_hop(root: Tree, h: GatewayHit) -> None:

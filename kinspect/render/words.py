@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from kinspect.edge.entry import Entrypoint
 from kinspect.model.values import Service, ServiceConsumer, ServicePort
 from kinspect.path import firewall
 from kinspect.path.chain import PortChain
@@ -134,3 +135,11 @@ def dual_stack_words(s: Service) -> str:
     if not s.ip_families or tuple(s.ip_families) == ("IPv4",):
         return ""
     return f"{s.ip_family_policy or 'ipFamilyPolicy unset'} ({', '.join(s.ip_families)})"
+
+
+def through_controller(e: Entrypoint) -> str:
+    """` through controller ns/svc` when an entry point's controller Service is known, else ``."""
+    c = e.controller
+    if c is None or not c.services:
+        return ""
+    return " through controller " + ", ".join(f"{s.namespace}/{s.name}" for s in c.services)

@@ -262,7 +262,14 @@ def test_map_ips_and_explain_show_the_entry_points(demo: Namespace) -> None:
         ln.split()
         for ln in demo.kinspect("map", "-n", demo.name, "--entrypoints").stdout.splitlines()
     ]
-    assert rows[0] == ["HOST", "PATH", "ENTRY", "VIA", "SERVICE", "WEIGHT", "READY"]
+    assert rows[0] == ["HOST", "PATH", "ENTRY", "VIA", "CONTROLLER", "SERVICE", "WEIGHT", "READY"]
+    # No Service or node holds the demo's status addresses (issue 23): its controller is unknown.
+    shop = [e for e in doc["entrypoints"] if e["kind"] == "Ingress" and e["name"] == "shop"]
+    assert shop
+    for e in shop:
+        assert e["controller"]["unknown"] == (
+            "controller unknown: no Service or node holds 203.0.113.20"
+        )
     assert any(r[:2] == ["broken.example.net", "path"] and "not" in r for r in rows)
     # The legacy Ingress's class (an annotation) is defined by no IngressClass: marked (issue 23).
     legacy = [" ".join(r) for r in rows if r[:1] == ["legacy.example.com"]]

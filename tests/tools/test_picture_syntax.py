@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from kinspect.edge import entry
 from kinspect.path import chain
 from kinspect.render import dot, mermaid
 
 from ..unit.test_commands import _demo
+from ..unit.test_controller import _baremetal
 from ..unit.test_pictures import _hostile
 
 HERE = Path(__file__).parent
@@ -46,19 +48,31 @@ def _mermaid(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("chains", [chain.build(_demo()), _hostile()], ids=["demo", "hostile"])
-def test_graphviz_parses_the_dot_output(chains: list[chain.ServiceChain]) -> None:
-    proc = _dot(dot.render(chains))
+def _ingress() -> tuple[list[chain.ServiceChain], list[entry.Entrypoint]]:
+    """The baremetal ingress-nginx shape: host and path → controller → service port."""
+    idx = chain.Index.of(_baremetal())
+    return chain.build(idx.snapshot, idx), entry.entrypoints(idx)
+
+
+CASES = [(chain.build(_demo()), []), (_hostile(), []), _ingress()]
+IDS = ["demo", "hostile", "ingress"]
+
+
+@pytest.mark.parametrize(("chains", "entries"), CASES, ids=IDS)
+def test_graphviz_parses_the_dot_output(
+    chains: list[chain.ServiceChain], entries: list[entry.Entrypoint]
+) -> None:
+    proc = _dot(dot.render(chains, entries))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.lstrip().startswith("<?xml")
     assert _dot("digraph { a -> }").returncode != 0
 
 
-@pytest.mark.parametrize("chains", [chain.build(_demo()), _hostile()], ids=["demo", "hostile"])
+@pytest.mark.parametrize(("chains", "entries"), CASES, ids=IDS)
 def test_mermaid_parses_the_mermaid_output(
-    tmp_path: Path, chains: list[chain.ServiceChain]
+    tmp_path: Path, chains: list[chain.ServiceChain], entries: list[entry.Entrypoint]
 ) -> None:
-    proc = _mermaid(tmp_path, mermaid.render(chains))
+    proc = _mermaid(tmp_path, mermaid.render(chains, entries))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ok (flowchart" in proc.stdout
     assert _mermaid(tmp_path, 'flowchart LR\n  a["x" -->\n').returncode != 0

@@ -669,10 +669,12 @@ def test_map_names_the_routes_entering_each_port_and_lists_every_entrypoint(
     assert "← httproute store store.example.net path /api PathPrefix 10%" in out.stdout
     out = invoke("map", "--snapshot", str(path), "-A", "--entrypoints")
     lines = [ln.split() for ln in out.stdout.splitlines()]
-    assert lines[0] == ["HOST", "PATH", "ENTRY", "VIA", "SERVICE", "WEIGHT", "READY"]
+    assert lines[0] == [
+        "HOST", "PATH", "ENTRY", "VIA", "CONTROLLER", "SERVICE", "WEIGHT", "READY"
+    ]  # fmt: skip
     assert [
         "store.example.net", "path", "/api", "PathPrefix", "HTTPRoute", "ns/store", "Gateway",
-        "ns/gw", "listener", "http", "(HTTP:80)", "ns/api:8080", "1", "(10%)", "0/1",
+        "ns/gw", "listener", "http", "(HTTP:80)", "unknown", "ns/api:8080", "1", "(10%)", "0/1",
     ] in lines  # fmt: skip
     assert lines[1][:5] == ["shop.example.com", "/x", "(Prefix)", "Ingress", "ns/shop"]
     doc = json.loads(invoke("map", "--snapshot", str(path), "-A", "-o", "json").stdout)
