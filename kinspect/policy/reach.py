@@ -238,8 +238,10 @@ def entry_verdicts(
         if pod is None:
             continue
         controllers.append(pod)
+        # The address it lands on is the pod's (its first family's: entered hops keep no more).
+        address = pod.pod_ips[0] if pod.pod_ips else ""
         for peer in source.peers:
-            v, more = _check(index, source, peer, pod, port, proto)
+            v, more = _check(index, source, peer, pod, port, proto, address)
             out.append(HopVerdict(via, pod.ref, port, proto, v, more, str(peer) if many else None))
     for svc in () if entry.entered else entry.controllers:
         for pc in service_chain(idx, svc).ports:
