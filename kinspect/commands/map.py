@@ -23,7 +23,7 @@ from kinspect.commands.watch import WatchOptions, map_watch
 from kinspect.edge import entry, gateway
 from kinspect.model.errors import ExitCode, NotFoundError, UsageError
 from kinspect.model.values import Pod
-from kinspect.path import chain, inventory
+from kinspect.path import chain, inventory, plan
 from kinspect.path.evidence import Evidencer
 from kinspect.policy import netpol as policy
 from kinspect.render import report
@@ -47,6 +47,12 @@ def map_(
     `watch` (--watch): follow the chains as they change (`map_watch`). `evidence`
     (--evidence, -o tree only): under each hop, what shows it and the kubectl that prints it.
     """
+    if service is not None and not plan.is_service_name(service):
+        # Checked before any read: it would go into the LIST's field selector (HTTP 400).
+        raise UsageError(
+            f"{service!r} is not a service name (lowercase letters, digits and '-', at most 63)",
+            "give one service's name, or -l SELECTOR for several",
+        )
     if evidence and (fmt is not MapFormat.tree or entrypoints or (watch and watch.watch)):
         raise UsageError(
             "--evidence hangs under the hops of -o tree, read once (no --entrypoints, --watch)",

@@ -174,6 +174,17 @@ def test_snapshot_files_older_than_issue_22_load(tmp_path: Path) -> None:
     assert json.loads(r.stdout)["services"][0]["ipFamilies"] == []
 
 
+def test_a_service_name_no_service_can_have_is_a_usage_error(tmp_path: Path) -> None:
+    # `map 'a,b'` went into the LIST's field selector: HTTP 400, exit 9 on a live cluster.
+    path = _save(tmp_path)
+    for bad in ("a,b", "Web", "web=x"):
+        one_line_error(
+            invoke("map", bad, "--snapshot", path, "-n", "ns"),
+            ExitCode.USAGE,
+            f"{bad!r} is not a service name",
+        )
+
+
 def test_a_missing_snapshot_file(tmp_path: Path) -> None:
     one_line_error(
         invoke("map", "--snapshot", str(tmp_path / "none.json")),
