@@ -23,7 +23,7 @@ from kinspect.commands.session import (
     warnings,
 )
 from kinspect.commands.watch import WatchOptions, trace_watch
-from kinspect.edge import entry
+from kinspect.edge import controller, entry
 from kinspect.edge import plan as edge_plan
 from kinspect.model.errors import ExitCode, UsageError
 from kinspect.model.snapshot import Snapshot
@@ -273,6 +273,7 @@ def trace_(
     snap = _read_traced(s, t, w, live)
     idx = chain.Index.of(snap)
     result = trace.trace(idx, target, _client_node(src, snap))
+    result.hints.extend(_controller_hints(idx, result))
     from kinspect.render import tree
 
     pods = {p.ref: p for p in snap.pods}
@@ -293,6 +294,33 @@ def trace_(
         ev,
     )
     return ExitCode.OK if result.found else ExitCode.NOT_FOUND
+
+
+def _controller_hints(idx: chain.Index, result: trace.TraceResult) -> list[trace.Hint]:
+    """An ingress controller's frontend traced without --host: its Ingresses are one flag away.
+
+    The trace stops at the controller's pods; which rule answers depends on the request's host.
+    """
+    port = result.target.port
+    if port is None or not result.routes:
+        return []
+    out = []
+    for svc in dict.fromkeys(r.service for r in result.routes):
+        behind = controller.ingresses_of(idx, {svc})
+        if not behind:
+            continue
+        hosts = sorted({r.host or "*" for ing in behind for r in ing.rules})
+        shown = ", ".join(hosts[:5]) + (f" and {len(hosts) - 5} more" if len(hosts) > 5 else "")
+        n = len(behind)
+        out.append(
+            trace.Hint(
+                port,
+                f"{svc} is the ingress controller of {n} Ingress{'es' if n > 1 else ''}"
+                + (f" (hosts {shown})" if hosts else "")
+                + ": add --host HOST to follow a request through its rules",
+            )
+        )
+    return out
 
 
 def _client_node(src: reach.Source | None, snap: Snapshot) -> str | None:

@@ -236,7 +236,11 @@ def ingresses_behind(idx: Index, rs: list[Receiver]) -> list[Ingress]:
     `trace NODE_IP:NODEPORT --host H` on a controller's frontend that no Ingress publishes
     (another node, the nodePort itself): its Ingresses, found through `controller_of`.
     """
-    entered = {r.service for x in rs for r in x.result.routes}
+    return ingresses_of(idx, {r.service for x in rs for r in x.result.routes})
+
+
+def ingresses_of(idx: Index, entered: set[str]) -> list[Ingress]:
+    """The Ingresses whose controller's Service is one of `entered` (`namespace/name`)."""
     if not entered:
         return []
     ctl = Controllers(idx)

@@ -473,3 +473,19 @@ def test_each_ingress_with_its_own_load_balancer_names_its_own_controller() -> N
         if e.controller is not None
     }
     assert got == {"app-1": ["alb-1"], "app-2": ["alb-2"], "app-3": ["alb-3"]}
+
+
+def test_a_plain_trace_of_the_controllers_nodeport_suggests_host(tmp_path: Path) -> None:
+    # It stopped at the controller's pods, without a word of the Ingresses behind them.
+    path = _save(tmp_path, _baremetal())
+    r = invoke("trace", "192.0.2.11:32335", "--snapshot", path)
+    assert r.code == ExitCode.OK, r.stderr
+    assert (
+        "hint: ingress-nginx/ingress-nginx-controller is the ingress controller of 1 Ingress "
+        "(hosts bookinfo.example.com): add --host HOST to follow a request through its rules"
+    ) in " ".join(r.stdout.split())
+    doc = json.loads(invoke("trace", "192.0.2.11:32335", "--snapshot", path, "-o", "json").stdout)
+    assert [h["port"] for h in doc["hints"]] == [32335]
+    # Not the controller's: no such hint.
+    other = invoke("trace", "10.96.0.60:9080", "--snapshot", path).stdout
+    assert "--host HOST" not in other
