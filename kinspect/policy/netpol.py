@@ -441,6 +441,9 @@ def isolated_for_ingress(index: PolicyIndex, pods: Iterable[Pod]) -> dict[str, l
     return out
 
 
+IngressMark = Literal["plugin-unknown", "admits-all", "isolated"]
+
+
 class Isolation(Value, frozen=True):
     """For `map`: which backend pods policies restrict for ingress, and whether that is known.
 
@@ -465,6 +468,18 @@ class Isolation(Value, frozen=True):
     @property
     def known(self) -> bool:
         return self.state == "read" and self.admin_state in ("read", "absent")
+
+    def ingress_mark(self, pod: str) -> IngressMark | None:
+        """What ingress policies do at `pod` (`ns/name`), for every format's mark; None: nothing.
+
+        A plugin's policy that may apply makes it unknown; else an isolating pod is either
+        admitted everything (a rule `{}`) or isolated.
+        """
+        if pod in self.plugin_unknown:
+            return "plugin-unknown"
+        if not self.known or pod not in self.by_pod:
+            return None
+        return "admits-all" if pod in self.admits_all else "isolated"
 
     def known_at(self, pod: str) -> bool:
         """Whether the marks of one pod (`ns/name`) are known: no plugin policy may apply."""

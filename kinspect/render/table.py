@@ -80,14 +80,15 @@ def _state(b: Backend, iso: Isolation | None = None) -> Text:
         # The slice's topology hints: which nodes (or zones) should use this endpoint.
         hint = f"node {', '.join(b.for_nodes)}" if b.for_nodes else ", ".join(b.for_zones)
         t.append(f", for {plain(hint)}", style="cyan")
-    if iso is not None and b.pod is not None and str(b.pod) in iso.plugin_unknown:
-        # A network plugin's policy may apply: neither isolated nor open is known (issue 23).
-        t.append(", policy unknown", style="yellow")
-    elif iso is not None and b.pod is not None and str(b.pod) in iso.by_pod:
-        if str(b.pod) in iso.admits_all:
-            t.append(", policy admits all", style="dim")  # selected, nothing denied
-        else:
+    match iso.ingress_mark(str(b.pod)) if iso is not None and b.pod is not None else None:
+        case "plugin-unknown":  # a network plugin's policy may apply (issue 23)
+            t.append(", policy unknown", style="yellow")
+        case "admits-all":  # selected, nothing denied
+            t.append(", policy admits all", style="dim")
+        case "isolated":
             t.append(", isolated", style="magenta")
+        case None:
+            pass
     return t
 
 

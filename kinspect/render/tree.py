@@ -67,17 +67,21 @@ def _policy_mark(b: Backend, iso: Isolation | None) -> Text | None:
     if iso is None or b.pod is None:
         return None
     pod = str(b.pod)
-    if pod in iso.plugin_unknown:
-        return Text(plain(f"ingress: {iso.plugin_unknown[pod]}"), style="yellow")
-    if not iso.known or pod not in iso.by_pod:
-        return None
-    if pod in iso.admits_all:
-        names = ", ".join(iso.admits_all[pod])
-        return Text(
-            plain(f"ingress: policy {names} admits every source on every port"), style="dim"
-        )
-    names = ", ".join(iso.by_pod[pod])
-    return Text(plain(f"ingress: isolated by {names}: only what its rules admit"), style="magenta")
+    match iso.ingress_mark(pod):
+        case "plugin-unknown":
+            return Text(plain(f"ingress: {iso.plugin_unknown[pod]}"), style="yellow")
+        case "admits-all":
+            names = ", ".join(iso.admits_all[pod])
+            return Text(
+                plain(f"ingress: policy {names} admits every source on every port"), style="dim"
+            )
+        case "isolated":
+            names = ", ".join(iso.by_pod[pod])
+            return Text(
+                plain(f"ingress: isolated by {names}: only what its rules admit"), style="magenta"
+            )
+        case None:
+            return None
 
 
 def map_tree(
